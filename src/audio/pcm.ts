@@ -1,0 +1,29 @@
+/**
+ * The channel's internal audio format: what every decoder produces and the
+ * one continuous encoder consumes. Fixed, so songs of any format meet at a
+ * seam without a gap or a re-initialised encoder.
+ */
+export const SAMPLE_RATE = 44100;
+export const CHANNELS = 2;
+/** s16le: 2 bytes per sample. */
+export const BYTES_PER_SAMPLE = 2;
+/** One sample for every channel: the unit a PCM stream may be cut at. */
+export const BYTES_PER_PCM_FRAME = CHANNELS * BYTES_PER_SAMPLE;
+export const BYTES_PER_SECOND = SAMPLE_RATE * BYTES_PER_PCM_FRAME;
+
+/** PCM bytes for a duration, rounded down to a whole sample frame. */
+export function pcmBytesFor(seconds: number): number {
+  return Math.floor(seconds * SAMPLE_RATE) * BYTES_PER_PCM_FRAME;
+}
+
+export function pcmSeconds(bytes: number): number {
+  return bytes / BYTES_PER_SECOND;
+}
+
+const ZEROS = Buffer.alloc(pcmBytesFor(0.1));
+
+/** Digital silence of `bytes` length (a multiple of BYTES_PER_PCM_FRAME). */
+export function silencePcm(bytes: number): Buffer {
+  if (bytes <= ZEROS.length) return ZEROS.subarray(0, bytes);
+  return Buffer.alloc(bytes);
+}

@@ -1,0 +1,93 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PlaylistError, type ConfigIssue } from '../errors.js';
+import { formatPath, zodIssues } from './env.js';
+import { MAX_PLAYLIST_BYTES, playlistSchema, type Playlist } from './playlist.js';
+
+/** A playlist file that passed every check, with `file` track paths made absolute. */
+export interface LoadedPlaylist {
+  /** Channel id: the file name without `.json`. */
+  id: string;
+  file: string;
+  playlist: Playlist;
+}
+
+/** Channel ids double as URL segments and log fields: keep them plain. */
+export const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Read and validate one playlist file. Every problem is reported with the
+ * file, the JSON path and the reason; nothing is half-applied.
+ *
+ * @param roots folders `file` tracks must stay inside (PLAYLISTS_DIR first).
+ */
+export async function loadPlaylistFile(file: string, roots: readonly string[]): Promise<LoadedPlaylist> {
+  const id = path.basename(file, '.json');
+  if (!CHANNEL_ID.test(id)) {
+    throw new PlaylistError(file, [
+      { where: '', message: `file name "${id}" is not a valid channel id (letters, digits, . _ -, up to 64)` },
+    ]);
+  }
+  const info = await stat(file);
+  if (info.size > MAX_PLAYLIST_BYTES) {
+    throw new PlaylistError(file, [
+      { where: '', message: `file is ${info.size} bytes; playlists are limited to ${MAX_PLAYLIST_BYTES} bytes` },
+    ]);
+  }
+  const bytes = await readFile(file);
+  const playlist = parsePlaylist(file, bytes);
+  const issues = checkTrackPaths(path.dirname(file), playlist, roots);
+  if (issues.length > 0) throw new PlaylistError(file, issues);
+  return { id, file, playlist };
+}
+
+/** Decode, parse and validate playlist bytes; pure, so tests can feed any input. */
+export function parsePlaylist(file: string, bytes: Uint8Array): Playlist {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new PlaylistError(file, [{ where: '', message: 'file is not valid UTF-8 text' }], { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new PlaylistError(file, [{ where: '', message: `not valid JSON: ${jsonErrorAt(text, cause)}` }], { cause });
+  }
+  const parsed = playlistSchema.safeParse(json);
+  if (!parsed.success) throw new PlaylistError(file, zodIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Make `file` track paths absolute and refuse any that escape the allowed roots. */
+function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const absRoots = roots.map((r) => path.resolve(r));
+  playlist.tracks.forEach((t, i) => {
+    if (t.source !== 'file') return;
+    const abs = path.resolve(dir, t.path);
+    const inside = absRoots.some((r) => abs === r || abs.startsWith(r + path.sep));
+    if (!inside) {
+      issues.push({
+        where: formatPath(['tracks', i, 'path']),
+        message: `"${t.path}" points outside the playlists folder${absRoots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
+      });
+    } else {
+      t.path = abs;
+    }
+  });
+  return issues;
+}
+
+/** JSON.parse's message plus the line and column it points at. */
+function jsonErrorAt(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /position (\d+)/.exec(message);
+  if (!m) return message;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `${message} (line ${line}, column ${column})`;
+}

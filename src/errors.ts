@@ -1,0 +1,164 @@
+/**
+ * Every error sCast raises on purpose. Each has a stable `code` that logs,
+ * the HTTP API and tests can match on; messages say what failed, with which
+ * input, and what to do about it. The underlying error is kept in `cause`.
+ */
+export class ScastError extends Error {
+  readonly code: string;
+  /** HTTP status when the error reaches an API client. */
+  readonly statusCode: number;
+
+  constructor(code: string, message: string, options: { cause?: unknown; statusCode?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = options.statusCode ?? 500;
+  }
+}
+
+/** One problem found in a configuration source (environment or a file). */
+export interface ConfigIssue {
+  /** Where: an environment variable name, or a JSON path like `tracks[3].path`. */
+  where: string;
+  message: string;
+  /** The offending value, when showing it is safe. */
+  value?: unknown;
+}
+
+export class ConfigError extends ScastError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    const lines = issues.map((i) => `  - ${i.where}: ${i.message}`);
+    super('SCAST_CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+export class PlaylistError extends ScastError {
+  readonly file: string;
+  readonly issues: readonly ConfigIssue[];
+  constructor(file: string, issues: ConfigIssue[], options: { cause?: unknown } = {}) {
+    const lines = issues.map((i) => `${file}: ${i.where || '(file)'}: ${i.message}`);
+    super('SCAST_PLAYLIST_INVALID', lines.join('\n'), { ...options, statusCode: 400 });
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** A header value that would break HTTP framing (CR or LF) or is not sendable. */
+export class HeaderValueError extends ScastError {
+  constructor(header: string, value: string) {
+    super('SCAST_HEADER_VALUE', `header ${header} contains CR or LF (${JSON.stringify(value)}); remove line breaks from it`);
+  }
+}
+
+export class IcecastAuthError extends ScastError {
+  constructor(server: string, mount: string, user: string) {
+    super(
+      'SCAST_ICECAST_AUTH',
+      `Icecast ${server} refused the source password for mount ${mount} (user "${user}"): ` +
+        'check the password in ICECAST_URL against <source-password> in icecast.xml',
+    );
+  }
+}
+
+export class IcecastMountBusyError extends ScastError {
+  constructor(server: string, mount: string) {
+    super('SCAST_ICECAST_MOUNT_BUSY', `mount ${mount} on Icecast ${server} is in use by another source; retrying`);
+  }
+}
+
+export class IcecastRefusedError extends ScastError {
+  readonly status: number;
+  constructor(server: string, mount: string, status: number, reason: string) {
+    super('SCAST_ICECAST_REFUSED', `Icecast ${server} refused mount ${mount}: ${status} ${reason}`);
+    this.status = status;
+  }
+}
+
+export class IcecastConnectionError extends ScastError {
+  constructor(server: string, mount: string, detail: string, options: { cause?: unknown } = {}) {
+    super('SCAST_ICECAST_CONNECTION', `connection to Icecast ${server} for mount ${mount} failed: ${detail}`, options);
+  }
+}
+
+export class IcecastWriteTimeoutError extends ScastError {
+  constructor(server: string, mount: string, ms: number) {
+    super(
+      'SCAST_ICECAST_WRITE_TIMEOUT',
+      `Icecast ${server} stopped reading mount ${mount} for ${ms} ms; dropping the connection and reconnecting`,
+    );
+  }
+}
+
+export class MetadataUpdateError extends ScastError {
+  constructor(server: string, mount: string, detail: string, options: { cause?: unknown } = {}) {
+    super('SCAST_ICECAST_METADATA', `title update for ${mount} on Icecast ${server} failed: ${detail}`, options);
+  }
+}
+
+/** The step of preparing a song at which it failed; logged with the reason. */
+export type TrackStep = 'resolve' | 'download' | 'probe' | 'decode';
+
+export class TrackUnavailableError extends ScastError {
+  readonly step: TrackStep;
+  readonly track: string;
+  constructor(track: string, step: TrackStep, reason: string, options: { cause?: unknown } = {}) {
+    super('SCAST_TRACK_UNAVAILABLE', `song ${track} skipped at ${step}: ${reason}`, options);
+    this.step = step;
+    this.track = track;
+  }
+}
+
+export class DownloadError extends ScastError {
+  readonly url: string;
+  /** False for answers that will not change on retry (404, HTML page, too large). */
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  constructor(url: string, reason: string, opts: { retryable: boolean; status?: number; cause?: unknown }) {
+    super('SCAST_DOWNLOAD_FAILED', `download of ${url} failed: ${reason}`, { cause: opts.cause });
+    this.url = url;
+    this.retryable = opts.retryable;
+    this.status = opts.status;
+  }
+}
+
+export class FfmpegError extends ScastError {
+  constructor(what: string, detail: string, options: { cause?: unknown } = {}) {
+    super('SCAST_FFMPEG', `ffmpeg ${what} failed: ${detail}`, options);
+  }
+}
+
+export class FfmpegNotFoundError extends ScastError {
+  constructor(tried: string[]) {
+    super(
+      'SCAST_FFMPEG_NOT_FOUND',
+      `no usable ffmpeg found (tried ${tried.join(', ')}): install ffmpeg (apt-get install ffmpeg), ` +
+        'set FFMPEG_PATH, or reinstall npm dependencies so @ffmpeg-installer/ffmpeg is present',
+    );
+  }
+}
+
+export class NotFoundError extends ScastError {
+  constructor(what: string) {
+    super('SCAST_NOT_FOUND', `${what} not found`, { statusCode: 404 });
+  }
+}
+
+export class UnauthorizedError extends ScastError {
+  constructor(message: string) {
+    super('SCAST_UNAUTHORIZED', message, { statusCode: 401 });
+  }
+}
+
+export class ForbiddenError extends ScastError {
+  constructor(message: string) {
+    super('SCAST_FORBIDDEN', message, { statusCode: 403 });
+  }
+}
+
+/** Turn anything thrown into a short, loggable reason string. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

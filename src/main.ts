@@ -1,0 +1,124 @@
+/**
+ * Composition root: configuration in, a running station out. Nothing else
+ * imports this file.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import { loadEnv, type Env } from './config/env.js';
+import { ConfigError, reasonOf } from './errors.js';
+import { MediaCache } from './media/cache.js';
+import { resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { MediaResolver } from './media/resolver.js';
+import { icecastRetryPolicy } from './outputs/icecast/retry.js';
+import { OutputSet } from './outputs/output-set.js';
+import { Channel } from './playout/channel.js';
+import { Station } from './playout/station.js';
+
+const VERSION = '0.1.0';
+
+export interface RunningStation {
+  url: string;
+  station: Station;
+  close(): Promise<void>;
+}
+
+/** Start everything the environment describes. */
+export async function startStation(env: Readonly<Env>, logger: Logger): Promise<RunningStation> {
+  const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
+  logger.info({ ffmpeg: ffmpegPath }, 'using ffmpeg');
+  const playlistsDir = path.resolve(env.PLAYLISTS_DIR);
+  await mkdir(playlistsDir, { recursive: true });
+  const cache = new MediaCache(path.resolve(env.CACHE_DIR), env.CACHE_MAX_MB * 1024 * 1024, logger.child({ component: 'cache' }));
+  await cache.init();
+  const resolver = new MediaResolver({ ffmpegPath, cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger });
+  const station = new Station({
+    dir: playlistsDir,
+    mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),
+    logger,
+    createChannel: ({ id, playlist }) =>
+      new Channel({ id, playlist, ffmpegPath, resolver, logger, leadMs: env.PACING_LEAD_MS }),
+  });
+  const outputs = new OutputSet(station, {
+    icecast: env.ICECAST_URL,
+    method: env.ICECAST_METHOD,
+    admin:
+      env.ICECAST_ADMIN_USER && env.ICECAST_ADMIN_PASSWORD
+        ? { user: env.ICECAST_ADMIN_USER, password: env.ICECAST_ADMIN_PASSWORD }
+        : undefined,
+    retry: icecastRetryPolicy({ capMs: env.ICECAST_RECONNECT_MAX_MS }),
+    builtin: env.BUILTIN_OUTPUT,
+    logger,
+    userAgent: `sCast/${VERSION}`,
+  });
+  let baseUrl = '';
+  const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
+  const app = buildApp({ station, outputs, logger, publicUrl: () => baseUrl, icecastUrls });
+  await station.start();
+  await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;
+  baseUrl = `http://${env.HTTP_HOST === '0.0.0.0' || env.HTTP_HOST === '::' ? 'localhost' : env.HTTP_HOST}:${port}`;
+  for (const c of station.channels) {
+    const where = [env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : null, ...icecastUrls.map((u) => `${u}${c.playlist.mount}`)];
+    logger.info({ channel: c.id, listen: where.filter(Boolean) }, `tune in: ${where.filter(Boolean).join('  ')}`);
+  }
+  if (station.channels.length === 0) logger.warn({ dir: playlistsDir }, 'no playlists yet: add a .json file to start a channel');
+  return {
+    url: baseUrl,
+    station,
+    async close() {
+      await outputs.close();
+      await station.close();
+      await app.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let env: Readonly<Env>;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sCast cannot start: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = pino({ level: env.LOG_LEVEL, base: { service: 'streamer' } });
+  let running: RunningStation;
+  try {
+    running = await startStation(env, logger);
+  } catch (err) {
+    logger.fatal({ err: reasonOf(err) }, `sCast cannot start: ${reasonOf(err)}`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: ending Icecast connections cleanly');
+    const force = setTimeout(() => {
+      logger.warn('stop took longer than 4.5 s; exiting anyway');
+      process.exit(0);
+    }, 4500);
+    running.close().then(
+      () => {
+        clearTimeout(force);
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err: reasonOf(err) }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href;
+if (isEntry) void main();

@@ -1,0 +1,100 @@
+import { PassThrough } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
+import { FfmpegError } from '../errors.js';
+
+/**
+ * One song decoded to the channel's PCM format, read on demand. Not reading
+ * leaves ffmpeg blocked on a full pipe, so a decoder started ahead of time
+ * holds at most a few hundred KiB while it waits for its turn.
+ */
+export class PcmDecoder {
+  /** Bytes handed out so far. */
+  bytesRead = 0;
+  /** Set when ffmpeg exited with an error (a corrupt file, or killed). */
+  error: FfmpegError | null = null;
+
+  private readonly out = new PassThrough({ highWaterMark: 128 * 1024 });
+  private readonly command: ffmpeg.FfmpegCommand;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private streamEnded = false;
+  private destroyed = false;
+  private readonly exited: Promise<void>;
+
+  constructor(ffmpegPath: string, inputPath: string) {
+    this.command = ffmpeg({ stdoutLines: 20 })
+      .setFfmpegPath(ffmpegPath)
+      .input(inputPath)
+      .noVideo()
+      .audioChannels(CHANNELS)
+      .audioFrequency(SAMPLE_RATE)
+      .format('s16le')
+      .outputOptions(['-map', '0:a:0', '-sn', '-dn', '-hide_banner', '-loglevel', 'error']);
+    this.exited = new Promise((resolve) => {
+      this.command.on('end', () => resolve());
+      this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+        if (!this.destroyed) this.error = new FfmpegError('decoder', lastLines(stderr) || err.message, { cause: err });
+        resolve();
+      });
+    });
+    this.out.on('end', () => {
+      this.streamEnded = true;
+    });
+    this.command.pipe(this.out, { end: true });
+  }
+
+  /** Resolves when ffmpeg has exited (successfully or not). */
+  get done(): Promise<void> {
+    return this.exited;
+  }
+
+  /** True once every decoded byte has been taken. */
+  get ended(): boolean {
+    this.pull(1);
+    return this.streamEnded && this.buffered === 0;
+  }
+
+  /** Up to `max` bytes of PCM, always whole sample frames; null when none is ready now. */
+  take(max: number): Buffer | null {
+    this.pull(max);
+    let n = Math.min(max, this.buffered);
+    if (!this.streamEnded || n < this.buffered) n -= n % BYTES_PER_PCM_FRAME;
+    if (n <= 0) return null;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    let piece = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    // A truncated last sample frame would shift every following sample: pad it.
+    if (piece.length % BYTES_PER_PCM_FRAME !== 0) {
+      piece = Buffer.concat([piece, Buffer.alloc(BYTES_PER_PCM_FRAME - (piece.length % BYTES_PER_PCM_FRAME))]);
+    }
+    this.bytesRead += piece.length;
+    return piece;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.command.kill('SIGKILL');
+    this.out.destroy();
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  private pull(want: number): void {
+    while (this.buffered < want) {
+      const chunk = this.out.read() as Buffer | null;
+      if (chunk === null) break;
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    // read() returning null on an ended stream still needs 'end' to fire.
+    if (this.out.readableEnded) this.streamEnded = true;
+  }
+}
+
+function lastLines(stderr: string | null | undefined): string {
+  return (stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+}

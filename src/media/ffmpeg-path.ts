@@ -1,0 +1,52 @@
+import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { FfmpegNotFoundError } from '../errors.js';
+
+function executable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (executable(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** The binary shipped in @ffmpeg-installer/ffmpeg (an optional dependency), if installed. */
+function bundled(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const mod = require('@ffmpeg-installer/ffmpeg') as { path?: string };
+    return mod.path && executable(mod.path) ? mod.path : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which ffmpeg to run: FFMPEG_PATH, else ffmpeg on PATH, else the npm-shipped
+ * binary, so the station runs on a machine with no system ffmpeg at all.
+ */
+export function resolveFfmpegPath(configured?: string): string {
+  const tried: string[] = [];
+  if (configured) {
+    if (executable(configured)) return configured;
+    throw new FfmpegNotFoundError([`FFMPEG_PATH=${configured} (not an executable file)`]);
+  }
+  const system = onPath('ffmpeg');
+  if (system) return system;
+  tried.push('ffmpeg on PATH');
+  const shipped = bundled();
+  if (shipped) return shipped;
+  tried.push('@ffmpeg-installer/ffmpeg');
+  throw new FfmpegNotFoundError(tried);
+}

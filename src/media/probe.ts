@@ -1,0 +1,82 @@
+import { PassThrough } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import { FfmpegError } from '../errors.js';
+
+export interface MediaTags {
+  title?: string;
+  artist?: string;
+  album?: string;
+  durationMs?: number;
+}
+
+/**
+ * Read a file's tags and duration, and check it holds an audio stream. Uses
+ * ffmpeg itself (ffmetadata output), so no ffprobe binary is needed.
+ */
+export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000): Promise<MediaTags> {
+  return new Promise((resolve, reject) => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    let codec: { audio?: string; duration?: string } | null = null;
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const command = ffmpeg({ stdoutLines: 30, timeout: timeoutMs / 1000 })
+      .setFfmpegPath(ffmpegPath)
+      .input(file)
+      .format('ffmetadata')
+      .outputOptions(['-hide_banner'])
+      .on('codecData', (data: { audio?: string; duration?: string }) => {
+        codec = data;
+      })
+      .on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+        const why = (stderr ?? '').trim().split('\n').filter((l) => !/^\s/.test(l)).slice(-2).join(' | ');
+        reject(new FfmpegError('probe', why || err.message, { cause: err }));
+      })
+      .on('end', () => {
+        const info = codec as { audio?: string; duration?: string } | null;
+        if (!info?.audio) {
+          reject(new FfmpegError('probe', 'no audio stream in the file'));
+          return;
+        }
+        const tags = parseFfmetadata(Buffer.concat(chunks).toString('utf8'));
+        const durationMs = parseDuration(info.duration);
+        resolve({ ...tags, ...(durationMs === undefined ? {} : { durationMs }) });
+      });
+    command.pipe(out, { end: true });
+  });
+}
+
+/** `HH:MM:SS.cc` as printed by ffmpeg, in ms; undefined for `N/A`. */
+export function parseDuration(s: string | undefined): number | undefined {
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(s?.trim() ?? '');
+  if (!m) return undefined;
+  return Math.round((Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000);
+}
+
+/** The global section of ffmpeg's ffmetadata text (escapes: `\=`, `\;`, `\#`, `\\`, `\` newline). */
+export function parseFfmetadata(text: string): Pick<MediaTags, 'title' | 'artist' | 'album'> {
+  const out: Record<string, string> = {};
+  const lines = text.replace(/\\\n/g, '\u0000').split('\n');
+  for (const line of lines) {
+    if (line.startsWith('[')) break; // stream/chapter sections follow the global one
+    if (line.startsWith(';') || line.startsWith('#')) continue;
+    const eq = findUnescaped(line, '=');
+    if (eq < 0) continue;
+    const key = unescape(line.slice(0, eq)).toLowerCase();
+    const value = unescape(line.slice(eq + 1)).replace(/\u0000/g, '\n').trim();
+    if (value && (key === 'title' || key === 'artist' || key === 'album')) out[key] = value;
+    if (value && key === 'album_artist' && !out.artist) out.artist = value;
+  }
+  return out;
+}
+
+function findUnescaped(s: string, ch: string): number {
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\') i++;
+    else if (s[i] === ch) return i;
+  }
+  return -1;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\(.)/g, '$1');
+}

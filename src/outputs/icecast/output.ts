@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import type { IcecastTarget } from '../../config/env.js';
+import { reasonOf } from '../../errors.js';
+import { delay, type RetryPolicy } from '../../retry.js';
+import { displayTitle, type AudioSource, type NowPlaying } from '../../playout/now-playing.js';
+import type { SourceMethod, StreamInfo } from './protocol.js';
+import { IcecastSourceClient } from './source-client.js';
+import { sendTitle, type MetadataTarget } from './metadata.js';
+
+export interface IcecastOutputOptions {
+  target: IcecastTarget;
+  mount: string;
+  method: SourceMethod;
+  info: StreamInfo;
+  /** Credentials for title updates; default: the source credentials. */
+  admin?: { user: string; password: string } | undefined;
+  retry: RetryPolicy;
+  logger: Logger;
+  userAgent: string;
+}
+
+/**
+ * One channel on one Icecast server: the source connection plus its title
+ * updates. Titles go out when a song's first audio is sent, never blocking
+ * the audio, and again after every reconnect.
+ */
+export class IcecastOutput {
+  readonly client: IcecastSourceClient;
+  /** Title updates that Icecast confirmed. */
+  titlesSent = 0;
+  lastTitleError: string | null = null;
+
+  private title: string | null = null;
+  private sending = false;
+  private dirty = false;
+  private readonly meta: MetadataTarget;
+  private readonly log: Logger;
+  private readonly onAudio = (data: Buffer): void => {
+    this.client.write(data);
+  };
+  private readonly onTrack = (np: NowPlaying): void => this.setTitle(displayTitle(np));
+
+  constructor(
+    private readonly source: AudioSource,
+    opts: IcecastOutputOptions,
+  ) {
+    this.log = opts.logger.child({ output: 'icecast', server: opts.target.server, mount: opts.mount });
+    this.client = new IcecastSourceClient({ ...opts, logger: opts.logger });
+    this.meta = {
+      host: opts.target.host,
+      port: opts.target.port,
+      server: opts.target.server,
+      mount: opts.mount,
+      user: opts.admin?.user ?? opts.target.user,
+      password: opts.admin?.password ?? opts.target.password,
+    };
+    this.client.on('connected', () => this.kick());
+  }
+
+  /** `host:port` of the Icecast server. */
+  get server(): string {
+    return this.meta.server;
+  }
+
+  start(): void {
+    this.source.on('audio', this.onAudio);
+    this.source.on('track', this.onTrack);
+    if (this.source.nowPlaying) this.title = displayTitle(this.source.nowPlaying);
+    this.client.start();
+  }
+
+  async close(): Promise<void> {
+    this.detach();
+    await this.client.close();
+  }
+
+  destroy(): void {
+    this.detach();
+    this.client.destroy();
+  }
+
+  setTitle(title: string): void {
+    this.title = title;
+    this.kick();
+  }
+
+  private detach(): void {
+    this.source.off('audio', this.onAudio);
+    this.source.off('track', this.onTrack);
+  }
+
+  /** Send the latest title; a newer one arriving meanwhile supersedes a retry. */
+  private kick(): void {
+    this.dirty = true;
+    if (this.sending) return;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      let attempt = 0;
+      while (this.dirty && this.title !== null && this.client.status === 'streaming') {
+        this.dirty = false;
+        const title = this.title;
+        try {
+          await sendTitle(this.meta, title);
+          this.titlesSent += 1;
+          this.lastTitleError = null;
+          attempt = 0;
+          this.log.debug({ title }, 'title sent');
+        } catch (err) {
+          attempt += 1;
+          this.lastTitleError = reasonOf(err);
+          // Right after a reconnect Icecast may not list the mount yet: retry briefly.
+          if (attempt <= 3) {
+            this.dirty = true;
+            await delay(250 * attempt);
+          } else {
+            this.log.warn({ title, err: reasonOf(err) }, 'title update failed');
+            attempt = 0;
+          }
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { IcecastTarget } from '../../config/env.js';
+import {
+  IcecastAuthError,
+  IcecastConnectionError,
+  IcecastMountBusyError,
+  IcecastRefusedError,
+  IcecastWriteTimeoutError,
+  ScastError,
+  reasonOf,
+} from '../../errors.js';
+import type { RetryPolicy } from '../../retry.js';
+import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
+
+/**
+ * Lifecycle of one source connection:
+ *
+ *   idle --start()--> connecting --reply 100/2xx--> streaming
+ *                        |  ^                           |
+ *              failure   v  | retry timer     failure   |
+ *                      waiting <------------------------+
+ *   any --close()--> closing --> closed       any --destroy()--> closed
+ */
+export type SourceStatus = 'idle' | 'connecting' | 'streaming' | 'waiting' | 'closing' | 'closed';
+
+export interface SourceClientOptions {
+  target: IcecastTarget;
+  mount: string;
+  method: SourceMethod;
+  info: StreamInfo;
+  userAgent: string;
+  retry: RetryPolicy;
+  logger: Logger;
+  /** Give up on a connect + handshake after this long. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Icecast not reading for this long means it hangs: reconnect. Default 5000. */
+  writeTimeoutMs?: number;
+  /** Bytes queued in user space past which audio is dropped, not buffered. Default 256 KiB. */
+  maxQueuedBytes?: number;
+}
+
+/**
+ * A self-healing Icecast source connection. It speaks the handshake, then
+ * sends whatever `write()` is given while on air; off air, writes are
+ * dropped, because the channel's clock keeps running and listeners should
+ * hear the present, not a replay. Failures reconnect by the retry policy.
+ */
+export class IcecastSourceClient extends EventEmitter {
+  status: SourceStatus = 'idle';
+  lastError: ScastError | null = null;
+  /** Successful handshakes so far. */
+  connections = 0;
+  bytesSent = 0;
+
+  private socket: net.Socket | null = null;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stalledSince: number | null = null;
+  private downSince: number | null = null;
+  private lastLoggedCode: string | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SourceClientOptions) {
+    super();
+    this.log = opts.logger.child({ output: 'icecast', server: opts.target.server, mount: opts.mount });
+  }
+
+  start(): void {
+    if (this.status !== 'idle') return;
+    this.downSince = Date.now();
+    this.connect();
+  }
+
+  /** Send audio (whole MP3 frames). Returns false when it was dropped. */
+  write(data: Buffer): boolean {
+    const socket = this.socket;
+    if (this.status !== 'streaming' || socket === null) return false;
+    if (socket.writableLength > (this.opts.maxQueuedBytes ?? 256 * 1024)) {
+      const since = this.stalledSince ?? Date.now();
+      this.stalledSince = since;
+      const timeout = this.opts.writeTimeoutMs ?? 5000;
+      if (Date.now() - since >= timeout) {
+        this.fail(new IcecastWriteTimeoutError(this.opts.target.server, this.opts.mount, timeout));
+      }
+      return false;
+    }
+    this.stalledSince = null;
+    socket.write(data);
+    this.bytesSent += data.length;
+    return true;
+  }
+
+  /** Drain what is queued and end the connection cleanly. Idempotent. */
+  async close(): Promise<void> {
+    if (this.status === 'closed') return;
+    if (this.status === 'closing') return new Promise((resolve) => this.once('closed', resolve));
+    this.clearRetry();
+    this.setStatus('closing');
+    const socket = this.socket;
+    if (socket !== null && !socket.destroyed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => socket.destroy(), 2000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.end();
+      });
+    }
+    this.socket = null;
+    this.setStatus('closed');
+    this.emit('closed');
+  }
+
+  /** Abort at once. Idempotent. */
+  destroy(): void {
+    if (this.status === 'closed') return;
+    this.clearRetry();
+    this.socket?.destroy();
+    this.socket = null;
+    this.setStatus('closed');
+    this.emit('closed');
+  }
+
+  private connect(): void {
+    const { target, mount } = this.opts;
+    this.setStatus('connecting');
+    let request: Buffer;
+    try {
+      request = buildSourceRequest({
+        method: this.opts.method,
+        mount,
+        host: target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`,
+        user: target.user,
+        password: target.password,
+        userAgent: this.opts.userAgent,
+        info: this.opts.info,
+      });
+    } catch (err) {
+      this.fail(err instanceof ScastError ? err : new IcecastConnectionError(target.server, mount, reasonOf(err)));
+      return;
+    }
+    const socket = net.connect({ host: target.host, port: target.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const parser = new ReplyParser();
+    const handshakeTimer = setTimeout(() => {
+      this.fail(new IcecastConnectionError(target.server, mount, `no reply within ${this.opts.handshakeTimeoutMs ?? 5000} ms`), socket);
+    }, this.opts.handshakeTimeoutMs ?? 5000);
+
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      // After the handshake Icecast has nothing to say (2.4's trailing 200 included).
+      if (this.socket !== socket || this.status !== 'connecting') return;
+      let reply: IcecastReply | null;
+      try {
+        reply = parser.push(chunk);
+      } catch (err) {
+        clearTimeout(handshakeTimer);
+        this.fail(new IcecastConnectionError(target.server, mount, reasonOf(err)), socket);
+        return;
+      }
+      if (reply !== null) {
+        clearTimeout(handshakeTimer);
+        this.onReply(reply, socket);
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(handshakeTimer);
+      this.fail(new IcecastConnectionError(target.server, mount, err.code ?? err.message, { cause: err }), socket);
+    });
+    socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      if (this.socket !== socket) return;
+      if (this.status === 'connecting') {
+        const reply = parser.end();
+        if (reply !== null && reply.verdict !== 'accepted') return this.onReply(reply, socket);
+        this.fail(new IcecastConnectionError(target.server, mount, 'server closed the connection during the handshake'), socket);
+      } else if (this.status === 'streaming') {
+        this.fail(new IcecastConnectionError(target.server, mount, 'server closed the connection'), socket);
+      }
+    });
+  }
+
+  private onReply(reply: IcecastReply, socket: net.Socket): void {
+    const { target, mount } = this.opts;
+    switch (reply.verdict) {
+      case 'accepted': {
+        this.attempt = 0;
+        this.connections += 1;
+        this.lastError = null;
+        this.lastLoggedCode = null;
+        const downMs = this.downSince === null ? 0 : Date.now() - this.downSince;
+        this.downSince = null;
+        this.setStatus('streaming');
+        this.log.info({ status: reply.status, downMs, connections: this.connections }, 'on air');
+        this.emit('connected', { downMs });
+        return;
+      }
+      case 'auth':
+        return this.fail(new IcecastAuthError(target.server, mount, target.user), socket);
+      case 'busy':
+        return this.fail(new IcecastMountBusyError(target.server, mount), socket);
+      case 'limit':
+      case 'refused':
+        return this.fail(new IcecastRefusedError(target.server, mount, reply.status, reply.message), socket);
+    }
+  }
+
+  /** Drop the connection and schedule the next attempt by the retry policy. */
+  private fail(err: ScastError, socket: net.Socket | null = this.socket): void {
+    if (socket !== this.socket) return; // a stale socket's late event
+    if (this.status === 'closing' || this.status === 'closed') return;
+    const wasStreaming = this.status === 'streaming';
+    this.socket?.destroy();
+    this.socket = null;
+    this.stalledSince = null;
+    this.lastError = err;
+    if (wasStreaming) {
+      this.downSince = Date.now();
+      this.emit('disconnected', err);
+    }
+    this.attempt += 1;
+    const wait = this.opts.retry(this.attempt, err);
+    // One line per kind of trouble, not one per attempt.
+    const level = err instanceof IcecastAuthError ? 'error' : 'warn';
+    if (this.lastLoggedCode !== err.code || wasStreaming) {
+      this.log[level]({ err: { code: err.code, message: err.message }, retryInMs: wait }, err.message);
+      this.lastLoggedCode = err.code;
+    } else {
+      this.log.debug({ code: err.code, attempt: this.attempt, retryInMs: wait }, 'still failing');
+    }
+    if (wait === null) {
+      this.setStatus('closed');
+      this.emit('closed');
+      return;
+    }
+    this.setStatus('waiting');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, wait);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private setStatus(next: SourceStatus): void {
+    if (next === this.status) return;
+    const prev = this.status;
+    this.status = next;
+    this.emit('status', next, prev);
+  }
+}

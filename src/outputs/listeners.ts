@@ -1,0 +1,132 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { DEFAULT_METAINT, IcyWriter } from '../audio/icy.js';
+import type { StreamInfo } from './icecast/protocol.js';
+import { displayTitle, type AudioSource, type NowPlaying } from '../playout/now-playing.js';
+
+interface Listener {
+  socket: Socket;
+  icy: IcyWriter | null;
+}
+
+export interface ListenerHubOptions {
+  info: StreamInfo;
+  logger: Logger;
+  /** Audio a new listener gets at once, so playback starts without waiting. Default 64 KiB. */
+  burstBytes?: number;
+  /** A listener this far behind (bytes queued in user space) is dropped. Default 512 KiB. */
+  maxQueuedBytes?: number;
+}
+
+/**
+ * The built-in listener output: serves a channel's stream to HTTP clients
+ * directly, Icecast-style, so the station can be heard with no Icecast at
+ * all. Clients asking with `Icy-MetaData: 1` get `StreamTitle` blocks every
+ * `icy-metaint` bytes, exactly as Icecast sends them.
+ */
+export class ListenerHub {
+  private readonly listeners = new Set<Listener>();
+  /** Recent audio, whole frames, oldest first: the burst for new listeners. */
+  private recent: Buffer[] = [];
+  private recentBytes = 0;
+  /** Listeners served since start, and dropped for being too slow. */
+  served = 0;
+  dropped = 0;
+  bytesSent = 0;
+  private readonly log: Logger;
+  private readonly onAudio = (data: Buffer): void => this.broadcast(data);
+  private readonly onTrack = (np: NowPlaying): void => {
+    for (const l of this.listeners) l.icy?.setTitle(displayTitle(np));
+  };
+
+  constructor(
+    private readonly source: AudioSource,
+    private readonly opts: ListenerHubOptions,
+  ) {
+    this.log = opts.logger.child({ output: 'builtin', channel: source.id });
+    source.on('audio', this.onAudio);
+    source.on('track', this.onTrack);
+  }
+
+  get count(): number {
+    return this.listeners.size;
+  }
+
+  /** Response headers, as Icecast sends them (HTTP/1.0, no chunking, so every player copes). */
+  headers(icy: boolean): string {
+    const { info } = this.opts;
+    const lines = [
+      'HTTP/1.0 200 OK',
+      'Content-Type: audio/mpeg',
+      'Cache-Control: no-cache, no-store',
+      'Access-Control-Allow-Origin: *',
+      'Connection: close',
+      `icy-name: ${asciiSafe(info.name)}`,
+      `icy-br: ${info.bitrateKbps}`,
+      `icy-pub: ${info.public ? 1 : 0}`,
+      `ice-audio-info: ice-bitrate=${info.bitrateKbps};ice-channels=${info.channels};ice-samplerate=${info.sampleRate}`,
+    ];
+    if (info.genre) lines.push(`icy-genre: ${asciiSafe(info.genre)}`);
+    if (info.description) lines.push(`icy-description: ${asciiSafe(info.description)}`);
+    if (info.url) lines.push(`icy-url: ${asciiSafe(info.url)}`);
+    if (icy) lines.push(`icy-metaint: ${DEFAULT_METAINT}`);
+    return `${lines.join('\r\n')}\r\n\r\n`;
+  }
+
+  /** Take over a client's socket (after the HTTP request was read) and start streaming. */
+  add(socket: Socket, wantsIcy: boolean, headOnly = false): void {
+    socket.write(this.headers(wantsIcy));
+    if (headOnly) {
+      socket.end();
+      return;
+    }
+    const listener: Listener = { socket, icy: wantsIcy ? new IcyWriter(DEFAULT_METAINT) : null };
+    if (listener.icy && this.source.nowPlaying) listener.icy.setTitle(displayTitle(this.source.nowPlaying));
+    this.listeners.add(listener);
+    this.served += 1;
+    socket.setNoDelay(true);
+    const remove = (): void => {
+      if (this.listeners.delete(listener)) this.log.info({ listeners: this.listeners.size }, 'listener left');
+    };
+    socket.on('close', remove);
+    socket.on('error', remove);
+    this.log.info({ listeners: this.listeners.size, icy: wantsIcy, remote: socket.remoteAddress }, 'listener joined');
+    for (const chunk of this.recent) this.send(listener, chunk);
+  }
+
+  /** Disconnect everyone (channel ended). */
+  close(): void {
+    this.source.off('audio', this.onAudio);
+    this.source.off('track', this.onTrack);
+    for (const l of this.listeners) l.socket.end();
+    this.listeners.clear();
+  }
+
+  private broadcast(data: Buffer): void {
+    this.recent.push(data);
+    this.recentBytes += data.length;
+    const burst = this.opts.burstBytes ?? 64 * 1024;
+    while (this.recent.length > 1 && this.recentBytes - this.recent[0]!.length >= burst) {
+      this.recentBytes -= this.recent.shift()!.length;
+    }
+    for (const l of this.listeners) this.send(l, data);
+  }
+
+  private send(l: Listener, data: Buffer): void {
+    if (l.socket.writableLength > (this.opts.maxQueuedBytes ?? 512 * 1024)) {
+      this.dropped += 1;
+      this.listeners.delete(l);
+      this.log.info({ remote: l.socket.remoteAddress }, 'listener too slow; disconnected');
+      l.socket.destroy();
+      return;
+    }
+    if (l.icy) for (const part of l.icy.write(data)) l.socket.write(part);
+    else l.socket.write(data);
+    this.bytesSent += data.length;
+  }
+}
+
+/** Header values must be one line; non-ASCII is sent as UTF-8 bytes, which players read as such. */
+function asciiSafe(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ');
+}

@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import type { IcecastTarget } from '../config/env.js';
+import type { Playlist } from '../config/playlist.js';
+import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
+import type { RetryPolicy } from '../retry.js';
+import type { Channel } from '../playout/channel.js';
+import type { Station } from '../playout/station.js';
+import { IcecastOutput } from './icecast/output.js';
+import type { SourceMethod, StreamInfo } from './icecast/protocol.js';
+import { ListenerHub } from './listeners.js';
+
+export interface OutputSetOptions {
+  icecast: readonly IcecastTarget[];
+  method: SourceMethod;
+  admin?: { user: string; password: string } | undefined;
+  retry: RetryPolicy;
+  builtin: boolean;
+  logger: Logger;
+  userAgent: string;
+}
+
+export interface ChannelOutputs {
+  hub: ListenerHub | null;
+  icecast: IcecastOutput[];
+}
+
+/** What listeners and directories are told about a channel's stream. */
+export function streamInfo(p: Playlist): StreamInfo {
+  return {
+    name: p.name,
+    description: p.description,
+    genre: p.genre,
+    url: p.url,
+    public: p.public,
+    bitrateKbps: p.bitrate,
+    sampleRate: SAMPLE_RATE,
+    channels: CHANNELS,
+  };
+}
+
+/**
+ * Every channel's outputs: one Icecast source per configured server and the
+ * built-in listener endpoint. Each output runs on its own; one failing never
+ * stalls another or the channel.
+ */
+export class OutputSet {
+  private readonly byChannel = new Map<Channel, ChannelOutputs>();
+
+  constructor(
+    station: Station,
+    private readonly opts: OutputSetOptions,
+  ) {
+    station.on('channel-added', (c: Channel) => this.add(c));
+    station.on('channel-removed', (c: Channel) => void this.remove(c));
+    for (const c of station.channels) this.add(c);
+  }
+
+  of(channel: Channel): ChannelOutputs | undefined {
+    return this.byChannel.get(channel);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.byChannel.keys()].map((c) => this.remove(c)));
+  }
+
+  private add(channel: Channel): void {
+    if (this.byChannel.has(channel)) return;
+    const info = streamInfo(channel.playlist);
+    const icecast = this.opts.icecast.map(
+      (target) =>
+        new IcecastOutput(channel, {
+          target,
+          mount: channel.playlist.mount,
+          method: this.opts.method,
+          info,
+          admin: this.opts.admin,
+          retry: this.opts.retry,
+          logger: this.opts.logger.child({ channel: channel.id }),
+          userAgent: this.opts.userAgent,
+        }),
+    );
+    const hub = this.opts.builtin ? new ListenerHub(channel, { info, logger: this.opts.logger }) : null;
+    this.byChannel.set(channel, { hub, icecast });
+    for (const o of icecast) o.start();
+  }
+
+  private async remove(channel: Channel): Promise<void> {
+    const outputs = this.byChannel.get(channel);
+    if (!outputs) return;
+    this.byChannel.delete(channel);
+    outputs.hub?.close();
+    await Promise.all(outputs.icecast.map((o) => o.close()));
+  }
+}

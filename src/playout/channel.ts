@@ -1,0 +1,320 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { Mp3FrameSplitter } from '../audio/mp3.js';
+import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, pcmBytesFor, silencePcm } from '../audio/pcm.js';
+import { silentFrame } from '../audio/silence.js';
+import { trackKey, type Playlist, type Track } from '../config/playlist.js';
+import { reasonOf } from '../errors.js';
+import { Mp3Encoder } from '../media/encoder.js';
+import { exponentialBackoff, type RetryPolicy } from '../retry.js';
+import type { MediaResolver } from '../media/resolver.js';
+import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
+import { Pacer } from './pacer.js';
+import { PlayQueue } from './queue.js';
+import { Upcoming, type Slot } from './upcoming.js';
+
+/**
+ * Lifecycle: on-air (from construction: silence until a song is ready)
+ *   --close()--> closing --> closed.
+ * Encoder or song failures never leave on-air; they are retried by policy.
+ */
+export type ChannelStatus = 'on-air' | 'closing' | 'closed';
+
+export interface ChannelOptions {
+  id: string;
+  playlist: Playlist;
+  ffmpegPath: string;
+  resolver: MediaResolver;
+  logger: Logger;
+  /** How far ahead of real time audio is sent, ms. */
+  leadMs: number;
+  now?: () => number;
+  random?: () => number;
+  /** Delay before re-trying after every song of the list failed in a row. */
+  failureBackoff?: RetryPolicy;
+}
+
+/** Samples a decoder outputs before a given input sample: LAME's 576 + the decoder's 529. */
+const ENCODER_DELAY = 1105;
+const MP3_FRAME_SAMPLES = 1152;
+/** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
+const FEED_HIGH = pcmBytesFor(0.6);
+const FEED_LOW = pcmBytesFor(0.3);
+const TICK_MS = 20;
+const HISTORY = 20;
+
+interface Playing {
+  slot: Slot;
+  /** PCM of this song has reached the encoder. */
+  marked: boolean;
+  /** Its first frame went out. */
+  announced: boolean;
+}
+
+/**
+ * One radio channel: a playlist turned into one endless MP3 stream. Songs are
+ * decoded to PCM and fed, back to back, into one continuous encoder; when
+ * none is ready, zero samples are fed instead. The encoder's frames go out
+ * through the pacer at real-time rate as `audio` events.
+ */
+export class Channel extends EventEmitter implements AudioSource {
+  readonly id: string;
+  status: ChannelStatus = 'on-air';
+  playlist: Playlist;
+  nowPlaying: NowPlaying | null = null;
+  readonly history: (NowPlaying & { endedAt: string })[] = [];
+  songsPlayed = 0;
+  songsFailed = 0;
+  encoderRestarts = 0;
+  /** Seconds of silence fed because no song was ready. */
+  silenceSeconds = 0;
+
+  private readonly log: Logger;
+  private readonly queue: PlayQueue;
+  private readonly upcoming: Upcoming;
+  private readonly pacer: Pacer<TrackInfo>;
+  private encoder!: Mp3Encoder;
+  private splitter = new Mp3FrameSplitter();
+  private encoderBase = 0;
+  private fedSamples = 0;
+  private framesOut = 0;
+  private marks: { sample: number; info: TrackInfo }[] = [];
+  private playing: Playing | null = null;
+  private timer: NodeJS.Timeout;
+  private readonly failureBackoff: RetryPolicy;
+  private failedInARow = 0;
+  private failureRound = 0;
+  private pausedUntil = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ChannelOptions) {
+    super();
+    this.id = opts.id;
+    this.playlist = opts.playlist;
+    this.now = opts.now ?? (() => performance.now());
+    this.log = opts.logger.child({ channel: opts.id });
+    this.queue = new PlayQueue(opts.playlist, opts.random);
+    this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
+    this.upcoming = new Upcoming(opts.resolver, opts.ffmpegPath, this.log);
+    const silent = silentFrame(opts.playlist.bitrate);
+    this.pacer = new Pacer<TrackInfo>({
+      sampleRate: SAMPLE_RATE,
+      leadMs: opts.leadMs,
+      now: this.now,
+      silentFrame: silent,
+      silentFrameSamples: MP3_FRAME_SAMPLES,
+      emit: (data) => this.emit('audio', data),
+      onMarker: (info) => this.announce(info),
+    });
+    this.startEncoder();
+    this.pacer.start();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.tick();
+  }
+
+  /** Seconds of audio sent minus seconds elapsed since start. */
+  get pacingError(): number {
+    return this.pacer.aheadSeconds;
+  }
+
+  get secondsSent(): number {
+    return this.pacer.sentSamples / SAMPLE_RATE;
+  }
+
+  /** The song prepared to play next, if known. */
+  get next(): TrackInfo | Track | null {
+    const slot = this.upcoming.first;
+    return slot ? (slot.ready?.info ?? slot.track) : null;
+  }
+
+  /** Apply an edited playlist without cutting the song on air. */
+  update(playlist: Playlist): void {
+    this.playlist = playlist;
+    this.queue.update(playlist);
+    this.upcoming.clear({ keepRequested: true });
+    this.failedInARow = 0;
+    this.pausedUntil = 0;
+    this.log.info({ tracks: playlist.tracks.length }, 'playlist updated');
+  }
+
+  /** End the current song now; the next one follows gaplessly. */
+  skip(): void {
+    if (this.playing) {
+      this.log.info({ song: this.playing.slot.label }, 'skipped by request');
+      this.finishPlaying();
+    }
+  }
+
+  /** Play `track` next, before the playlist continues. */
+  enqueue(track: Track): void {
+    this.upcoming.request(track);
+  }
+
+  async close(): Promise<void> {
+    if (this.status !== 'on-air') return;
+    this.setStatus('closing');
+    clearInterval(this.timer);
+    if (this.playing) this.finishPlaying();
+    this.upcoming.clear({ keepRequested: false });
+    await this.encoder.close();
+    this.setStatus('closed');
+  }
+
+  private tick(): void {
+    if (this.status !== 'on-air') return;
+    this.pacer.tick();
+    this.upcoming.fill(() => this.drawNext());
+    this.feed();
+  }
+
+  /** Keep the encoder's PCM queue between FEED_LOW and FEED_HIGH, with song audio if any, else silence. */
+  private feed(): void {
+    const sent = this.pacer.sourceSamplesSent - this.encoderBase;
+    let ahead = (this.fedSamples - sent) * BYTES_PER_PCM_FRAME;
+    for (;;) {
+      if (!this.playing) this.startNext();
+      const playing = this.playing;
+      if (playing && ahead < FEED_HIGH) {
+        const pcm = playing.slot.ready!.decoder.take(FEED_HIGH - ahead);
+        if (pcm) {
+          if (!playing.marked) {
+            playing.marked = true;
+            this.marks.push({ sample: this.fedSamples, info: playing.slot.ready!.info });
+          }
+          this.write(pcm);
+          ahead += pcm.length;
+          continue;
+        }
+        if (playing.slot.ready!.decoder.ended) {
+          this.finishPlaying();
+          continue;
+        }
+      }
+      if (ahead < FEED_LOW) {
+        const pad = FEED_LOW - ahead;
+        this.write(silencePcm(pad));
+        this.silenceSeconds += pad / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
+        ahead += pad;
+      }
+      return;
+    }
+  }
+
+  private write(pcm: Buffer): void {
+    this.encoder.write(pcm);
+    this.fedSamples += pcm.length / BYTES_PER_PCM_FRAME;
+  }
+
+  /** Make the first ready upcoming song the one playing; report the failed ones. */
+  private startNext(): void {
+    for (;;) {
+      const slot = this.upcoming.first;
+      if (!slot || slot.pending) return;
+      this.upcoming.shift();
+      if (slot.error) {
+        this.onSongFailed(slot, slot.error);
+        continue;
+      }
+      this.failedInARow = 0;
+      this.playing = { slot, marked: false, announced: false };
+      return;
+    }
+  }
+
+  private finishPlaying(): void {
+    const playing = this.playing!;
+    this.playing = null;
+    const ready = playing.slot.ready!;
+    const decoder = ready.decoder;
+    if (!playing.marked) {
+      // Not a single sample came out: the file does not decode.
+      decoder.destroy();
+      ready.release();
+      const reason = decoder.error?.message ?? 'decoder produced no audio';
+      this.onSongFailed(playing.slot, new Error(`decode: ${reason}`));
+      return;
+    }
+    if (decoder.error && !decoder.ended) {
+      this.log.warn({ song: playing.slot.label, err: decoder.error.message }, 'decoder failed mid-song; next song follows');
+    }
+    decoder.destroy();
+    ready.release();
+  }
+
+  private onSongFailed(slot: Slot, err: unknown): void {
+    this.songsFailed += 1;
+    this.failedInARow += 1;
+    this.emit('skipped', { track: slot.track, reason: reasonOf(err) });
+    this.log.warn({ song: slot.label, err: reasonOf(err) }, 'song skipped');
+    if (this.failedInARow >= Math.max(1, this.queue.size)) {
+      // Every song failed in a row: stay on air with silence, try again later.
+      this.failureRound += 1;
+      const wait = this.failureBackoff(this.failureRound, err) ?? 60_000;
+      this.pausedUntil = this.now() + wait;
+      this.failedInARow = 0;
+      this.log.warn({ retryInMs: wait }, 'every song of the playlist failed; playing silence until retry');
+    }
+  }
+
+  private drawNext(): Track | null {
+    if (this.now() < this.pausedUntil) return null;
+    return this.queue.next();
+  }
+
+  /** Called by the pacer right before a new song's first frame is sent. */
+  private announce(info: TrackInfo): void {
+    if (this.playing && this.playing.slot.ready?.info === info) this.playing.announced = true;
+    const at = new Date().toISOString();
+    if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at });
+    if (this.history.length > HISTORY) this.history.length = HISTORY;
+    this.nowPlaying = { ...info, startedAt: at };
+    this.songsPlayed += 1;
+    this.failureRound = 0;
+    this.log.info({ song: info.title, artist: info.artist, key: info.key }, 'now playing');
+    this.emit('track', this.nowPlaying);
+  }
+
+  private startEncoder(): void {
+    this.encoder = new Mp3Encoder(this.opts.ffmpegPath, this.playlist.bitrate, this.log);
+    this.splitter = new Mp3FrameSplitter();
+    this.encoderBase = this.pacer.sourceSamplesSent;
+    this.fedSamples = 0;
+    this.framesOut = 0;
+    this.marks = [];
+    this.encoder.on('data', (chunk: Buffer) => {
+      for (const frame of this.splitter.push(chunk)) {
+        let marker: TrackInfo | undefined;
+        const k = this.framesOut++;
+        while (this.marks.length > 0 && Math.floor((this.marks[0]!.sample + ENCODER_DELAY) / MP3_FRAME_SAMPLES) <= k) {
+          marker = this.marks.shift()!.info;
+        }
+        this.pacer.push({ data: frame.data, samples: frame.header.samplesPerFrame, marker });
+      }
+    });
+    this.encoder.on('failed', (err: Error) => this.restartEncoder(err));
+  }
+
+  private restartEncoder(err: Error): void {
+    if (this.status !== 'on-air') return;
+    this.encoderRestarts += 1;
+    const wait = Math.min(5000, 100 * 2 ** Math.min(6, this.encoderRestarts - 1));
+    this.log.error({ err: err.message, retryInMs: wait }, 'encoder failed; silence until it is back');
+    this.pacer.clearQueue();
+    // The song on air continues in the new encoder; re-announce it if its start was lost.
+    if (this.playing && !this.playing.announced) this.playing.marked = false;
+    setTimeout(() => {
+      if (this.status === 'on-air') this.startEncoder();
+    }, wait);
+  }
+
+  private setStatus(next: ChannelStatus): void {
+    if (this.status === next) return;
+    this.status = next;
+    this.emit('status', next);
+  }
+
+  /** Key of the song on air, for keeping the place across edits. */
+  get currentKey(): string | null {
+    return this.playing ? trackKey(this.playing.slot.track) : null;
+  }
+}

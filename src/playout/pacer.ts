@@ -1,0 +1,114 @@
+/**
+ * The channel's clock: releases MP3 frames at real-time rate, as libshout
+ * does, from each frame's duration (samples / sample rate). Time is counted
+ * in samples against a monotonic clock, so uneven timer wake-ups never add
+ * up to drift: a late tick simply releases more frames.
+ *
+ * When the encoder has nothing ready and the stream would fall behind real
+ * time, a silent frame stands in: the wire is never dead.
+ */
+
+export interface PacedFrame<M> {
+  data: Buffer;
+  /** Samples in this frame (1152 for MPEG-1 Layer III). */
+  samples: number;
+  /** Something to announce right before this frame goes out (a new song). */
+  marker?: M | undefined;
+}
+
+export interface PacerOptions<M> {
+  sampleRate: number;
+  /** How far ahead of real time frames may be released, in ms. */
+  leadMs: number;
+  /** Milliseconds from a monotonic clock. */
+  now: () => number;
+  /** Sent when no frame is ready; must be a frame of `sampleRate`. */
+  silentFrame: Buffer;
+  silentFrameSamples: number;
+  /** Receives each tick's frames, concatenated: whole frames only. */
+  emit: (data: Buffer) => void;
+  onMarker: (marker: M) => void;
+}
+
+export class Pacer<M> {
+  private readonly queue: PacedFrame<M>[] = [];
+  private head = 0;
+  private startedAt = 0;
+  private started = false;
+  /** Samples released, real frames and stand-ins alike. */
+  sentSamples = 0;
+  /** Samples of encoder frames released (not stand-ins). */
+  sourceSamplesSent = 0;
+  /** Samples of silence sent because nothing was ready. */
+  standInSamples = 0;
+
+  constructor(private readonly opts: PacerOptions<M>) {}
+
+  start(): void {
+    this.startedAt = this.opts.now();
+    this.started = true;
+  }
+
+  push(frame: PacedFrame<M>): void {
+    this.queue.push(frame);
+  }
+
+  /** Frames waiting to go out. */
+  get queuedFrames(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Seconds of audio sent minus seconds elapsed: the lead (positive) or lag. */
+  get aheadSeconds(): number {
+    return this.sentSamples / this.opts.sampleRate - this.elapsedSeconds;
+  }
+
+  get elapsedSeconds(): number {
+    return this.started ? (this.opts.now() - this.startedAt) / 1000 : 0;
+  }
+
+  /** Drop frames not yet sent (the encoder they came from is gone). */
+  clearQueue(): void {
+    this.queue.length = 0;
+    this.head = 0;
+  }
+
+  /** Release every frame that is due. Call often; how often does not matter for accuracy. */
+  tick(): void {
+    if (!this.started) return;
+    const { sampleRate } = this.opts;
+    const elapsedSamples = ((this.opts.now() - this.startedAt) / 1000) * sampleRate;
+    const dueSamples = elapsedSamples + (this.opts.leadMs / 1000) * sampleRate;
+    const batch: Buffer[] = [];
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      this.opts.emit(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+      batch.length = 0;
+    };
+    while (this.sentSamples < dueSamples) {
+      const frame = this.queue[this.head];
+      if (frame !== undefined) {
+        this.head += 1;
+        if (frame.marker !== undefined) {
+          flush();
+          this.opts.onMarker(frame.marker);
+        }
+        batch.push(frame.data);
+        this.sentSamples += frame.samples;
+        this.sourceSamplesSent += frame.samples;
+      } else if (this.sentSamples < elapsedSamples) {
+        batch.push(this.opts.silentFrame);
+        this.sentSamples += this.opts.silentFrameSamples;
+        this.standInSamples += this.opts.silentFrameSamples;
+      } else {
+        break;
+      }
+    }
+    flush();
+    // Compact now and then instead of shifting on every frame.
+    if (this.head > 1024) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { loadPlaylistFile, type LoadedPlaylist } from '../config/playlist-file.js';
+import { PlaylistError, reasonOf } from '../errors.js';
+import type { Channel } from './channel.js';
+
+export interface StationOptions {
+  dir: string;
+  /** Folders `file` tracks may live in besides `dir`. */
+  mediaDirs: readonly string[];
+  logger: Logger;
+  createChannel: (loaded: LoadedPlaylist) => Channel;
+  /** Re-scan the folder this often, for file systems whose change events do not arrive (some bind mounts). */
+  pollMs?: number;
+}
+
+interface FileState {
+  /** Hash of the bytes last looked at, applied or not. */
+  hash: string;
+  channel: Channel | null;
+  /** Last error reported for this file, to report each problem once. */
+  error: string | null;
+}
+
+/**
+ * The channels, one per playlist file, kept in step with the folder while
+ * running: a new file starts a channel, an edit is applied without cutting
+ * the song on air, a deleted file ends its channel. An invalid edit is
+ * reported once and the last valid version keeps playing.
+ *
+ * Events: `channel-added` (Channel), `channel-removed` (Channel),
+ * `invalid` (PlaylistError).
+ */
+export class Station extends EventEmitter {
+  private readonly files = new Map<string, FileState>();
+  private watcher: FSWatcher | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private readonly debounce = new Map<string, NodeJS.Timeout>();
+  private running = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly opts: StationOptions) {
+    super();
+  }
+
+  get channels(): Channel[] {
+    return [...this.files.values()].flatMap((f) => (f.channel ? [f.channel] : []));
+  }
+
+  channel(id: string): Channel | undefined {
+    return this.channels.find((c) => c.id === id);
+  }
+
+  byMount(mount: string): Channel | undefined {
+    return this.channels.find((c) => c.playlist.mount === mount);
+  }
+
+  async start(): Promise<void> {
+    await this.rescan();
+    try {
+      this.watcher = watch(this.opts.dir, (_event, name) => {
+        if (name && name.endsWith('.json')) this.schedule(path.join(this.opts.dir, name));
+      });
+      this.watcher.on('error', (err) => this.opts.logger.warn({ err: reasonOf(err) }, 'playlist folder watch failed; polling only'));
+    } catch (err) {
+      this.opts.logger.warn({ err: reasonOf(err) }, 'cannot watch the playlist folder; polling only');
+    }
+    this.poll = setInterval(() => void this.rescan(), this.opts.pollMs ?? 2000);
+  }
+
+  /** Look at every file again (also what POST /api/reload does). */
+  rescan(): Promise<void> {
+    return this.serial(async () => {
+      const names = await readdir(this.opts.dir).catch((err: unknown) => {
+        this.opts.logger.error({ dir: this.opts.dir, err: reasonOf(err) }, 'cannot read the playlist folder');
+        return [] as string[];
+      });
+      const present = new Set(names.filter((n) => n.endsWith('.json')).map((n) => path.join(this.opts.dir, n)));
+      for (const file of [...this.files.keys()]) if (!present.has(file)) await this.apply(file);
+      for (const file of [...present].sort()) await this.apply(file);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    if (this.poll) clearInterval(this.poll);
+    for (const t of this.debounce.values()) clearTimeout(t);
+    await this.running;
+    await Promise.all(this.channels.map((c) => c.close()));
+  }
+
+  private schedule(file: string): void {
+    clearTimeout(this.debounce.get(file));
+    // Editors save in several steps; wait for the last one.
+    this.debounce.set(file, setTimeout(() => {
+      this.debounce.delete(file);
+      void this.serial(() => this.apply(file));
+    }, 150));
+  }
+
+  /** Run changes one at a time, so two edits never race. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.running.then(() => (this.closed ? undefined : fn()));
+    this.running = next.catch((err: unknown) => this.opts.logger.error({ err: reasonOf(err) }, 'playlist reload failed'));
+    return this.running;
+  }
+
+  private async apply(file: string): Promise<void> {
+    const state = this.files.get(file);
+    const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    if (bytes === null) {
+      if (state?.channel) {
+        this.opts.logger.info({ file, channel: state.channel.id }, 'playlist removed; ending channel');
+        await this.remove(state.channel);
+      }
+      this.files.delete(file);
+      return;
+    }
+    const hash = createHash('sha1').update(bytes).digest('hex');
+    if (state && state.hash === hash) return;
+    const current: FileState = state ?? { hash, channel: null, error: null };
+    current.hash = hash;
+    this.files.set(file, current);
+    try {
+      const loaded = await loadPlaylistFile(file, [this.opts.dir, ...this.opts.mediaDirs]);
+      this.checkMountFree(loaded, current.channel);
+      current.error = null;
+      await this.applyValid(current, loaded);
+    } catch (err) {
+      const error = err instanceof PlaylistError ? err : new PlaylistError(file, [{ where: '', message: reasonOf(err) }], { cause: err });
+      if (current.error !== error.message) {
+        current.error = error.message;
+        this.opts.logger.error(
+          { file, issues: error.issues, keptPlaying: current.channel !== null },
+          `invalid playlist: ${error.message}${current.channel ? ' (the last valid version keeps playing)' : ''}`,
+        );
+        this.emit('invalid', error);
+      }
+    }
+  }
+
+  private checkMountFree(loaded: LoadedPlaylist, own: Channel | null): void {
+    const other = this.byMount(loaded.playlist.mount);
+    if (other && other !== own) {
+      throw new PlaylistError(loaded.file, [
+        { where: 'mount', message: `mount ${loaded.playlist.mount} is already used by channel "${other.id}"` },
+      ]);
+    }
+  }
+
+  private async applyValid(state: FileState, loaded: LoadedPlaylist): Promise<void> {
+    const old = state.channel;
+    if (old && old.playlist.mount === loaded.playlist.mount && old.playlist.bitrate === loaded.playlist.bitrate) {
+      old.update(loaded.playlist);
+      return;
+    }
+    if (old) {
+      // A new mount or bitrate is a new stream: outputs must reconnect anyway.
+      this.opts.logger.info({ channel: old.id }, 'mount or bitrate changed; restarting channel');
+      await this.remove(old);
+    }
+    const channel = this.opts.createChannel(loaded);
+    state.channel = channel;
+    this.opts.logger.info({ channel: channel.id, mount: loaded.playlist.mount, tracks: loaded.playlist.tracks.length }, 'channel started');
+    this.emit('channel-added', channel);
+  }
+
+  private async remove(channel: Channel): Promise<void> {
+    for (const state of this.files.values()) if (state.channel === channel) state.channel = null;
+    this.emit('channel-removed', channel);
+    await channel.close();
+  }
+}
