@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages named as arguments when their programs are
+# missing. As root it installs them; otherwise it stops with the command to run.
+set -euo pipefail
+declare -A binary=( [icecast2]=icecast2 [ffmpeg]=ffmpeg [redis-server]=redis-server [liquidsoap]=liquidsoap [ezstream]=ezstream [docker-compose]=docker-compose [chromium]=chromium )
+missing=()
+for pkg in "$@"; do
+  command -v "${binary[$pkg]:-$pkg}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "sCast needs these Debian packages: ${missing[*]}" >&2
+  echo "Run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

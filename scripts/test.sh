@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: system packages the tests run
+# for real (Icecast, ffmpeg, Redis), npm dependencies, type check, then tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg redis-server
+[ -d node_modules ] || npm ci
+npx tsc -p tsconfig.json --noEmit
+files=(test/unit/*.test.ts test/integration/*.test.ts)
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

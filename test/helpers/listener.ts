@@ -1,0 +1,102 @@
+import net from 'node:net';
+import { IcyReader } from '../../src/audio/icy.js';
+
+export interface TitleSeen {
+  title: string;
+  /** Audio bytes received before the block carrying it. */
+  audioOffset: number;
+  at: number;
+}
+
+export interface Listener {
+  status: number;
+  headers: Record<string, string>;
+  audio(): Buffer;
+  titles: TitleSeen[];
+  closed: boolean;
+  bytes: number;
+  /** Resolves with the title once one satisfying `match` arrives. */
+  waitForTitle(match: (t: string) => boolean, timeoutMs?: number): Promise<TitleSeen>;
+  close(): void;
+  startedAt: number;
+}
+
+/**
+ * A listener as a player is: plain HTTP/1.0 GET with `Icy-MetaData: 1`,
+ * splitting what arrives into audio and ICY titles.
+ */
+export function listen(url: string, opts: { icy?: boolean } = {}): Promise<Listener> {
+  const u = new URL(url);
+  const icy = opts.icy ?? true;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    const chunks: Buffer[] = [];
+    const waiters: { match: (t: string) => boolean; resolve: (t: TitleSeen) => void }[] = [];
+    let head = Buffer.alloc(0);
+    let reader: IcyReader | null = null;
+    let plain = false;
+    const l: Listener = {
+      status: 0,
+      headers: {},
+      audio: () => Buffer.concat(chunks),
+      titles: [],
+      closed: false,
+      bytes: 0,
+      startedAt: Date.now(),
+      waitForTitle(match, timeoutMs = 30_000) {
+        const seen = l.titles.find((t) => match(t.title));
+        if (seen) return Promise.resolve(seen);
+        return new Promise((res, rej) => {
+          const timer = setTimeout(() => rej(new Error(`no matching title within ${timeoutMs} ms; saw ${JSON.stringify(l.titles.map((t) => t.title))}`)), timeoutMs);
+          waiters.push({ match, resolve: (t) => { clearTimeout(timer); res(t); } });
+        });
+      },
+      close() {
+        socket.destroy();
+      },
+    };
+    const onAudio = (b: Buffer): void => {
+      chunks.push(Buffer.from(b));
+      l.bytes += b.length;
+    };
+    socket.on('connect', () => {
+      socket.write(`GET ${u.pathname} HTTP/1.0\r\nHost: ${u.host}\r\nUser-Agent: scast-test\r\n${icy ? 'Icy-MetaData: 1\r\n' : ''}\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (reader || plain) {
+        if (reader) reader.push(chunk);
+        else onAudio(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = head.subarray(0, end).toString('utf8').split('\r\n');
+      l.status = Number(lines[0]!.split(' ')[1]);
+      for (const line of lines.slice(1)) {
+        const i = line.indexOf(':');
+        l.headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      const metaint = Number(l.headers['icy-metaint']);
+      if (icy && metaint > 0) {
+        reader = new IcyReader(metaint, onAudio, (ev) => {
+          if (ev.title === undefined) return;
+          const seen = { title: ev.title, audioOffset: ev.audioOffset, at: Date.now() };
+          l.titles.push(seen);
+          for (const w of [...waiters]) if (w.match(ev.title)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(seen); }
+        });
+      } else {
+        plain = true;
+      }
+      const rest = head.subarray(end + 4);
+      resolve(l);
+      if (rest.length > 0) (reader ? reader.push(rest) : onAudio(rest));
+    });
+    socket.on('close', () => {
+      l.closed = true;
+    });
+    socket.on('error', (err) => {
+      if (l.status === 0) reject(err);
+    });
+  });
+}

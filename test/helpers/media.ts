@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface ToneSpec {
+  file: string;
+  freq: number;
+  seconds: number;
+  sampleRate?: number;
+  channels?: number;
+  /** ffmpeg output arguments (codec etc.) */
+  args: string[];
+  title?: string;
+  artist?: string;
+  /** Attach this image as ID3 cover art (MP3 only). */
+  cover?: string;
+}
+
+/**
+ * A steady sine tone, encoded as asked. Steady tones contain no silence, so
+ * any silence a listener hears is the station's doing.
+ */
+export async function makeTone(spec: ToneSpec): Promise<string> {
+  const sr = spec.sampleRate ?? 44100;
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=${spec.freq}:sample_rate=${sr}:duration=${spec.seconds}`];
+  if (spec.cover) args.push('-i', spec.cover, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-id3v2_version', '3', '-disposition:v', 'attached_pic');
+  args.push('-af', 'volume=0.5', '-ac', String(spec.channels ?? 2), '-ar', String(sr));
+  if (spec.title) args.push('-metadata', `title=${spec.title}`);
+  if (spec.artist) args.push('-metadata', `artist=${spec.artist}`);
+  args.push(...spec.args, spec.file);
+  await run('ffmpeg', args);
+  return spec.file;
+}
+
+/** A noisy PNG of about `kb` KiB, to make a large ID3 picture frame. */
+export async function makeCover(file: string, size = 400): Promise<string> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `nullsrc=s=${size}x${size},geq=random(1)*255:128:128`, '-frames:v', '1', file]);
+  return file;
+}
+
+/** Decode MP3 bytes to mono s16le PCM at 44.1 kHz. */
+export async function decodeMp3(mp3: Buffer): Promise<Int16Array> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mp3', '-i', 'pipe:0', '-ac', '1', '-ar', '44100', '-f', 's16le', 'pipe:1']);
+    const out: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const b = Buffer.concat(out);
+      if (code !== 0 && b.length === 0) return reject(new Error(`ffmpeg decode failed (${code})`));
+      resolve(new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2)));
+    });
+    p.stdin.on('error', () => undefined);
+    p.stdin.end(mp3);
+  });
+}
+
+export interface SilentRun {
+  startSec: number;
+  ms: number;
+}
+
+/**
+ * Runs of silence (every sample under -45 dBFS) of at least `minMs`, between
+ * the first and last audible sample, as the peers' measurement does.
+ */
+export function silentRuns(pcm: Int16Array, sampleRate = 44100, minMs = 3): SilentRun[] {
+  const threshold = Math.round(32768 * 10 ** (-45 / 20));
+  let first = 0;
+  while (first < pcm.length && Math.abs(pcm[first]!) < threshold) first++;
+  let last = pcm.length - 1;
+  while (last > first && Math.abs(pcm[last]!) < threshold) last--;
+  const runs: SilentRun[] = [];
+  let start = -1;
+  for (let i = first; i <= last; i++) {
+    const quiet = Math.abs(pcm[i]!) < threshold;
+    if (quiet && start < 0) start = i;
+    if (!quiet && start >= 0) {
+      const ms = ((i - start) / sampleRate) * 1000;
+      if (ms >= minMs) runs.push({ startSec: start / sampleRate, ms });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+/** Estimated frequency (Hz) of each `windowMs` window, from zero crossings: good enough to tell steady tones apart. */
+export function frequencyTrack(pcm: Int16Array, sampleRate = 44100, windowMs = 20): number[] {
+  const n = Math.floor((sampleRate * windowMs) / 1000);
+  const out: number[] = [];
+  for (let w = 0; w + n <= pcm.length; w += n) {
+    let crossings = 0;
+    for (let i = w + 1; i < w + n; i++) if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+    out.push((crossings / 2) * (1000 / windowMs));
+  }
+  return out;
+}
+
+/**
+ * Times (s) where the tone changes from one of `freqs` to another: the start
+ * of the first window nearer to the new frequency, confirmed by the next 3.
+ */
+export function toneChanges(pcm: Int16Array, freqs: number[], sampleRate = 44100, windowMs = 20): { at: number; to: number }[] {
+  const track = frequencyTrack(pcm, sampleRate, windowMs);
+  const nearest = (f: number): number => freqs.reduce((a, b) => (Math.abs(b - f) < Math.abs(a - f) ? b : a));
+  const labels = track.map((f) => (f < 50 ? 0 : nearest(f)));
+  const changes: { at: number; to: number }[] = [];
+  let current = 0;
+  for (let i = 0; i + 3 < labels.length; i++) {
+    const l = labels[i]!;
+    if (l !== 0 && l !== current && labels[i + 1] === l && labels[i + 2] === l && labels[i + 3] === l) {
+      if (current !== 0) changes.push({ at: (i * windowMs) / 1000, to: l });
+      current = l;
+    }
+  }
+  return changes;
+}
