@@ -162,8 +162,8 @@ export class ReplyParser {
     }
     const head = this.head;
     const body = this.buf.subarray(head.length);
+    // Wait for the body (its length, or the server closing): a 403's reason is in it.
     if (head.contentLength !== undefined && body.length >= head.contentLength) return this.finish();
-    if (head.status === 401 || head.status === 409) return this.finish();
     return null;
   }
 
