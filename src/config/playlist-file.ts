@@ -80,14 +80,38 @@ function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string
   return issues;
 }
 
-/** JSON.parse's message plus the line and column it points at. */
+/** JSON.parse's message plus the line and column of the first bad character. */
 function jsonErrorAt(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const m = /position (\d+)/.exec(message);
-  if (!m) return message;
-  const pos = Number(m[1]);
+  const pos = firstBadChar(text);
+  if (pos === null) return message;
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   const column = pos - before.lastIndexOf('\n');
   return `${message} (line ${line}, column ${column})`;
+}
+
+/**
+ * Where JSON goes wrong. Node 20's messages do not always say, so: a prefix
+ * of valid JSON fails only with "end of input"; binary-search the shortest
+ * prefix that fails otherwise.
+ */
+function firstBadChar(text: string): number | null {
+  const badPrefix = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return false;
+    } catch (e) {
+      return !/end of (JSON )?input/i.test(e instanceof Error ? e.message : '');
+    }
+  };
+  if (!badPrefix(text.length)) return text.trim() === '' ? 0 : null;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (badPrefix(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return Math.max(0, lo - 1);
 }

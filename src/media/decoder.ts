@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
+import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
 
 /**
@@ -22,7 +22,11 @@ export class PcmDecoder {
   private destroyed = false;
   private readonly exited: Promise<void>;
 
-  constructor(ffmpegPath: string, inputPath: string) {
+  /** Stop after this many bytes: the end padding of AAC frames is not part of the song. */
+  private readonly limit: number;
+
+  constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null } = {}) {
+    this.limit = opts.exactSeconds ? pcmBytesFor(opts.exactSeconds) : Infinity;
     this.command = ffmpeg({ stdoutLines: 20 })
       .setFfmpegPath(ffmpegPath)
       .input(inputPath)
@@ -51,12 +55,15 @@ export class PcmDecoder {
 
   /** True once every decoded byte has been taken. */
   get ended(): boolean {
+    if (this.bytesRead >= this.limit) return true;
     this.pull(1);
     return this.streamEnded && this.buffered === 0;
   }
 
   /** Up to `max` bytes of PCM, always whole sample frames; null when none is ready now. */
   take(max: number): Buffer | null {
+    max = Math.min(max, this.limit - this.bytesRead);
+    if (max <= 0) return null;
     this.pull(max);
     let n = Math.min(max, this.buffered);
     if (!this.streamEnded || n < this.buffered) n -= n % BYTES_PER_PCM_FRAME;

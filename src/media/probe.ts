@@ -23,7 +23,8 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
       .setFfmpegPath(ffmpegPath)
       .input(file)
       .format('ffmetadata')
-      .outputOptions(['-hide_banner'])
+      // Stream tags first (Ogg and Opus keep them there), then global ones on top.
+      .outputOptions(['-hide_banner', '-map_metadata:g', '0:s:a:0', '-map_metadata:g', '0:g'])
       .on('codecData', (data: { audio?: string; duration?: string }) => {
         codec = data;
       })
@@ -52,20 +53,22 @@ export function parseDuration(s: string | undefined): number | undefined {
   return Math.round((Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000);
 }
 
-/** The global section of ffmpeg's ffmetadata text (escapes: `\=`, `\;`, `\#`, `\\`, `\` newline). */
+/** Tags from ffmpeg's ffmetadata text (escapes: `\=`, `\;`, `\#`, `\\`, `\` newline). */
 export function parseFfmetadata(text: string): Pick<MediaTags, 'title' | 'artist' | 'album'> {
-  const out: Record<string, string> = {};
-  const lines = text.replace(/\\\n/g, '\u0000').split('\n');
-  for (const line of lines) {
-    if (line.startsWith('[')) break; // stream/chapter sections follow the global one
+  const tags: Record<string, string> = {};
+  for (const line of text.replace(/\\\n/g, '\u0000').split('\n')) {
+    if (line.startsWith('[')) break; // chapters follow the global section
     if (line.startsWith(';') || line.startsWith('#')) continue;
     const eq = findUnescaped(line, '=');
     if (eq < 0) continue;
-    const key = unescape(line.slice(0, eq)).toLowerCase();
     const value = unescape(line.slice(eq + 1)).replace(/\u0000/g, '\n').trim();
-    if (value && (key === 'title' || key === 'artist' || key === 'album')) out[key] = value;
-    if (value && key === 'album_artist' && !out.artist) out.artist = value;
+    if (value) tags[unescape(line.slice(0, eq)).toLowerCase()] = value;
   }
+  const out: Pick<MediaTags, 'title' | 'artist' | 'album'> = {};
+  if (tags.title) out.title = tags.title;
+  const artist = tags.artist ?? tags.album_artist;
+  if (artist) out.artist = artist;
+  if (tags.album) out.album = tags.album;
   return out;
 }
 

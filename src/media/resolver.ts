@@ -5,6 +5,7 @@ import { trackKey, type QqTrack, type Track } from '../config/playlist.js';
 import { DownloadError, TrackUnavailableError, reasonOf, type TrackStep } from '../errors.js';
 import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
+import { mp4AudioDuration } from './mp4-duration.js';
 import { probeMedia, type MediaTags } from './probe.js';
 import type { TrackInfo } from './track-info.js';
 
@@ -12,6 +13,8 @@ import type { TrackInfo } from './track-info.js';
 export interface PreparedMedia {
   info: TrackInfo;
   path: string;
+  /** Exact audio length when the container declares it (MP4 edit list); decoders stop there. */
+  exactSeconds: number | null;
   /** Let the cache evict the file again. */
   release(): void;
 }
@@ -89,6 +92,7 @@ export class MediaResolver {
       if (cacheKey !== null) await this.opts.cache.remove(cacheKey);
       throw err;
     }
+    const exactSeconds = await mp4AudioDuration(lease.path).catch(() => null);
     const info: TrackInfo = {
       key,
       source: track.source,
@@ -96,9 +100,9 @@ export class MediaResolver {
       artist: track.artist ?? remoteInfo.artist ?? tags.artist,
       album: track.album ?? remoteInfo.album ?? tags.album,
       coverUrl: remoteInfo.coverUrl,
-      durationMs: tags.durationMs ?? remoteInfo.durationMs,
+      durationMs: exactSeconds !== null ? Math.round(exactSeconds * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
-    return { info, path: lease.path, release: lease.release };
+    return { info, path: lease.path, exactSeconds, release: lease.release };
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {

@@ -40,6 +40,12 @@ const MP3_FRAME_SAMPLES = 1152;
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
 const FEED_HIGH = pcmBytesFor(0.6);
 const FEED_LOW = pcmBytesFor(0.3);
+/**
+ * Mid-song, a decoder with nothing to give is usually only waiting for the
+ * event loop to read its pipe (after a busy moment): pad only when the
+ * encoder is about to run dry, so a song is not broken up by silence.
+ */
+const FEED_UNDERRUN = pcmBytesFor(0.1);
 const TICK_MS = 20;
 const HISTORY = 20;
 
@@ -190,8 +196,10 @@ export class Channel extends EventEmitter implements AudioSource {
           continue;
         }
       }
-      if (ahead < FEED_LOW) {
-        const pad = FEED_LOW - ahead;
+      const floor = playing ? FEED_UNDERRUN : FEED_LOW;
+      if (ahead < floor) {
+        const pad = floor - ahead;
+        if (playing) this.log.debug({ song: playing.slot.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');
         this.write(silencePcm(pad));
         this.silenceSeconds += pad / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
         ahead += pad;

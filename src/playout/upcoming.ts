@@ -78,7 +78,7 @@ export class Upcoming {
           return;
         }
         // Start decoding now: the pipe fills and waits, so the seam has audio at hand.
-        slot.ready = { info: media.info, decoder: new PcmDecoder(this.ffmpegPath, media.path), release: media.release };
+        slot.ready = { info: media.info, decoder: new PcmDecoder(this.ffmpegPath, media.path, { exactSeconds: media.exactSeconds }), release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
       })
       .catch((err: unknown) => {
