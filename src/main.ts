@@ -64,6 +64,10 @@ export async function startStation(env: Readonly<Env>, logger: Logger): Promise<
     const where = [env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : null, ...icecastUrls.map((u) => `${u}${c.playlist.mount}`)];
     logger.info({ channel: c.id, listen: where.filter(Boolean) }, `tune in: ${where.filter(Boolean).join('  ')}`);
   }
+  if (process.stderr.isTTY) {
+    for (const c of station.channels) process.stderr.write(`\n  ${c.playlist.name}: ${env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : icecastUrls.map((u) => u + c.playlist.mount).join(' ')}\n`);
+    process.stderr.write('\n');
+  }
   if (station.channels.length === 0) logger.warn({ dir: playlistsDir }, 'no playlists yet: add a .json file to start a channel');
   return {
     url: baseUrl,
