@@ -94,8 +94,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
-  /** How far audio may be sent ahead of real time, in ms. Default 400. */
-  PACING_LEAD_MS: intInRange(0, 2000).default(400),
+  /** How far audio may be sent ahead of real time, in ms. Default 250. */
+  PACING_LEAD_MS: intInRange(0, 2000).default(250),
 });
 
 export type Env = z.output<typeof envSchema>;

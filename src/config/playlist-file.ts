@@ -82,7 +82,7 @@ function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string
 
 /** JSON.parse's message plus the line and column of the first bad character. */
 function jsonErrorAt(text: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
   const pos = firstBadChar(text);
   if (pos === null) return message;
   const before = text.slice(0, pos);
@@ -92,25 +92,40 @@ function jsonErrorAt(text: string, err: unknown): string {
 }
 
 /**
- * Where JSON goes wrong. Node 20's messages do not always say, so: a prefix
- * of valid JSON fails only with "end of input"; binary-search the shortest
- * prefix that fails otherwise.
+ * Where JSON.parse fails on `text`: the position it names; else `text.length`
+ * when it ran out of input; else -1 (a bad token it did not place).
+ */
+function stopAt(text: string): number | null {
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    const m = /position (\d+)/.exec(message);
+    if (m) return Number(m[1]);
+    return /end of (JSON )?input/i.test(message) ? text.length : -1;
+  }
+}
+
+/**
+ * Where JSON goes wrong. Node 20 names a position for most errors but not
+ * all ("Unexpected token ... is not valid JSON"), so then: a prefix of valid
+ * JSON only fails by running out of input; binary-search the shortest prefix
+ * that fails otherwise. Its last character is the culprit.
  */
 function firstBadChar(text: string): number | null {
-  const badPrefix = (n: number): boolean => {
-    try {
-      JSON.parse(text.slice(0, n));
-      return false;
-    } catch (e) {
-      return !/end of (JSON )?input/i.test(e instanceof Error ? e.message : '');
-    }
+  const whole = stopAt(text);
+  if (whole === null) return null;
+  if (whole >= 0) return Math.min(whole, text.length);
+  const failsInside = (n: number): boolean => {
+    const at = stopAt(text.slice(0, n));
+    return at !== null && at < n;
   };
-  if (!badPrefix(text.length)) return text.trim() === '' ? 0 : null;
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (badPrefix(mid)) hi = mid;
+    if (failsInside(mid)) hi = mid;
     else lo = mid + 1;
   }
   return Math.max(0, lo - 1);

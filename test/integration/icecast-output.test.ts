@@ -141,3 +141,48 @@ describe('Icecast refusals', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
+  test('two Icecast servers: one down never stalls the other; a busy mount is retried until free', async () => {
+    const up = await startIcecast();
+    const down = await startIcecast();
+    await down.stop();
+    // Another source holds the mount on `up` first.
+    const net = await import('node:net');
+    const squatter = net.connect(up.port, '127.0.0.1');
+    await new Promise<void>((resolve) => {
+      squatter.once('connect', () => {
+        squatter.write(`SOURCE /multi.mp3 HTTP/1.0\r\nAuthorization: Basic ${Buffer.from(`source:${up.sourcePassword}`).toString('base64')}\r\nContent-Type: audio/mpeg\r\n\r\n`);
+      });
+      squatter.once('data', () => resolve());
+    });
+    const dir = tempDir('multi');
+    await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'] });
+    writePlaylist(dir, 'multi', { name: 'Multi', mount: '/multi.mp3', tracks: [{ source: 'file', path: 'a.m4a', title: 'A' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: `${down.sourceUrl},${up.sourceUrl}`, BUILTIN_OUTPUT: 'true' });
+    try {
+      const busy = await until('mount busy reported', () => {
+        const l = station.logs.lines.find((x) => (x.err as { code?: string } | undefined)?.code === 'SCAST_ICECAST_MOUNT_BUSY');
+        return l;
+      });
+      assert.equal(busy.level, 40);
+      // Meanwhile the channel and its built-in output play on.
+      const builtin = await listen(`${station.url}/multi.mp3`);
+      await builtin.waitForTitle((t) => t === 'A');
+      squatter.destroy();
+      await until('on air on the live server', async () => ((await up.status()).some((m) => m.listenurl.endsWith('/multi.mp3') && m.user_agent === 'sCast/0.1.0') ? true : undefined), 5000);
+      const listener = await listen(`${up.url}/multi.mp3`);
+      await until('audio from the live server', () => (listener.bytes > 20_000 ? true : undefined), 10_000);
+      listener.close();
+      const before = builtin.bytes;
+      await until('built-in output still flowing', () => (builtin.bytes > before + 16_000 ? true : undefined), 5000);
+      builtin.close();
+      const outputs = station.station.channels[0]!;
+      assert.equal(outputs.status, 'on-air');
+    } finally {
+      squatter.destroy();
+      await station.close();
+      await up.stop();
+    }
+  });
+});

@@ -59,7 +59,10 @@ describe('playlist schema', () => {
   test('not JSON: the line and column are given', () => {
     const e = errorOf(() => parse('{\n  "name": "x",\n  oops\n}'));
     assert.match(e.message, /not valid JSON/);
-    assert.match(e.message, /line 3/);
+    assert.match(e.message, /line 3, column 3/);
+    // Errors Node 20 does not place are located too.
+    assert.match(errorOf(() => parse('{ "tracks": [ oops ] }')).message, /line 1, column 15/);
+    assert.match(errorOf(() => parse('{\n"a": [1, 2,, 3]\n}')).message, /line 2, column 14/);
   });
 
   test('non-UTF-8 bytes are refused', () => {

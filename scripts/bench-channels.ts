@@ -1,0 +1,106 @@
+/**
+ * CPU and memory of the streamer with 1, 10, ... channels of the demo
+ * playlist, measured on the whole process tree (node + its ffmpeg children),
+ * plus each channel's pacing error. Every listener-facing figure comes from a
+ * real listener of the built-in output.
+ *
+ *   npm run bench:channels -- --channels 1,10 --seconds 30
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { listen } from '../test/helpers/listener.js';
+import { freePort, until } from '../test/helpers/ports.js';
+import { tempDir } from '../test/helpers/station.js';
+import { treeUsage } from './lib/proc.js';
+
+const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' } } });
+const counts = values.channels.split(',').map(Number);
+const seconds = Number(values.seconds);
+const root = path.resolve(import.meta.dirname, '..');
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+
+interface Row {
+  channels: number;
+  cpuPercentOfCore: number;
+  cpuPercentPerChannel: number;
+  rssMB: number;
+  pssMB: number;
+  worstPacingErrorMs: number;
+  listenerRatePercent: number;
+  processes: number;
+}
+
+async function measure(n: number): Promise<Row> {
+  const dir = tempDir(`bench-${n}`);
+  const demo = path.join(root, 'playlists');
+  for (let i = 0; i < n; i++) {
+    writeFileSync(
+      path.join(dir, `c${i}.json`),
+      JSON.stringify({
+        name: `Bench ${i}`,
+        mount: `/c${i}.mp3`,
+        order: 'shuffle',
+        tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({ source: 'file', path: path.join(demo, 'media', f) })),
+      }),
+    );
+  }
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: root,
+    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: demo, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('bench-cache'), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await until('station up', async () => (await fetch(`${base}/health`).then((r) => r.ok, () => false)) || undefined, 20_000);
+  const listener = await listen(`${base}/c0.mp3`, { icy: false });
+  await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
+  const u0 = treeUsage(child.pid!);
+  const t0 = performance.now();
+  const b0 = listener.bytes;
+  let peakRss = 0;
+  let peakPss = 0;
+  let worst = 0;
+  let processes = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const u = treeUsage(child.pid!);
+    peakRss = Math.max(peakRss, u.rssBytes);
+    peakPss = Math.max(peakPss, u.pssBytes);
+    processes = Math.max(processes, u.processes);
+    const health = (await (await fetch(`${base}/health`)).json()) as { channels: { pacingErrorMs: number }[] };
+    for (const c of health.channels) worst = Math.max(worst, Math.abs(c.pacingErrorMs));
+  }
+  const u1 = treeUsage(child.pid!);
+  const wall = (performance.now() - t0) / 1000;
+  const received = (listener.bytes - b0) / 16000;
+  listener.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const cpu = ((u1.cpuSeconds - u0.cpuSeconds) / wall) * 100;
+  return {
+    channels: n,
+    cpuPercentOfCore: Number(cpu.toFixed(2)),
+    cpuPercentPerChannel: Number((cpu / n).toFixed(2)),
+    rssMB: Number((peakRss / 1e6).toFixed(1)),
+    pssMB: Number((peakPss / 1e6).toFixed(1)),
+    worstPacingErrorMs: worst,
+    listenerRatePercent: Number(((received / wall) * 100).toFixed(2)),
+    processes,
+  };
+}
+
+const rows: Row[] = [];
+for (const n of counts) rows.push(await measure(n));
+console.log(JSON.stringify(rows));
+console.log('| channels | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.channels} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
+}
+if (rows.length > 1) {
+  const a = rows[0]!;
+  const b = rows[rows.length - 1]!;
+  console.log(`memory per further channel: ${((b.pssMB - a.pssMB) / (b.channels - a.channels)).toFixed(1)} MB PSS, ${((b.rssMB - a.rssMB) / (b.channels - a.channels)).toFixed(1)} MB RSS`);
+}

@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS = 100; // USER_HZ on Linux
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+function read(pid: number): ProcInfo | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces: fields start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      pid,
+      ppid: Number(f[1]),
+      cpuSeconds: (Number(f[11]) + Number(f[12])) / TICKS,
+      rssBytes: Number(f[21]) * 4096,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function pss(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface TreeUsage {
+  processes: number;
+  /** CPU of live processes plus what exited children were reaped with. */
+  cpuSeconds: number;
+  rssBytes: number;
+  /** Proportional set size: shared library pages split between the processes sharing them. */
+  pssBytes: number;
+}
+
+/** CPU and memory of a process and all its descendants. */
+export function treeUsage(root: number): TreeUsage {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => read(Number(d))).filter((p): p is ProcInfo => p !== null);
+  const children = new Map<number, ProcInfo[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const tree: ProcInfo[] = [];
+  const stack = all.filter((p) => p.pid === root);
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    tree.push(p);
+    stack.push(...(children.get(p.pid) ?? []));
+  }
+  // Children that already exited (decoders, probes) are counted in the root's cutime/cstime.
+  let reaped = 0;
+  try {
+    const stat = readFileSync(`/proc/${root}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    reaped = (Number(f[13]) + Number(f[14])) / TICKS;
+  } catch {
+    /* gone */
+  }
+  return {
+    processes: tree.length,
+    cpuSeconds: tree.reduce((s, p) => s + p.cpuSeconds, 0) + reaped,
+    rssBytes: tree.reduce((s, p) => s + p.rssBytes, 0),
+    pssBytes: tree.reduce((s, p) => s + pss(p.pid), 0),
+  };
+}
