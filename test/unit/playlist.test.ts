@@ -62,7 +62,7 @@ describe('playlist schema', () => {
     assert.match(e.message, /line 3, column 3/);
     // Errors Node 20 does not place are located too.
     assert.match(errorOf(() => parse('{ "tracks": [ oops ] }')).message, /line 1, column 15/);
-    assert.match(errorOf(() => parse('{\n"a": [1, 2,, 3]\n}')).message, /line 2, column 14/);
+    assert.match(errorOf(() => parse('{\n"a": [1, 2,, 3]\n}')).message, /line 2, column 12/);
   });
 
   test('non-UTF-8 bytes are refused', () => {
