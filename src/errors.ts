@@ -162,3 +162,48 @@ export function reasonOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** A music-service song the caller may not play (VIP-only, paid, delisted, geo-blocked): an answer, not a fault. */
+export class SongNotPlayableError extends ScastError {
+  readonly result: number | undefined;
+  constructor(mid: string, result?: number) {
+    super(
+      'SCAST_SONG_NOT_PLAYABLE',
+      `song ${mid} is not playable for this caller (empty play URL${result === undefined ? '' : `, result ${result}`}): VIP-only, paid, delisted or region-blocked`,
+      { statusCode: 403 },
+    );
+    this.result = result;
+  }
+}
+
+export class SongNotFoundError extends ScastError {
+  constructor(what: string) {
+    super('SCAST_SONG_NOT_FOUND', `${what} not found at the music service`, { statusCode: 404 });
+  }
+}
+
+export class UpstreamError extends ScastError {
+  constructor(detail: string, options: { cause?: unknown } = {}) {
+    super('SCAST_UPSTREAM_FAILED', `music service failed: ${detail}`, { ...options, statusCode: 502 });
+  }
+}
+
+export class UpstreamTimeoutError extends ScastError {
+  constructor(ms: number) {
+    super('SCAST_UPSTREAM_TIMEOUT', `music service did not answer within ${ms} ms`, { statusCode: 504 });
+  }
+}
+
+export class RateLimitedError extends ScastError {
+  constructor(detail: string) {
+    super('SCAST_RATE_LIMITED', `rate limited: ${detail}; retry later`, { statusCode: 429 });
+  }
+}
+
+export class BadRequestError extends ScastError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(message: string, issues: ConfigIssue[] = []) {
+    super('SCAST_BAD_REQUEST', message, { statusCode: 400 });
+    this.issues = issues;
+  }
+}

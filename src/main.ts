@@ -10,6 +10,8 @@ import { loadEnv, type Env } from './config/env.js';
 import { ConfigError, reasonOf } from './errors.js';
 import { MediaCache } from './media/cache.js';
 import { resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { KvCache } from './media/kv-cache.js';
+import { QqProvider } from './media/qq-provider.js';
 import { MediaResolver } from './media/resolver.js';
 import { icecastRetryPolicy } from './outputs/icecast/retry.js';
 import { OutputSet } from './outputs/output-set.js';
@@ -32,7 +34,12 @@ export async function startStation(env: Readonly<Env>, logger: Logger): Promise<
   await mkdir(playlistsDir, { recursive: true });
   const cache = new MediaCache(path.resolve(env.CACHE_DIR), env.CACHE_MAX_MB * 1024 * 1024, logger.child({ component: 'cache' }));
   await cache.init();
-  const resolver = new MediaResolver({ ffmpegPath, cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger });
+  const kv = new KvCache(env.REDIS_URL, logger.child({ component: 'redis' }), { memory: true });
+  const qq =
+    env.API_PROXY_URL && env.API_PROXY_TOKEN
+      ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger })
+      : undefined;
+  const resolver = new MediaResolver({ ffmpegPath, cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger, qq });
   const station = new Station({
     dir: playlistsDir,
     mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),
@@ -76,6 +83,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger): Promise<
       await outputs.close();
       await station.close();
       await app.close();
+      await qq?.close();
+      await kv.close();
     },
   };
 }

@@ -94,11 +94,27 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
+  /** api-proxy base URL for `qq` tracks, e.g. http://api-proxy:8090. Unset: `qq` tracks are skipped. */
+  API_PROXY_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' }).optional(),
+  /** Bearer token for api-proxy. */
+  API_PROXY_TOKEN: z.string().min(1).optional(),
+  /** Redis for resolved song metadata. Unset: kept in memory. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
   PACING_LEAD_MS: intInRange(0, 2000).default(250),
 });
 
 export type Env = z.output<typeof envSchema>;
+
+/** Checks that involve more than one variable. */
+function crossChecks(env: Env): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (env.API_PROXY_URL && !env.API_PROXY_TOKEN) issues.push({ where: 'API_PROXY_TOKEN', message: 'required when API_PROXY_URL is set' });
+  if (Boolean(env.ICECAST_ADMIN_USER) !== Boolean(env.ICECAST_ADMIN_PASSWORD)) {
+    issues.push({ where: env.ICECAST_ADMIN_USER ? 'ICECAST_ADMIN_PASSWORD' : 'ICECAST_ADMIN_USER', message: 'set both ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD, or neither' });
+  }
+  return issues;
+}
 
 /** Every issue of a zod parse, as `where: message` pairs. */
 export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
@@ -124,5 +140,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Readonly<Env> 
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
+  const issues = crossChecks(parsed.data);
+  if (issues.length > 0) throw new ConfigError(issues);
   return Object.freeze(parsed.data);
 }

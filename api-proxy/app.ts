@@ -1,0 +1,97 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { PLAYLIST_ID, SONG_MID, qualitySchema, songSchema, songUrlSchema, playlistSchema, searchSchema } from '../src/contracts/api-proxy.js';
+import { BadRequestError, ScastError, UnauthorizedError } from '../src/errors.js';
+import type { CacheStatus } from '../src/media/kv-cache.js';
+import type { Answer, QqService } from './qq/service.js';
+
+export interface ProxyDeps {
+  qq: QqService;
+  token: string;
+  logger: Logger;
+  cacheStatus: () => CacheStatus;
+  inFlight: () => number;
+}
+
+/** Compare secrets in constant time (hashing first makes the lengths equal). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+const midParams = z.object({ mid: z.string().regex(SONG_MID, 'must be a QQ Music songmid (letters and digits, up to 32)') });
+const urlQuery = z.object({ quality: qualitySchema.default('C400'), fresh: z.enum(['0', '1']).default('0') }).strict();
+const playlistParams = z.object({ id: z.string().regex(PLAYLIST_ID, 'must be a QQ playlist id (digits)') });
+const searchQuery = z.object({ q: z.string().trim().min(1, 'must not be empty').max(100), limit: z.coerce.number().int().min(1).max(50).default(10) }).strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ where: `${where}${i.path.length ? `.${i.path.join('.')}` : ''}`, message: i.message }));
+    throw new BadRequestError(issues.map((i) => `${i.where}: ${i.message}`).join('; '), issues);
+  }
+  return r.data;
+}
+
+function send<T>(reply: FastifyReply, schema: z.ZodType<T>, answer: Answer<T>): FastifyReply {
+  // Validating what we answer keeps the contract honest even if upstream shifts.
+  return reply.header('x-cache', answer.cache).send(schema.parse(answer.value));
+}
+
+/**
+ * api-proxy's HTTP API. Versioned, provider in the path (/v1/qq/...), one
+ * error shape, every route behind the bearer token except /health.
+ */
+export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 16 * 1024,
+    maxParamLength: 200,
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = err instanceof ScastError ? err.statusCode : (err.statusCode ?? 500);
+    if (status >= 500 && !(err instanceof ScastError)) deps.logger.error({ err }, 'request failed');
+    const body: { error: { code: string; message: string; issues?: unknown } } = {
+      error: { code: err instanceof ScastError ? err.code : status < 500 ? 'SCAST_BAD_REQUEST' : 'SCAST_INTERNAL', message: err.message },
+    };
+    if (err instanceof BadRequestError) body.error.issues = err.issues;
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'SCAST_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/health') return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer (.+)$/.exec(header);
+    if (!m || !sameSecret(m[1]!, deps.token)) throw new UnauthorizedError('missing or wrong bearer token (Authorization: Bearer <API_PROXY_TOKEN>)');
+  });
+
+  app.get('/health', async () => {
+    const redis = deps.cacheStatus();
+    return { status: redis === 'down' ? 'degraded' : 'ok', redis, inFlight: deps.inFlight() };
+  });
+  app.get('/v1/qq/songs/:mid', async (req, reply) => {
+    const { mid } = parse(midParams, req.params, 'params');
+    return send(reply, songSchema, await deps.qq.song(mid));
+  });
+  app.get('/v1/qq/songs/:mid/url', async (req, reply) => {
+    const { mid } = parse(midParams, req.params, 'params');
+    const { quality, fresh } = parse(urlQuery, req.query, 'query');
+    return send(reply, songUrlSchema, await deps.qq.url(mid, quality, fresh === '1'));
+  });
+  app.get('/v1/qq/playlists/:id', async (req, reply) => {
+    const { id } = parse(playlistParams, req.params, 'params');
+    return send(reply, playlistSchema, await deps.qq.playlist(id));
+  });
+  app.get('/v1/qq/search', async (req, reply) => {
+    const { q, limit } = parse(searchQuery, req.query, 'query');
+    const answer = await deps.qq.search(q, limit);
+    return send(reply, searchSchema, { value: { query: q, songs: answer.value }, cache: answer.cache });
+  });
+  return app;
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { zodIssues } from '../src/config/env.js';
+import { ConfigError } from '../src/errors.js';
+
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, `expected a whole number from ${min} to ${max}`).transform(Number).pipe(z.number().int().min(min).max(max));
+const base = z
+  .string()
+  .refine((u) => /^https?:\/\/[^/?#]+\/?$/.test(u), 'expected an http(s) origin like https://u.y.qq.com (no path)')
+  .transform((u) => u.replace(/\/$/, ''));
+
+/** api-proxy's environment; README.md documents each variable. */
+export const proxyEnvSchema = z.object({
+  /** Port to listen on. Default 8090. */
+  PORT: int(0, 65535).default(8090),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Bearer token every request must carry. Required; at least 16 characters. */
+  API_PROXY_TOKEN: z.string({ error: 'required: the token clients send as "Authorization: Bearer <token>"' }).min(16, 'at least 16 characters'),
+  /** Redis for the answer cache. Unset: no cache. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
+  /** QQ Music API origin. Default https://u.y.qq.com. */
+  QQ_API_BASE: base.default('https://u.y.qq.com'),
+  /** QQ Music legacy API origin. Default https://c.y.qq.com. */
+  QQ_C_BASE: base.default('https://c.y.qq.com'),
+  /** Per upstream call. Default 8000. */
+  UPSTREAM_TIMEOUT_MS: int(100, 120_000).default(8000),
+  /** Upstream calls in flight at most. Default 8. */
+  UPSTREAM_CONCURRENCY: int(1, 256).default(8),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type ProxyEnv = z.output<typeof proxyEnvSchema>;
+
+export function loadProxyEnv(source: NodeJS.ProcessEnv = process.env): Readonly<ProxyEnv> {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = proxyEnvSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,103 @@
+import { randomInt } from 'node:crypto';
+import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { RateLimitedError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/errors.js';
+import { Semaphore } from '../single-flight.js';
+
+export interface UpstreamOptions {
+  apiBase: string;
+  cBase: string;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/** What the real web player sends; the API answers differently without them. */
+const HEADERS = {
+  referer: 'https://y.qq.com/',
+  origin: 'https://y.qq.com',
+  'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+};
+
+/**
+ * The QQ Music web API, and nothing else: every URL is built from the
+ * configured origins, so no request can steer the proxy to another host.
+ */
+export class QqUpstream {
+  /** Upstream HTTP calls made, for tests and metrics. */
+  calls = 0;
+  private readonly limit: Semaphore;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly opts: UpstreamOptions) {
+    this.limit = new Semaphore(opts.concurrency);
+    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: opts.concurrency });
+  }
+
+  get inFlight(): number {
+    return this.limit.inFlight;
+  }
+
+  /** Random digits, as the web player's `guid`. */
+  guid(): string {
+    return String(randomInt(1_000_000_000, 9_999_999_999));
+  }
+
+  /** One musicu.fcg call with one or more request keys; returns the parsed body. */
+  musicu(payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const body = JSON.stringify({ comm: { uin: '0', format: 'json', ct: 24, cv: 0 }, ...payload });
+    return this.json(`${this.opts.apiBase}/cgi-bin/musicu.fcg`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  }
+
+  /** The legacy playlist endpoint on c.y.qq.com. */
+  legacyPlaylist(disstid: string): Promise<Record<string, unknown>> {
+    const q = new URLSearchParams({ type: '1', json: '1', utf8: '1', onlysong: '0', disstid, format: 'json' });
+    return this.json(`${this.opts.cBase}/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg?${q}`, {
+      method: 'GET',
+      headers: { referer: 'https://y.qq.com/n/yqq/playlist' },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private json(url: string, init: { method: 'GET' | 'POST'; body?: string; headers: Record<string, string> }): Promise<Record<string, unknown>> {
+    return this.limit.run(async () => {
+      this.calls++;
+      let status: number;
+      let text: string;
+      try {
+        const res = await request(url, {
+          method: init.method,
+          body: init.body,
+          headers: { ...HEADERS, ...init.headers },
+          dispatcher: this.dispatcher,
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
+          signal: AbortSignal.timeout(this.opts.timeoutMs),
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+      } catch (err) {
+        if (
+          err instanceof undiciErrors.HeadersTimeoutError ||
+          err instanceof undiciErrors.BodyTimeoutError ||
+          (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+        ) {
+          throw new UpstreamTimeoutError(this.opts.timeoutMs);
+        }
+        throw new UpstreamError(reasonOf(err), { cause: err });
+      }
+      if (status === 429) throw new RateLimitedError(`the music service answered 429`);
+      if (status < 200 || status >= 300) throw new UpstreamError(`HTTP ${status}`);
+      let parsed: unknown;
+      try {
+        // Some endpoints wrap JSON in a callback: strip `name(...)`.
+        parsed = JSON.parse(text.trim().replace(/^[\w$.]+\(([\s\S]*)\);?$/, '$1'));
+      } catch {
+        throw new UpstreamError(`malformed JSON (${text.slice(0, 60).replace(/\s+/g, ' ')})`);
+      }
+      if (typeof parsed !== 'object' || parsed === null) throw new UpstreamError('answer is not a JSON object');
+      return parsed as Record<string, unknown>;
+    });
+  }
+}

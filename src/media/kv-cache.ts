@@ -1,0 +1,90 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export type CacheStatus = 'ready' | 'down' | 'disabled' | 'memory';
+
+/**
+ * JSON values with a TTL each, in Redis when a URL is given. Redis is an
+ * accelerator, never a dependency: when it is down, reads miss and writes are
+ * dropped at once (no offline queue, short command timeout), and ioredis
+ * reconnects by itself. Without a URL, values live in memory (bounded) or,
+ * with `memory: false`, not at all.
+ */
+export class KvCache {
+  private readonly redis: Redis | null;
+  private readonly memory: Map<string, { value: string; until: number }> | null;
+  private wasDown = false;
+  private closing = false;
+
+  constructor(url: string | undefined, private readonly log: Logger, opts: { memory?: boolean; maxMemoryEntries?: number } = {}) {
+    this.memory = !url && opts.memory ? new Map() : null;
+    this.maxEntries = opts.maxMemoryEntries ?? 10_000;
+    if (!url) {
+      this.redis = null;
+      return;
+    }
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 250,
+      connectTimeout: 2000,
+      // Keep trying forever, at most every 2 s.
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+    this.redis.on('ready', () => {
+      if (this.wasDown) this.log.info('redis is back; caching again');
+      this.wasDown = false;
+    });
+    this.redis.on('error', (err: Error) => this.down(err));
+    this.redis.on('close', () => this.down(new Error('connection closed')));
+  }
+
+  private readonly maxEntries: number;
+
+  get status(): CacheStatus {
+    if (this.memory) return 'memory';
+    if (!this.redis) return 'disabled';
+    return this.redis.status === 'ready' ? 'ready' : 'down';
+  }
+
+  async get<T>(key: string): Promise<T | null> {
+    if (this.memory) {
+      const e = this.memory.get(key);
+      if (!e || e.until < Date.now()) return null;
+      return JSON.parse(e.value) as T;
+    }
+    if (!this.redis || this.redis.status !== 'ready') return null;
+    try {
+      const raw = await this.redis.get(key);
+      return raw === null ? null : (JSON.parse(raw) as T);
+    } catch (err) {
+      this.down(err);
+      return null;
+    }
+  }
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (this.memory) {
+      if (this.memory.size >= this.maxEntries) this.memory.delete(this.memory.keys().next().value!);
+      this.memory.set(key, { value: JSON.stringify(value), until: Date.now() + ttlSeconds * 1000 });
+      return;
+    }
+    if (!this.redis || this.redis.status !== 'ready') return;
+    try {
+      await this.redis.set(key, JSON.stringify(value), 'EX', Math.max(1, Math.round(ttlSeconds)));
+    } catch (err) {
+      this.down(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.redis?.disconnect(false);
+  }
+
+  private down(err: unknown): void {
+    if (this.wasDown || this.closing) return;
+    this.wasDown = true;
+    this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis unavailable; working without cache until it is back');
+  }
+}

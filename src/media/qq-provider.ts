@@ -1,0 +1,114 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
+import type { QqTrack } from '../config/playlist.js';
+import { ScastError, reasonOf } from '../errors.js';
+import type { KvCache } from './kv-cache.js';
+import type { RemoteProvider, ResolvedRemote } from './resolver.js';
+
+export class ApiProxyError extends ScastError {
+  constructor(code: string, message: string, status: number) {
+    super(code, `api-proxy: ${message}`, { statusCode: status });
+  }
+}
+
+export interface QqProviderOptions {
+  baseUrl: string;
+  token: string;
+  cache: KvCache;
+  logger: Logger;
+  /** Per request to the proxy. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * QQ Music songs for the streamer, through api-proxy: metadata and a play
+ * URL, cached (Redis when configured, else memory). The media itself is then
+ * downloaded from the CDN by the resolver, from wherever the streamer runs.
+ */
+export class QqProvider implements RemoteProvider {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly opts: QqProviderOptions) {
+    // Keep-alive: a playlist resolves many songs in a row.
+    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+  }
+
+  async resolve(track: QqTrack, opts: { fresh: boolean; signal?: AbortSignal }): Promise<ResolvedRemote> {
+    const song = await this.song(track.id, opts.signal);
+    const url = await this.url(track.id, opts.fresh, opts.signal);
+    return {
+      url: url.url,
+      cacheKey: `qq:${track.id}:${url.quality}`,
+      info: {
+        title: song.title,
+        artist: song.artists.map((a) => a.name).join(' / ') || undefined,
+        album: song.album?.name || undefined,
+        coverUrl: song.coverUrl ?? undefined,
+        durationMs: song.durationMs ?? undefined,
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async song(mid: string, signal?: AbortSignal): Promise<Song> {
+    const key = `scast:qq:song:${mid}`;
+    const hit = await this.opts.cache.get<Song>(key);
+    if (hit) return hit;
+    const song = await this.get(`/v1/qq/songs/${mid}`, songSchema, signal);
+    await this.opts.cache.set(key, song, 3 * 24 * 3600);
+    return song;
+  }
+
+  private async url(mid: string, fresh: boolean, signal?: AbortSignal): Promise<SongUrl> {
+    const key = `scast:qq:url:${mid}`;
+    if (!fresh) {
+      const hit = await this.opts.cache.get<SongUrl>(key);
+      if (hit && Date.parse(hit.expiresAt) - Date.now() > 10 * 60_000) return hit;
+    }
+    const url = await this.get(`/v1/qq/songs/${mid}/url${fresh ? '?fresh=1' : ''}`, songUrlSchema, signal);
+    const life = (Date.parse(url.expiresAt) - Date.now()) / 1000;
+    if (life > 60) await this.opts.cache.set(key, url, life / 4);
+    return url;
+  }
+
+  private async get<T extends z.ZodType>(path: string, schema: T, signal?: AbortSignal): Promise<z.output<T>> {
+    const timeout = this.opts.timeoutMs ?? 10_000;
+    const timer = AbortSignal.timeout(timeout);
+    let status: number;
+    let body: unknown;
+    try {
+      const res = await request(new URL(path, this.opts.baseUrl), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        dispatcher: this.dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: signal ? AbortSignal.any([signal, timer]) : timer,
+      });
+      status = res.statusCode;
+      const text = await res.body.text();
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `answered ${status} with non-JSON (${text.slice(0, 60)})`, 502);
+      }
+    } catch (err) {
+      if (err instanceof ApiProxyError) throw err;
+      const timedOut = timer.aborted;
+      throw new ApiProxyError(timedOut ? 'SCAST_UPSTREAM_TIMEOUT' : 'SCAST_UPSTREAM_FAILED', timedOut ? `no answer within ${timeout} ms` : `unreachable (${reasonOf(err)})`, timedOut ? 504 : 502);
+    }
+    if (status !== 200) {
+      const e = errorSchema.safeParse(body);
+      if (e.success) throw new ApiProxyError(e.data.error.code, e.data.error.message, status);
+      throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `answered ${status}`, status);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `unexpected answer for ${path}: ${parsed.error.issues[0]?.message}`, 502);
+    return parsed.data;
+  }
+}

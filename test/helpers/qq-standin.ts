@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for the QQ Music web API and its media CDN, answering in
+ * the documented shapes (shared/reference/qq-music-api.md), failures
+ * included. Only for what cannot be reached from here.
+ */
+export interface StandinSong {
+  mid: string;
+  title: string;
+  singer: { mid: string; name: string }[];
+  album?: { mid: string; name: string };
+  interval: number;
+  mediaMid?: string;
+  /** Media served by the CDN for this song. */
+  file?: string;
+  /** How the API treats this song. */
+  behaviour?: 'ok' | 'not-playable' | 'code' | 'malformed' | 'slow' | 'rate-limited';
+  /** CDN answers 403 for the first N downloads (an expired vkey). */
+  cdnForbiddenTimes?: number;
+}
+
+export interface Standin {
+  base: string;
+  /** Upstream API calls counted per request module. */
+  calls: Map<string, number>;
+  cdnRequests: number;
+  songs: Map<string, StandinSong>;
+  playlists: Map<string, { title: string; mids: string[] }>;
+  slowMs: number;
+  close(): Promise<void>;
+}
+
+export async function startStandin(songs: StandinSong[], playlists: Record<string, { title: string; mids: string[] }> = {}): Promise<Standin> {
+  const s: Standin = {
+    base: '',
+    calls: new Map(),
+    cdnRequests: 0,
+    songs: new Map(songs.map((x) => [x.mid, x])),
+    playlists: new Map(Object.entries(playlists)),
+    slowMs: 30_000,
+    close: async () => undefined,
+  };
+  const count = (k: string): void => {
+    s.calls.set(k, (s.calls.get(k) ?? 0) + 1);
+  };
+  const trackInfo = (x: StandinSong) => ({
+    id: 100000 + x.mid.length,
+    type: 0,
+    mid: x.mid,
+    name: x.title,
+    title: x.title,
+    singer: x.singer.map((g, i) => ({ id: i + 1, mid: g.mid, name: g.name, title: g.name, type: 0 })),
+    album: x.album ? { id: 7, mid: x.album.mid, name: x.album.name, title: x.album.name } : { id: 0, mid: '', name: '', title: '' },
+    interval: x.interval,
+    file: { media_mid: x.mediaMid ?? x.mid, size_128mp3: 1000, size_320mp3: 0 },
+  });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/cgi-bin/musicu.fcg') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString() || url.searchParams.get('data') || '{}') as Record<string, { module?: string; method?: string; param?: Record<string, unknown> }>;
+        const out: Record<string, unknown> = { code: 0, ts: Date.now() };
+        let delay = 0;
+        for (const [key, r] of Object.entries(body)) {
+          if (key === 'comm' || !r.module) continue;
+          count(`${r.module}.${r.method}`);
+          const mid = (r.param?.song_mid as string | undefined) ?? (r.param?.songmid as string[] | undefined)?.[0];
+          const song = mid ? s.songs.get(mid) : undefined;
+          if (song?.behaviour === 'malformed') {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end('{"code":0,"songinfo":{"data":{"track_info"');
+            return;
+          }
+          if (song?.behaviour === 'rate-limited') {
+            res.writeHead(429);
+            res.end();
+            return;
+          }
+          if (song?.behaviour === 'slow') delay = s.slowMs;
+          if (song?.behaviour === 'code') {
+            out[key] = { code: 500001, data: {} };
+            continue;
+          }
+          if (r.module === 'music.pf_song_detail_svr') {
+            out[key] = { code: 0, data: { track_info: song ? trackInfo(song) : { id: 0, mid: '', name: '' }, extras: {}, info: {} } };
+          } else if (r.module === 'vkey.GetVkeyServer') {
+            const filename = (r.param?.filename as string[])[0]!;
+            const playable = song && song.behaviour !== 'not-playable';
+            out[key] = {
+              code: 0,
+              data: {
+                expiration: 80400,
+                msg: '127.0.0.1',
+                sip: ['http://ws.stream.qqmusic.qq.com/', `${s.base}/cdn/`],
+                midurlinfo: [{ songmid: mid, filename, purl: playable ? `${filename}?guid=1&vkey=V${Date.now()}&uin=0&fromtag=120032` : '', vkey: playable ? 'V' : '', result: playable ? 0 : 104003 }],
+              },
+            };
+          } else if (r.module === 'music.srfDissInfo.aiDissInfo') {
+            const id = String(r.param?.disstid);
+            const pl = s.playlists.get(id);
+            out[key] = pl
+              ? { code: 0, data: { dirinfo: { id: Number(id), title: pl.title }, total_song_num: pl.mids.length, songlist: pl.mids.map((m) => trackInfo(s.songs.get(m)!)) } }
+              : { code: 0, data: { dirinfo: {}, total_song_num: 0, songlist: [] } };
+          } else if (r.module === 'music.search.SearchCgiService') {
+            const q = String(r.param?.query).toLowerCase();
+            const list = [...s.songs.values()].filter((x) => x.title.toLowerCase().includes(q) || x.singer.some((g) => g.name.toLowerCase().includes(q)));
+            out[key] = { code: 0, data: { body: { song: { list: list.map(trackInfo) } }, meta: { sum: list.length } } };
+          } else {
+            out[key] = { code: 2000, data: {} };
+          }
+        }
+        const send = (): void => {
+          if (res.destroyed) return;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(out));
+        };
+        if (delay > 0) setTimeout(send, delay).unref();
+        else send();
+      });
+      return;
+    }
+    if (url.pathname.startsWith('/cdn/')) {
+      s.cdnRequests++;
+      const filename = url.pathname.slice('/cdn/'.length);
+      const song = [...s.songs.values()].find((x) => filename.startsWith(`C400${x.mid}`) || filename.includes(x.mid));
+      if (!song?.file || !url.searchParams.get('vkey')) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      if ((song.cdnForbiddenTimes ?? 0) > 0) {
+        song.cdnForbiddenTimes!--;
+        res.writeHead(403, { 'content-type': 'text/html' });
+        res.end('<html>403 Forbidden</html>');
+        return;
+      }
+      const body = readFileSync(song.file);
+      res.writeHead(200, { 'content-type': 'audio/mp4', 'content-length': body.length });
+      res.end(body);
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  s.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  s.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return s;
+}

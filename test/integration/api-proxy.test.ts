@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeTone } from '../helpers/media.js';
+import { until } from '../helpers/ports.js';
+import { startProxy } from '../helpers/proxy.js';
+import { startRedis, type RedisHandle } from '../helpers/redis.js';
+import { startStandin, type Standin } from '../helpers/qq-standin.js';
+import { listen } from '../helpers/listener.js';
+import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const SONGS = [
+  { mid: '0039MnYb0qxYhV', title: '晴天', singer: [{ mid: '0025NhlN2yWrP4', name: '周杰伦' }], album: { mid: '000MkMni19ClKG', name: '叶惠美' }, interval: 3 },
+  { mid: '002VipOnly0000', title: 'VIP Song', singer: [{ mid: 's2', name: 'Paid' }], interval: 200, behaviour: 'not-playable' as const },
+  { mid: '003BadCode0000', title: 'Broken', singer: [], interval: 1, behaviour: 'code' as const },
+  { mid: '004Malformed00', title: 'Garbage', singer: [], interval: 1, behaviour: 'malformed' as const },
+  { mid: '005Slow0000000', title: 'Slow', singer: [], interval: 1, behaviour: 'slow' as const },
+  { mid: '006Limited0000', title: 'Limited', singer: [], interval: 1, behaviour: 'rate-limited' as const },
+  { mid: '007PaidMedia00', title: 'Other Media', singer: [{ mid: 's3', name: 'X' }], interval: 2, mediaMid: '007MediaFileId' },
+];
+
+describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_000 }, () => {
+  let standin: Standin;
+  let redis: RedisHandle;
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  const get = (p: string, token: string | null = proxy.token) =>
+    fetch(`${proxy.url}${p}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+
+  before(async () => {
+    standin = await startStandin(SONGS, { '7039371977': { title: '我的歌单', mids: [SONGS[0]!.mid, SONGS[6]!.mid] } });
+    redis = await startRedis();
+    proxy = await startProxy({ REDIS_URL: redis.url, QQ_API_BASE: standin.base, QQ_C_BASE: standin.base, UPSTREAM_TIMEOUT_MS: '1000' });
+    await until('redis connected', () => (proxy.cache.status === 'ready' ? true : undefined));
+  });
+  after(async () => {
+    await proxy?.close();
+    await redis?.stop();
+    await standin?.close();
+  });
+
+  test('single-flight: 50 concurrent requests for one uncached song make exactly one upstream call; the next is a cache hit', async () => {
+    const mid = SONGS[0]!.mid;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => get(`/v1/qq/songs/${mid}`)));
+    assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
+    assert.equal(standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq'), 1);
+    const song = (await answers[0]!.json()) as Record<string, unknown>;
+    assert.equal(song.title, '晴天');
+    assert.deepEqual(song.artists, [{ mid: '0025NhlN2yWrP4', name: '周杰伦' }]);
+    assert.equal(song.coverUrl, 'https://y.gtimg.cn/music/photo_new/T002R500x500M000000MkMni19ClKG.jpg');
+    assert.equal(song.durationMs, 3000);
+    assert.equal(answers[0]!.headers.get('x-cache'), 'miss');
+    const again = await get(`/v1/qq/songs/${mid}`);
+    assert.equal(again.headers.get('x-cache'), 'hit');
+    assert.equal(standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq'), 1);
+  });
+
+  test('play URL: CDN host from sip (not ws), purl, expiry; the media mid is used in the file name', async () => {
+    const res = await get(`/v1/qq/songs/${SONGS[6]!.mid}/url`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { url: string; expiresAt: string; quality: string };
+    assert.ok(body.url.startsWith(`${standin.base}/cdn/C400${SONGS[6]!.mid}007MediaFileId.m4a?`), body.url);
+    assert.equal(body.quality, 'C400');
+    const life = Date.parse(body.expiresAt) - Date.now();
+    assert.ok(life > 80_000_000 && life <= 80_400_000);
+    const mp3 = (await (await get(`/v1/qq/songs/${SONGS[0]!.mid}/url?quality=M500`)).json()) as { url: string };
+    assert.match(mp3.url, /\/M500\w+\.mp3\?/);
+  });
+
+  test('failure shapes map to distinct codes; "not playable" is not a 5xx and is cached briefly', async () => {
+    const cases: [string, number, string][] = [
+      [`/v1/qq/songs/${SONGS[1]!.mid}/url`, 403, 'SCAST_SONG_NOT_PLAYABLE'],
+      ['/v1/qq/songs/000Unknown0000', 404, 'SCAST_SONG_NOT_FOUND'],
+      [`/v1/qq/songs/${SONGS[2]!.mid}`, 502, 'SCAST_UPSTREAM_FAILED'],
+      [`/v1/qq/songs/${SONGS[3]!.mid}`, 502, 'SCAST_UPSTREAM_FAILED'],
+      [`/v1/qq/songs/${SONGS[4]!.mid}`, 504, 'SCAST_UPSTREAM_TIMEOUT'],
+      [`/v1/qq/songs/${SONGS[5]!.mid}`, 429, 'SCAST_RATE_LIMITED'],
+      ['/v1/qq/songs/abc!', 400, 'SCAST_BAD_REQUEST'],
+    ];
+    for (const [p, status, code] of cases) {
+      const res = await get(p);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(res.status, status, `${p}: ${JSON.stringify(body)}`);
+      assert.equal(body.error.code, code, p);
+      assert.ok(body.error.message.length > 10);
+    }
+    const vkeyCalls = standin.calls.get('vkey.GetVkeyServer.CgiGetVkey');
+    const again = await get(`/v1/qq/songs/${SONGS[1]!.mid}/url`);
+    assert.equal(again.status, 403);
+    assert.equal(standin.calls.get('vkey.GetVkeyServer.CgiGetVkey'), vkeyCalls, 'served from cache');
+    // Errors are never cached: a failing song is asked again.
+    const before = standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq')!;
+    await get(`/v1/qq/songs/${SONGS[2]!.mid}`);
+    assert.equal(standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq'), before + 1);
+  });
+
+  test('playlist and search', async () => {
+    const pl = (await (await get('/v1/qq/playlists/7039371977')).json()) as { title: string; total: number; songs: { mid: string }[] };
+    assert.equal(pl.title, '我的歌单');
+    assert.equal(pl.total, 2);
+    assert.deepEqual(pl.songs.map((s) => s.mid), [SONGS[0]!.mid, SONGS[6]!.mid]);
+    assert.equal((await get('/v1/qq/playlists/123')).status, 404);
+    const found = (await (await get(`/v1/qq/search?q=${encodeURIComponent('周杰伦')}`)).json()) as { songs: { title: string }[] };
+    assert.deepEqual(found.songs.map((s) => s.title), ['晴天']);
+  });
+
+  test('the import command turns a QQ playlist into a valid playlist file', async () => {
+    const { execFile } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const { parsePlaylist } = await import('../../src/config/playlist-file.js');
+    const out = path.join(tempDir('import'), 'mine.json');
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', 'src/import.ts', ...args], { env: { ...process.env, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token } }, (err, _o, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+      });
+    const ok = await run(['qq:7039371977', out]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /"我的歌单": 2 of 2 songs/);
+    const playlist = parsePlaylist(out, readFileSync(out));
+    assert.equal(playlist.name, '我的歌单');
+    assert.equal(playlist.mount, '/mine.mp3');
+    assert.deepEqual(playlist.tracks.map((t) => (t.source === 'qq' ? t.id : null)), [SONGS[0]!.mid, SONGS[6]!.mid]);
+    assert.equal(playlist.tracks[0]!.artist, '周杰伦');
+    const again = await run(['qq:7039371977', out]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /exists; add --force/);
+    const missing = await run(['qq:123', path.join(path.dirname(out), 'x.json')]);
+    assert.match(missing.stderr, /SCAST_SONG_NOT_FOUND/);
+  });
+
+  test('auth: no token or a wrong one is 401; requests cannot steer the proxy to another host', async () => {
+    assert.equal((await get(`/v1/qq/songs/${SONGS[0]!.mid}`, null)).status, 401);
+    assert.equal((await get(`/v1/qq/songs/${SONGS[0]!.mid}`, 'wrong-token-wrong-token')).status, 401);
+    assert.equal((await fetch(`${proxy.url}/v1/qq/songs/x`, { headers: { authorization: `Basic ${proxy.token}` } })).status, 401);
+    const calls = proxy.upstream.calls;
+    for (const p of [
+      '/v1/qq/songs/..%2F..%2Fetc%2Fpasswd',
+      '/v1/qq/songs/abc%40127.0.0.1',
+      '/v1/qq/songs/http%3A%2F%2Fevil.example',
+      `/v1/qq/songs/${SONGS[0]!.mid}/url?quality=http://evil.example/`,
+      `/v1/qq/songs/${SONGS[0]!.mid}/url?host=evil.example`,
+      '/v1/qq/playlists/1;2',
+      '/v1/qq/search?q=x&upstream=http://evil.example',
+    ]) {
+      const res = await get(p);
+      assert.ok(res.status === 400 || res.status === 404, `${p} -> ${res.status}`);
+    }
+    assert.equal(proxy.upstream.calls, calls, 'no upstream call was made for any of them');
+    const health = await fetch(`${proxy.url}/health`);
+    assert.equal(health.status, 200);
+    assert.doesNotMatch(JSON.stringify(proxy.logs.lines), new RegExp(proxy.token), 'the token is never logged');
+  });
+
+  test('Redis stopped mid-test: the proxy keeps answering from upstream, and caches again when it is back', async () => {
+    await redis.stop();
+    await until('redis seen down', () => (proxy.cache.status === 'down' ? true : undefined), 5000);
+    const res = await get(`/v1/qq/search?q=Song`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-cache'), 'miss');
+    const health = (await (await fetch(`${proxy.url}/health`)).json()) as { status: string; redis: string };
+    assert.deepEqual([health.status, health.redis], ['degraded', 'down']);
+    assert.equal(proxy.logs.find(/redis unavailable/).length, 1, 'logged once');
+    await redis.start();
+    await until('redis back', () => (proxy.cache.status === 'ready' ? true : undefined), 10_000);
+    await get(`/v1/qq/search?q=Paid`);
+    const hit = await get(`/v1/qq/search?q=Paid`);
+    assert.equal(hit.headers.get('x-cache'), 'hit');
+  });
+});
+
+describe('qq tracks end to end: playlist -> api-proxy -> stand-in CDN -> ffmpeg -> listener', { timeout: 120_000 }, () => {
+  test('plays QQ songs with their titles; an expired URL (CDN 403) is resolved again once; an unplayable song is skipped with its reason', async () => {
+    const media = tempDir('qq-media');
+    const a = await makeTone({ file: path.join(media, 'a.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'] });
+    const b = await makeTone({ file: path.join(media, 'b.m4a'), freq: 660, seconds: 2, args: ['-c:a', 'aac'] });
+    const standin = await startStandin([
+      { mid: 'AAA000000000a1', title: '第一首', singer: [{ mid: 's1', name: '歌手甲' }], album: { mid: 'al1', name: '专辑' }, interval: 2, file: a },
+      { mid: 'BBB000000000b2', title: 'Second', singer: [{ mid: 's2', name: 'Band' }], interval: 2, file: b, cdnForbiddenTimes: 1 },
+      { mid: 'CCC000000000c3', title: 'Locked', singer: [], interval: 2, behaviour: 'not-playable' },
+    ]);
+    const proxy = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base });
+    const dir = tempDir('qq-playlists');
+    writePlaylist(dir, 'qq', { name: 'QQ', mount: '/qq.mp3', tracks: ['AAA000000000a1', 'CCC000000000c3', 'BBB000000000b2'].map((id) => ({ source: 'qq', id })) });
+    const station = await runStation({ PLAYLISTS_DIR: dir, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token });
+    try {
+      const listener = await listen(`${station.url}/qq.mp3`);
+      await listener.waitForTitle((t) => t === '歌手甲 - 第一首', 20_000);
+      await listener.waitForTitle((t) => t === 'Band - Second', 20_000);
+      listener.close();
+      const np = station.station.channel('qq')!.history.find((h) => h.title === '第一首')!;
+      assert.equal(np.album, '专辑');
+      assert.equal(np.coverUrl, 'https://y.gtimg.cn/music/photo_new/T002R500x500M000al1.jpg');
+      const skipped = station.logs.find(/song skipped/).find((l) => String(l.song).includes('CCC000000000c3'));
+      assert.ok(skipped, 'the locked song was skipped');
+      assert.match(String(skipped.err), /resolve: .*SCAST_SONG_NOT_PLAYABLE|not playable/);
+      assert.ok(standin.cdnRequests >= 3, 'the 403 was followed by a second download');
+    } finally {
+      await station.close();
+      await proxy.close();
+      await standin.close();
+    }
+  });
+});
