@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../src/api/auth.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -13,13 +13,6 @@ export interface ProxyDeps {
   logger: Logger;
   cacheStatus: () => CacheStatus;
   inFlight: () => number;
-}
-
-/** Compare secrets in constant time (hashing first makes the lengths equal). */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 const midParams = z.object({ mid: z.string().regex(SONG_MID, 'must be a QQ Music songmid (letters and digits, up to 32)') });

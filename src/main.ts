@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { buildApp } from './api/app.js';
+import { buildApp, type AppDeps } from './api/app.js';
 import { loadEnv, type Env } from './config/env.js';
 import { ConfigError, reasonOf } from './errors.js';
 import { MediaCache } from './media/cache.js';
@@ -23,11 +23,12 @@ const VERSION = '0.1.0';
 export interface RunningStation {
   url: string;
   station: Station;
+  outputs: OutputSet;
   close(): Promise<void>;
 }
 
 /** Start everything the environment describes. */
-export async function startStation(env: Readonly<Env>, logger: Logger): Promise<RunningStation> {
+export async function startStation(env: Readonly<Env>, logger: Logger, tuning: Pick<AppDeps, 'feed'> = {}): Promise<RunningStation> {
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   logger.info({ ffmpeg: ffmpegPath }, 'using ffmpeg');
   const playlistsDir = path.resolve(env.PLAYLISTS_DIR);
@@ -61,7 +62,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger): Promise<
   });
   let baseUrl = '';
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
-  const app = buildApp({ station, outputs, logger, publicUrl: () => baseUrl, icecastUrls });
+  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, ...tuning });
   await station.start();
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
@@ -79,6 +80,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger): Promise<
   return {
     url: baseUrl,
     station,
+    outputs,
     async close() {
       await outputs.close();
       await station.close();

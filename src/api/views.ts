@@ -1,10 +1,49 @@
 import type { Channel } from '../playout/channel.js';
+import type { NowPlaying } from '../playout/now-playing.js';
 import type { ChannelOutputs } from '../outputs/output-set.js';
+import type { IcecastOutput } from '../outputs/icecast/output.js';
+import type { ChannelView } from './messages.js';
 
-/** A channel as the API shows it. */
-export function channelView(c: Channel, outputs: ChannelOutputs | undefined, publicUrl: string, icecastUrls: readonly string[]) {
-  const np = c.nowPlaying;
+export interface ViewContext {
+  outputsOf: (c: Channel) => ChannelOutputs | undefined;
+  /** Base URL of this server as listeners reach it. */
+  publicUrl: () => string;
+  /** Public bases of the Icecast servers. */
+  icecastUrls: readonly string[];
+}
+
+export function nowPlayingView(np: NowPlaying) {
+  return {
+    title: np.title,
+    artist: np.artist ?? null,
+    album: np.album ?? null,
+    coverUrl: np.coverUrl ?? null,
+    durationMs: np.durationMs ?? null,
+    startedAt: np.startedAt,
+    elapsedMs: Math.max(0, Date.now() - Date.parse(np.startedAt)),
+  };
+}
+
+export function nextView(c: Channel): ChannelView['next'] {
   const next = c.next;
+  if (!next) return null;
+  const title = next.title ?? ('path' in next ? next.path : 'url' in next ? next.url : 'id' in next ? next.id : '');
+  return { title, artist: next.artist ?? null, album: next.album ?? null };
+}
+
+export function icecastOutputView(o: IcecastOutput) {
+  return {
+    kind: 'icecast' as const,
+    server: o.server,
+    connected: o.client.status === 'streaming',
+    status: o.client.status,
+    lastError: o.client.lastError?.message ?? null,
+  };
+}
+
+/** A channel as the API and the WebSocket snapshot show it. */
+export function channelView(c: Channel, ctx: ViewContext): ChannelView {
+  const outputs = ctx.outputsOf(c);
   return {
     id: c.id,
     name: c.playlist.name,
@@ -12,47 +51,32 @@ export function channelView(c: Channel, outputs: ChannelOutputs | undefined, pub
     description: c.playlist.description ?? null,
     genre: c.playlist.genre ?? null,
     bitrate: c.playlist.bitrate,
-    status: c.status,
+    onAir: c.status === 'on-air',
     listen: {
-      builtin: outputs?.hub ? `${publicUrl}${c.playlist.mount}` : null,
-      icecast: icecastUrls.map((u) => `${u}${c.playlist.mount}`),
+      builtin: outputs?.hub ? `${ctx.publicUrl()}${c.playlist.mount}` : null,
+      icecast: ctx.icecastUrls.map((u) => `${u}${c.playlist.mount}`),
     },
-    nowPlaying: np && {
-      ...np,
-      elapsedMs: Math.max(0, Date.now() - Date.parse(np.startedAt)),
-    },
-    next: next && { title: next.title ?? null, artist: next.artist ?? null },
+    nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying),
+    next: nextView(c),
     listeners: outputs?.hub?.count ?? 0,
+    outputs: [
+      ...(outputs?.icecast ?? []).map(icecastOutputView),
+      ...(outputs?.hub ? [{ kind: 'builtin' as const, server: null, connected: true, status: 'serving', lastError: null }] : []),
+    ],
   };
 }
 
-/** Per channel and output: on air, connected, last error. */
-export function healthView(channels: Channel[], outputsOf: (c: Channel) => ChannelOutputs | undefined) {
-  const list = channels.map((c) => {
-    const outputs = outputsOf(c);
-    return {
-      id: c.id,
-      status: c.status,
-      onAir: c.status === 'on-air',
-      playing: c.nowPlaying?.title ?? null,
-      songsPlayed: c.songsPlayed,
-      songsFailed: c.songsFailed,
-      encoderRestarts: c.encoderRestarts,
-      pacingErrorMs: Math.round(c.pacingError * 1000),
-      outputs: [
-        ...(outputs?.icecast ?? []).map((o) => ({
-          kind: 'icecast' as const,
-          server: o.server,
-          status: o.client.status,
-          connected: o.client.status === 'streaming',
-          connections: o.client.connections,
-          lastError: o.client.lastError?.message ?? null,
-          lastTitleError: o.lastTitleError,
-        })),
-        ...(outputs?.hub ? [{ kind: 'builtin' as const, status: 'serving', connected: true, listeners: outputs.hub.count }] : []),
-      ],
-    };
-  });
-  const ok = list.every((c) => c.onAir);
-  return { status: ok ? 'ok' : 'degraded', channels: list };
+/** Per channel and output: on air, connected, last error. 503 when any channel is off air. */
+export function healthView(channels: Channel[], ctx: ViewContext) {
+  const list = channels.map((c) => ({
+    id: c.id,
+    onAir: c.status === 'on-air',
+    playing: c.nowPlaying?.title ?? null,
+    songsPlayed: c.songsPlayed,
+    songsFailed: c.songsFailed,
+    encoderRestarts: c.encoderRestarts,
+    pacingErrorMs: Math.round(c.pacingError * 1000),
+    outputs: channelView(c, ctx).outputs,
+  }));
+  return { status: list.every((c) => c.onAir) ? 'ok' : 'degraded', channels: list };
 }

@@ -100,6 +100,10 @@ export const envSchema = z.object({
   API_PROXY_TOKEN: z.string().min(1).optional(),
   /** Redis for resolved song metadata. Unset: kept in memory. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
+  /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */
+  CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Base URL listeners reach this server at, for listen URLs (e.g. https://radio.example.org). Default: from HTTP_HOST and the port. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional().transform((u) => u?.replace(/\/$/, '')),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
   PACING_LEAD_MS: intInRange(0, 2000).default(250),
 });

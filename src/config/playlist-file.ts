@@ -63,21 +63,26 @@ export function parsePlaylist(file: string, bytes: Uint8Array): Playlist {
 /** Make `file` track paths absolute and refuse any that escape the allowed roots. */
 function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const absRoots = roots.map((r) => path.resolve(r));
   playlist.tracks.forEach((t, i) => {
     if (t.source !== 'file') return;
-    const abs = path.resolve(dir, t.path);
-    const inside = absRoots.some((r) => abs === r || abs.startsWith(r + path.sep));
-    if (!inside) {
+    const abs = resolveTrackPath(t.path, dir, roots);
+    if (abs === null) {
       issues.push({
         where: formatPath(['tracks', i, 'path']),
-        message: `"${t.path}" points outside the playlists folder${absRoots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
+        message: `"${t.path}" points outside the playlists folder${roots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
       });
     } else {
       t.path = abs;
     }
   });
   return issues;
+}
+
+/** `p` made absolute against `dir`, or null when it lies outside every root. */
+export function resolveTrackPath(p: string, dir: string, roots: readonly string[]): string | null {
+  const abs = path.resolve(dir, p);
+  const inside = roots.map((r) => path.resolve(r)).some((r) => abs === r || abs.startsWith(r + path.sep));
+  return inside ? abs : null;
 }
 
 /** JSON.parse's message plus the line and column of the first bad character. */

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { IcecastTarget } from '../config/env.js';
 import type { Playlist } from '../config/playlist.js';
@@ -42,14 +43,17 @@ export function streamInfo(p: Playlist): StreamInfo {
  * Every channel's outputs: one Icecast source per configured server and the
  * built-in listener endpoint. Each output runs on its own; one failing never
  * stalls another or the channel.
+ *
+ * Events: `output-status` (channel, IcecastOutput, connected: boolean).
  */
-export class OutputSet {
+export class OutputSet extends EventEmitter {
   private readonly byChannel = new Map<Channel, ChannelOutputs>();
 
   constructor(
     station: Station,
     private readonly opts: OutputSetOptions,
   ) {
+    super();
     station.on('channel-added', (c: Channel) => this.add(c));
     station.on('channel-removed', (c: Channel) => void this.remove(c));
     for (const c of station.channels) this.add(c);
@@ -81,7 +85,11 @@ export class OutputSet {
     );
     const hub = this.opts.builtin ? new ListenerHub(channel, { info, logger: this.opts.logger }) : null;
     this.byChannel.set(channel, { hub, icecast });
-    for (const o of icecast) o.start();
+    for (const o of icecast) {
+      o.client.on('connected', () => this.emit('output-status', channel, o, true));
+      o.client.on('disconnected', () => this.emit('output-status', channel, o, false));
+      o.start();
+    }
   }
 
   private async remove(channel: Channel): Promise<void> {

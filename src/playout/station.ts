@@ -55,6 +55,17 @@ export class Station extends EventEmitter {
     return this.channels.find((c) => c.id === id);
   }
 
+  /** The playlist file behind a channel. */
+  fileOf(channel: Channel): string | undefined {
+    for (const [file, state] of this.files) if (state.channel === channel) return file;
+    return undefined;
+  }
+
+  /** Folders `file` tracks may live in. */
+  get roots(): string[] {
+    return [this.opts.dir, ...this.opts.mediaDirs];
+  }
+
   byMount(mount: string): Channel | undefined {
     return this.channels.find((c) => c.playlist.mount === mount);
   }

@@ -9,6 +9,10 @@ export interface TitleSeen {
 }
 
 export interface Listener {
+  /** When each piece of audio arrived: `offset` is the audio byte count before it. */
+  arrivals: { offset: number; at: number }[];
+  /** Wall time (ms) at which audio byte `offset` arrived. */
+  arrivalOf(offset: number): number | undefined;
   status: number;
   headers: Record<string, string>;
   audio(): Buffer;
@@ -36,6 +40,15 @@ export function listen(url: string, opts: { icy?: boolean } = {}): Promise<Liste
     let reader: IcyReader | null = null;
     let plain = false;
     const l: Listener = {
+      arrivals: [],
+      arrivalOf(offset) {
+        let found: number | undefined;
+        for (const a of l.arrivals) {
+          if (a.offset > offset) break;
+          found = a.at;
+        }
+        return found;
+      },
       status: 0,
       headers: {},
       audio: () => Buffer.concat(chunks),
@@ -56,6 +69,7 @@ export function listen(url: string, opts: { icy?: boolean } = {}): Promise<Liste
       },
     };
     const onAudio = (b: Buffer): void => {
+      l.arrivals.push({ offset: l.bytes, at: Date.now() });
       chunks.push(Buffer.from(b));
       l.bytes += b.length;
     };

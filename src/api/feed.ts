@@ -1,0 +1,167 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Channel } from '../playout/channel.js';
+import type { NowPlaying } from '../playout/now-playing.js';
+import type { Station } from '../playout/station.js';
+import type { IcecastOutput } from '../outputs/icecast/output.js';
+import type { OutputSet } from '../outputs/output-set.js';
+import type { ServerMessage } from './messages.js';
+import { channelView, icecastOutputView, nextView, nowPlayingView, type ViewContext } from './views.js';
+
+interface Client {
+  ws: WebSocket;
+  /** Only this channel's messages; null: all. */
+  channel: string | null;
+  alive: boolean;
+  windowStart: number;
+  messagesInWindow: number;
+}
+
+export interface FeedOptions {
+  server: Server;
+  station: Station;
+  outputs: OutputSet;
+  ctx: ViewContext;
+  logger: Logger;
+  /** A client with more than this queued is too slow: disconnected. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Ping period; a client that did not answer the last ping is dropped. Default 30 s. */
+  pingMs?: number;
+  /** Messages a client may send per second before it is disconnected. Default 20. */
+  maxClientMessagesPerSecond?: number;
+}
+
+/**
+ * The now-playing WebSocket feed at `/ws` (`?channel=<id>` for one channel):
+ * a `snapshot` on connect, then `track` at each song change (sent when the
+ * song's first audio goes out) and `status` on air / output changes.
+ */
+export class Feed {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
+  private readonly clients = new Set<Client>();
+  private readonly pinger: NodeJS.Timeout;
+  private readonly log: Logger;
+  private readonly detach: (() => void)[] = [];
+
+  constructor(private readonly opts: FeedOptions) {
+    this.log = opts.logger.child({ component: 'ws' });
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(req, socket, head);
+    opts.server.on('upgrade', onUpgrade);
+    this.detach.push(() => opts.server.off('upgrade', onUpgrade));
+    const onAdded = (c: Channel): void => this.watch(c);
+    const onRemoved = (c: Channel): void => this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'off-air', output: null });
+    const onOutput = (c: Channel, o: IcecastOutput, connected: boolean): void =>
+      this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: connected ? 'output-connected' : 'output-disconnected', output: icecastOutputView(o) });
+    opts.station.on('channel-added', onAdded);
+    opts.station.on('channel-removed', onRemoved);
+    opts.outputs.on('output-status', onOutput);
+    this.detach.push(() => {
+      opts.station.off('channel-added', onAdded);
+      opts.station.off('channel-removed', onRemoved);
+      opts.outputs.off('output-status', onOutput);
+    });
+    for (const c of opts.station.channels) this.watch(c);
+    this.pinger = setInterval(() => this.ping(), opts.pingMs ?? 30_000);
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pinger);
+    for (const d of this.detach) d();
+    for (const c of this.clients) c.ws.close(1001, 'station stopping');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private watch(channel: Channel): void {
+    const onTrack = (np: NowPlaying): void =>
+      this.broadcast(channel.id, { type: 'track', at: now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
+    channel.on('track', onTrack);
+    channel.once('status', () => channel.off('track', onTrack));
+    this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'on-air', output: null });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const channel = url.searchParams.get('channel');
+    if (channel !== null && !this.opts.station.channel(channel)) {
+      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: 'SCAST_NOT_FOUND', message: `channel ${channel} not found` } })}`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel));
+  }
+
+  private connected(ws: WebSocket, channel: string | null): void {
+    const client: Client = { ws, channel, alive: true, windowStart: Date.now(), messagesInWindow: 0 };
+    this.clients.add(client);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', () => this.onClientMessage(client));
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.clients.delete(client);
+      this.log.debug({ clients: this.clients.size }, 'feed client left');
+    });
+    const channels = this.opts.station.channels.filter((c) => channel === null || c.id === channel).map((c) => channelView(c, this.opts.ctx));
+    this.send(client, JSON.stringify({ type: 'snapshot', at: now(), channels } satisfies ServerMessage));
+    this.log.debug({ clients: this.clients.size, channel }, 'feed client joined');
+  }
+
+  /** Clients have nothing to say; one that floods is cut off. */
+  private onClientMessage(client: Client): void {
+    const t = Date.now();
+    if (t - client.windowStart >= 1000) {
+      client.windowStart = t;
+      client.messagesInWindow = 0;
+    }
+    client.messagesInWindow += 1;
+    if (client.messagesInWindow > (this.opts.maxClientMessagesPerSecond ?? 20)) {
+      this.log.warn('feed client flooding messages; disconnected');
+      client.ws.close(1008, 'too many messages');
+      client.ws.terminate();
+    }
+  }
+
+  private broadcast(channelId: string, message: ServerMessage): void {
+    if (this.clients.size === 0) return;
+    const data = JSON.stringify(message); // once for every client
+    for (const c of this.clients) if (c.channel === null || c.channel === channelId) this.send(c, data);
+  }
+
+  private send(client: Client, data: string): void {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    if (client.ws.bufferedAmount > (this.opts.maxBufferedBytes ?? 1024 * 1024)) {
+      this.log.info('feed client too slow; disconnected');
+      client.ws.terminate();
+      this.clients.delete(client);
+      return;
+    }
+    client.ws.send(data);
+  }
+
+  private ping(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.log.info('feed client did not answer ping; dropped');
+        c.ws.terminate();
+        this.clients.delete(c);
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

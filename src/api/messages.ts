@@ -1,0 +1,74 @@
+/**
+ * The WebSocket feed's messages (`/ws`) and the channel view the HTTP API
+ * shares with them. Exported so clients can validate what they receive;
+ * README.md shows an example of each.
+ */
+import { z } from 'zod';
+
+export const songViewSchema = z.object({
+  title: z.string(),
+  artist: z.string().nullable(),
+  album: z.string().nullable(),
+  coverUrl: z.string().nullable(),
+  durationMs: z.number().nullable(),
+});
+
+export const nowPlayingViewSchema = songViewSchema.extend({
+  /** When the song's first audio went out to the outputs (ISO 8601). */
+  startedAt: z.string(),
+  /** Position in the song when this view was made. */
+  elapsedMs: z.number(),
+});
+
+export const outputViewSchema = z.object({
+  kind: z.enum(['icecast', 'builtin']),
+  /** `host:port` for Icecast outputs. */
+  server: z.string().nullable(),
+  connected: z.boolean(),
+  status: z.string(),
+  lastError: z.string().nullable(),
+});
+
+export const channelViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  mount: z.string(),
+  description: z.string().nullable(),
+  genre: z.string().nullable(),
+  bitrate: z.number(),
+  onAir: z.boolean(),
+  listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
+  nowPlaying: nowPlayingViewSchema.nullable(),
+  next: songViewSchema.partial().extend({ title: z.string() }).nullable(),
+  listeners: z.number(),
+  outputs: z.array(outputViewSchema),
+});
+export type ChannelView = z.output<typeof channelViewSchema>;
+
+export const snapshotMessageSchema = z.object({
+  type: z.literal('snapshot'),
+  at: z.string(),
+  channels: z.array(channelViewSchema),
+});
+
+export const trackMessageSchema = z.object({
+  type: z.literal('track'),
+  at: z.string(),
+  channel: z.string(),
+  nowPlaying: nowPlayingViewSchema,
+  next: channelViewSchema.shape.next,
+});
+
+export const statusMessageSchema = z.object({
+  type: z.literal('status'),
+  at: z.string(),
+  channel: z.string(),
+  /** What changed: the channel went on/off air, or an output lost/regained its server. */
+  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected']),
+  output: outputViewSchema.nullable(),
+});
+
+export const serverMessageSchema = z.discriminatedUnion('type', [snapshotMessageSchema, trackMessageSchema, statusMessageSchema]);
+export type ServerMessage = z.output<typeof serverMessageSchema>;
+export type TrackMessage = z.output<typeof trackMessageSchema>;
+export type StatusMessage = z.output<typeof statusMessageSchema>;
