@@ -3,7 +3,8 @@
 # for real (Icecast, ffmpeg, Redis), npm dependencies, type check, then tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-system-deps.sh icecast2 ffmpeg redis-server
+# chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles.
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg redis-server chromium fonts-wqy-microhei
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 files=(test/unit/*.test.ts test/integration/*.test.ts)
