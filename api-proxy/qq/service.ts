@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Quality, QqPlaylist, Song, SongUrl } from '../../src/contracts/api-proxy.js';
+import type { z } from 'zod';
+import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/contracts/api-proxy.js';
 import { SongNotFoundError, SongNotPlayableError, UpstreamError } from '../../src/errors.js';
 import type { KvCache } from '../../src/media/kv-cache.js';
 import { SingleFlight } from '../single-flight.js';
@@ -17,20 +18,25 @@ export const TTL = {
   search: 10 * 60,
 } as const;
 
-export interface Answer<T> {
-  value: T;
+/** An answer ready to send: validated against the contract when it was made, serialized once. */
+export interface Answer {
+  body: string;
   cache: 'hit' | 'miss';
 }
 
-type Cached<T> = { ok: T } | { notPlayable: number | null };
+/** Recently served answers kept in process, so a hit rarely needs a Redis round trip. */
+const HOT_MAX_ENTRIES = 5000;
+const HOT_MAX_SECONDS = 10;
 
 /**
- * QQ Music through the cache: a hit is answered from Redis; a miss makes one
- * upstream call however many requests ask at once (single-flight), and the
- * answer is cached by kind. Errors are never cached; "not playable" is, briefly.
+ * QQ Music through the cache: a hit is answered from memory or Redis; a miss
+ * makes one upstream call however many requests ask at once (single-flight),
+ * and the answer is cached by kind. Errors are never cached; "not playable"
+ * is, briefly. Stored values are `ok:<json>` or `np:<result>`.
  */
 export class QqService {
-  private readonly flights = new SingleFlight<Answer<unknown>>();
+  private readonly flights = new SingleFlight<Answer>();
+  private readonly hot = new Map<string, { stored: string; until: number }>();
 
   constructor(
     private readonly upstream: QqUpstream,
@@ -38,19 +44,14 @@ export class QqService {
     private readonly log: Logger,
   ) {}
 
-  song(mid: string): Promise<Answer<Song>> {
-    return this.cached(`qq:song:${mid}`, false, async () => {
-      const body = await this.upstream.musicu({
-        songinfo: { module: 'music.pf_song_detail_svr', method: 'get_song_detail_yqq', param: { song_mid: mid } },
-      });
-      return { value: parseSongDetail(mid, body), ttl: TTL.song };
-    });
+  song(mid: string): Promise<Answer> {
+    return this.cached(`qq:song:${mid}`, songSchema, false, () => this.loadSong(mid));
   }
 
-  url(mid: string, quality: Quality, fresh: boolean): Promise<Answer<SongUrl>> {
-    return this.cached(`qq:url:${quality}:${mid}`, fresh, async () => {
-      // The media file id can differ from the songmid (paid songs): ask the detail first (cached).
-      const { value: song } = await this.song(mid);
+  url(mid: string, quality: Quality, fresh: boolean): Promise<Answer> {
+    return this.cached(`qq:url:${quality}:${mid}`, songUrlSchema, fresh, async () => {
+      // The media file id can differ from the songmid (paid songs): the detail says (cached).
+      const song = songSchema.parse(JSON.parse((await this.song(mid)).body));
       const guid = this.upstream.guid();
       const body = await this.upstream.musicu({
         req_0: {
@@ -64,8 +65,8 @@ export class QqService {
     });
   }
 
-  playlist(id: string): Promise<Answer<QqPlaylist>> {
-    return this.cached(`qq:playlist:${id}`, false, async () => {
+  playlist(id: string): Promise<Answer> {
+    return this.cached(`qq:playlist:${id}`, playlistSchema, false, async () => {
       let parsed: { title: string; total: number; songs: Song[] };
       try {
         const body = await this.upstream.musicu({
@@ -86,8 +87,8 @@ export class QqService {
     });
   }
 
-  search(query: string, limit: number): Promise<Answer<Song[]>> {
-    return this.cached(`qq:search:${limit}:${query}`, false, async () => {
+  search(query: string, limit: number): Promise<Answer> {
+    return this.cached(`qq:search:${limit}:${query}`, searchSchema, false, async () => {
       const body = await this.upstream.musicu({
         req_0: {
           module: 'music.search.SearchCgiService',
@@ -96,33 +97,70 @@ export class QqService {
           param: { query, page_num: 1, num_per_page: Math.max(10, limit), search_type: 0 },
         },
       });
-      return { value: parseSearch(body).slice(0, limit), ttl: TTL.search };
+      return { value: { query, songs: parseSearch(body).slice(0, limit) }, ttl: TTL.search };
     });
   }
 
-  private async cached<T>(key: string, fresh: boolean, load: () => Promise<{ value: T; ttl: number }>): Promise<Answer<T>> {
+  private async loadSong(mid: string): Promise<{ value: Song; ttl: number }> {
+    const body = await this.upstream.musicu({
+      songinfo: { module: 'music.pf_song_detail_svr', method: 'get_song_detail_yqq', param: { song_mid: mid } },
+    });
+    return { value: parseSongDetail(mid, body), ttl: TTL.song };
+  }
+
+  private async cached<T>(key: string, schema: z.ZodType<T>, fresh: boolean, load: () => Promise<{ value: T; ttl: number }>): Promise<Answer> {
     if (!fresh) {
-      const hit = await this.cache.get<Cached<T>>(key);
-      if (hit) {
-        if ('ok' in hit) return { value: hit.ok, cache: 'hit' };
-        throw Object.assign(new SongNotPlayableError(key.split(':').pop()!, hit.notPlayable ?? undefined), { fromCache: true });
-      }
+      const stored = this.fromHot(key) ?? (await this.fromRedis(key));
+      if (stored !== null) return this.answer(key, stored, 'hit');
     }
-    const flightKey = fresh ? `${key}:fresh` : key;
-    return this.flights.do(flightKey, async () => {
+    return this.flights.do(fresh ? `${key}:fresh` : key, async () => {
+      let stored: string;
+      let ttl: number;
       try {
-        const { value, ttl } = await load();
-        await this.cache.set(key, { ok: value } satisfies Cached<T>, ttl);
-        return { value, cache: 'miss' as const };
+        const loaded = await load();
+        // Validate once, here: what is cached is what the contract promises.
+        stored = `ok:${JSON.stringify(schema.parse(loaded.value))}`;
+        ttl = loaded.ttl;
       } catch (err) {
-        if (err instanceof SongNotPlayableError) {
-          await this.cache.set(key, { notPlayable: err.result ?? null } satisfies Cached<T>, TTL.notPlayable);
+        if (!(err instanceof SongNotPlayableError)) {
+          if (!(err instanceof SongNotFoundError)) this.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'upstream call failed');
+          throw err;
         }
-        if (!(err instanceof SongNotPlayableError) && !(err instanceof SongNotFoundError)) {
-          this.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'upstream call failed');
-        }
-        throw err;
+        stored = `np:${err.result ?? ''}`;
+        ttl = TTL.notPlayable;
       }
-    }) as Promise<Answer<T>>;
+      await this.cache.setRaw(key, stored, ttl);
+      this.remember(key, stored, ttl);
+      return this.answer(key, stored, 'miss');
+    });
+  }
+
+  private answer(key: string, stored: string, cache: 'hit' | 'miss'): Answer {
+    if (stored.startsWith('np:')) {
+      const result = stored.slice(3);
+      throw new SongNotPlayableError(key.slice(key.lastIndexOf(':') + 1), result ? Number(result) : undefined);
+    }
+    return { body: stored.slice(3), cache };
+  }
+
+  private fromHot(key: string): string | null {
+    const e = this.hot.get(key);
+    if (!e) return null;
+    if (e.until < Date.now()) {
+      this.hot.delete(key);
+      return null;
+    }
+    return e.stored;
+  }
+
+  private async fromRedis(key: string): Promise<string | null> {
+    const stored = await this.cache.getRaw(key);
+    if (stored !== null) this.remember(key, stored, HOT_MAX_SECONDS);
+    return stored;
+  }
+
+  private remember(key: string, stored: string, ttl: number): void {
+    if (this.hot.size >= HOT_MAX_ENTRIES) this.hot.delete(this.hot.keys().next().value!);
+    this.hot.set(key, { stored, until: Date.now() + Math.min(ttl, HOT_MAX_SECONDS) * 1000 });
   }
 }

@@ -9,7 +9,7 @@ import { BadRequestError, ForbiddenError, NotFoundError, ScastError, Unauthorize
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
-import { sameSecret } from './auth.js';
+import { bearer, secretMatcher } from './auth.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { PAGE_HTML } from './page.js';
 import { channelView, healthView, type ViewContext } from './views.js';
@@ -63,10 +63,11 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
     if (!channel) throw new NotFoundError(`channel ${p.data.id}`);
     return channel;
   };
+  const tokenOk = deps.controlToken ? secretMatcher(deps.controlToken) : null;
   const control = async (req: FastifyRequest): Promise<void> => {
-    if (!deps.controlToken) throw new ForbiddenError('control is disabled: set CONTROL_TOKEN to enable skip, queue and reload');
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m || !sameSecret(m[1]!, deps.controlToken)) throw new UnauthorizedError('missing or wrong bearer token (Authorization: Bearer <CONTROL_TOKEN>)');
+    if (!tokenOk) throw new ForbiddenError('control is disabled: set CONTROL_TOKEN to enable skip, queue and reload');
+    const given = bearer(req.headers.authorization);
+    if (given === null || !tokenOk(given)) throw new UnauthorizedError('missing or wrong bearer token (Authorization: Bearer <CONTROL_TOKEN>)');
   };
 
   app.get('/health', async (_req, reply) => {

@@ -48,30 +48,38 @@ export class KvCache {
   }
 
   async get<T>(key: string): Promise<T | null> {
+    const raw = await this.getRaw(key);
+    return raw === null ? null : (JSON.parse(raw) as T);
+  }
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    await this.setRaw(key, JSON.stringify(value), ttlSeconds);
+  }
+
+  /** The stored string as is: answers can be sent without parsing them again. */
+  async getRaw(key: string): Promise<string | null> {
     if (this.memory) {
       const e = this.memory.get(key);
-      if (!e || e.until < Date.now()) return null;
-      return JSON.parse(e.value) as T;
+      return e && e.until >= Date.now() ? e.value : null;
     }
     if (!this.redis || this.redis.status !== 'ready') return null;
     try {
-      const raw = await this.redis.get(key);
-      return raw === null ? null : (JSON.parse(raw) as T);
+      return await this.redis.get(key);
     } catch (err) {
       this.down(err);
       return null;
     }
   }
 
-  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+  async setRaw(key: string, value: string, ttlSeconds: number): Promise<void> {
     if (this.memory) {
       if (this.memory.size >= this.maxEntries) this.memory.delete(this.memory.keys().next().value!);
-      this.memory.set(key, { value: JSON.stringify(value), until: Date.now() + ttlSeconds * 1000 });
+      this.memory.set(key, { value, until: Date.now() + ttlSeconds * 1000 });
       return;
     }
     if (!this.redis || this.redis.status !== 'ready') return;
     try {
-      await this.redis.set(key, JSON.stringify(value), 'EX', Math.max(1, Math.round(ttlSeconds)));
+      await this.redis.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds)));
     } catch (err) {
       this.down(err);
     }

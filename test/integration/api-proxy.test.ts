@@ -166,6 +166,13 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     await get(`/v1/qq/search?q=Paid`);
     const hit = await get(`/v1/qq/search?q=Paid`);
     assert.equal(hit.headers.get('x-cache'), 'hit');
+    const { Redis } = await import('ioredis');
+    const direct = new Redis(redis.url);
+    const stored = await direct.get('qq:search:10:Paid');
+    const ttl = await direct.ttl('qq:search:10:Paid');
+    direct.disconnect();
+    assert.match(stored ?? '', /^ok:\{"query":"Paid"/, 'the answer is in Redis again');
+    assert.ok(ttl > 500 && ttl <= 600, `search answers live 10 min (${ttl} s left)`);
   });
 });
 
