@@ -5,6 +5,7 @@ import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, pcmBytesFor, silencePcm } from '../au
 import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
+import { PcmDecoder } from '../media/decoder.js';
 import { Mp3Encoder } from '../media/encoder.js';
 import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
@@ -47,6 +48,8 @@ const FEED_LOW = pcmBytesFor(0.3);
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
 const TICK_MS = 20;
+/** Start the next song's decoder when the one on air has this little left. */
+const WARM_UP_SECONDS = 4;
 const HISTORY = 20;
 
 interface Playing {
@@ -181,7 +184,7 @@ export class Channel extends EventEmitter implements AudioSource {
       if (!this.playing) this.startNext();
       const playing = this.playing;
       if (playing && ahead < FEED_HIGH) {
-        const pcm = playing.slot.ready!.decoder.take(FEED_HIGH - ahead);
+        const pcm = this.decoderOf(playing).take(FEED_HIGH - ahead);
         if (pcm) {
           if (!playing.marked) {
             playing.marked = true;
@@ -191,11 +194,12 @@ export class Channel extends EventEmitter implements AudioSource {
           ahead += pcm.length;
           continue;
         }
-        if (playing.slot.ready!.decoder.ended) {
+        if (this.decoderOf(playing).ended) {
           this.finishPlaying();
           continue;
         }
       }
+      if (playing) this.warmUpNext(playing);
       const floor = playing ? FEED_UNDERRUN : FEED_LOW;
       if (ahead < floor) {
         const pad = floor - ahead;
@@ -206,6 +210,20 @@ export class Channel extends EventEmitter implements AudioSource {
       }
       return;
     }
+  }
+
+  private decoderOf(playing: Playing): PcmDecoder {
+    const ready = playing.slot.ready!;
+    ready.decoder ??= new PcmDecoder(this.opts.ffmpegPath, ready.path, { exactSeconds: ready.exactSeconds });
+    return ready.decoder;
+  }
+
+  /** Near the end of the song on air (or when its length is unknown), start the next decoder. */
+  private warmUpNext(playing: Playing): void {
+    const ready = playing.slot.ready!;
+    const total = ready.exactSeconds ?? (ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null);
+    const played = (ready.decoder?.bytesRead ?? 0) / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
+    if (total === null || total - played < WARM_UP_SECONDS) this.upcoming.warmUp();
   }
 
   private write(pcm: Buffer): void {
@@ -233,7 +251,7 @@ export class Channel extends EventEmitter implements AudioSource {
     const playing = this.playing!;
     this.playing = null;
     const ready = playing.slot.ready!;
-    const decoder = ready.decoder;
+    const decoder = this.decoderOf(playing);
     if (!playing.marked) {
       // Not a single sample came out: the file does not decode.
       decoder.destroy();

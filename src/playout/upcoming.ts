@@ -11,7 +11,7 @@ export interface Slot {
   /** Asked for by hand (control API); survives playlist edits. */
   requested: boolean;
   pending: boolean;
-  ready?: { info: TrackInfo; decoder: PcmDecoder; release(): void };
+  ready?: { info: TrackInfo; path: string; exactSeconds: number | null; decoder: PcmDecoder | null; release(): void };
   error?: unknown;
   cancelled: boolean;
   abort: AbortController;
@@ -50,6 +50,16 @@ export class Upcoming {
     }
   }
 
+  /**
+   * Start decoding the next song: its pipe fills and waits, so the seam has
+   * audio at hand. Called a few seconds before the song on air ends, not at
+   * once, so a channel runs two ffmpeg processes rather than four.
+   */
+  warmUp(): void {
+    const slot = this.slots[0];
+    if (slot?.ready && !slot.ready.decoder) slot.ready.decoder = new PcmDecoder(this.ffmpegPath, slot.ready.path, { exactSeconds: slot.ready.exactSeconds });
+  }
+
   /** Put a song first in line, after earlier requests. */
   request(track: Track): void {
     const at = this.slots.findIndex((s) => !s.requested);
@@ -77,8 +87,7 @@ export class Upcoming {
           media.release();
           return;
         }
-        // Start decoding now: the pipe fills and waits, so the seam has audio at hand.
-        slot.ready = { info: media.info, decoder: new PcmDecoder(this.ffmpegPath, media.path, { exactSeconds: media.exactSeconds }), release: media.release };
+        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, decoder: null, release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
       })
       .catch((err: unknown) => {
@@ -95,7 +104,7 @@ function cancel(slot: Slot): void {
   slot.cancelled = true;
   slot.abort.abort();
   if (slot.ready) {
-    slot.ready.decoder.destroy();
+    slot.ready.decoder?.destroy();
     slot.ready.release();
   }
 }
