@@ -1,26 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, until, waitForPort } from './ports.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '../../icecast.xml');
-
-/** Fill `${NAME}` placeholders as envsubst does, but refuse missing ones. */
-export function renderTemplate(template: string, vars: Record<string, string>): string {
-  return template.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
-    const v = vars[name];
-    if (v === undefined) throw new Error(`icecast.xml needs ${name}`);
-    return v;
-  });
-}
+const ENTRYPOINT = path.resolve(import.meta.dirname, '../../docker/icecast-entrypoint.sh');
 
 export interface IcecastHandle {
   port: number;
   sourcePassword: string;
   adminPassword: string;
+  relayPassword: string;
   url: string;
   /** ICECAST_URL for the streamer. */
   sourceUrl: string;
@@ -42,46 +34,41 @@ export interface IcecastMount {
   [k: string]: unknown;
 }
 
-/** A real Icecast 2 (Debian icecast2) from the project's icecast.xml, on a free port. */
-export async function startIcecast(opts: { port?: number; sourcePassword?: string } = {}): Promise<IcecastHandle> {
+/**
+ * A real Icecast 2 (Debian icecast2) started exactly as the compose file
+ * starts it: docker/icecast-entrypoint.sh rendering the repository's
+ * icecast.xml, here on a free port and a temporary log folder.
+ */
+export async function startIcecast(opts: { port?: number; sourcePassword?: string; env?: Record<string, string> } = {}): Promise<IcecastHandle> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'scast-icecast-'));
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'icecast2']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'icecast2']).toString().trim());
-    chownSync(dir, uid, gid);
-  }
   const sourcePassword = opts.sourcePassword ?? randomBytes(8).toString('hex');
   const adminPassword = randomBytes(8).toString('hex');
-  const xml = renderTemplate(readFileSync(TEMPLATE, 'utf8'), {
-    ICECAST_ADMIN_EMAIL: 'test@localhost',
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ICECAST_TEMPLATE: TEMPLATE,
     ICECAST_HOSTNAME: '127.0.0.1',
     ICECAST_MAX_CLIENTS: '600',
-    ICECAST_MAX_SOURCES: '32',
     ICECAST_SOURCE_PASSWORD: sourcePassword,
     ICECAST_RELAY_PASSWORD: randomBytes(8).toString('hex'),
-    ICECAST_ADMIN_USER: 'admin',
     ICECAST_ADMIN_PASSWORD: adminPassword,
     ICECAST_PORT: String(port),
     ICECAST_LOG_DIR: dir,
     ICECAST_ACCESS_LOG: 'access.log',
-    ICECAST_ERROR_LOG: '-',
-    ICECAST_CHANGEOWNER: isRoot ? '<changeowner><user>icecast2</user><group>icecast</group></changeowner>' : '',
-  });
-  const config = path.join(dir, 'icecast.xml');
-  writeFileSync(config, xml);
+    ...opts.env,
+  };
   let child: ChildProcess | null = null;
   let err = '';
   const handle: IcecastHandle = {
     port,
     sourcePassword,
     adminPassword,
+    relayPassword: env.ICECAST_RELAY_PASSWORD!,
     dir,
     url: `http://127.0.0.1:${port}`,
     sourceUrl: `http://source:${sourcePassword}@127.0.0.1:${port}`,
     async start() {
-      child = spawn('icecast2', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn('sh', [ENTRYPOINT], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       const c = child;
       c.stderr!.on('data', (d: Buffer) => {
         err += d.toString();

@@ -1,0 +1,188 @@
+/**
+ * docker-compose.yml without a Docker engine: `docker-compose config`
+ * validates and interpolates it, then every service runs as a plain process
+ * with exactly the command, environment and files the compose file gives it
+ * (container paths mapped to what its volumes mount), and the station must
+ * come on air.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { listen } from '../helpers/listener.js';
+import { freePort, until, waitForPort } from '../helpers/ports.js';
+import { startStandin, type Standin } from '../helpers/qq-standin.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  entrypoint?: string[];
+  command?: string[];
+  environment?: Record<string, string | number | null>;
+  /** `source:target[:mode]`, as docker-compose 1.x prints them. */
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  profiles?: string[];
+}
+
+const SECRETS = {
+  ICECAST_SOURCE_PASSWORD: 'src0123456789abcdef',
+  ICECAST_ADMIN_PASSWORD: 'adm0123456789abcdef',
+  ICECAST_RELAY_PASSWORD: 'rel0123456789abcdef',
+  API_PROXY_TOKEN: 'proxy-token-0123456789abcdef',
+  CONTROL_TOKEN: 'control-token-0123456789abcdef',
+};
+
+async function composeConfig(env: Record<string, string>, profile?: string): Promise<{ code: number; out: string; err: string }> {
+  const args = [...(profile ? ['--profile', profile] : []), 'config'];
+  try {
+    const { stdout, stderr } = await run('docker-compose', args, { cwd: ROOT, env: { PATH: process.env.PATH!, ...env } });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+describe('docker compose: validated, and its services run as plain processes', { timeout: 180_000 }, () => {
+  const procs: ChildProcess[] = [];
+  let services: Record<string, Service>;
+  let env: Record<string, string>;
+  let standin: Standin;
+  const ports: Record<string, number> = {};
+  const volumes = new Map<string, string>();
+
+  before(async () => {
+    standin = await startStandin([{ mid: '0039MnYb0qxYhV', title: '晴天', singer: [{ mid: 's', name: '周杰伦' }], interval: 200 }]);
+    for (const k of ['ICECAST_PORT', 'REDIS_PORT', 'API_PROXY_PORT', 'SCAST_HTTP_PORT', 'ICECAST_RELAY_PORT']) ports[k] = await freePort();
+    env = {
+      ...SECRETS,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      ICECAST_HOST: '127.0.0.1',
+      REDIS_HOST: '127.0.0.1',
+      API_PROXY_HOST: '127.0.0.1',
+      QQ_API_BASE: standin.base,
+      QQ_C_BASE: standin.base,
+      LOG_LEVEL: 'warn',
+    };
+    const cfg = await composeConfig(env, 'relay');
+    assert.equal(cfg.code, 0, cfg.err);
+    services = (parse(cfg.out) as { services: Record<string, Service> }).services;
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  });
+
+  after(async () => {
+    for (const p of procs.reverse()) {
+      if (p.exitCode === null && p.signalCode === null) {
+        await new Promise((r) => {
+          p.once('exit', r);
+          p.kill('SIGTERM');
+        });
+      }
+    }
+    await standin?.close();
+  });
+
+  /** A container path as a host path: bind mounts map to their source, named volumes to a fresh folder. */
+  function mapPaths(value: string, svc: Service): string {
+    let out = value;
+    for (const spec of svc.volumes ?? []) {
+      const [source, target] = spec.split(':') as [string, string];
+      let host = source;
+      if (!source.startsWith('/')) {
+        if (!volumes.has(source)) volumes.set(source, mkdtempSync(path.join(os.tmpdir(), `scast-vol-${source}-`)));
+        host = volumes.get(source)!;
+      }
+      out = out.split(target).join(host);
+    }
+    return out;
+  }
+
+  function start(name: string): ChildProcess {
+    const svc = services[name]!;
+    const argv = [...(svc.entrypoint ?? []), ...(svc.command ?? [])].map((a) => mapPaths(a, svc));
+    if (argv[0] === 'node') argv[0] = process.execPath;
+    const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, mapPaths(String(v ?? ''), svc)]));
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH!, ...environment }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (process.env.SCAST_TEST_LOGS) process.stderr.write(`[${name}] ${d}`);
+    });
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null) process.stderr.write(`[${name}] exited ${code}: ${err.slice(-1500)}\n`);
+    });
+    procs.push(child);
+    return child;
+  }
+
+  /** Run a service's healthcheck command as its container would. */
+  async function healthy(name: string): Promise<boolean> {
+    const svc = services[name]!;
+    const [kind, ...cmd] = svc.healthcheck!.test;
+    assert.equal(kind, 'CMD');
+    const argv = cmd.map((a) => mapPaths(a, svc));
+    if (argv[0] === 'node') argv[0] = process.execPath;
+    const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+    return run(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, ...environment } }).then(() => true, () => false);
+  }
+
+  test('docker-compose config refuses to run without the secrets, naming the variable', async () => {
+    const res = await composeConfig({});
+    assert.notEqual(res.code, 0);
+    assert.match(res.err, /set ICECAST_SOURCE_PASSWORD in \.env/);
+    const noToken = await composeConfig({ ...SECRETS, API_PROXY_TOKEN: '' });
+    assert.notEqual(noToken.code, 0);
+    assert.match(noToken.err, /API_PROXY_TOKEN/);
+    assert.deepEqual(Object.keys(services).sort(), ['api-proxy', 'icecast', 'icecast-relay', 'redis', 'streamer']);
+    assert.equal(services.streamer!.environment!.ICECAST_ADMIN_PASSWORD, SECRETS.ICECAST_ADMIN_PASSWORD, 'icecast and the streamer get the same secrets');
+    assert.equal(services.icecast!.environment!.ICECAST_ADMIN_PASSWORD, SECRETS.ICECAST_ADMIN_PASSWORD);
+  });
+
+  test('icecast, redis, api-proxy and streamer come up in dependency order; the station is on air with titles; the proxy answers', async () => {
+    start('redis');
+    await waitForPort(ports.REDIS_PORT!);
+    await until('redis healthy', async () => ((await healthy('redis')) ? true : undefined), 10_000, 100);
+    start('icecast');
+    await waitForPort(ports.ICECAST_PORT!);
+    await until('icecast healthy', async () => ((await healthy('icecast')) ? true : undefined), 10_000, 100);
+    start('api-proxy');
+    await until('api-proxy healthy', async () => ((await healthy('api-proxy')) ? true : undefined), 20_000, 100);
+    start('streamer');
+    await until('streamer healthy', async () => ((await healthy('streamer')) ? true : undefined), 20_000, 100);
+
+    const listener = await listen(`http://127.0.0.1:${ports.ICECAST_PORT}/radio.mp3`);
+    assert.equal(listener.status, 200);
+    const title = await listener.waitForTitle((t) => t.length > 0, 30_000);
+    assert.match(title.title, /Sunrise Arpeggio|Minor Waltz|Station Chime|晨光/);
+    await until('audio', () => (listener.bytes > 32_000 ? true : undefined), 10_000);
+    listener.close();
+
+    const proxy = `http://127.0.0.1:${ports.API_PROXY_PORT}`;
+    const res = await fetch(`${proxy}/v1/qq/search?q=${encodeURIComponent('晴天')}`, { headers: { authorization: `Bearer ${SECRETS.API_PROXY_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.equal((await fetch(`${proxy}/v1/qq/search?q=x`)).status, 401);
+    const page = await fetch(`http://127.0.0.1:${ports.SCAST_HTTP_PORT}/`);
+    assert.equal(page.status, 200);
+  });
+
+  test('profile relay: a relay Icecast pulls the mount from the main one; its listener hears the stream and its titles', async () => {
+    start('icecast-relay');
+    await waitForPort(ports.ICECAST_RELAY_PORT!);
+    const relayUrl = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
+    await until('relay has the mount', async () => ((await fetch(relayUrl, { method: 'GET', signal: AbortSignal.timeout(2000) }).then((r) => { void r.body?.cancel(); return r.status === 200; }, () => false)) ? true : undefined), 30_000, 500);
+    const listener = await listen(relayUrl);
+    assert.equal(listener.status, 200);
+    await until('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
+    const title = await listener.waitForTitle((t) => /Sunrise Arpeggio|Minor Waltz|Station Chime|晨光/.test(t), 40_000);
+    console.log(`# relay listener saw "${title.title}"`);
+    listener.close();
+  });
+});
