@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { zodIssues } from '../config/env.js';
 import { resolveTrackPath } from '../config/playlist-file.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   icecastUrls: readonly string[];
   /** Bearer token for control routes; undefined: control is disabled (403). */
   controlToken?: string | undefined;
+  /** Prometheus registry served at /metrics. */
+  metrics?: Registry | undefined;
   /** Limits of the WebSocket feed (tests tighten them). */
   feed?: Partial<Pick<FeedOptions, 'maxBufferedBytes' | 'pingMs' | 'maxClientMessagesPerSecond'>>;
 }
@@ -73,6 +76,10 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
   app.get('/health', async (_req, reply) => {
     const body = healthView(deps.station.channels, ctx);
     return reply.code(body.status === 'ok' ? 200 : 503).send(body);
+  });
+  app.get('/metrics', async (_req, reply) => {
+    if (!deps.metrics) throw new NotFoundError('metrics');
+    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
   app.get('/api/channels', async () => ({ channels: deps.station.channels.map((c) => channelView(c, ctx)) }));
   app.get('/api/channels/:id', async (req) => {

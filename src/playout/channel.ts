@@ -77,6 +77,8 @@ export class Channel extends EventEmitter implements AudioSource {
   encoderRestarts = 0;
   /** Seconds of silence fed because no song was ready. */
   silenceSeconds = 0;
+  /** MP3 bytes emitted to the outputs. */
+  bytesOut = 0;
 
   private readonly log: Logger;
   private readonly queue: PlayQueue;
@@ -112,7 +114,10 @@ export class Channel extends EventEmitter implements AudioSource {
       now: this.now,
       silentFrame: silent,
       silentFrameSamples: MP3_FRAME_SAMPLES,
-      emit: (data) => this.emit('audio', data),
+      emit: (data) => {
+        this.bytesOut += data.length;
+        this.emit('audio', data);
+      },
       onMarker: (info) => this.announce(info),
     });
     this.startEncoder();

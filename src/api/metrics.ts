@@ -1,0 +1,100 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MediaCache } from '../media/cache.js';
+import type { Channel } from '../playout/channel.js';
+import type { Station } from '../playout/station.js';
+import type { OutputSet } from '../outputs/output-set.js';
+
+export interface MetricsSources {
+  station: Station;
+  outputs: OutputSet;
+  cache: MediaCache;
+}
+
+/**
+ * Prometheus metrics, read from the live objects at scrape time, so nothing
+ * on the audio path does any bookkeeping for them.
+ */
+export function buildMetrics(src: MetricsSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'scast_' });
+  const channels = (): Channel[] => src.station.channels;
+
+  const perChannel = (name: string, help: string, read: (c: Channel) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['channel'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of channels()) this.inc({ channel: c.id }, read(c));
+      },
+    });
+  };
+  perChannel('scast_audio_bytes_sent_total', 'MP3 bytes the channel sent to its outputs', (c) => c.bytesOut);
+  perChannel('scast_songs_played_total', 'Songs that went on air', (c) => c.songsPlayed);
+  perChannel('scast_songs_failed_total', 'Songs skipped because they could not be prepared or decoded', (c) => c.songsFailed);
+  perChannel('scast_silence_seconds_total', 'Seconds of silence sent because no song was ready', (c) => c.silenceSeconds);
+  perChannel('scast_encoder_restarts_total', 'Times the channel encoder (ffmpeg) had to be restarted', (c) => c.encoderRestarts);
+
+  new Gauge({
+    name: 'scast_pacing_error_seconds',
+    help: 'Audio sent minus wall-clock time since the channel started',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) this.set({ channel: c.id }, c.pacingError);
+    },
+  });
+  new Gauge({
+    name: 'scast_builtin_listeners',
+    help: 'Listeners connected to the built-in output',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) this.set({ channel: c.id }, src.outputs.of(c)?.hub?.count ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'scast_icecast_connected',
+    help: '1 while the channel is streaming to the Icecast server',
+    labelNames: ['channel', 'server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) for (const o of src.outputs.of(c)?.icecast ?? []) this.set({ channel: c.id, server: o.server }, o.client.status === 'streaming' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'scast_icecast_reconnects_total',
+    help: 'Successful Icecast connections after the first',
+    labelNames: ['channel', 'server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) for (const o of src.outputs.of(c)?.icecast ?? []) this.inc({ channel: c.id, server: o.server }, Math.max(0, o.client.connections - 1));
+    },
+  });
+  new Counter({
+    name: 'scast_media_cache_requests_total',
+    help: 'Media cache look-ups by result',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, src.cache.hits);
+      this.inc({ result: 'miss' }, src.cache.misses);
+    },
+  });
+  new Gauge({
+    name: 'scast_media_cache_bytes',
+    help: 'Bytes of media in the disk cache',
+    registers: [registry],
+    collect() {
+      this.set(src.cache.sizeBytes);
+    },
+  });
+  return registry;
+}
