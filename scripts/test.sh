@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-system-deps.sh icecast2 ffmpeg redis-server gettext-base docker-compose chromium fonts-wqy-microhei
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
+bash scripts/audit.sh
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -94,6 +94,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private timer: NodeJS.Timeout;
   private readonly failureBackoff: RetryPolicy;
   private failedInARow = 0;
+  /** Songs that failed and have not played since: their next failure is logged at debug, not again at warn. */
+  private readonly knownBroken = new Set<string>();
   private failureRound = 0;
   private pausedUntil = 0;
   private readonly now: () => number;
@@ -276,7 +278,10 @@ export class Channel extends EventEmitter implements AudioSource {
     this.songsFailed += 1;
     this.failedInARow += 1;
     this.emit('skipped', { track: slot.track, reason: reasonOf(err) });
-    this.log.warn({ song: slot.label, err: reasonOf(err) }, 'song skipped');
+    const key = trackKey(slot.track);
+    if (this.knownBroken.has(key)) this.log.debug({ song: slot.label, err: reasonOf(err) }, 'song skipped again');
+    else this.log.warn({ song: slot.label, err: reasonOf(err) }, 'song skipped');
+    this.knownBroken.add(key);
     if (this.failedInARow >= Math.max(1, this.queue.size)) {
       // Every song failed in a row: stay on air with silence, try again later.
       this.failureRound += 1;
@@ -299,6 +304,7 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at });
     if (this.history.length > HISTORY) this.history.length = HISTORY;
     this.nowPlaying = { ...info, startedAt: at };
+    this.knownBroken.delete(info.key);
     this.songsPlayed += 1;
     this.failureRound = 0;
     this.log.info({ song: info.title, artist: info.artist, key: info.key }, 'now playing');

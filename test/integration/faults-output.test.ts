@@ -1,0 +1,128 @@
+/**
+ * Faults between the source client and Icecast, with real sockets: a server
+ * that accepts and never answers, one that stops reading mid-stream, and a
+ * connection reset in the middle of a frame.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { parseFrameHeader } from '../../src/audio/mp3.js';
+import { silentFrame } from '../../src/audio/silence.js';
+import { IcecastSourceClient } from '../../src/outputs/icecast/source-client.js';
+import { until } from '../helpers/ports.js';
+
+const FRAME = silentFrame(128);
+
+async function fakeIcecast(onConnection: (socket: net.Socket, index: number) => void): Promise<{ port: number; connections: net.Socket[]; close(): Promise<void> }> {
+  const connections: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    connections.push(s);
+    s.on('error', () => undefined);
+    onConnection(s, connections.length - 1);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of connections) c.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+function client(port: number, opts: Partial<ConstructorParameters<typeof IcecastSourceClient>[0]> = {}): IcecastSourceClient {
+  return new IcecastSourceClient({
+    target: { server: `127.0.0.1:${port}`, host: '127.0.0.1', port, user: 'source', password: 'pw' },
+    mount: '/fault.mp3',
+    method: 'PUT',
+    info: { name: 'Fault', public: false, bitrateKbps: 128, sampleRate: 44100, channels: 2 },
+    userAgent: 'sCast/test',
+    retry: () => 20,
+    logger: pino({ level: 'silent' }),
+    ...opts,
+  });
+}
+
+describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
+  test('Icecast accepts and never answers: the handshake times out and the client reconnects, sending nothing meanwhile', async () => {
+    const server = await fakeIcecast(() => undefined);
+    const c = client(server.port, { handshakeTimeoutMs: 200 });
+    c.start();
+    try {
+      await until('three attempts', () => (server.connections.length >= 3 ? true : undefined), 5000, 10);
+      assert.equal(c.write(FRAME), false);
+      assert.equal(c.bytesSent, 0);
+      assert.match(c.lastError?.message ?? '', /no reply within 200 ms/);
+    } finally {
+      c.destroy();
+      await server.close();
+    }
+  });
+
+  test('Icecast stops reading mid-stream: the write timeout detects it, memory stays bounded, and the client reconnects', async () => {
+    const server = await fakeIcecast((s, i) => {
+      s.once('data', () => s.write('HTTP/1.0 200 OK\r\n\r\n'));
+      if (i === 0) s.once('data', () => s.pause()); // the first connection hangs after the handshake
+    });
+    const maxQueued = 64 * 1024;
+    const c = client(server.port, { writeTimeoutMs: 300, maxQueuedBytes: maxQueued });
+    c.start();
+    try {
+      await until('streaming', () => (c.status === 'streaming' ? true : undefined), 5000, 5);
+      const big = Buffer.concat(Array.from({ length: 150 }, () => FRAME)); // ~62 KB of whole frames
+      let worst = 0;
+      const t0 = Date.now();
+      while (server.connections.length < 2 && Date.now() - t0 < 20_000) {
+        c.write(big);
+        // @ts-expect-error: reading the private socket to check the bound
+        worst = Math.max(worst, c.socket?.writableLength ?? 0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(server.connections.length, 2, 'reconnected after the hang');
+      assert.ok(worst <= maxQueued + big.length, `queued at most ${worst} bytes`);
+      await until('streaming again', () => (c.status === 'streaming' ? true : undefined), 5000, 5);
+      assert.equal(c.connections, 2);
+    } finally {
+      c.destroy();
+      await server.close();
+    }
+  });
+
+  test('a connection reset in the middle of a frame: the client reconnects and the new stream starts on a frame boundary', async () => {
+    const received: Buffer[][] = [[], []];
+    const server = await fakeIcecast((s, i) => {
+      let handshaken = false;
+      let bytes = 0;
+      s.on('data', (d: Buffer) => {
+        if (!handshaken) {
+          handshaken = true;
+          s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n');
+          return;
+        }
+        if (i < 2) received[i]!.push(d);
+        bytes += d.length;
+        // Cut the first connection at an odd byte count, mid-frame.
+        if (i === 0 && bytes > 5000) s.resetAndDestroy();
+      });
+    });
+    const c = client(server.port);
+    c.start();
+    try {
+      const timer = setInterval(() => c.write(FRAME), 5);
+      await until('second connection has audio', () => (Buffer.concat(received[1]!).length > 2000 ? true : undefined), 10_000, 10);
+      clearInterval(timer);
+      const second = Buffer.concat(received[1]!);
+      const header = parseFrameHeader(second, 0);
+      assert.ok(header, `starts with a frame header: ${second.subarray(0, 4).toString('hex')}`);
+      assert.equal(header.bitrateKbps, 128);
+      assert.equal(c.connections, 2);
+      assert.equal(c.lastError, null);
+    } finally {
+      c.destroy();
+      await server.close();
+    }
+  });
+});
