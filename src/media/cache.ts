@@ -127,6 +127,8 @@ export class MediaCache {
         if (released) return;
         released = true;
         entry.holds -= 1;
+        // Files held while the cache filled up can go now.
+        if (entry.holds === 0 && this.total > this.maxBytes) void this.evict();
       },
     };
   }

@@ -47,6 +47,9 @@ export interface ResolverOptions {
  * and the reason.
  */
 export class MediaResolver {
+  /** Downloads under way by cache key: a song prepared twice at once (a one-song loop) downloads once. */
+  private readonly downloads = new Map<string, Promise<void>>();
+
   constructor(private readonly opts: ResolverOptions) {}
 
   async prepare(track: Track, signal?: AbortSignal): Promise<PreparedMedia> {
@@ -106,9 +109,25 @@ export class MediaResolver {
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {
-    const { cache, logger } = this.opts;
-    const hit = cache.acquire(cacheKey);
+    const running = this.downloads.get(cacheKey);
+    if (running) await running.catch(() => undefined);
+    const hit = this.opts.cache.acquire(cacheKey);
     if (hit) return hit;
+    let lease!: CacheLease;
+    const download = this.download(label, cacheKey, url, signal).then((l) => {
+      lease = l;
+    });
+    this.downloads.set(cacheKey, download);
+    try {
+      await download;
+    } finally {
+      this.downloads.delete(cacheKey);
+    }
+    return lease;
+  }
+
+  private async download(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {
+    const { cache, logger } = this.opts;
     const tmp = cache.tempPath();
     const started = Date.now();
     logger.info({ song: label }, 'downloading');

@@ -267,7 +267,7 @@ export class Channel extends EventEmitter implements AudioSource {
       this.onSongFailed(playing.slot, new Error(`decode: ${reason}`));
       return;
     }
-    if (decoder.error && !decoder.ended) {
+    if (decoder.error) {
       this.log.warn({ song: playing.slot.label, err: decoder.error.message }, 'decoder failed mid-song; next song follows');
     }
     decoder.destroy();
