@@ -29,7 +29,7 @@ export interface Listener {
  * A listener as a player is: plain HTTP/1.0 GET with `Icy-MetaData: 1`,
  * splitting what arrives into audio and ICY titles.
  */
-export function listen(url: string, opts: { icy?: boolean } = {}): Promise<Listener> {
+export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buffer) => void; keep?: boolean } = {}): Promise<Listener> {
   const u = new URL(url);
   const icy = opts.icy ?? true;
   return new Promise((resolve, reject) => {
@@ -68,9 +68,13 @@ export function listen(url: string, opts: { icy?: boolean } = {}): Promise<Liste
         socket.destroy();
       },
     };
+    const keep = opts.keep ?? true;
     const onAudio = (b: Buffer): void => {
-      l.arrivals.push({ offset: l.bytes, at: Date.now() });
-      chunks.push(Buffer.from(b));
+      opts.onAudio?.(b);
+      if (keep) {
+        l.arrivals.push({ offset: l.bytes, at: Date.now() });
+        chunks.push(Buffer.from(b));
+      }
       l.bytes += b.length;
     };
     socket.on('connect', () => {

@@ -282,3 +282,16 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('invalid environment', { timeout: 30_000 }, () => {
+  test('the streamer refuses to start, naming every invalid variable, and exits 2', async () => {
+    const { execFile } = await import('node:child_process');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH!, HTTP_PORT: 'abc', LOG_LEVEL: 'chatty', ICECAST_URL: 'http://source@h:1', API_PROXY_URL: 'http://p:1' } }, (err, _out, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    assert.equal(result.code, 2);
+    for (const name of ['HTTP_PORT', 'LOG_LEVEL', 'ICECAST_URL']) assert.match(result.stderr, new RegExp(`- ${name}: `));
+  });
+});

@@ -192,6 +192,22 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     client.ws.close();
     assert.equal((await post('/api/reload')).status, 200);
   });
+
+  test('bad HTTP input: oversized body 413, malformed JSON 400, unknown route 404, all in one error shape', async () => {
+    const big = await fetch(`${station.url}/api/channels/one/queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CONTROL}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'file', path: 'x'.repeat(200_000) }),
+    });
+    assert.equal(big.status, 413);
+    assert.match(((await big.json()) as { error: { code: string } }).error.code, /^SCAST_|FST_/);
+    const malformed = await fetch(`${station.url}/api/channels/one/queue`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL}`, 'content-type': 'application/json' }, body: '{"source": "file", ' });
+    assert.equal(malformed.status, 400);
+    const unknown = await fetch(`${station.url}/api/nothing/here`);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(Object.keys((await unknown.json()) as object), ['error']);
+    assert.equal(station.station.channel('one')!.status, 'on-air', 'nothing else disturbed');
+  });
 });
 
 describe('control disabled', { timeout: 60_000 }, () => {
