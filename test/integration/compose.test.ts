@@ -105,6 +105,17 @@ describe('docker compose: validated, and its services run as plain processes', {
     return out;
   }
 
+  const stderrOf = new Map<string, () => string>();
+
+  /** Wait for a service's health check, showing its output if it never passes. */
+  async function waitHealthy(name: string, timeoutMs = 30_000): Promise<void> {
+    try {
+      await until(`${name} healthy`, async () => ((await healthy(name)) ? true : undefined), timeoutMs, 100);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; ${name} said: ${stderrOf.get(name)?.().slice(-2000) ?? '(nothing)'}`);
+    }
+  }
+
   function start(name: string): ChildProcess {
     const svc = services[name]!;
     const argv = [...(svc.entrypoint ?? []), ...(svc.command ?? [])].map((a) => mapPaths(a, svc));
@@ -112,6 +123,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, mapPaths(String(v ?? ''), svc)]));
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH!, ...environment }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
+    stderrOf.set(name, () => err);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (process.env.SCAST_TEST_LOGS) process.stderr.write(`[${name}] ${d}`);
@@ -148,15 +160,13 @@ describe('docker compose: validated, and its services run as plain processes', {
 
   test('icecast, redis, api-proxy and streamer come up in dependency order; the station is on air with titles; the proxy answers', async () => {
     start('redis');
-    await waitForPort(ports.REDIS_PORT!);
-    await until('redis healthy', async () => ((await healthy('redis')) ? true : undefined), 10_000, 100);
+    await waitHealthy('redis');
     start('icecast');
-    await waitForPort(ports.ICECAST_PORT!);
-    await until('icecast healthy', async () => ((await healthy('icecast')) ? true : undefined), 10_000, 100);
+    await waitHealthy('icecast');
     start('api-proxy');
-    await until('api-proxy healthy', async () => ((await healthy('api-proxy')) ? true : undefined), 20_000, 100);
+    await waitHealthy('api-proxy');
     start('streamer');
-    await until('streamer healthy', async () => ((await healthy('streamer')) ? true : undefined), 20_000, 100);
+    await waitHealthy('streamer');
 
     const listener = await listen(`http://127.0.0.1:${ports.ICECAST_PORT}/radio.mp3`);
     assert.equal(listener.status, 200);
