@@ -39,7 +39,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   const kv = new KvCache(env.REDIS_URL, logger.child({ component: 'redis' }), { memory: true });
   const qq =
     env.API_PROXY_URL && env.API_PROXY_TOKEN
-      ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger })
+      ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger, timeoutMs: env.API_PROXY_TIMEOUT_MS })
       : undefined;
   const resolver = new MediaResolver({ ffmpegPath, cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger, qq });
   const station = new Station({

@@ -98,6 +98,8 @@ export const envSchema = z.object({
   API_PROXY_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' }).optional(),
   /** Bearer token for api-proxy. */
   API_PROXY_TOKEN: z.string().min(1).optional(),
+  /** Longest wait for one api-proxy answer, in ms; then the song is skipped. Default 10000. */
+  API_PROXY_TIMEOUT_MS: intInRange(100, 120_000).default(10_000),
   /** Redis for resolved song metadata. Unset: kept in memory. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
   /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */

@@ -14,7 +14,8 @@ export class PcmDecoder {
   /** Set when ffmpeg exited with an error (a corrupt file, or killed). */
   error: FfmpegError | null = null;
 
-  private readonly out = new PassThrough({ highWaterMark: 128 * 1024 });
+  // Small: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
+  private readonly out = new PassThrough({ highWaterMark: 32 * 1024 });
   private readonly command: ffmpeg.FfmpegCommand;
   private chunks: Buffer[] = [];
   private buffered = 0;

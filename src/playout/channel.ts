@@ -1,15 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Mp3FrameSplitter } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, pcmBytesFor, silencePcm } from '../audio/pcm.js';
 import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
 import { PcmDecoder } from '../media/decoder.js';
-import { Mp3Encoder } from '../media/encoder.js';
 import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
+import { EncodingSession } from './encoding.js';
 import { Pacer } from './pacer.js';
 import { PlayQueue } from './queue.js';
 import { Upcoming, type Slot } from './upcoming.js';
@@ -35,8 +34,6 @@ export interface ChannelOptions {
   failureBackoff?: RetryPolicy;
 }
 
-/** Samples a decoder outputs before a given input sample: LAME's 576 + the decoder's 529. */
-const ENCODER_DELAY = 1105;
 const MP3_FRAME_SAMPLES = 1152;
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
 const FEED_HIGH = pcmBytesFor(0.6);
@@ -84,12 +81,9 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly queue: PlayQueue;
   private readonly upcoming: Upcoming;
   private readonly pacer: Pacer<TrackInfo>;
-  private encoder!: Mp3Encoder;
-  private splitter = new Mp3FrameSplitter();
+  private encoding!: EncodingSession;
+  /** Encoder samples the pacer had sent when the current session began. */
   private encoderBase = 0;
-  private fedSamples = 0;
-  private framesOut = 0;
-  private marks: { sample: number; info: TrackInfo }[] = [];
   private playing: Playing | null = null;
   private timer: NodeJS.Timeout;
   private readonly failureBackoff: RetryPolicy;
@@ -172,7 +166,7 @@ export class Channel extends EventEmitter implements AudioSource {
     clearInterval(this.timer);
     if (this.playing) this.finishPlaying();
     this.upcoming.clear({ keepRequested: false });
-    await this.encoder.close();
+    await this.encoding.close();
     this.setStatus('closed');
   }
 
@@ -186,7 +180,7 @@ export class Channel extends EventEmitter implements AudioSource {
   /** Keep the encoder's PCM queue between FEED_LOW and FEED_HIGH, with song audio if any, else silence. */
   private feed(): void {
     const sent = this.pacer.sourceSamplesSent - this.encoderBase;
-    let ahead = (this.fedSamples - sent) * BYTES_PER_PCM_FRAME;
+    let ahead = (this.encoding.fedSamples - sent) * BYTES_PER_PCM_FRAME;
     for (;;) {
       if (!this.playing) this.startNext();
       const playing = this.playing;
@@ -195,7 +189,7 @@ export class Channel extends EventEmitter implements AudioSource {
         if (pcm) {
           if (!playing.marked) {
             playing.marked = true;
-            this.marks.push({ sample: this.fedSamples, info: playing.slot.ready!.info });
+            this.encoding.markSongStart(playing.slot.ready!.info);
           }
           this.write(pcm);
           ahead += pcm.length;
@@ -234,8 +228,7 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private write(pcm: Buffer): void {
-    this.encoder.write(pcm);
-    this.fedSamples += pcm.length / BYTES_PER_PCM_FRAME;
+    this.encoding.write(pcm);
   }
 
   /** Make the first ready upcoming song the one playing; report the failed ones. */
@@ -312,23 +305,14 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private startEncoder(): void {
-    this.encoder = new Mp3Encoder(this.opts.ffmpegPath, this.playlist.bitrate, this.log);
-    this.splitter = new Mp3FrameSplitter();
     this.encoderBase = this.pacer.sourceSamplesSent;
-    this.fedSamples = 0;
-    this.framesOut = 0;
-    this.marks = [];
-    this.encoder.on('data', (chunk: Buffer) => {
-      for (const frame of this.splitter.push(chunk)) {
-        let marker: TrackInfo | undefined;
-        const k = this.framesOut++;
-        while (this.marks.length > 0 && Math.floor((this.marks[0]!.sample + ENCODER_DELAY) / MP3_FRAME_SAMPLES) <= k) {
-          marker = this.marks.shift()!.info;
-        }
-        this.pacer.push({ data: frame.data, samples: frame.header.samplesPerFrame, marker });
-      }
-    });
-    this.encoder.on('failed', (err: Error) => this.restartEncoder(err));
+    this.encoding = new EncodingSession(
+      this.opts.ffmpegPath,
+      this.playlist.bitrate,
+      this.log,
+      (frame) => this.pacer.push(frame),
+      (err) => this.restartEncoder(err),
+    );
   }
 
   private restartEncoder(err: Error): void {
