@@ -23,6 +23,8 @@ export interface IcecastHandle {
   kill(): Promise<void>;
   stop(): Promise<void>;
   stderr(): string;
+  /** The running icecast2 process id, if any. */
+  pid(): number | undefined;
   status(): Promise<IcecastMount[]>;
 }
 
@@ -103,6 +105,7 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
       });
     },
     stderr: () => err,
+    pid: () => (child && child.exitCode === null ? child.pid : undefined),
     async status() {
       // /admin/stats (XML) rather than status-json.xsl: Icecast 2.4 does not escape quotes in JSON titles.
       const auth = Buffer.from(`admin:${adminPassword}`).toString('base64');

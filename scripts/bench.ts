@@ -1,0 +1,288 @@
+/**
+ * `npm run bench`: sCast side by side with Liquidsoap, ezstream and ffmpeg on
+ * one real Icecast, the same playlist, the same listener measurement; then
+ * sCast's scale (1/10/20 channels) and the built-in output against Icecast
+ * with 500 listeners. Writes Markdown, JSON and an SVG plot under results/.
+ *
+ *   npm run bench -- --seconds 70
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startIcecast, type IcecastHandle } from '../test/helpers/icecast.js';
+import { listen } from '../test/helpers/listener.js';
+import { decodeMp3, makeTone, silentRuns, toneChanges } from '../test/helpers/media.js';
+import { until } from '../test/helpers/ports.js';
+import { tempDir } from '../test/helpers/station.js';
+import { treeUsage } from './lib/proc.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '70' }, 'skip-scale': { type: 'boolean', default: false } } });
+const seconds = Number(values.seconds);
+const root = path.resolve(import.meta.dirname, '..');
+execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'liquidsoap', 'ezstream', 'gettext-base'], { cwd: root, stdio: 'inherit' });
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+
+// The playlist: five 15 s steady tones (silence is then measurable), four AAC 44.1 kHz stereo, one AAC 48 kHz mono, Chinese titles.
+const media = tempDir('bench-media');
+const songs = [300, 400, 500, 600, 700].map((freq, i) => ({ freq, title: `测试歌曲${i + 1}`, artist: '基准', file: path.join(media, `song${i + 1}.m4a`), mono: i === 4 }));
+for (const s of songs) {
+  await makeTone({ file: s.file, freq: s.freq, seconds: 15, sampleRate: s.mono ? 48000 : 44100, channels: s.mono ? 1 : 2, title: s.title, artist: s.artist, args: ['-c:a', 'aac', '-b:a', '128k'] });
+  // ezstream sends files as they are: pre-transcode each to MP3 128k.
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', s.file, '-c:a', 'libmp3lame', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-id3v2_version', '3', '-metadata', `title=${s.title}`, '-metadata', `artist=${s.artist}`, s.file.replace('.m4a', '.mp3')]);
+}
+const freqs = songs.map((s) => s.freq);
+const ice = await startIcecast({ env: { ICECAST_MAX_SOURCES: '64', ICECAST_MAX_CLIENTS: '1200' } });
+const pw = ice.sourcePassword;
+
+interface Tool {
+  name: string;
+  mount: string;
+  start(): ChildProcess;
+}
+
+function startScast(dir: string, extra: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: root,
+    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: media, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', CACHE_DIR: tempDir('bench-cache'), LOG_LEVEL: 'warn', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword, BUILTIN_OUTPUT: 'false', ...extra },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+const tools: Tool[] = [
+  {
+    name: 'sCast',
+    mount: '/scast.mp3',
+    start() {
+      const dir = tempDir('bench-scast');
+      writeFileSync(path.join(dir, 'scast.json'), JSON.stringify({ name: 'sCast', mount: '/scast.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+      return startScast(dir);
+    },
+  },
+  {
+    name: 'Liquidsoap',
+    mount: '/liquidsoap.mp3',
+    start() {
+      const dir = tempDir('bench-liq');
+      writeFileSync(path.join(dir, 'list.m3u'), songs.map((s) => s.file).join('\n') + '\n');
+      writeFileSync(
+        path.join(dir, 'radio.liq'),
+        [
+          'settings.init.allow_root.set(true)',
+          'settings.log.stdout.set(false)',
+          'settings.log.file.set(false)',
+          `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
+          's = mksafe(s)',
+          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="/liquidsoap.mp3", name="Liquidsoap", s)`,
+        ].join('\n'),
+      );
+      return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    },
+  },
+  {
+    name: 'ezstream',
+    mount: '/ezstream.mp3',
+    start() {
+      const dir = tempDir('bench-ez');
+      writeFileSync(path.join(dir, 'list.txt'), songs.map((s) => s.file.replace('.m4a', '.mp3')).join('\n') + '\n');
+      const xml = path.join(dir, 'ezstream.xml');
+      writeFileSync(
+        xml,
+        `<?xml version="1.0" encoding="UTF-8"?>
+<ezstream>
+  <servers><server><name>default</name><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>${ice.port}</port><user>source</user><password>${pw}</password><reconnect_attempts>0</reconnect_attempts></server></servers>
+  <streams><stream><mountpoint>/ezstream.mp3</mountpoint><format>MP3</format><stream_name>ezstream</stream_name></stream></streams>
+  <intakes><intake><type>playlist</type><filename>${path.join(dir, 'list.txt')}</filename><stream_once>No</stream_once></intake></intakes>
+</ezstream>
+`,
+      );
+      chmodSync(xml, 0o600);
+      return spawn('ezstream', ['-c', xml], { stdio: ['ignore', 'ignore', 'ignore'] });
+    },
+  },
+  {
+    name: 'ffmpeg',
+    mount: '/ffmpeg.mp3',
+    start() {
+      const dir = tempDir('bench-ff');
+      const list = path.join(dir, 'list.txt');
+      writeFileSync(list, songs.map((s) => `file '${s.file}'`).join('\n') + '\n');
+      return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'libmp3lame', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-content_type', 'audio/mpeg', '-f', 'mp3', `icecast://source:${pw}@127.0.0.1:${ice.port}/ffmpeg.mp3`], { stdio: ['ignore', 'ignore', 'ignore'] });
+    },
+  },
+];
+
+async function mountListed(h: IcecastHandle, mount: string): Promise<boolean> {
+  return (await h.status().catch(() => [])).some((m) => m.listenurl.endsWith(mount));
+}
+
+interface Row {
+  tool: string;
+  liveSeconds: number | null;
+  cpuSeconds: number;
+  cpuPercent: number;
+  peakRssMB: number;
+  seamSilencesMs: number[];
+  receivedPercent: number;
+  titleOffsetsS: number[];
+  backOnAirSeconds: number | null;
+}
+
+async function measure(tool: Tool): Promise<Row> {
+  const t0 = performance.now();
+  const proc = tool.start();
+  const live = await until(`${tool.name} live`, async () => ((await mountListed(ice, tool.mount)) ? performance.now() : undefined), 20_000, 10).catch(() => null);
+  const listener = await listen(`${ice.url}${tool.mount}`);
+  const u0 = treeUsage(proc.pid!);
+  const w0 = performance.now();
+  let peak = 0;
+  let b5 = 0;
+  let w5 = 0;
+  while (performance.now() - w0 < seconds * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    peak = Math.max(peak, treeUsage(proc.pid!).rssBytes);
+    if (w5 === 0 && performance.now() - w0 >= 5000) {
+      w5 = performance.now();
+      b5 = listener.bytes;
+    }
+  }
+  const u1 = treeUsage(proc.pid!);
+  const wall = (performance.now() - w0) / 1000;
+  const received = (listener.bytes - b5) / 16000 / ((performance.now() - w5) / 1000);
+  listener.close();
+  const pcm = await decodeMp3(listener.audio());
+  const changes = toneChanges(pcm, freqs, 44100, 10);
+  // A seam's silence: the silent run (>= 3 ms) nearest each audible change, if within 0.5 s.
+  const runs = silentRuns(pcm);
+  const seamSilences = changes.map((c) => runs.find((r) => Math.abs(r.startSec + r.ms / 1000 - c.at) < 0.5)?.ms ?? 0);
+  const offsets = changes.flatMap((c) => {
+    const song = songs.find((s) => s.freq === c.to)!;
+    const t = listener.titles.find((x) => x.title.includes(song.title) && Math.abs(x.audioOffset / 16000 - c.at) < 5);
+    return t ? [Number((t.audioOffset / 16000 - c.at).toFixed(2))] : [];
+  });
+  // Icecast restarts: how long until this tool is back on air?
+  await ice.kill();
+  await new Promise((r) => setTimeout(r, 2000));
+  const acceptedAt = await ice.start();
+  const back = await until(`${tool.name} back`, async () => ((await mountListed(ice, tool.mount)) ? Date.now() : undefined), 40_000, 20).catch(() => null);
+  proc.kill('SIGKILL');
+  await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+  return {
+    tool: tool.name,
+    liveSeconds: live === null ? null : Number(((live - t0) / 1000).toFixed(2)),
+    cpuSeconds: Number((u1.cpuSeconds - u0.cpuSeconds).toFixed(2)),
+    cpuPercent: Number((((u1.cpuSeconds - u0.cpuSeconds) / wall) * 100).toFixed(2)),
+    peakRssMB: Number((peak / 1e6).toFixed(1)),
+    seamSilencesMs: seamSilences.map((m) => Number(m.toFixed(1))),
+    receivedPercent: Number((received * 100).toFixed(2)),
+    titleOffsetsS: offsets,
+    backOnAirSeconds: back === null ? null : Number(((back - acceptedAt) / 1000).toFixed(2)),
+  };
+}
+
+const rows: Row[] = [];
+for (const t of tools) {
+  process.stderr.write(`measuring ${t.name} for ${seconds} s ...\n`);
+  rows.push(await measure(t));
+}
+
+// Scale: 1, 10, 20 sCast channels (the channel benchmark, same machine, same run).
+let scale: { channels: number; cpuPercentPerChannel: number; pssMB: number; rssMB: number; worstPacingErrorMs: number }[] = [];
+if (!values['skip-scale']) {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-channels.ts', '--channels', '1,10,20', '--seconds', '20'], { cwd: root, encoding: 'utf8' });
+  scale = JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as typeof scale;
+}
+
+// 500 listeners: the built-in output against Icecast serving the same stream.
+async function crowd(url: string, n: number, ms: number, pid: () => number | undefined): Promise<{ cpuPercent: number; mbDelivered: number; dropped: number }> {
+  const u = new URL(url);
+  let bytes = 0;
+  let dropped = 0;
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(Number(u.port), u.hostname, () => s.write(`GET ${u.pathname} HTTP/1.0\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      bytes += d.length;
+    });
+    s.on('close', () => {
+      dropped++;
+    });
+    s.on('error', () => undefined);
+    sockets.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const c0 = treeUsage(pid()!).cpuSeconds;
+  const b0 = bytes;
+  const d0 = dropped;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const cpu = treeUsage(pid()!).cpuSeconds - c0;
+  const wall = (performance.now() - t0) / 1000;
+  for (const s of sockets) s.destroy();
+  return { cpuPercent: Number(((cpu / wall) * 100).toFixed(2)), mbDelivered: Number(((bytes - b0) / 1e6).toFixed(1)), dropped: dropped - d0 };
+}
+const crowdDir = tempDir('bench-crowd');
+writeFileSync(path.join(crowdDir, 'crowd.json'), JSON.stringify({ name: 'Crowd', mount: '/crowd.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+const crowdPort = 18000 + Math.floor(Math.random() * 1000);
+const station = startScast(crowdDir, { BUILTIN_OUTPUT: 'true', HTTP_PORT: String(crowdPort) });
+await until('crowd mount on Icecast', async () => ((await mountListed(ice, '/crowd.mp3')) ? true : undefined), 20_000);
+const builtin = await crowd(`http://127.0.0.1:${crowdPort}/crowd.mp3`, 500, 20_000, () => station.pid);
+const icecast = await crowd(`${ice.url}/crowd.mp3`, 500, 20_000, () => ice.pid());
+station.kill('SIGKILL');
+await ice.stop();
+
+// Report.
+const sc = rows.find((r) => r.tool === 'sCast')!;
+const md: string[] = [];
+md.push(`# sCast benchmark, ${new Date().toISOString()}`, '', `${seconds} s per tool, one Icecast 2.4.4 on loopback, five 15 s tones (four AAC 44.1 kHz stereo, one AAC 48 kHz mono), MP3 128 kbit/s, a listener recording each mount with ICY metadata.`, '');
+md.push('| | ' + rows.map((r) => r.tool).join(' | ') + ' |', '|---|' + rows.map(() => '---').join('|') + '|');
+const line = (label: string, f: (r: Row) => string) => md.push(`| ${label} | ${rows.map(f).join(' | ')} |`);
+line('mount live after start (s)', (r) => String(r.liveSeconds ?? 'never'));
+line(`CPU over ${seconds} s (s, % of a core)`, (r) => `${r.cpuSeconds} (${r.cpuPercent} %)`);
+line('peak RSS (MB, process tree)', (r) => String(r.peakRssMB));
+line('silence at each seam (ms)', (r) => (r.seamSilencesMs.length ? r.seamSilencesMs.join(', ') : 'no seam heard'));
+line('audio received vs wall clock (%)', (r) => String(r.receivedPercent));
+line('title change vs audible seam (s)', (r) => (r.titleOffsetsS.length ? r.titleOffsetsS.join(', ') : 'no titles'));
+line('back on air after Icecast restart (s)', (r) => String(r.backOnAirSeconds ?? 'not within 40 s'));
+line('sCast / tool: CPU', (r) => (r.cpuSeconds > 0 ? (sc.cpuSeconds / r.cpuSeconds).toFixed(2) : '-'));
+line('sCast / tool: memory', (r) => (sc.peakRssMB / r.peakRssMB).toFixed(2));
+if (scale.length) {
+  md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
+  for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);
+}
+md.push('', '## 500 listeners', '', '| | CPU % of a core | MB delivered in 20 s | listeners dropped |', '|---|---|---|---|');
+md.push(`| sCast built-in output (whole streamer) | ${builtin.cpuPercent} | ${builtin.mbDelivered} | ${builtin.dropped} |`);
+md.push(`| Icecast | ${icecast.cpuPercent} | ${icecast.mbDelivered} | ${icecast.dropped} |`);
+const results = path.join(root, 'results');
+mkdirSync(results, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(path.join(results, `bench-${stamp}.md`), md.join('\n') + '\n');
+writeFileSync(path.join(results, `bench-${stamp}.json`), JSON.stringify({ seconds, tools: rows, scale, crowd: { builtin, icecast } }, null, 2));
+if (scale.length) writeFileSync(path.join(results, `bench-${stamp}.svg`), plot(scale));
+console.log(md.join('\n'));
+process.exit(0);
+
+/** Per-channel CPU and memory against channel count, as a small SVG. */
+function plot(points: typeof scale): string {
+  const W = 520;
+  const H = 260;
+  const x = (n: number) => 50 + (n / 20) * (W - 80);
+  const maxCpu = Math.max(...points.map((p) => p.cpuPercentPerChannel)) * 1.2;
+  const maxMem = Math.max(...points.map((p) => p.pssMB / p.channels)) * 1.2;
+  const yc = (v: number) => H - 40 - (v / maxCpu) * (H - 70);
+  const ym = (v: number) => H - 40 - (v / maxMem) * (H - 70);
+  const poly = (f: (p: (typeof points)[number]) => [number, number]) => points.map((p) => f(p).join(',')).join(' ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${W / 2}" y="18" text-anchor="middle">sCast: per-channel CPU and memory vs channels</text>
+<line x1="50" y1="${H - 40}" x2="${W - 30}" y2="${H - 40}" stroke="black"/><line x1="50" y1="30" x2="50" y2="${H - 40}" stroke="black"/>
+${points.map((p) => `<text x="${x(p.channels)}" y="${H - 22}" text-anchor="middle">${p.channels}</text>`).join('')}
+<text x="${W / 2}" y="${H - 6}" text-anchor="middle">channels</text>
+<polyline fill="none" stroke="#d33" stroke-width="2" points="${poly((p) => [x(p.channels), yc(p.cpuPercentPerChannel)])}"/>
+<polyline fill="none" stroke="#36c" stroke-width="2" points="${poly((p) => [x(p.channels), ym(p.pssMB / p.channels)])}"/>
+${points.map((p) => `<text x="${x(p.channels) + 4}" y="${yc(p.cpuPercentPerChannel) - 4}" fill="#d33">${p.cpuPercentPerChannel}%</text><text x="${x(p.channels) + 4}" y="${ym(p.pssMB / p.channels) + 14}" fill="#36c">${(p.pssMB / p.channels).toFixed(1)} MB</text>`).join('')}
+<text x="60" y="44" fill="#d33">CPU % of a core per channel</text><text x="60" y="60" fill="#36c">PSS MB per channel</text>
+</svg>
+`;
+}
