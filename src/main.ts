@@ -63,7 +63,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   });
   let baseUrl = '';
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
-  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: buildMetrics({ station, outputs, cache }), ...tuning });
+  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache }), ...tuning });
   await station.start();
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();

@@ -25,8 +25,8 @@ export interface AppDeps {
   icecastUrls: readonly string[];
   /** Bearer token for control routes; undefined: control is disabled (403). */
   controlToken?: string | undefined;
-  /** Prometheus registry served at /metrics. */
-  metrics?: Registry | undefined;
+  /** Builds the Prometheus registry served at /metrics (on the first scrape). */
+  metrics?: (() => Promise<Registry>) | undefined;
   /** Limits of the WebSocket feed (tests tighten them). */
   feed?: Partial<Pick<FeedOptions, 'maxBufferedBytes' | 'pingMs' | 'maxClientMessagesPerSecond'>>;
 }
@@ -77,9 +77,12 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
     const body = healthView(deps.station.channels, ctx);
     return reply.code(body.status === 'ok' ? 200 : 503).send(body);
   });
+  let registry: Promise<Registry> | null = null;
   app.get('/metrics', async (_req, reply) => {
     if (!deps.metrics) throw new NotFoundError('metrics');
-    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+    registry ??= deps.metrics();
+    const r = await registry;
+    return reply.type(r.contentType).send(await r.metrics());
   });
   app.get('/api/channels', async () => ({ channels: deps.station.channels.map((c) => channelView(c, ctx)) }));
   app.get('/api/channels/:id', async (req) => {

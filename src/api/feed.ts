@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Channel } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { Station } from '../playout/station.js';
@@ -39,7 +39,8 @@ export interface FeedOptions {
  * song's first audio goes out) and `status` on air / output changes.
  */
 export class Feed {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
+  /** Created at the first connection: ws is not needed to get on air. */
+  private wss: Promise<WebSocketServer> | null = null;
   private readonly clients = new Set<Client>();
   private readonly pinger: NodeJS.Timeout;
   private readonly log: Logger;
@@ -74,7 +75,8 @@ export class Feed {
     clearInterval(this.pinger);
     for (const d of this.detach) d();
     for (const c of this.clients) c.ws.close(1001, 'station stopping');
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const wss = await this.wss;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 
   private watch(channel: Channel): void {
@@ -96,7 +98,8 @@ export class Feed {
       socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: 'SCAST_NOT_FOUND', message: `channel ${channel} not found` } })}`);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel));
+    this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false }));
+    void this.wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel)));
   }
 
   private connected(ws: WebSocket, channel: string | null): void {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MediaCache } from '../media/cache.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
@@ -12,9 +12,11 @@ export interface MetricsSources {
 
 /**
  * Prometheus metrics, read from the live objects at scrape time, so nothing
- * on the audio path does any bookkeeping for them.
+ * on the audio path does any bookkeeping for them. prom-client is loaded at
+ * the first scrape, not at start.
  */
-export function buildMetrics(src: MetricsSources): Registry {
+export async function buildMetrics(src: MetricsSources): Promise<Registry> {
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = await import('prom-client');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scast_' });
   const channels = (): Channel[] => src.station.channels;

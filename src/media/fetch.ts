@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DownloadError, reasonOf } from '../errors.js';
 import { delay, exponentialBackoff, type RetryPolicy } from '../retry.js';
 
@@ -20,10 +20,21 @@ export interface DownloadOptions {
   dispatcher?: Dispatcher;
 }
 
+let agent: Dispatcher | null = null;
+
+/** undici, loaded at the first download (not needed to get on air). */
+async function undici(): Promise<typeof import('undici')> {
+  return import('undici');
+}
+
 /** One agent for all media downloads: keep-alive, and up to 5 redirects followed. */
-export const mediaAgent: Dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 16 }).compose(
-  interceptors.redirect({ maxRedirections: 5 }),
-);
+async function mediaAgent(): Promise<Dispatcher> {
+  if (!agent) {
+    const { Agent, interceptors } = await undici();
+    agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  }
+  return agent;
+}
 
 const defaultRetry = exponentialBackoff({ baseMs: 500, capMs: 5000, maxAttempts: 3 });
 
@@ -55,9 +66,10 @@ async function downloadOnce(url: string, file: string, opts: DownloadOptions): P
   const idle = opts.idleTimeoutMs ?? 15_000;
   const total = AbortSignal.timeout(opts.totalTimeoutMs ?? 600_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, total]) : total;
+  const { request } = await undici();
   const res = await request(url, {
     method: 'GET',
-    dispatcher: opts.dispatcher ?? mediaAgent,
+    dispatcher: opts.dispatcher ?? (await mediaAgent()),
     headers: { 'user-agent': 'sCast', ...opts.headers },
     headersTimeout: idle,
     bodyTimeout: idle,

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export type CacheStatus = 'ready' | 'down' | 'disabled' | 'memory';
@@ -11,39 +11,44 @@ export type CacheStatus = 'ready' | 'down' | 'disabled' | 'memory';
  * with `memory: false`, not at all.
  */
 export class KvCache {
-  private readonly redis: Redis | null;
+  private redis: Redis | null = null;
   private readonly memory: Map<string, { value: string; until: number }> | null;
   private wasDown = false;
   private closing = false;
+  /** A Redis URL was given (the client may still be loading or connecting). */
+  private configured = false;
+  private readonly maxEntries: number;
 
   constructor(url: string | undefined, private readonly log: Logger, opts: { memory?: boolean; maxMemoryEntries?: number } = {}) {
     this.memory = !url && opts.memory ? new Map() : null;
     this.maxEntries = opts.maxMemoryEntries ?? 10_000;
-    if (!url) {
-      this.redis = null;
-      return;
-    }
-    this.redis = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: 250,
-      connectTimeout: 2000,
-      // Keep trying forever, at most every 2 s.
-      retryStrategy: (times) => Math.min(times * 200, 2000),
+    if (!url) return;
+    // Loaded only when Redis is configured: it is not needed to get on air.
+    void import('ioredis').then(({ Redis }) => {
+      if (this.closing) return;
+      const redis = new Redis(url, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: 250,
+        connectTimeout: 2000,
+        // Keep trying forever, at most every 2 s.
+        retryStrategy: (times) => Math.min(times * 200, 2000),
+      });
+      redis.on('ready', () => {
+        if (this.wasDown) this.log.info('redis is back; caching again');
+        this.wasDown = false;
+      });
+      redis.on('error', (err: Error) => this.down(err));
+      redis.on('close', () => this.down(new Error('connection closed')));
+      this.redis = redis;
     });
-    this.redis.on('ready', () => {
-      if (this.wasDown) this.log.info('redis is back; caching again');
-      this.wasDown = false;
-    });
-    this.redis.on('error', (err: Error) => this.down(err));
-    this.redis.on('close', () => this.down(new Error('connection closed')));
+    this.configured = true;
   }
-
-  private readonly maxEntries: number;
 
   get status(): CacheStatus {
     if (this.memory) return 'memory';
-    if (!this.redis) return 'disabled';
+    if (!this.configured) return 'disabled';
+    if (!this.redis) return 'down';
     return this.redis.status === 'ready' ? 'ready' : 'down';
   }
 

@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
@@ -28,12 +28,9 @@ export interface QqProviderOptions {
  * downloaded from the CDN by the resolver, from wherever the streamer runs.
  */
 export class QqProvider implements RemoteProvider {
-  private readonly dispatcher: Dispatcher;
+  private dispatcher: Dispatcher | null = null;
 
-  constructor(private readonly opts: QqProviderOptions) {
-    // Keep-alive: a playlist resolves many songs in a row.
-    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
-  }
+  constructor(private readonly opts: QqProviderOptions) {}
 
   async resolve(track: QqTrack, opts: { fresh: boolean; signal?: AbortSignal }): Promise<ResolvedRemote> {
     const song = await this.song(track.id, opts.signal);
@@ -52,7 +49,7 @@ export class QqProvider implements RemoteProvider {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher?.close();
   }
 
   private async song(mid: string, signal?: AbortSignal): Promise<Song> {
@@ -82,6 +79,9 @@ export class QqProvider implements RemoteProvider {
     let status: number;
     let body: unknown;
     try {
+      const { Agent, request } = await import('undici');
+      // Keep-alive: a playlist resolves many songs in a row.
+      this.dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 });
       const res = await request(new URL(path, this.opts.baseUrl), {
         method: 'GET',
         headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },

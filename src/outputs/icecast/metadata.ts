@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { MetadataUpdateError, reasonOf } from '../../errors.js';
 
 export interface MetadataTarget {
@@ -27,6 +26,8 @@ export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 500
   let status: number;
   let text: string;
   try {
+    // Loaded at the first title, not at start: getting on air comes first.
+    const { request } = await import('undici');
     const res = await request(metadataUrl(t, song), {
       method: 'GET',
       headers: { authorization: `Basic ${auth}`, 'user-agent': 'sCast' },
