@@ -70,7 +70,7 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     await makeTone({ file: path.join(dir, 'jingle.m4a'), freq: 1200, seconds: 2, args: ['-c:a', 'aac'] });
     writePlaylist(dir, 'one', { name: 'One', mount: '/one.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file, title: s.title, artist: s.artist })) });
     writePlaylist(dir, 'two', { name: 'Two', mount: '/two.mp3', tracks: [{ source: 'file', path: 'c.m4a', title: 'Only' }] });
-    station = await runStation({ PLAYLISTS_DIR: dir, CONTROL_TOKEN: CONTROL }, undefined, { feed: { maxBufferedBytes: 64 * 1024 } });
+    station = await runStation({ PLAYLISTS_DIR: dir, CONTROL_TOKEN: CONTROL }, undefined, { feed: { maxBufferedBytes: 64 * 1024, pingMs: 300 } });
     await until('songs on air', () => (station.station.channels.every((c) => c.nowPlaying) ? true : undefined), 10_000);
   });
   after(async () => station?.close());
@@ -135,6 +135,27 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     const floodClosed = new Promise<number>((r) => flood.ws.once('close', (code) => r(code)));
     for (let i = 0; i < 100; i++) flood.ws.send('hello');
     assert.equal(await floodClosed, 1008);
+  });
+
+  test('a client that never answers pings is dropped; one that does stays', async () => {
+    const net = await import('node:net');
+    const { randomBytes } = await import('node:crypto');
+    const u = new URL(station.url);
+    const dead = net.connect(Number(u.port), u.hostname);
+    let upgraded = '';
+    dead.on('data', (d: Buffer) => {
+      upgraded += d.toString('latin1');
+    });
+    dead.write(`GET /ws HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const alive = await feed(`${station.url.replace('http', 'ws')}/ws`);
+    const t0 = Date.now();
+    await new Promise((r) => dead.once('close', r));
+    assert.match(upgraded, /^HTTP\/1\.1 101/);
+    assert.ok(Date.now() - t0 < 2000, `dropped after ${Date.now() - t0} ms`);
+    assert.ok(station.logs.find(/did not answer ping/).length >= 1);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(alive.ws.readyState, WebSocket.OPEN, 'a client answering pings stays');
+    alive.ws.close();
   });
 
   test('HTTP API: channels, one channel with history, unknown channel 404, health', async () => {
