@@ -1,8 +1,7 @@
 /** api-proxy's composition root: `npm run api-proxy`. */
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
-import { ConfigError, reasonOf } from '../src/errors.js';
+import type { Logger } from 'pino';
+import { isEntry, runService } from '../src/lifecycle.js';
 import { buildProxyApp } from './app.js';
 import { KvCache } from '../src/media/kv-cache.js';
 import { loadProxyEnv, type ProxyEnv } from './config.js';
@@ -40,32 +39,10 @@ export async function startProxy(env: Readonly<ProxyEnv>, logger: Logger): Promi
   };
 }
 
-async function main(): Promise<void> {
-  let env;
-  try {
-    env = loadProxyEnv();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`api-proxy cannot start: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = pino({ level: env.LOG_LEVEL, base: { service: 'api-proxy' } });
-  let running: RunningProxy;
-  try {
-    running = await startProxy(env, logger);
-  } catch (err) {
-    logger.fatal({ err: reasonOf(err) }, `api-proxy cannot start on ${env.HOST}:${env.PORT}: ${reasonOf(err)}`);
-    process.exit(1);
-  }
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'stopping');
-    void running.close().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+if (isEntry(import.meta.url)) {
+  void runService({
+    service: 'api-proxy',
+    loadEnv: loadProxyEnv,
+    start: startProxy,
+  });
 }
-
-const isEntry = process.argv[1] !== undefined && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(import.meta.filename).replace(/\.[jt]s$/, '');
-if (isEntry) void main();

@@ -12,10 +12,6 @@ export class SingleFlight<T> {
     this.running.set(key, p);
     return p;
   }
-
-  get size(): number {
-    return this.running.size;
-  }
 }
 
 /** At most `limit` tasks at once; the rest wait their turn in order. */

@@ -157,6 +157,13 @@ export class ForbiddenError extends ScastError {
   }
 }
 
+/** An api-proxy answer the streamer could not use; `code` is the proxy's own error code when it sent one. */
+export class ApiProxyError extends ScastError {
+  constructor(code: string, message: string, status: number) {
+    super(code, `api-proxy: ${message}`, { statusCode: status });
+  }
+}
+
 /** Turn anything thrown into a short, loggable reason string. */
 export function reasonOf(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { errorSchema, playlistSchema as qqPlaylistSchema, PLAYLIST_ID } from './contracts/api-proxy.js';
 import { playlistSchema } from './config/playlist.js';
 import { CHANNEL_ID } from './config/playlist-file.js';
+import { isEntry } from './lifecycle.js';
 
 function fail(message: string): never {
   process.stderr.write(`import: ${message}\n`);
@@ -62,5 +63,4 @@ async function main(): Promise<void> {
   process.stderr.write(`wrote ${target}: ${playlist.tracks.length} tracks on mount ${playlist.mount}\n`);
 }
 
-const isEntry = process.argv[1] !== undefined && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(import.meta.filename).replace(/\.[jt]s$/, '');
-if (isEntry) void main();
+if (isEntry(import.meta.url)) void main();

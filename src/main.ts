@@ -4,11 +4,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { buildApp, type AppDeps } from './api/app.js';
 import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
-import { ConfigError, reasonOf } from './errors.js';
 import { MediaCache } from './media/cache.js';
 import { resolveFfmpegPath } from './media/ffmpeg-path.js';
 import { KvCache } from './media/kv-cache.js';
@@ -18,6 +17,7 @@ import { icecastRetryPolicy } from './outputs/icecast/retry.js';
 import { OutputSet } from './outputs/output-set.js';
 import { Channel } from './playout/channel.js';
 import { Station } from './playout/station.js';
+import { isEntry, runService } from './lifecycle.js';
 
 const VERSION = '0.1.0';
 
@@ -92,49 +92,11 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   };
 }
 
-async function main(): Promise<void> {
-  let env: Readonly<Env>;
-  try {
-    env = loadEnv();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sCast cannot start: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = pino({ level: env.LOG_LEVEL, base: { service: 'streamer' } });
-  let running: RunningStation;
-  try {
-    running = await startStation(env, logger);
-  } catch (err) {
-    logger.fatal({ err: reasonOf(err) }, `sCast cannot start: ${reasonOf(err)}`);
-    process.exit(1);
-  }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: ending Icecast connections cleanly');
-    const force = setTimeout(() => {
-      logger.warn('stop took longer than 4.5 s; exiting anyway');
-      process.exit(0);
-    }, 4500);
-    running.close().then(
-      () => {
-        clearTimeout(force);
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err: reasonOf(err) }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+if (isEntry(import.meta.url)) {
+  void runService({
+    service: 'streamer',
+    loadEnv: loadEnv,
+    start: startStation,
+  stopping: 'stopping: ending Icecast connections cleanly',
+  });
 }
-
-const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href;
-if (isEntry) void main();

@@ -67,10 +67,6 @@ export class Feed {
     this.pinger = setInterval(() => this.ping(), opts.pingMs ?? 30_000);
   }
 
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
   async close(): Promise<void> {
     clearInterval(this.pinger);
     for (const d of this.detach) d();

@@ -87,8 +87,6 @@ function sameStream(a: FrameHeader, b: FrameHeader): boolean {
 export class Mp3FrameSplitter {
   private pending: Buffer = Buffer.alloc(0);
   private locked: FrameHeader | null = null;
-  /** Bytes dropped while looking for sync, for diagnostics. */
-  skippedBytes = 0;
 
   /** Feed bytes; returns the frames completed by them, in order. */
   push(chunk: Uint8Array): Mp3Frame[] {
@@ -100,7 +98,6 @@ export class Mp3FrameSplitter {
       if (header === null || (this.locked !== null && !sameStream(header, this.locked))) {
         this.lose();
         pos += 1;
-        this.skippedBytes += 1;
         continue;
       }
       const end = pos + header.frameLength;
@@ -110,7 +107,6 @@ export class Mp3FrameSplitter {
         const next = parseFrameHeader(buf, end);
         if (next === null || !sameStream(next, header)) {
           pos += 1;
-          this.skippedBytes += 1;
           continue;
         }
         this.locked = header;

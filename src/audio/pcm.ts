@@ -16,10 +16,6 @@ export function pcmBytesFor(seconds: number): number {
   return Math.floor(seconds * SAMPLE_RATE) * BYTES_PER_PCM_FRAME;
 }
 
-export function pcmSeconds(bytes: number): number {
-  return bytes / BYTES_PER_SECOND;
-}
-
 const ZEROS = Buffer.alloc(pcmBytesFor(0.1));
 
 /** Digital silence of `bytes` length (a multiple of BYTES_PER_PCM_FRAME). */

@@ -1,5 +1,3 @@
-import { parseFrameHeader, type FrameHeader } from './mp3.js';
-
 const V1_BITRATE_INDEX: Record<number, number> = {
   32: 1, 40: 2, 48: 3, 56: 4, 64: 5, 80: 6, 96: 7, 112: 8, 128: 9, 160: 10, 192: 11, 224: 12, 256: 13, 320: 14,
 };
@@ -21,11 +19,4 @@ export function silentFrame(bitrateKbps: number, sampleRate: 44100 | 48000 | 320
   frame[2] = (bitrateIndex << 4) | (rateIndex << 2); // no padding
   frame[3] = 0x00; // stereo, no emphasis
   return frame;
-}
-
-/** The header of a silent frame, for code that needs its duration. */
-export function silentFrameHeader(bitrateKbps: number): FrameHeader {
-  const header = parseFrameHeader(silentFrame(bitrateKbps));
-  if (header === null) throw new Error('silent frame header does not parse');
-  return header;
 }

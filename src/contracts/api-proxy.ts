@@ -50,9 +50,3 @@ export const searchSchema = z.object({ query: z.string(), songs: z.array(songSch
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });
-
-export const healthSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
-  redis: z.enum(['ready', 'down', 'disabled']),
-  inFlight: z.number(),
-});

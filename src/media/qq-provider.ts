@@ -3,15 +3,9 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
 import type { QqTrack } from '../config/playlist.js';
-import { ScastError, reasonOf } from '../errors.js';
+import { ApiProxyError, reasonOf } from '../errors.js';
 import type { KvCache } from './kv-cache.js';
 import type { RemoteProvider, ResolvedRemote } from './resolver.js';
-
-export class ApiProxyError extends ScastError {
-  constructor(code: string, message: string, status: number) {
-    super(code, `api-proxy: ${message}`, { statusCode: status });
-  }
-}
 
 export interface QqProviderOptions {
   baseUrl: string;

@@ -333,9 +333,4 @@ export class Channel extends EventEmitter implements AudioSource {
     this.status = next;
     this.emit('status', next);
   }
-
-  /** Key of the song on air, for keeping the place across edits. */
-  get currentKey(): string | null {
-    return this.playing ? trackKey(this.playing.slot.track) : null;
-  }
 }

@@ -53,11 +53,6 @@ export class Pacer<M> {
     this.queue.push(frame);
   }
 
-  /** Frames waiting to go out. */
-  get queuedFrames(): number {
-    return this.queue.length - this.head;
-  }
-
   /** Seconds of audio sent minus seconds elapsed: the lead (positive) or lag. */
   get aheadSeconds(): number {
     return this.sentSamples / this.opts.sampleRate - this.elapsedSeconds;

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, until, waitForPort } from './ports.js';
+import { stopChild } from './process.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '../../icecast.xml');
 const ENTRYPOINT = path.resolve(import.meta.dirname, '../../docker/icecast-entrypoint.sh');
@@ -88,22 +89,8 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
       }, 10_000, 10);
       return acceptedAt;
     },
-    async kill() {
-      const c = child;
-      if (!c || c.exitCode !== null) return;
-      await new Promise((resolve) => {
-        c.once('exit', resolve);
-        c.kill('SIGKILL');
-      });
-    },
-    async stop() {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      await new Promise((resolve) => {
-        c.once('exit', resolve);
-        c.kill('SIGTERM');
-      });
-    },
+    kill: () => stopChild(child, 'SIGKILL'),
+    stop: () => stopChild(child, 'SIGTERM'),
     stderr: () => err,
     pid: () => (child && child.exitCode === null ? child.pid : undefined),
     async status() {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, waitForPort } from './ports.js';
+import { stopChild } from './process.js';
 
 export interface RedisHandle {
   port: number;
@@ -19,14 +20,7 @@ export async function startRedis(): Promise<RedisHandle> {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       await waitForPort(port);
     },
-    async stop() {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      await new Promise((resolve) => {
-        c.once('exit', resolve);
-        c.kill('SIGKILL');
-      });
-    },
+    stop: () => stopChild(child, 'SIGKILL'),
   };
   await handle.start();
   return handle;

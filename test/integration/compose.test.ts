@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { listen } from '../helpers/listener.js';
 import { freePort, until, waitForPort } from '../helpers/ports.js';
+import { stopChild } from '../helpers/process.js';
 import { startStandin, type Standin } from '../helpers/qq-standin.js';
 
 const run = promisify(execFile);
@@ -79,14 +80,7 @@ describe('docker compose: validated, and its services run as plain processes', {
   });
 
   after(async () => {
-    for (const p of procs.reverse()) {
-      if (p.exitCode === null && p.signalCode === null) {
-        await new Promise((r) => {
-          p.once('exit', r);
-          p.kill('SIGTERM');
-        });
-      }
-    }
+    for (const p of procs.reverse()) await stopChild(p, 'SIGTERM');
     await standin?.close();
   });
 
