@@ -151,7 +151,7 @@ export class Channel extends EventEmitter implements AudioSource {
   skip(): void {
     if (this.playing) {
       this.log.info({ song: this.playing.slot.label }, 'skipped by request');
-      this.finishPlaying();
+      this.finishPlaying('stopped');
     }
   }
 
@@ -164,7 +164,7 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.status !== 'on-air') return;
     this.setStatus('closing');
     clearInterval(this.timer);
-    if (this.playing) this.finishPlaying();
+    if (this.playing) this.finishPlaying('stopped');
     this.upcoming.clear({ keepRequested: false });
     await this.encoding.close();
     this.setStatus('closed');
@@ -196,7 +196,7 @@ export class Channel extends EventEmitter implements AudioSource {
           continue;
         }
         if (this.decoderOf(playing).ended) {
-          this.finishPlaying();
+          this.finishPlaying('ended');
           continue;
         }
       }
@@ -247,10 +247,16 @@ export class Channel extends EventEmitter implements AudioSource {
     }
   }
 
-  private finishPlaying(): void {
+  /** `ended`: its decoder ran out; `stopped`: skipped or the channel closes. */
+  private finishPlaying(how: 'ended' | 'stopped'): void {
     const playing = this.playing!;
     this.playing = null;
     const ready = playing.slot.ready!;
+    if (how === 'stopped') {
+      ready.decoder?.destroy();
+      ready.release();
+      return;
+    }
     const decoder = this.decoderOf(playing);
     if (!playing.marked) {
       // Not a single sample came out: the file does not decode.
