@@ -10,4 +10,7 @@ npx tsc -p tsconfig.json --noEmit
 bash scripts/audit.sh
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# Bounded everywhere, so a hang is a failure with a name rather than a silent
+# CI timeout: each test has 5 minutes, a test file's process exits once its
+# tests are done even if a handle leaked, and the whole run has 40 minutes.
+exec timeout --kill-after=30s 40m node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec "${files[@]}"

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { makeTone } from '../helpers/media.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -23,12 +23,15 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
       ],
     });
     const station = await runStation({ PLAYLISTS_DIR: dir });
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    let browser: Browser | null = null;
     try {
+      browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        timeout: 60_000,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      });
       const page = await browser.newPage();
+      page.setDefaultTimeout(20_000);
       await page.goto(`${station.url}/`);
       const card = page.locator('section.card[data-channel="web"]');
       await card.waitFor({ timeout: 10_000 });
@@ -54,7 +57,7 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
       await page.screenshot({ path: path.join(ARTIFACTS, 'page.png') });
       console.log(`# screenshot: ${path.join(ARTIFACTS, 'page.png')}`);
     } finally {
-      await browser.close();
+      await browser?.close();
       await station.close();
     }
   });
