@@ -5,8 +5,7 @@ import { trackKey, type QqTrack, type Track } from '../config/playlist.js';
 import { DownloadError, TrackUnavailableError, reasonOf, type TrackStep } from '../errors.js';
 import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
-import { mp4AudioDuration } from './mp4-duration.js';
-import { probeMedia, type MediaTags } from './probe.js';
+import { ProbeMemo, type Probed } from './probe-memo.js';
 import type { TrackInfo } from './track-info.js';
 
 /** A song ready to decode: a local file plus what is known about it. */
@@ -50,7 +49,11 @@ export class MediaResolver {
   /** Downloads under way by cache key: a song prepared twice at once (a one-song loop) downloads once. */
   private readonly downloads = new Map<string, Promise<void>>();
 
-  constructor(private readonly opts: ResolverOptions) {}
+  private readonly probes: ProbeMemo;
+
+  constructor(private readonly opts: ResolverOptions) {
+    this.probes = new ProbeMemo(opts.ffmpegPath);
+  }
 
   async prepare(track: Track, signal?: AbortSignal): Promise<PreparedMedia> {
     const key = trackKey(track);
@@ -86,16 +89,16 @@ export class MediaResolver {
         break;
       }
     }
-    let tags: MediaTags;
+    let probed: Probed;
     try {
-      tags = await step(label, 'probe', () => probeMedia(this.opts.ffmpegPath, lease.path));
+      probed = await step(label, 'probe', () => this.probes.probe(lease.path));
     } catch (err) {
       lease.release();
       // A cached file that does not probe is bad: do not keep serving it.
       if (cacheKey !== null) await this.opts.cache.remove(cacheKey);
       throw err;
     }
-    const exactSeconds = await mp4AudioDuration(lease.path).catch(() => null);
+    const { tags, exactSeconds } = probed;
     const info: TrackInfo = {
       key,
       source: track.source,

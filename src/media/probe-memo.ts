@@ -1,0 +1,48 @@
+import { stat } from 'node:fs/promises';
+import { mp4AudioDuration } from './mp4-duration.js';
+import { probeMedia, type MediaTags } from './probe.js';
+
+export interface Probed {
+  tags: MediaTags;
+  /** Exact audio length from an MP4 edit list, when there is one. */
+  exactSeconds: number | null;
+}
+
+/** Enough for a large library; an entry is a few hundred bytes. */
+const MAX_ENTRIES = 20_000;
+
+/**
+ * Probe results remembered per file version (path, size, modification time).
+ * A probe is an ffmpeg process (~50 ms of CPU with Debian's build); a looping
+ * playlist, or many channels sharing songs, would otherwise pay it at every
+ * play. Concurrent probes of one file share one process. Failures are not
+ * remembered: a file that is fixed in place is tried again.
+ */
+export class ProbeMemo {
+  private readonly entries = new Map<string, Promise<Probed>>();
+
+  constructor(private readonly ffmpegPath: string) {}
+
+  async probe(file: string): Promise<Probed> {
+    const st = await stat(file);
+    const key = `${file}\u0000${st.size}\u0000${st.mtimeMs}`;
+    const known = this.entries.get(key);
+    if (known) {
+      // Map order is insertion order: re-insert to keep recently used entries last.
+      this.entries.delete(key);
+      this.entries.set(key, known);
+      return known;
+    }
+    const running = this.run(file);
+    this.entries.set(key, running);
+    running.catch(() => this.entries.delete(key));
+    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    return running;
+  }
+
+  private async run(file: string): Promise<Probed> {
+    const tags = await probeMedia(this.ffmpegPath, file);
+    const exactSeconds = await mp4AudioDuration(file).catch(() => null);
+    return { tags, exactSeconds };
+  }
+}
