@@ -14,6 +14,8 @@ export class PcmDecoder {
   bytesRead = 0;
   /** Set when ffmpeg exited with an error (a corrupt file, or killed). */
   error: FfmpegError | null = null;
+  /** ffmpeg has exited: what it decoded is all in our buffers (or lost, if it failed). */
+  exited = false;
 
   // Small: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
   private readonly out = new PassThrough({ highWaterMark: 32 * 1024 });
@@ -23,7 +25,7 @@ export class PcmDecoder {
   private buffered = 0;
   private streamEnded = false;
   private destroyed = false;
-  private readonly exited: Promise<void>;
+  private readonly finished: Promise<void>;
 
   /** Stop after this many bytes: the end padding of AAC frames is not part of the song. */
   private readonly limit: number;
@@ -39,10 +41,14 @@ export class PcmDecoder {
       .format('s16le')
       .outputOptions(['-map', '0:a:0', '-sn', '-dn', '-hide_banner', '-loglevel', 'error']);
     this.kill = killSwitch(this.command);
-    this.exited = new Promise((resolve) => {
-      this.command.on('end', () => resolve());
+    this.finished = new Promise((resolve) => {
+      this.command.on('end', () => {
+        this.exited = true;
+        resolve();
+      });
       this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
         if (!this.destroyed) this.error = new FfmpegError('decoder', lastLines(stderr) || err.message, { cause: err });
+        this.exited = true;
         resolve();
       });
     });
@@ -54,7 +60,7 @@ export class PcmDecoder {
 
   /** Resolves when ffmpeg has exited (successfully or not). */
   get done(): Promise<void> {
-    return this.exited;
+    return this.finished;
   }
 
   /** True once every decoded byte has been taken. */

@@ -44,9 +44,13 @@ const FEED_LOW = pcmBytesFor(0.3);
  * encoder is about to run dry, so a song is not broken up by silence.
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
-const TICK_MS = 20;
-/** Start the next song's decoder when the one on air has this little left. */
-const WARM_UP_SECONDS = 4;
+/**
+ * 50 ms: each tick feeds the encoder and releases frames, so a longer tick
+ * means fewer wake-ups (CPU) while the lead (PACING_LEAD_MS) still covers it.
+ */
+const TICK_MS = 50;
+/** Start the next song's decoder at the latest when the one on air has this little left to feed. */
+const WARM_UP_LATE_SECONDS = 0.5;
 const HISTORY = 20;
 
 interface Playing {
@@ -219,12 +223,20 @@ export class Channel extends EventEmitter implements AudioSource {
     return ready.decoder;
   }
 
-  /** Near the end of the song on air (or when its length is unknown), start the next decoder. */
+  /**
+   * Start the next song's decoder once the current one's ffmpeg has exited:
+   * its last ~0.6 s of PCM is then in our pipe buffers, with up to 0.6 s more
+   * queued in the encoder, which covers a decoder start (~60 ms) with room to
+   * spare. So a channel never runs two decoders at once (each ~25 MB), yet the
+   * seam has audio at hand. A decoder slow to exit is overtaken near the end.
+   */
   private warmUpNext(playing: Playing): void {
     const ready = playing.slot.ready!;
+    const decoder = ready.decoder;
+    if (!decoder) return;
     const total = ready.exactSeconds ?? (ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null);
-    const played = (ready.decoder?.bytesRead ?? 0) / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
-    if (total === null || total - played < WARM_UP_SECONDS) this.upcoming.warmUp();
+    const fed = decoder.bytesRead / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
+    if (decoder.exited || (total !== null && total - fed < WARM_UP_LATE_SECONDS)) this.upcoming.warmUp();
   }
 
   private write(pcm: Buffer): void {

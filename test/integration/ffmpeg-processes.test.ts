@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/media/decoder.js';
 import { Mp3Encoder } from '../../src/media/encoder.js';
 import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { ProbeMemo } from '../../src/media/probe-memo.js';
 import { childProcesses } from '../helpers/children.js';
-import { makeTone } from '../helpers/media.js';
+import { listen } from '../helpers/listener.js';
+import { decodeMp3, makeTone, silentRuns, toneChanges } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -54,5 +57,64 @@ describe('ffmpeg processes never outlive what started them', { timeout: 60_000 }
       await noFfmpegLeft(`ffmpeg to exit after close (round ${round})`);
     }
     assert.deepEqual(childProcesses('ffmpeg'), []);
+  });
+});
+
+describe('one decoder per channel at a time', { timeout: 60_000 }, () => {
+  test('the next song starts decoding when the current decoder is done, and the seams stay gapless', async () => {
+    const dir = tempDir('one-decoder');
+    const freqs = [440, 550, 660];
+    for (const [i, freq] of freqs.entries()) await makeTone({ file: path.join(dir, `${i}.m4a`), freq, seconds: 2, args: ['-c:a', 'aac'] });
+    writePlaylist(dir, 'd', { name: 'D', mount: '/d.mp3', tracks: freqs.map((_f, i) => ({ source: 'file', path: `${i}.m4a` })) });
+    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('one-decoder-cache') });
+    try {
+      const listener = await listen(`${station.url}/d.mp3`);
+      const channel = station.station.channel('d')!;
+      let most = 0;
+      await until('five songs played', () => {
+        most = Math.max(most, childProcesses('ffmpeg', /-vn -f s16le -map 0:a:0/).length);
+        return channel.songsPlayed >= 5 ? true : undefined;
+      }, 20_000, 5);
+      listener.close();
+      assert.equal(most, 1, `at most one decoder ran at a time (saw ${most})`);
+      const pcm = await decodeMp3(listener.audio());
+      const changes = toneChanges(pcm, freqs, 44100, 10);
+      assert.ok(changes.length >= 3, `seams heard: ${changes.length}`);
+      const gaps = silentRuns(pcm).filter((r) => r.startSec > 0.5);
+      assert.deepEqual(gaps, [], 'no silence inside the stream');
+    } finally {
+      await station.close();
+    }
+  });
+});
+
+describe('probes are remembered per file version', () => {
+  test('one ffmpeg run per file version, shared by concurrent callers; failures are tried again', async () => {
+    const dir = tempDir('probe-memo');
+    const file = await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 1, args: ['-c:a', 'aac'], title: 'Memo' });
+    const bad = path.join(dir, 'bad.m4a');
+    writeFileSync(bad, 'not audio at all');
+    // An ffmpeg that notes each run, to count processes.
+    const runs = path.join(dir, 'runs.log');
+    const wrapper = path.join(dir, 'ffmpeg');
+    writeFileSync(wrapper, `#!/bin/sh\necho run >> '${runs}'\nexec '${resolveFfmpegPath()}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const count = () => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+    const memo = new ProbeMemo(wrapper);
+
+    const all = await Promise.all(Array.from({ length: 5 }, () => memo.probe(file)));
+    assert.equal(count(), 1);
+    assert.ok(all.every((p) => p.tags.title === 'Memo' && p.exactSeconds !== null && Math.abs(p.exactSeconds - 1) < 0.01));
+    await memo.probe(file);
+    assert.equal(count(), 1, 'a second play probes nothing');
+
+    const later = new Date(Date.now() + 5000);
+    utimesSync(file, later, later);
+    await memo.probe(file);
+    assert.equal(count(), 2, 'a changed file is probed again');
+
+    await assert.rejects(memo.probe(bad));
+    await assert.rejects(memo.probe(bad));
+    assert.equal(count(), 4, 'a failure is not remembered');
   });
 });
