@@ -39,26 +39,13 @@ export async function runService<E extends { LOG_LEVEL: string }, R extends { cl
     throw err;
   }
   const logger = pino({ level: env.LOG_LEVEL, base: { service: opts.service } });
-  let running: R;
-  try {
-    running = await opts.start(env, logger);
-  } catch (err) {
-    logger.fatal({ err: reasonOf(err) }, `${opts.service} cannot start: ${reasonOf(err)}`);
-    process.exit(1);
-  }
+  // Stop signals are handled from before start-up: outputs go live while the
+  // rest is still starting, and a SIGTERM then must drain too, not kill.
+  let running: R | null = null;
   let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, opts.stopping ?? 'stopping');
-    const forceMs = opts.forceStopMs ?? 4500;
-    const force = setTimeout(() => {
-      logger.warn(`stop took longer than ${forceMs} ms; exiting anyway`);
-      process.exit(0);
-    }, forceMs);
-    running.close().then(
+  const drain = (r: R): void => {
+    r.close().then(
       () => {
-        clearTimeout(force);
         logger.info('stopped');
         process.exit(0);
       },
@@ -68,6 +55,25 @@ export async function runService<E extends { LOG_LEVEL: string }, R extends { cl
       },
     );
   };
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, opts.stopping ?? 'stopping');
+    const forceMs = opts.forceStopMs ?? 4500;
+    setTimeout(() => {
+      logger.warn(`stop took longer than ${forceMs} ms; exiting anyway`);
+      process.exit(0);
+    }, forceMs);
+    if (running) drain(running);
+    // else: drained as soon as start-up has finished, below.
+  };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    running = await opts.start(env, logger);
+  } catch (err) {
+    logger.fatal({ err: reasonOf(err) }, `${opts.service} cannot start: ${reasonOf(err)}`);
+    process.exit(1);
+  }
+  if (stopping) drain(running);
 }

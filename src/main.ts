@@ -5,11 +5,11 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { buildApp, type AppDeps } from './api/app.js';
+import type { AppDeps } from './api/app.js';
 import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
 import { MediaCache } from './media/cache.js';
-import { resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { decoderChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
 import { KvCache } from './media/kv-cache.js';
 import { QqProvider } from './media/qq-provider.js';
 import { MediaResolver } from './media/resolver.js';
@@ -31,7 +31,8 @@ export interface RunningStation {
 /** Start everything the environment describes. */
 export async function startStation(env: Readonly<Env>, logger: Logger, tuning: Pick<AppDeps, 'feed'> = {}): Promise<RunningStation> {
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
-  logger.info({ ffmpeg: ffmpegPath }, 'using ffmpeg');
+  const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
+  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac') }, 'using ffmpeg');
   const playlistsDir = path.resolve(env.PLAYLISTS_DIR);
   await mkdir(playlistsDir, { recursive: true });
   const cache = new MediaCache(path.resolve(env.CACHE_DIR), env.CACHE_MAX_MB * 1024 * 1024, logger.child({ component: 'cache' }));
@@ -47,7 +48,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),
     logger,
     createChannel: ({ id, playlist }) =>
-      new Channel({ id, playlist, ffmpegPath, resolver, logger, leadMs: env.PACING_LEAD_MS }),
+      new Channel({ id, playlist, ffmpegPath, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS }),
   });
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,
@@ -63,8 +64,11 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   });
   let baseUrl = '';
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
-  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache }), ...tuning });
+  // Channels first, so Icecast mounts go live while the HTTP side (fastify,
+  // ~60-100 ms to load) is still being set up.
   await station.start();
+  const { buildApp } = await import('./api/app.js');
+  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache }), ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;

@@ -94,6 +94,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
+  /** ffmpeg for decoding songs. Default: the one from @ffmpeg-installer/ffmpeg if installed (fast start), else FFMPEG_PATH's. */
+  FFMPEG_DECODER_PATH: z.string().min(1).optional(),
   /** api-proxy base URL for `qq` tracks, e.g. http://api-proxy:8090. Unset: `qq` tracks are skipped. */
   API_PROXY_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' }).optional(),
   /** Bearer token for api-proxy. */

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
+import type ffmpeg from 'fluent-ffmpeg';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
+import { ffmpegCommand } from './ffmpeg-command.js';
 import { killSwitch } from './ffmpeg-kill.js';
 
 /**
@@ -32,8 +33,7 @@ export class PcmDecoder {
 
   constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null } = {}) {
     this.limit = opts.exactSeconds ? pcmBytesFor(opts.exactSeconds) : Infinity;
-    this.command = ffmpeg({ stdoutLines: 20 })
-      .setFfmpegPath(ffmpegPath)
+    this.command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 })
       .input(inputPath)
       .noVideo()
       .audioChannels(CHANNELS)

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
+import type ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
+import { ffmpegCommand } from './ffmpeg-command.js';
 import { killSwitch } from './ffmpeg-kill.js';
 
 /**
@@ -30,8 +31,7 @@ export class Mp3Encoder extends EventEmitter {
 
   constructor(ffmpegPath: string, bitrateKbps: number, logger: Logger) {
     super();
-    this.command = ffmpeg({ stdoutLines: 20 })
-      .setFfmpegPath(ffmpegPath)
+    this.command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 })
       .input(this.input)
       .inputFormat('s16le')
       // Raw PCM needs no probing; by default ffmpeg would read 5 s of it before encoding anything.

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
 import { FfmpegError } from '../errors.js';
+import { ffmpegCommand } from './ffmpeg-command.js';
 
 export interface MediaTags {
   title?: string;
@@ -19,8 +19,7 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
     const chunks: Buffer[] = [];
     let codec: { audio?: string; duration?: string } | null = null;
     out.on('data', (c: Buffer) => chunks.push(c));
-    const command = ffmpeg({ stdoutLines: 30, timeout: timeoutMs / 1000 })
-      .setFfmpegPath(ffmpegPath)
+    const command = ffmpegCommand(ffmpegPath, { stdoutLines: 30, timeout: timeoutMs / 1000 })
       .input(file)
       .format('ffmetadata')
       // Stream tags first (Ogg and Opus keep them there), then global ones on top.

@@ -23,7 +23,10 @@ export type ChannelStatus = 'on-air' | 'closing' | 'closed';
 export interface ChannelOptions {
   id: string;
   playlist: Playlist;
+  /** ffmpeg for the channel's encoder. */
   ffmpegPath: string;
+  /** ffmpeg for decoding songs (one short-lived process per song). */
+  decoderPath: string;
   resolver: MediaResolver;
   logger: Logger;
   /** How far ahead of real time audio is sent, ms. */
@@ -106,7 +109,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.log = opts.logger.child({ channel: opts.id });
     this.queue = new PlayQueue(opts.playlist, opts.random);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
-    this.upcoming = new Upcoming(opts.resolver, opts.ffmpegPath, this.log);
+    this.upcoming = new Upcoming(opts.resolver, opts.decoderPath, this.log);
     const silent = silentFrame(opts.playlist.bitrate);
     this.pacer = new Pacer<TrackInfo>({
       sampleRate: SAMPLE_RATE,
@@ -219,7 +222,7 @@ export class Channel extends EventEmitter implements AudioSource {
 
   private decoderOf(playing: Playing): PcmDecoder {
     const ready = playing.slot.ready!;
-    ready.decoder ??= new PcmDecoder(this.opts.ffmpegPath, ready.path, { exactSeconds: ready.exactSeconds });
+    ready.decoder ??= new PcmDecoder(this.opts.decoderPath, ready.path, { exactSeconds: ready.exactSeconds });
     return ready.decoder;
   }
 

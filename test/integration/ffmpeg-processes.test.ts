@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/media/decoder.js';
 import { Mp3Encoder } from '../../src/media/encoder.js';
-import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { resolveDecoderPath, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
 import { ProbeMemo } from '../../src/media/probe-memo.js';
 import { childProcesses } from '../helpers/children.js';
 import { listen } from '../helpers/listener.js';
@@ -116,5 +116,15 @@ describe('probes are remembered per file version', () => {
     await assert.rejects(memo.probe(bad));
     await assert.rejects(memo.probe(bad));
     assert.equal(count(), 4, 'a failure is not remembered');
+  });
+});
+
+describe('which ffmpeg decodes', () => {
+  test('FFMPEG_DECODER_PATH wins; else the npm-shipped static build; a bad path is refused by name', () => {
+    const main = resolveFfmpegPath();
+    assert.equal(resolveDecoderPath(main, '/nowhere/ffmpeg'), main);
+    const shipped = resolveDecoderPath(undefined, main);
+    assert.match(shipped, /@ffmpeg-installer/, 'the optional dependency is installed here, so it decodes');
+    assert.throws(() => resolveDecoderPath('/nowhere/ffmpeg', main), /FFMPEG_DECODER_PATH=\/nowhere\/ffmpeg/);
   });
 });
