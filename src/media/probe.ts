@@ -7,6 +7,8 @@ export interface MediaTags {
   artist?: string;
   album?: string;
   durationMs?: number;
+  /** The audio codec as ffmpeg names it: `aac`, `mp3`, `vorbis`... */
+  codec?: string;
 }
 
 /**
@@ -39,7 +41,8 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
         }
         const tags = parseFfmetadata(Buffer.concat(chunks).toString('utf8'));
         const durationMs = parseDuration(info.duration);
-        resolve({ ...tags, ...(durationMs === undefined ? {} : { durationMs }) });
+        const codecName = /^\w+/.exec(info.audio)?.[0];
+        resolve({ ...tags, ...(durationMs === undefined ? {} : { durationMs }), ...(codecName ? { codec: codecName } : {}) });
       });
     command.pipe(out, { end: true });
   });
