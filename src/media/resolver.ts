@@ -14,6 +14,8 @@ export interface PreparedMedia {
   path: string;
   /** Exact audio length when the container declares it (MP4 edit list); decoders stop there. */
   exactSeconds: number | null;
+  /** Audio codec, as the probe named it. */
+  codec: string | undefined;
   /** Let the cache evict the file again. */
   release(): void;
 }
@@ -108,7 +110,7 @@ export class MediaResolver {
       coverUrl: remoteInfo.coverUrl,
       durationMs: exactSeconds !== null ? Math.round(exactSeconds * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
-    return { info, path: lease.path, exactSeconds, release: lease.release };
+    return { info, path: lease.path, exactSeconds, codec: tags.codec, release: lease.release };
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {

@@ -11,7 +11,7 @@ import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
 import { EncodingSession } from './encoding.js';
 import { Pacer } from './pacer.js';
 import { PlayQueue } from './queue.js';
-import { Upcoming, type Slot } from './upcoming.js';
+import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
 
 /**
  * Lifecycle: on-air (from construction: silence until a song is ready)
@@ -25,8 +25,8 @@ export interface ChannelOptions {
   playlist: Playlist;
   /** ffmpeg for the channel's encoder. */
   ffmpegPath: string;
-  /** ffmpeg for decoding songs (one short-lived process per song). */
-  decoderPath: string;
+  /** Which ffmpeg decodes a song (one short-lived process per song), by codec. */
+  decoderFor: DecoderChoice;
   resolver: MediaResolver;
   logger: Logger;
   /** How far ahead of real time audio is sent, ms. */
@@ -109,7 +109,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.log = opts.logger.child({ channel: opts.id });
     this.queue = new PlayQueue(opts.playlist, opts.random);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
-    this.upcoming = new Upcoming(opts.resolver, opts.decoderPath, this.log);
+    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, this.log);
     const silent = silentFrame(opts.playlist.bitrate);
     this.pacer = new Pacer<TrackInfo>({
       sampleRate: SAMPLE_RATE,
@@ -221,9 +221,7 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private decoderOf(playing: Playing): PcmDecoder {
-    const ready = playing.slot.ready!;
-    ready.decoder ??= new PcmDecoder(this.opts.decoderPath, ready.path, { exactSeconds: ready.exactSeconds });
-    return ready.decoder;
+    return this.upcoming.decoderOf(playing.slot.ready!);
   }
 
   /**

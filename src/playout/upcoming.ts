@@ -11,11 +11,23 @@ export interface Slot {
   /** Asked for by hand (control API); survives playlist edits. */
   requested: boolean;
   pending: boolean;
-  ready?: { info: TrackInfo; path: string; exactSeconds: number | null; decoder: PcmDecoder | null; release(): void };
+  ready?: Ready;
   error?: unknown;
   cancelled: boolean;
   abort: AbortController;
 }
+
+export interface Ready {
+  info: TrackInfo;
+  path: string;
+  exactSeconds: number | null;
+  codec: string | undefined;
+  decoder: PcmDecoder | null;
+  release(): void;
+}
+
+/** Which ffmpeg binary decodes a song of this codec. */
+export type DecoderChoice = (codec: string | undefined) => string;
 
 /** How many songs are prepared ahead of the one on air. */
 const LOOKAHEAD = 2;
@@ -29,7 +41,7 @@ export class Upcoming {
 
   constructor(
     private readonly resolver: MediaResolver,
-    private readonly ffmpegPath: string,
+    private readonly decoderFor: DecoderChoice,
     private readonly log: Logger,
   ) {}
 
@@ -57,7 +69,13 @@ export class Upcoming {
    */
   warmUp(): void {
     const slot = this.slots[0];
-    if (slot?.ready && !slot.ready.decoder) slot.ready.decoder = new PcmDecoder(this.ffmpegPath, slot.ready.path, { exactSeconds: slot.ready.exactSeconds });
+    if (slot?.ready) this.decoderOf(slot.ready);
+  }
+
+  /** The song's decoder, started on first use. */
+  decoderOf(ready: Ready): PcmDecoder {
+    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec), ready.path, { exactSeconds: ready.exactSeconds });
+    return ready.decoder;
   }
 
   /** Put a song first in line, after earlier requests. */
@@ -87,7 +105,7 @@ export class Upcoming {
           media.release();
           return;
         }
-        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, decoder: null, release: media.release };
+        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, decoder: null, release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
       })
       .catch((err: unknown) => {

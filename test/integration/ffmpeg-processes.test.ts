@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/media/decoder.js';
 import { Mp3Encoder } from '../../src/media/encoder.js';
-import { resolveDecoderPath, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { decoderChoice, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
 import { ProbeMemo } from '../../src/media/probe-memo.js';
 import { childProcesses } from '../helpers/children.js';
 import { listen } from '../helpers/listener.js';
@@ -120,11 +120,14 @@ describe('probes are remembered per file version', () => {
 });
 
 describe('which ffmpeg decodes', () => {
-  test('FFMPEG_DECODER_PATH wins; else the npm-shipped static build; a bad path is refused by name', () => {
+  test('FFMPEG_DECODER_PATH decodes everything; else the npm-shipped build only what it decodes exactly; a bad path is refused by name', () => {
     const main = resolveFfmpegPath();
-    assert.equal(resolveDecoderPath(main, '/nowhere/ffmpeg'), main);
-    const shipped = resolveDecoderPath(undefined, main);
-    assert.match(shipped, /@ffmpeg-installer/, 'the optional dependency is installed here, so it decodes');
-    assert.throws(() => resolveDecoderPath('/nowhere/ffmpeg', main), /FFMPEG_DECODER_PATH=\/nowhere\/ffmpeg/);
+    assert.equal(decoderChoice(main, '/nowhere/ffmpeg')('vorbis'), main);
+    const choose = decoderChoice(undefined, main);
+    assert.match(choose('aac'), /@ffmpeg-installer/, 'the optional dependency is installed here, so it decodes AAC');
+    assert.match(choose('mp3'), /@ffmpeg-installer/);
+    assert.equal(choose('vorbis'), main, 'its Vorbis decoder ignores end trimming');
+    assert.equal(choose(undefined), main);
+    assert.throws(() => decoderChoice('/nowhere/ffmpeg', main), /FFMPEG_DECODER_PATH=\/nowhere\/ffmpeg/);
   });
 });
