@@ -4,7 +4,10 @@
  * sCast's scale (1/10/20 channels) and the built-in output against Icecast
  * with 500 listeners. Writes Markdown, JSON and an SVG plot under results/.
  *
- *   npm run bench -- --seconds 70
+ *   npm run bench -- --seconds 70 --runs 3
+ *
+ * Machines are noisy: the tools are measured in turn, --runs times, and the
+ * table gives medians (CPU also its range), with ratios from the medians.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,8 +21,9 @@ import { until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '70' }, 'skip-scale': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '70' }, runs: { type: 'string', default: '3' }, 'skip-scale': { type: 'boolean', default: false } } });
 const seconds = Number(values.seconds);
+const runs = Math.max(1, Number(values.runs));
 const root = path.resolve(import.meta.dirname, '..');
 execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'liquidsoap', 'ezstream', 'gettext-base'], { cwd: root, stdio: 'inherit' });
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
@@ -122,7 +126,11 @@ interface Row {
   liveSeconds: number | null;
   cpuSeconds: number;
   cpuPercent: number;
+  /** From spawn to the end of the recording, start-up included (what `time` would show). */
+  cpuPercentWithStart: number;
   peakRssMB: number;
+  /** Proportional set size: shared pages (libraries shared by several processes) counted once. */
+  peakPssMB: number;
   seamSilencesMs: number[];
   receivedPercent: number;
   titleOffsetsS: number[];
@@ -137,11 +145,14 @@ async function measure(tool: Tool): Promise<Row> {
   const u0 = treeUsage(proc.pid!);
   const w0 = performance.now();
   let peak = 0;
+  let peakPss = 0;
   let b5 = 0;
   let w5 = 0;
   while (performance.now() - w0 < seconds * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
-    peak = Math.max(peak, treeUsage(proc.pid!).rssBytes);
+    const u = treeUsage(proc.pid!);
+    peak = Math.max(peak, u.rssBytes);
+    peakPss = Math.max(peakPss, u.pssBytes);
     if (w5 === 0 && performance.now() - w0 >= 5000) {
       w5 = performance.now();
       b5 = listener.bytes;
@@ -149,6 +160,7 @@ async function measure(tool: Tool): Promise<Row> {
   }
   const u1 = treeUsage(proc.pid!);
   const wall = (performance.now() - w0) / 1000;
+  const life = (performance.now() - t0) / 1000;
   const received = (listener.bytes - b5) / 16000 / ((performance.now() - w5) / 1000);
   listener.close();
   const pcm = await decodeMp3(listener.audio());
@@ -173,7 +185,9 @@ async function measure(tool: Tool): Promise<Row> {
     liveSeconds: live === null ? null : Number(((live - t0) / 1000).toFixed(2)),
     cpuSeconds: Number((u1.cpuSeconds - u0.cpuSeconds).toFixed(2)),
     cpuPercent: Number((((u1.cpuSeconds - u0.cpuSeconds) / wall) * 100).toFixed(2)),
+    cpuPercentWithStart: Number(((u1.cpuSeconds / life) * 100).toFixed(2)),
     peakRssMB: Number((peak / 1e6).toFixed(1)),
+    peakPssMB: Number((peakPss / 1e6).toFixed(1)),
     seamSilencesMs: seamSilences.map((m) => Number(m.toFixed(1))),
     receivedPercent: Number((received * 100).toFixed(2)),
     titleOffsetsS: offsets,
@@ -181,11 +195,43 @@ async function measure(tool: Tool): Promise<Row> {
   };
 }
 
-const rows: Row[] = [];
-for (const t of tools) {
-  process.stderr.write(`measuring ${t.name} for ${seconds} s ...\n`);
-  rows.push(await measure(t));
+const all: Row[] = [];
+for (let run = 1; run <= runs; run++) {
+  for (const t of tools) {
+    process.stderr.write(`run ${run}/${runs}: measuring ${t.name} for ${seconds} s ...\n`);
+    all.push(await measure(t));
+  }
 }
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** A median where null (never) counts as worse than any number. */
+const medianOrNull = (xs: (number | null)[]): number | null => {
+  const m = median(xs.map((x) => x ?? Infinity));
+  return Number.isFinite(m) ? Number(m.toFixed(2)) : null;
+};
+interface Summary extends Row {
+  cpuRange: [number, number];
+}
+const rows: Summary[] = tools.map((t) => {
+  const mine = all.filter((r) => r.tool === t.name);
+  const med = (f: (r: Row) => number) => Number(median(mine.map(f)).toFixed(2));
+  return {
+    tool: t.name,
+    liveSeconds: medianOrNull(mine.map((r) => r.liveSeconds)),
+    cpuSeconds: med((r) => r.cpuSeconds),
+    cpuPercent: med((r) => r.cpuPercent),
+    cpuRange: [Math.min(...mine.map((r) => r.cpuPercent)), Math.max(...mine.map((r) => r.cpuPercent))],
+    cpuPercentWithStart: med((r) => r.cpuPercentWithStart),
+    peakRssMB: med((r) => r.peakRssMB),
+    peakPssMB: med((r) => r.peakPssMB),
+    seamSilencesMs: mine.flatMap((r) => r.seamSilencesMs),
+    receivedPercent: med((r) => r.receivedPercent),
+    titleOffsetsS: mine.flatMap((r) => r.titleOffsetsS),
+    backOnAirSeconds: medianOrNull(mine.map((r) => r.backOnAirSeconds)),
+  };
+});
 
 // Scale: 1, 10, 20 sCast channels (the channel benchmark, same machine, same run).
 let scale: { channels: number; cpuPercentPerChannel: number; pssMB: number; rssMB: number; worstPacingErrorMs: number }[] = [];
@@ -235,18 +281,29 @@ await ice.stop();
 // Report.
 const sc = rows.find((r) => r.tool === 'sCast')!;
 const md: string[] = [];
-md.push(`# sCast benchmark, ${new Date().toISOString()}`, '', `${seconds} s per tool, one Icecast 2.4.4 on loopback, five 15 s tones (four AAC 44.1 kHz stereo, one AAC 48 kHz mono), MP3 128 kbit/s, a listener recording each mount with ICY metadata.`, '');
+md.push(
+  `# sCast benchmark, ${new Date().toISOString()}`,
+  '',
+  `${seconds} s per tool and run, ${runs} run(s), medians; one Icecast 2.4.4 on loopback, five 15 s tones (four AAC 44.1 kHz stereo, one AAC 48 kHz mono), MP3 128 kbit/s, a listener recording each mount with ICY metadata.`,
+  '',
+);
 md.push('| | ' + rows.map((r) => r.tool).join(' | ') + ' |', '|---|' + rows.map(() => '---').join('|') + '|');
-const line = (label: string, f: (r: Row) => string) => md.push(`| ${label} | ${rows.map(f).join(' | ')} |`);
+const line = (label: string, f: (r: Summary) => string) => md.push(`| ${label} | ${rows.map(f).join(' | ')} |`);
+const span = (xs: number[]) => (xs.length ? `${Math.min(...xs)} to ${Math.max(...xs)}` : '');
 line('mount live after start (s)', (r) => String(r.liveSeconds ?? 'never'));
-line(`CPU over ${seconds} s (s, % of a core)`, (r) => `${r.cpuSeconds} (${r.cpuPercent} %)`);
+line(`CPU while recording, ${seconds} s (s, % of a core [range])`, (r) => `${r.cpuSeconds} (${r.cpuPercent} % [${r.cpuRange.join('-')}])`);
+line('CPU from spawn, start-up included (% of a core)', (r) => `${r.cpuPercentWithStart} %`);
 line('peak RSS (MB, process tree)', (r) => String(r.peakRssMB));
-line('silence at each seam (ms)', (r) => (r.seamSilencesMs.length ? r.seamSilencesMs.join(', ') : 'no seam heard'));
+line('peak PSS (MB, process tree)', (r) => String(r.peakPssMB));
+line('silence at seams (ms, all runs)', (r) => (r.seamSilencesMs.length ? `${r.seamSilencesMs.length} seams, ${span(r.seamSilencesMs)}` : 'no seam heard'));
 line('audio received vs wall clock (%)', (r) => String(r.receivedPercent));
-line('title change vs audible seam (s)', (r) => (r.titleOffsetsS.length ? r.titleOffsetsS.join(', ') : 'no titles'));
+line('title change vs audible seam (s, all runs)', (r) => (r.titleOffsetsS.length ? span(r.titleOffsetsS) : 'no titles'));
 line('back on air after Icecast restart (s)', (r) => String(r.backOnAirSeconds ?? 'not within 40 s'));
-line('sCast / tool: CPU', (r) => (r.cpuSeconds > 0 ? (sc.cpuSeconds / r.cpuSeconds).toFixed(2) : '-'));
-line('sCast / tool: memory', (r) => (sc.peakRssMB / r.peakRssMB).toFixed(2));
+const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
+line('sCast / tool: CPU while recording', (r) => ratio(sc.cpuPercent, r.cpuPercent));
+line('sCast / tool: CPU from spawn', (r) => ratio(sc.cpuPercentWithStart, r.cpuPercentWithStart));
+line('sCast / tool: peak PSS', (r) => ratio(sc.peakPssMB, r.peakPssMB));
+line('sCast / tool: peak RSS', (r) => ratio(sc.peakRssMB, r.peakRssMB));
 if (scale.length) {
   md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
   for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);
@@ -258,7 +315,7 @@ const results = path.join(root, 'results');
 mkdirSync(results, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(path.join(results, `bench-${stamp}.md`), md.join('\n') + '\n');
-writeFileSync(path.join(results, `bench-${stamp}.json`), JSON.stringify({ seconds, tools: rows, scale, crowd: { builtin, icecast } }, null, 2));
+writeFileSync(path.join(results, `bench-${stamp}.json`), JSON.stringify({ seconds, runs, tools: rows, everyRun: all, scale, crowd: { builtin, icecast } }, null, 2));
 if (scale.length) writeFileSync(path.join(results, `bench-${stamp}.svg`), plot(scale));
 console.log(md.join('\n'));
 process.exit(0);
