@@ -273,6 +273,8 @@ writeFileSync(path.join(crowdDir, 'crowd.json'), JSON.stringify({ name: 'Crowd',
 const crowdPort = 18000 + Math.floor(Math.random() * 1000);
 const station = startScast(crowdDir, { BUILTIN_OUTPUT: 'true', HTTP_PORT: String(crowdPort) });
 await until('crowd mount on Icecast', async () => ((await mountListed(ice, '/crowd.mp3')) ? true : undefined), 20_000);
+// The HTTP side starts after the mounts: wait for it too.
+await until('built-in output answering', async () => ((await fetch(`http://127.0.0.1:${crowdPort}/health`).then((r) => r.ok, () => false)) ? true : undefined), 20_000);
 const builtin = await crowd(`http://127.0.0.1:${crowdPort}/crowd.mp3`, 500, 20_000, () => station.pid);
 const icecast = await crowd(`${ice.url}/crowd.mp3`, 500, 20_000, () => ice.pid());
 station.kill('SIGKILL');
