@@ -25,9 +25,7 @@ const channel = station.station.channel('radio')!;
 
 const splitter = new Mp3FrameSplitter();
 let samples = 0;
-let t0 = 0;
 channel.on('audio', (data: Buffer) => {
-  if (t0 === 0) t0 = performance.now();
   for (const f of splitter.push(data)) samples += f.header.samplesPerFrame;
 });
 let jitterTimer: NodeJS.Timeout | null = null;
@@ -43,6 +41,11 @@ if (values.jitter) {
 }
 
 await new Promise((r) => setTimeout(r, 2000));
+// The channel started before this script could subscribe: anchor the count at
+// the channel's own figure now, then follow the frames it emits from here on.
+const t0 = performance.now();
+const s0 = samples;
+const e0 = channel.pacingError;
 const listener = await listen(`${ice.url}/radio.mp3`, { icy: false });
 // Count from 5 s after joining, past Icecast's burst for new listeners.
 let l0 = 0;
@@ -57,7 +60,7 @@ const samplesAt: number[] = [];
 const started = performance.now();
 await new Promise<void>((resolve) => {
   const timer = setInterval(() => {
-    const err = samples / 44100 - (performance.now() - t0) / 1000;
+    const err = e0 + (samples - s0) / 44100 - (performance.now() - t0) / 1000;
     min = Math.min(min, err);
     max = Math.max(max, err);
     samplesAt.push(err);
@@ -69,7 +72,7 @@ await new Promise<void>((resolve) => {
 });
 if (jitterTimer) clearInterval(jitterTimer);
 const wall = (performance.now() - t0) / 1000;
-const sent = samples / 44100;
+const sent = (samples - s0) / 44100;
 const listenWall = (performance.now() - l0) / 1000;
 const received = (listener.bytes - l0Bytes) / 16000;
 listener.close();
@@ -78,7 +81,7 @@ const result = {
   jitter: values.jitter,
   eventLoopStalls: stalls,
   sentSeconds: Number(sent.toFixed(3)),
-  finalErrorMs: Math.round((sent - wall) * 1000),
+  finalErrorMs: Math.round((e0 + sent - wall) * 1000),
   minErrorMs: Math.round(min * 1000),
   maxErrorMs: Math.round(max * 1000),
   listenerReceivedSeconds: Number(received.toFixed(2)),
