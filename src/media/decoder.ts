@@ -3,7 +3,6 @@ import type ffmpeg from 'fluent-ffmpeg';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
-import { killSwitch } from './ffmpeg-kill.js';
 
 /**
  * One song decoded to the channel's PCM format, read on demand. Not reading
@@ -21,7 +20,6 @@ export class PcmDecoder {
   // Small: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
   private readonly out = new PassThrough({ highWaterMark: 32 * 1024 });
   private readonly command: ffmpeg.FfmpegCommand;
-  private readonly kill: (signal?: NodeJS.Signals) => void;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private streamEnded = false;
@@ -40,7 +38,6 @@ export class PcmDecoder {
       .audioFrequency(SAMPLE_RATE)
       .format('s16le')
       .outputOptions(['-map', '0:a:0', '-sn', '-dn', '-hide_banner', '-loglevel', 'error']);
-    this.kill = killSwitch(this.command);
     this.finished = new Promise((resolve) => {
       this.command.on('end', () => {
         this.exited = true;
@@ -94,7 +91,7 @@ export class PcmDecoder {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.kill('SIGKILL');
+    this.command.kill('SIGKILL');
     this.out.destroy();
     this.chunks = [];
     this.buffered = 0;

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
-import { killSwitch } from './ffmpeg-kill.js';
 
 /**
  * Lifecycle: running --close()--> closing --> closed
@@ -26,7 +25,6 @@ export class Mp3Encoder extends EventEmitter {
   private readonly input = new PassThrough({ highWaterMark: 256 * 1024 });
   private readonly output = new PassThrough();
   private readonly command: ffmpeg.FfmpegCommand;
-  private readonly kill: (signal?: NodeJS.Signals) => void;
   private readonly exited: Promise<void>;
 
   constructor(ffmpegPath: string, bitrateKbps: number, logger: Logger) {
@@ -45,7 +43,6 @@ export class Mp3Encoder extends EventEmitter {
       // No Xing/ID3 header: the stream is endless and must be frames only.
       // Flush every packet so audio is never held back in ffmpeg's buffer.
       .outputOptions(['-write_xing', '0', '-id3v2_version', '0', '-flush_packets', '1', '-hide_banner', '-loglevel', 'error']);
-    this.kill = killSwitch(this.command);
     this.exited = new Promise((resolve) => {
       this.command.on('start', (line: string) => logger.debug({ command: line }, 'encoder started'));
       this.command.on('end', () => {
@@ -76,7 +73,7 @@ export class Mp3Encoder extends EventEmitter {
     if (this.status === 'running') {
       this.setStatus('closing');
       this.input.end();
-      const timer = setTimeout(() => this.kill('SIGKILL'), 2000);
+      const timer = setTimeout(() => this.command.kill('SIGKILL'), 2000);
       await this.exited;
       clearTimeout(timer);
     }
@@ -88,7 +85,7 @@ export class Mp3Encoder extends EventEmitter {
     if (this.status === 'closed') return;
     if (this.status !== 'failed') this.setStatus('closing');
     this.input.destroy();
-    this.kill('SIGKILL');
+    this.command.kill('SIGKILL');
   }
 
   private setStatus(next: EncoderStatus): void {
