@@ -25,7 +25,7 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '7
 const seconds = Number(values.seconds);
 const runs = Math.max(1, Number(values.runs));
 const root = path.resolve(import.meta.dirname, '..');
-execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'liquidsoap', 'ezstream', 'gettext-base'], { cwd: root, stdio: 'inherit' });
+execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'lame', 'liquidsoap', 'ezstream', 'gettext-base'], { cwd: root, stdio: 'inherit' });
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
 // The playlist: five 15 s steady tones (silence is then measurable), four AAC 44.1 kHz stereo, one AAC 48 kHz mono, Chinese titles.

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles.
-bash scripts/ensure-system-deps.sh icecast2 ffmpeg redis-server gettext-base docker-compose chromium fonts-wqy-microhei
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 bash scripts/audit.sh

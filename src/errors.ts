@@ -139,6 +139,18 @@ export class FfmpegNotFoundError extends ScastError {
   }
 }
 
+export class EncoderError extends ScastError {
+  constructor(tool: string, detail: string, options: { cause?: unknown } = {}) {
+    super('SCAST_ENCODER', `MP3 encoder (${tool}) failed: ${detail}`, options);
+  }
+}
+
+export class EncoderNotFoundError extends ScastError {
+  constructor(detail: string) {
+    super('SCAST_ENCODER_NOT_FOUND', `MP3_ENCODER: ${detail}`);
+  }
+}
+
 export class NotFoundError extends ScastError {
   constructor(what: string) {
     super('SCAST_NOT_FOUND', `${what} not found`, { statusCode: 404 });

@@ -9,6 +9,7 @@ import type { AppDeps } from './api/app.js';
 import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
 import { MediaCache } from './media/cache.js';
+import { resolveEncoder } from './media/encoder-choice.js';
 import { decoderChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
 import { KvCache } from './media/kv-cache.js';
 import { QqProvider } from './media/qq-provider.js';
@@ -32,7 +33,8 @@ export interface RunningStation {
 export async function startStation(env: Readonly<Env>, logger: Logger, tuning: Pick<AppDeps, 'feed'> = {}): Promise<RunningStation> {
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
-  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac') }, 'using ffmpeg');
+  const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath);
+  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac'), encoder }, `encoding with ${encoder.tool}`);
   const playlistsDir = path.resolve(env.PLAYLISTS_DIR);
   await mkdir(playlistsDir, { recursive: true });
   const cache = new MediaCache(path.resolve(env.CACHE_DIR), env.CACHE_MAX_MB * 1024 * 1024, logger.child({ component: 'cache' }));
@@ -48,7 +50,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),
     logger,
     createChannel: ({ id, playlist }) =>
-      new Channel({ id, playlist, ffmpegPath, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS }),
+      new Channel({ id, playlist, encoder, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS }),
   });
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,

@@ -37,7 +37,7 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
   perChannel('scast_songs_played_total', 'Songs that went on air', (c) => c.songsPlayed);
   perChannel('scast_songs_failed_total', 'Songs skipped because they could not be prepared or decoded', (c) => c.songsFailed);
   perChannel('scast_silence_seconds_total', 'Seconds of silence sent because no song was ready', (c) => c.silenceSeconds);
-  perChannel('scast_encoder_restarts_total', 'Times the channel encoder (ffmpeg) had to be restarted', (c) => c.encoderRestarts);
+  perChannel('scast_encoder_restarts_total', 'Times the channel encoder had to be restarted', (c) => c.encoderRestarts);
 
   new Gauge({
     name: 'scast_pacing_error_seconds',

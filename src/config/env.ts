@@ -96,6 +96,10 @@ export const envSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   /** ffmpeg for decoding songs. Default: the one from @ffmpeg-installer/ffmpeg if installed (fast start), else FFMPEG_PATH's. */
   FFMPEG_DECODER_PATH: z.string().min(1).optional(),
+  /** MP3 encoder: lame (LAME's own front end), ffmpeg (its libmp3lame), or auto: lame when installed. Same bytes either way; lame costs less. Default auto. */
+  MP3_ENCODER: z.enum(['auto', 'lame', 'ffmpeg']).default('auto'),
+  /** lame binary. Default: lame on PATH. */
+  LAME_PATH: z.string().min(1).optional(),
   /** api-proxy base URL for `qq` tracks, e.g. http://api-proxy:8090. Unset: `qq` tracks are skipped. */
   API_PROXY_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' }).optional(),
   /** Bearer token for api-proxy. */

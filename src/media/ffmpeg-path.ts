@@ -1,25 +1,6 @@
-import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { FfmpegNotFoundError } from '../errors.js';
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (executable(candidate)) return candidate;
-  }
-  return null;
-}
+import { executable, onPath } from './which.js';
 
 /** The binary shipped in @ffmpeg-installer/ffmpeg (an optional dependency), if installed. */
 function bundled(): string | null {
@@ -65,8 +46,7 @@ const SHIPPED_DECODES_EXACTLY = new Set(['aac', 'mp3', 'flac', 'pcm_s16le', 'pcm
  * decodes exactly; else the main one. A decoder is a process per song: the
  * static build starts in ~10 ms with ~13 MB, where a distribution's
  * dynamically linked ffmpeg (200+ libraries) takes ~60 ms and ~10 MB of
- * private relocated pages per process. The encoder, which runs for the
- * channel's life, stays on the main binary, whose libmp3lame is the faster.
+ * private relocated pages per process.
  */
 export function decoderChoice(configured: string | undefined, main: string): (codec: string | undefined) => string {
   if (configured) {

@@ -5,6 +5,7 @@ import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
 import { PcmDecoder } from '../media/decoder.js';
+import type { EncoderSpec } from '../media/encoder.js';
 import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
@@ -23,8 +24,8 @@ export type ChannelStatus = 'on-air' | 'closing' | 'closed';
 export interface ChannelOptions {
   id: string;
   playlist: Playlist;
-  /** ffmpeg for the channel's encoder. */
-  ffmpegPath: string;
+  /** The program that encodes the channel's MP3. */
+  encoder: EncoderSpec;
   /** Which ffmpeg decodes a song (one short-lived process per song), by codec. */
   decoderFor: DecoderChoice;
   resolver: MediaResolver;
@@ -326,7 +327,7 @@ export class Channel extends EventEmitter implements AudioSource {
   private startEncoder(): void {
     this.encoderBase = this.pacer.sourceSamplesSent;
     this.encoding = new EncodingSession(
-      this.opts.ffmpegPath,
+      this.opts.encoder,
       this.playlist.bitrate,
       this.log,
       (frame) => this.pacer.push(frame),

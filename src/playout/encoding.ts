@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Mp3FrameSplitter } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
-import { Mp3Encoder } from '../media/encoder.js';
+import { Mp3Encoder, type EncoderSpec } from '../media/encoder.js';
 import type { TrackInfo } from '../media/track-info.js';
 import type { PacedFrame } from './pacer.js';
 
@@ -16,7 +16,7 @@ const MP3_FRAME_SAMPLES = 1152;
  * that carries it is computed, not guessed, and announced when that frame
  * is sent.
  *
- * Emits frames through `onFrame`; `onFailed` when ffmpeg dies (the channel
+ * Emits frames through `onFrame`; `onFailed` when the encoder dies (the channel
  * then starts a new session).
  */
 export class EncodingSession {
@@ -28,13 +28,13 @@ export class EncodingSession {
   private readonly encoder: Mp3Encoder;
 
   constructor(
-    ffmpegPath: string,
+    encoder: EncoderSpec,
     bitrateKbps: number,
     log: Logger,
     onFrame: (frame: PacedFrame<TrackInfo>) => void,
     onFailed: (err: Error) => void,
   ) {
-    this.encoder = new Mp3Encoder(ffmpegPath, bitrateKbps, log);
+    this.encoder = new Mp3Encoder(encoder, bitrateKbps, log);
     this.encoder.on('data', (chunk: Buffer) => {
       for (const frame of this.splitter.push(chunk)) {
         let marker: TrackInfo | undefined;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { childProcesses } from '../helpers/children.js';
 import { startIcecast } from '../helpers/icecast.js';
 import { listen } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
@@ -137,6 +138,31 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       await listener.waitForTitle((t) => t === 'Other', 10_000);
       assert.equal(listener.closed, false);
       assert.ok(station.logs.find(/decoder failed mid-song/).length >= 1);
+      listener.close();
+    } finally {
+      await station.close();
+    }
+  });
+
+  test('encoder killed mid-song: a new one is started, the stream never stops, and the song goes on', async () => {
+    const dir = tempDir('kill-encoder');
+    writePlaylist(dir, 'e', { name: 'E', mount: '/e.mp3', tracks: [{ source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' }, { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media });
+    try {
+      const listener = await listen(`${station.url}/e.mp3`);
+      await listener.waitForTitle((t) => t === 'Long', 10_000);
+      const channel = station.station.channel('e')!;
+      const [pid] = childProcesses('lame');
+      assert.ok(pid, 'the channel encodes with lame');
+      const before = listener.bytes;
+      process.kill(pid, 'SIGKILL');
+      await until('the encoder restarted', () => (channel.encoderRestarts === 1 && childProcesses('lame').some((p) => p !== pid) ? true : undefined), 5000);
+      // Two more seconds of stream at 128 kbit/s reach the listener: stand-in silence, then the song again.
+      await until('the stream to go on', () => (listener.bytes - before > 2 * 16_000 ? true : undefined), 8000);
+      assert.equal(listener.closed, false);
+      assert.equal(channel.nowPlaying?.title, 'Long', 'the song on air when the encoder died goes on');
+      assert.equal(station.logs.find(/encoder failed; silence until it is back/).length, 1);
+      await listener.waitForTitle((t) => t === 'Other', 15_000);
       listener.close();
     } finally {
       await station.close();

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/media/decoder.js';
 import { Mp3Encoder } from '../../src/media/encoder.js';
+import { resolveEncoder } from '../../src/media/encoder-choice.js';
 import { decoderChoice, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
 import { ProbeMemo } from '../../src/media/probe-memo.js';
 import { childProcesses } from '../helpers/children.js';
@@ -13,27 +14,28 @@ import { decodeMp3, makeTone, silentRuns, toneChanges } from '../helpers/media.j
 import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
-const noFfmpegLeft = (what: string) => until(what, () => (childProcesses('ffmpeg').length === 0 ? true : undefined), 5000);
+const encoderChildren = () => [...childProcesses('ffmpeg'), ...childProcesses('lame')];
+const noEncoderOrDecoderLeft = (what: string) => until(what, () => (encoderChildren().length === 0 ? true : undefined), 5000);
 
 // fluent-ffmpeg spawns after run() returns; a stop in that window once left
 // ffmpeg blocked on a pipe forever (and the process could not exit).
-describe('ffmpeg processes never outlive what started them', { timeout: 60_000 }, () => {
+describe('ffmpeg and lame processes never outlive what started them', { timeout: 60_000 }, () => {
   test('decoders and encoders stopped before or after their process exists leave none behind', async () => {
     const dir = tempDir('procs');
     const file = await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 5, args: ['-c:a', 'aac'] });
     const ffmpegPath = resolveFfmpegPath();
     const early = Array.from({ length: 6 }, () => new PcmDecoder(ffmpegPath, file));
     for (const d of early) d.destroy();
-    const encoder = new Mp3Encoder(ffmpegPath, 128, pino({ level: 'silent' }));
-    encoder.destroy();
-    // And once running: a decoder blocked on its full pipe, an encoder waiting for input.
+    const specs = [{ tool: 'ffmpeg' as const, path: ffmpegPath }, resolveEncoder('lame', undefined, ffmpegPath)];
+    for (const spec of specs) new Mp3Encoder(spec, 128, pino({ level: 'silent' })).destroy();
+    // And once running: a decoder blocked on its full pipe, encoders waiting for input.
     const late = new PcmDecoder(ffmpegPath, file);
-    const running = new Mp3Encoder(ffmpegPath, 128, pino({ level: 'silent' }));
-    await until('both running', () => (childProcesses('ffmpeg').length >= 2 ? true : undefined), 5000);
+    const running = specs.map((spec) => new Mp3Encoder(spec, 128, pino({ level: 'silent' })));
+    await until('all running', () => (encoderChildren().length >= 3 ? true : undefined), 5000);
     late.destroy();
-    running.destroy();
+    for (const e of running) e.destroy();
     await Promise.all([...early.map((d) => d.done), late.done]);
-    await noFfmpegLeft('every ffmpeg to exit');
+    await noEncoderOrDecoderLeft('every ffmpeg to exit');
   });
 
   test('a station closed at once, mid-song, or right after a skip leaves no ffmpeg running', async () => {
@@ -45,7 +47,7 @@ describe('ffmpeg processes never outlive what started them', { timeout: 60_000 }
 
     const atOnce = await runStation(env);
     await atOnce.close();
-    await noFfmpegLeft('ffmpeg to exit after an immediate close');
+    await noEncoderOrDecoderLeft('ffmpeg to exit after an immediate close');
 
     for (let round = 0; round < 3; round++) {
       const station = await runStation(env);
@@ -54,9 +56,9 @@ describe('ffmpeg processes never outlive what started them', { timeout: 60_000 }
       if (round === 1) channel.skip();
       if (round === 2) await until('the second song', () => (channel.songsPlayed >= 2 ? true : undefined), 10_000, 5);
       await station.close();
-      await noFfmpegLeft(`ffmpeg to exit after close (round ${round})`);
+      await noEncoderOrDecoderLeft(`ffmpeg to exit after close (round ${round})`);
     }
-    assert.deepEqual(childProcesses('ffmpeg'), []);
+    assert.deepEqual(encoderChildren(), []);
   });
 });
 

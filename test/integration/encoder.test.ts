@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../src/audio/pcm.js';
+import { Mp3Encoder, type EncoderSpec } from '../../src/media/encoder.js';
+import { resolveEncoder } from '../../src/media/encoder-choice.js';
+import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { EncoderError, EncoderNotFoundError } from '../../src/errors.js';
+import { decodeMp3 } from '../helpers/media.js';
+import { tempDir } from '../helpers/station.js';
+
+const silent = pino({ level: 'silent' });
+const ffmpegPath = resolveFfmpegPath();
+const ffmpeg: EncoderSpec = { tool: 'ffmpeg', path: ffmpegPath };
+const lame = resolveEncoder('lame', undefined, ffmpegPath);
+
+/** Two seconds of a chord over noise: enough content that any setting difference changes the bytes. */
+function music(seconds: number): Buffer {
+  const frames = Math.round(seconds * SAMPLE_RATE);
+  const pcm = Buffer.alloc(frames * BYTES_PER_PCM_FRAME);
+  let seed = 12345;
+  for (let i = 0; i < frames; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const noise = (seed / 0x7fffffff - 0.5) * 3000;
+    const t = i / SAMPLE_RATE;
+    pcm.writeInt16LE(Math.round(6000 * Math.sin(2 * Math.PI * 440 * t) + noise), i * 4);
+    pcm.writeInt16LE(Math.round(6000 * Math.sin(2 * Math.PI * 659 * t) - noise), i * 4 + 2);
+  }
+  return pcm;
+}
+
+/** Feed PCM in 50 ms pieces, as a channel does, and collect every byte until the encoder exits. */
+async function encode(spec: EncoderSpec, kbps: number, pcm: Buffer): Promise<Buffer> {
+  const encoder = new Mp3Encoder(spec, kbps, silent);
+  const out: Buffer[] = [];
+  encoder.on('data', (b: Buffer) => out.push(b));
+  const piece = (SAMPLE_RATE / 20) * BYTES_PER_PCM_FRAME;
+  for (let at = 0; at < pcm.length; at += piece) encoder.write(pcm.subarray(at, at + piece));
+  await encoder.close();
+  assert.equal(encoder.status, 'closed');
+  return Buffer.concat(out);
+}
+
+describe('the MP3 encoder', { timeout: 60_000 }, () => {
+  test('lame and ffmpeg turn the same PCM into the same bytes, at every bitrate tried', async () => {
+    const pcm = music(2);
+    for (const kbps of [32, 128, 320]) {
+      const [a, b] = await Promise.all([encode(lame, kbps, pcm), encode(ffmpeg, kbps, pcm)]);
+      // Frames only: an MPEG-1 Layer III sync word first, no ID3 or LAME tag.
+      assert.equal(a[0], 0xff, `${kbps} kbit/s: starts with a frame`);
+      assert.equal(a.subarray(0, 3).toString('latin1') === 'ID3', false);
+      assert.ok(a.length > (kbps * 1000 * 2) / 8 * 0.95, `${kbps} kbit/s: ${a.length} bytes for 2 s`);
+      assert.ok(a.equals(b), `${kbps} kbit/s: lame ${a.length} bytes, ffmpeg ${b.length} bytes, first difference at ${a.findIndex((x, i) => x !== b[i])}`);
+    }
+    const decoded = await decodeMp3(await encode(lame, 128, pcm));
+    assert.ok(Math.abs(decoded.length / SAMPLE_RATE - 2) < 0.1, `decodes to ${decoded.length / SAMPLE_RATE} s`);
+  });
+
+  test('a lame that dies is reported as a failure with what it said, a stop that was asked for is not', async () => {
+    const dir = tempDir('bad-lame');
+    const fake = path.join(dir, 'lame');
+    writeFileSync(fake, '#!/bin/sh\necho "lame: something is wrong with the input" >&2\nexit 3\n', { mode: 0o755 });
+    const dying = new Mp3Encoder({ tool: 'lame', path: fake }, 128, silent);
+    const failure = await new Promise<Error>((resolve) => dying.once('failed', resolve));
+    assert.ok(failure instanceof EncoderError);
+    assert.match(failure.message, /lame.*code 3.*something is wrong with the input/);
+    assert.equal(dying.status, 'failed');
+
+    const asked = new Mp3Encoder(lame, 128, silent);
+    let failed = false;
+    asked.on('failed', () => (failed = true));
+    asked.destroy();
+    await asked.close();
+    assert.equal(asked.status, 'closed');
+    assert.equal(failed, false);
+  });
+
+  test('MP3_ENCODER: auto takes lame when installed, ffmpeg when not; lame asked for but missing is a clear error', () => {
+    const savedPath = process.env.PATH;
+    try {
+      assert.equal(resolveEncoder('auto', undefined, ffmpegPath).tool, 'lame');
+      assert.deepEqual(resolveEncoder('ffmpeg', undefined, ffmpegPath), ffmpeg);
+      process.env.PATH = tempDir('empty-path');
+      assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath), ffmpeg);
+      assert.throws(() => resolveEncoder('lame', undefined, ffmpegPath), (err: Error) => err instanceof EncoderNotFoundError && /lame is not on PATH.*apt-get install lame/.test(err.message));
+      assert.throws(() => resolveEncoder('auto', '/nonexistent/lame', ffmpegPath), /LAME_PATH=\/nonexistent\/lame is not an executable file/);
+      assert.deepEqual(resolveEncoder('auto', lame.path, ffmpegPath), lame);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+});
