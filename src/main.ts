@@ -10,7 +10,7 @@ import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
 import { MediaCache } from './media/cache.js';
 import { resolveEncoder } from './media/encoder-choice.js';
-import { decoderChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { decoderChoice, proberChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
 import { KvCache } from './media/kv-cache.js';
 import { QqProvider } from './media/qq-provider.js';
 import { MediaResolver } from './media/resolver.js';
@@ -44,7 +44,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     env.API_PROXY_URL && env.API_PROXY_TOKEN
       ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger, timeoutMs: env.API_PROXY_TIMEOUT_MS })
       : undefined;
-  const resolver = new MediaResolver({ ffmpegPath, cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger, qq });
+  const resolver = new MediaResolver({ probers: proberChoice(env.FFMPEG_DECODER_PATH, ffmpegPath), cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger, qq });
   const station = new Station({
     dir: playlistsDir,
     mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),

@@ -57,3 +57,16 @@ export function decoderChoice(configured: string | undefined, main: string): (co
   if (!shipped || shipped === main) return () => main;
   return (codec) => (codec !== undefined && SHIPPED_DECODES_EXACTLY.has(codec) ? shipped : main);
 }
+
+/**
+ * Which ffmpeg binaries probe a file, in order: FFMPEG_DECODER_PATH alone
+ * when set; else the npm-shipped static build first (~10 ms of CPU per probe
+ * against ~50 ms for Debian's; tags, duration and codec read the same on AAC,
+ * MP3, FLAC, WAV, Vorbis and Opus), then the main one for what the older
+ * build cannot read.
+ */
+export function proberChoice(configured: string | undefined, main: string): string[] {
+  if (configured) return [configured];
+  const shipped = bundled();
+  return shipped && shipped !== main ? [shipped, main] : [main];
+}

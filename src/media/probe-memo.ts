@@ -13,7 +13,7 @@ const MAX_ENTRIES = 20_000;
 
 /**
  * Probe results remembered per file version (path, size, modification time).
- * A probe is an ffmpeg process (~50 ms of CPU with Debian's build); a looping
+ * A probe is an ffmpeg process (10-50 ms of CPU); a looping
  * playlist, or many channels sharing songs, would otherwise pay it at every
  * play. Concurrent probes of one file share one process. Failures are not
  * remembered: a file that is fixed in place is tried again.
@@ -21,7 +21,8 @@ const MAX_ENTRIES = 20_000;
 export class ProbeMemo {
   private readonly entries = new Map<string, Promise<Probed>>();
 
-  constructor(private readonly ffmpegPath: string) {}
+  /** `binaries`: ffmpeg builds to try in order; a file one cannot read goes to the next. */
+  constructor(private readonly binaries: readonly string[]) {}
 
   async probe(file: string): Promise<Probed> {
     const st = await stat(file);
@@ -41,7 +42,16 @@ export class ProbeMemo {
   }
 
   private async run(file: string): Promise<Probed> {
-    const tags = await probeMedia(this.ffmpegPath, file);
+    let tags: MediaTags | undefined;
+    for (const [i, binary] of this.binaries.entries()) {
+      try {
+        tags = await probeMedia(binary, file);
+        break;
+      } catch (err) {
+        if (i === this.binaries.length - 1) throw err;
+      }
+    }
+    if (!tags) throw new Error('ProbeMemo needs at least one ffmpeg binary');
     const exactSeconds = await mp4AudioDuration(file).catch(() => null);
     return { tags, exactSeconds };
   }

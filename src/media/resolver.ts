@@ -34,7 +34,8 @@ export interface RemoteProvider {
 }
 
 export interface ResolverOptions {
-  ffmpegPath: string;
+  /** ffmpeg builds that probe files, tried in order (see proberChoice). */
+  probers: readonly string[];
   cache: MediaCache;
   maxDownloadBytes: number;
   logger: Logger;
@@ -54,7 +55,7 @@ export class MediaResolver {
   private readonly probes: ProbeMemo;
 
   constructor(private readonly opts: ResolverOptions) {
-    this.probes = new ProbeMemo(opts.ffmpegPath);
+    this.probes = new ProbeMemo(opts.probers);
   }
 
   async prepare(track: Track, signal?: AbortSignal): Promise<PreparedMedia> {

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { PcmDecoder } from '../../src/media/decoder.js';
 import { Mp3Encoder } from '../../src/media/encoder.js';
 import { resolveEncoder } from '../../src/media/encoder-choice.js';
-import { decoderChoice, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { decoderChoice, proberChoice, resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
 import { ProbeMemo } from '../../src/media/probe-memo.js';
 import { childProcesses } from '../helpers/children.js';
 import { listen } from '../helpers/listener.js';
@@ -99,10 +99,11 @@ describe('probes are remembered per file version', () => {
     // An ffmpeg that notes each run, to count processes.
     const runs = path.join(dir, 'runs.log');
     const wrapper = path.join(dir, 'ffmpeg');
-    writeFileSync(wrapper, `#!/bin/sh\necho run >> '${runs}'\nexec '${resolveFfmpegPath()}' "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${runs}'\nexec '${resolveFfmpegPath()}' "$@"\n`);
     chmodSync(wrapper, 0o755);
-    const count = () => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
-    const memo = new ProbeMemo(wrapper);
+    // Probes only: fluent-ffmpeg also asks a binary for its formats and encoders, once per process.
+    const count = () => readFileSync(runs, 'utf8').split('\n').filter((l) => l.includes('-i ')).length;
+    const memo = new ProbeMemo([wrapper]);
 
     const all = await Promise.all(Array.from({ length: 5 }, () => memo.probe(file)));
     assert.equal(count(), 1);
@@ -118,6 +119,14 @@ describe('probes are remembered per file version', () => {
     await assert.rejects(memo.probe(bad));
     await assert.rejects(memo.probe(bad));
     assert.equal(count(), 4, 'a failure is not remembered');
+
+    // A build that cannot read the file hands it to the next one.
+    const refuses = path.join(dir, 'old-ffmpeg');
+    writeFileSync(refuses, `#!/bin/sh\necho "Invalid data found when processing input" >&2\nexit 1\n`, { mode: 0o755 });
+    const fallback = await new ProbeMemo([refuses, wrapper]).probe(file);
+    assert.equal(fallback.tags.title, 'Memo');
+    assert.equal(count(), 5);
+    await assert.rejects(new ProbeMemo([wrapper, refuses]).probe(bad), /Invalid data found/, 'the last build\'s reason is the one reported');
   });
 });
 
@@ -131,5 +140,10 @@ describe('which ffmpeg decodes', () => {
     assert.equal(choose('vorbis'), main, 'its Vorbis decoder ignores end trimming');
     assert.equal(choose(undefined), main);
     assert.throws(() => decoderChoice('/nowhere/ffmpeg', main), /FFMPEG_DECODER_PATH=\/nowhere\/ffmpeg/);
+    const probers = proberChoice(undefined, main);
+    assert.equal(probers.length, 2);
+    assert.match(probers[0]!, /@ffmpeg-installer/, 'the fast-starting build probes first');
+    assert.equal(probers[1], main, 'then the main one, for what the old build cannot read');
+    assert.deepEqual(proberChoice(main, '/other/ffmpeg'), [main]);
   });
 });
