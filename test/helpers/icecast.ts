@@ -62,6 +62,8 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
   };
   let child: ChildProcess | null = null;
   let err = '';
+  let started = false;
+  let stopping = false;
   async function startOnce(): Promise<number> {
     child = spawn('sh', [ENTRYPOINT], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
@@ -71,7 +73,11 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
     let exited: string | null = null;
     c.once('exit', (code, signal) => {
       exited = `icecast2 exited (${code ?? signal}) during start: ${err.slice(-2000)}`;
+      // A test failing on a refused connection should say the server died under it.
+      if (started && !stopping) console.log(`# icecast2 on port ${port} exited unexpectedly (${code ?? signal}): ${err.slice(-500).trim()}`);
     });
+    started = false;
+    stopping = false;
     const acceptedAt = await waitForPort(port);
     // Accepting is not serving yet: wait for an HTTP answer, failing fast if it died.
     await until('Icecast answering HTTP', async () => {
@@ -79,6 +85,7 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
       const ok = await fetch(`http://127.0.0.1:${port}/status-json.xsl`).then((r) => r.ok, () => false);
       return ok ? true : undefined;
     }, 10_000, 10);
+    started = true;
     return acceptedAt;
   }
   const handle: IcecastHandle = {
@@ -102,8 +109,14 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
         return startOnce();
       }
     },
-    kill: () => stopChild(child, 'SIGKILL'),
-    stop: () => stopChild(child, 'SIGTERM'),
+    kill: () => {
+      stopping = true;
+      return stopChild(child, 'SIGKILL');
+    },
+    stop: () => {
+      stopping = true;
+      return stopChild(child, 'SIGTERM');
+    },
     stderr: () => err,
     pid: () => (child && child.exitCode === null ? child.pid : undefined),
     async status() {

@@ -150,11 +150,12 @@ describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
     // Another source holds the mount on `up` first.
     const net = await import('node:net');
     const squatter = net.connect(up.port, '127.0.0.1');
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       squatter.once('connect', () => {
         squatter.write(`SOURCE /multi.mp3 HTTP/1.0\r\nAuthorization: Basic ${Buffer.from(`source:${up.sourcePassword}`).toString('base64')}\r\nContent-Type: audio/mpeg\r\n\r\n`);
       });
       squatter.once('data', () => resolve());
+      squatter.once('error', reject);
     });
     const dir = tempDir('multi');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'] });

@@ -109,3 +109,13 @@ describe('pacer', () => {
     assert.match(Buffer.concat(t.sent).toString(), /^S+$/);
   });
 });
+
+describe('the channel tick', () => {
+  test('is at most 100 ms, and short enough that the lead covers two ticks', async () => {
+    const { tickMsFor } = await import('../../src/playout/channel.js');
+    assert.equal(tickMsFor(250), 100);
+    assert.equal(tickMsFor(2000), 100);
+    assert.equal(tickMsFor(120), 60);
+    assert.equal(tickMsFor(0), 20);
+  });
+});
