@@ -16,7 +16,8 @@ export function pcmBytesFor(seconds: number): number {
   return Math.floor(seconds * SAMPLE_RATE) * BYTES_PER_PCM_FRAME;
 }
 
-const ZEROS = Buffer.alloc(pcmBytesFor(0.1));
+// Enough for any pad a channel writes in one tick, so silence allocates nothing.
+const ZEROS = Buffer.alloc(pcmBytesFor(1));
 
 /** Digital silence of `bytes` length (a multiple of BYTES_PER_PCM_FRAME). */
 export function silencePcm(bytes: number): Buffer {

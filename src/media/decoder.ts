@@ -75,16 +75,39 @@ export class PcmDecoder {
     let n = Math.min(max, this.buffered);
     if (!this.streamEnded || n < this.buffered) n -= n % BYTES_PER_PCM_FRAME;
     if (n <= 0) return null;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    let piece = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
+    let piece = this.shift(n);
     // A truncated last sample frame would shift every following sample: pad it.
     if (piece.length % BYTES_PER_PCM_FRAME !== 0) {
       piece = Buffer.concat([piece, Buffer.alloc(BYTES_PER_PCM_FRAME - (piece.length % BYTES_PER_PCM_FRAME))]);
     }
     this.bytesRead += piece.length;
+    return piece;
+  }
+
+  /**
+   * The first `n` buffered bytes. Mostly a view into the first chunk; a copy
+   * only of what spans chunks, so a tick allocates at most what it feeds.
+   */
+  private shift(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let piece: Buffer;
+    if (first.length >= n) {
+      piece = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      piece = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const chunk = this.chunks[0]!;
+        const used = Math.min(chunk.length, n - at);
+        chunk.copy(piece, at, 0, used);
+        at += used;
+        if (used === chunk.length) this.chunks.shift();
+        else this.chunks[0] = chunk.subarray(used);
+      }
+    }
+    this.buffered -= n;
     return piece;
   }
 
