@@ -60,6 +60,10 @@ export function tickMsFor(leadMs: number): number {
 /** Start the next song's decoder at the latest when the one on air has this little left to feed. */
 const WARM_UP_LATE_SECONDS = 0.5;
 const HISTORY = 20;
+/** Encoder restarts: 100 ms, doubling up to 5 s while it keeps failing (silence is on air meanwhile). */
+const ENCODER_RESTART = exponentialBackoff({ baseMs: 100, capMs: 5000, random: () => 1 });
+/** An encoder that ran this long was healthy: its failure starts the backoff afresh. */
+const ENCODER_HEALTHY_MS = 30_000;
 
 interface Playing {
   slot: Slot;
@@ -96,6 +100,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private encoding!: EncodingSession;
   /** Encoder samples the pacer had sent when the current session began. */
   private encoderBase = 0;
+  private encoderStartedAt = 0;
+  private encoderFailuresInRow = 0;
   private playing: Playing | null = null;
   private timer: NodeJS.Timeout;
   private readonly failureBackoff: RetryPolicy;
@@ -329,6 +335,7 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private startEncoder(): void {
+    this.encoderStartedAt = this.now();
     this.encoderBase = this.pacer.sourceSamplesSent;
     this.encoding = new EncodingSession(
       this.opts.encoder,
@@ -342,7 +349,10 @@ export class Channel extends EventEmitter implements AudioSource {
   private restartEncoder(err: Error): void {
     if (this.status !== 'on-air') return;
     this.encoderRestarts += 1;
-    const wait = Math.min(5000, 100 * 2 ** Math.min(6, this.encoderRestarts - 1));
+    // Back off only while it keeps failing: one crash a week restarts at once.
+    if (this.now() - this.encoderStartedAt > ENCODER_HEALTHY_MS) this.encoderFailuresInRow = 0;
+    this.encoderFailuresInRow += 1;
+    const wait = ENCODER_RESTART(this.encoderFailuresInRow, err) ?? 5000;
     this.log.error({ err: err.message, retryInMs: wait }, 'encoder failed; silence until it is back');
     this.pacer.clearQueue();
     // The song on air continues in the new encoder; re-announce it if its start was lost.

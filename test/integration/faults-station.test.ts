@@ -161,7 +161,13 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       await until('the stream to go on', () => (listener.bytes - before > 2 * 16_000 ? true : undefined), 8000);
       assert.equal(listener.closed, false);
       assert.equal(channel.nowPlaying?.title, 'Long', 'the song on air when the encoder died goes on');
-      assert.equal(station.logs.find(/encoder failed; silence until it is back/).length, 1);
+      const [first] = station.logs.find(/encoder failed; silence until it is back/);
+      assert.equal(first?.retryInMs, 100);
+      // Failing again at once backs off further.
+      const [second] = childProcesses('lame');
+      process.kill(second!, 'SIGKILL');
+      await until('the second restart', () => (channel.encoderRestarts === 2 && childProcesses('lame').some((p) => p !== second) ? true : undefined), 5000);
+      assert.deepEqual(station.logs.find(/encoder failed; silence until it is back/).map((l) => l.retryInMs), [100, 200]);
       await listener.waitForTitle((t) => t === 'Other', 15_000);
       listener.close();
     } finally {
