@@ -41,6 +41,8 @@ export class Pacer<M> {
   sourceSamplesSent = 0;
   /** Samples of silence sent because nothing was ready. */
   standInSamples = 0;
+  /** The last tick ran out of frames before the lead was covered. */
+  private starved = false;
 
   constructor(private readonly opts: PacerOptions<M>) {}
 
@@ -51,6 +53,9 @@ export class Pacer<M> {
 
   push(frame: PacedFrame<M>): void {
     this.queue.push(frame);
+    // Short of the lead (at start, after an encoder restart): send at once
+    // rather than at the next tick, so a new mount has audio without delay.
+    if (this.starved) this.tick();
   }
 
   /** Seconds of audio sent minus seconds elapsed: the lead (positive) or lag. */
@@ -99,6 +104,7 @@ export class Pacer<M> {
         break;
       }
     }
+    this.starved = this.sentSamples < dueSamples;
     flush();
     // Compact now and then instead of shifting on every frame; soon, as sent
     // frames hold their chunks' memory (1024 of them were ~0.4 MB a channel).

@@ -47,6 +47,21 @@ describe('pacer', () => {
     assert.equal(Buffer.concat(t.sent).length, Math.ceil(1000 / FRAME_MS));
   });
 
+  test('frames pushed while short of the lead go out at once, not at the next tick; never beyond the lead', () => {
+    const t = setup(100);
+    t.pacer.start();
+    t.pacer.tick(); // nothing to send yet: a new channel before its encoder's first frame
+    assert.equal(t.sent.length, 0);
+    t.feed(1);
+    assert.equal(Buffer.concat(t.sent).length, 1, 'sent without waiting for a tick');
+    t.feed(20);
+    // The lead is 100 ms: frames up to it (3.8 frames) went out, the rest waits for real time.
+    assert.equal(Buffer.concat(t.sent).length, Math.ceil(100 / FRAME_MS));
+    const before = t.sent.length;
+    t.feed(1);
+    assert.equal(t.sent.length, before, 'with the lead covered, a push waits for the tick');
+  });
+
   test('uneven timer wake-ups do not drift: error stays under one frame over 10 simulated minutes', () => {
     const t = setup();
     t.feed(Math.ceil((600_000 / FRAME_MS) * 1.01));
