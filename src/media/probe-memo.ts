@@ -22,7 +22,9 @@ export class ProbeMemo {
   private readonly entries = new Map<string, Promise<Probed>>();
 
   /** `binaries`: ffmpeg builds to try in order; a file one cannot read goes to the next. */
-  constructor(private readonly binaries: readonly string[]) {}
+  constructor(private readonly binaries: readonly string[]) {
+    if (binaries.length === 0) throw new TypeError('ProbeMemo needs at least one ffmpeg binary');
+  }
 
   async probe(file: string): Promise<Probed> {
     const st = await stat(file);
@@ -42,17 +44,21 @@ export class ProbeMemo {
   }
 
   private async run(file: string): Promise<Probed> {
-    let tags: MediaTags | undefined;
-    for (const [i, binary] of this.binaries.entries()) {
-      try {
-        tags = await probeMedia(binary, file);
-        break;
-      } catch (err) {
-        if (i === this.binaries.length - 1) throw err;
-      }
-    }
-    if (!tags) throw new Error('ProbeMemo needs at least one ffmpeg binary');
+    const tags = await this.probeTags(file);
     const exactSeconds = await mp4AudioDuration(file).catch(() => null);
     return { tags, exactSeconds };
+  }
+
+  /** The first build that reads the file wins; if none does, the last one's reason is reported. */
+  private async probeTags(file: string): Promise<MediaTags> {
+    let failure: unknown;
+    for (const binary of this.binaries) {
+      try {
+        return await probeMedia(binary, file);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
   }
 }

@@ -117,14 +117,24 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     }
   });
 
-  test('ffmpeg killed mid-song: the channel goes on with the next song and the listener stays connected', async () => {
-    const dir = tempDir('kill');
-    writePlaylist(dir, 'k', { name: 'K', mount: '/k.mp3', tracks: [{ source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' }, { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' }] });
+  /** A channel playing 'Long' (6 s) then 'Other', with a listener that has heard Long's title. */
+  async function longSongOnAir(id: string) {
+    const dir = tempDir(`kill-${id}`);
+    writePlaylist(dir, id, { name: id, mount: `/${id}.mp3`, tracks: [{ source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' }, { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' }] });
     const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media });
     try {
-      const listener = await listen(`${station.url}/k.mp3`);
+      const listener = await listen(`${station.url}/${id}.mp3`);
       await listener.waitForTitle((t) => t === 'Long', 10_000);
-      const channel = station.station.channel('k')!;
+      return { station, listener, channel: station.station.channel(id)! };
+    } catch (err) {
+      await station.close();
+      throw err;
+    }
+  }
+
+  test('ffmpeg killed mid-song: the channel goes on with the next song and the listener stays connected', async () => {
+    const { station, listener, channel } = await longSongOnAir('k');
+    try {
       const startedLong = Date.parse(channel.nowPlaying!.startedAt);
       const pid = Number(execFileSync('pgrep', ['-n', '-f', `ffmpeg -i ${path.join(media, 'long.m4a')}`]).toString().trim());
       const killedAt = Date.now();
@@ -145,13 +155,8 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
   });
 
   test('encoder killed mid-song: a new one is started, the stream never stops, and the song goes on', async () => {
-    const dir = tempDir('kill-encoder');
-    writePlaylist(dir, 'e', { name: 'E', mount: '/e.mp3', tracks: [{ source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' }, { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' }] });
-    const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media });
+    const { station, listener, channel } = await longSongOnAir('e');
     try {
-      const listener = await listen(`${station.url}/e.mp3`);
-      await listener.waitForTitle((t) => t === 'Long', 10_000);
-      const channel = station.station.channel('e')!;
       const [pid] = childProcesses('lame');
       assert.ok(pid, 'the channel encodes with lame');
       const before = listener.bytes;
