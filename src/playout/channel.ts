@@ -10,7 +10,7 @@ import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
 import { EncodingSession } from './encoding.js';
-import { Pacer } from './pacer.js';
+import { Pacer, tickMsFor } from './pacer.js';
 import { PlayQueue } from './queue.js';
 import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
 
@@ -48,15 +48,6 @@ const FEED_LOW = pcmBytesFor(0.3);
  * encoder is about to run dry, so a song is not broken up by silence.
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
-/**
- * Each tick feeds the encoder and releases frames: a longer tick means fewer
- * wake-ups (node 1.7 -> 1.3 % of a core for one channel going from 50 to
- * 100 ms), and the lead (PACING_LEAD_MS) must cover two of them, so a
- * small lead gets a shorter tick.
- */
-export function tickMsFor(leadMs: number): number {
-  return Math.min(100, Math.max(20, Math.floor(leadMs / 2)));
-}
 /** Start the next song's decoder at the latest when the one on air has this little left to feed. */
 const WARM_UP_LATE_SECONDS = 0.5;
 const HISTORY = 20;

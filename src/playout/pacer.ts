@@ -8,6 +8,16 @@
  * time, a silent frame stands in: the wire is never dead.
  */
 
+/**
+ * How often a channel ticks (feeds its encoder, releases frames): a longer
+ * tick means fewer wake-ups (node 1.7 -> 1.3 % of a core for one channel
+ * going from 50 to 100 ms), and the lead (PACING_LEAD_MS) must cover two of
+ * them, so a small lead gets a shorter tick.
+ */
+export function tickMsFor(leadMs: number): number {
+  return Math.min(100, Math.max(20, Math.floor(leadMs / 2)));
+}
+
 export interface PacedFrame<M> {
   data: Buffer;
   /** Samples in this frame (1152 for MPEG-1 Layer III). */
