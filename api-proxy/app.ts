@@ -1,7 +1,7 @@
 import { bearer, secretMatcher } from '../src/api/auth.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PLAYLIST_ID, SONG_MID, qualitySchema } from '../src/contracts/api-proxy.js';
 import { BadRequestError, ScastError, UnauthorizedError } from '../src/errors.js';
 import type { CacheStatus } from '../src/media/kv-cache.js';

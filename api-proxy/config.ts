@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { zodIssues } from '../src/config/env.js';
 import { ConfigError } from '../src/errors.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/contracts/api-proxy.js';
 import { SongNotFoundError, SongNotPlayableError, UpstreamError } from '../../src/errors.js';
 import type { KvCache } from '../../src/media/kv-cache.js';

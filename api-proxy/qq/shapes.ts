@@ -2,7 +2,7 @@
  * Reading QQ Music's answers (shared/reference/qq-music-api.md) into sCast's
  * models. Pure: JSON in, values or typed errors out.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { QUALITY_EXT, type Quality, type Song, type SongUrl } from '../../src/contracts/api-proxy.js';
 import { RateLimitedError, SongNotFoundError, SongNotPlayableError, UpstreamError } from '../../src/errors.js';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { zodIssues } from '../config/env.js';
 import { resolveTrackPath } from '../config/playlist-file.js';
 import { trackSchema } from '../config/playlist.js';

@@ -3,7 +3,7 @@
  * shares with them. Exported so clients can validate what they receive;
  * README.md shows an example of each.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const songViewSchema = z.object({
   title: z.string(),

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /** Where an Icecast output connects, parsed from one entry of ICECAST_URL. */

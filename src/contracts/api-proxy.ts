@@ -3,7 +3,7 @@
  * answers) and the streamer (which validates what it receives).
  * Versioned by path: /v1/<provider>/...
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SONG_MID = /^[0-9A-Za-z]{1,32}$/;
 export const PLAYLIST_ID = /^[0-9]{1,20}$/;

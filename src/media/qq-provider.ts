@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from 'pino';
 import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
 import type { QqTrack } from '../config/playlist.js';
