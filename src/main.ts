@@ -69,9 +69,11 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   });
   let baseUrl = '';
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
-  // Channels first, so Icecast mounts go live while the HTTP side (fastify,
-  // ~60-100 ms to load) is still being set up.
+  // Channels first, and their Icecast handshakes done (a few ms on a LAN),
+  // before the HTTP side loads: loading fastify holds the event loop for
+  // ~40 ms, which would otherwise delay every mount going live by as much.
   await station.start();
+  await outputs.attemptsSettled(250);
   const { buildApp } = await import('./api/app.js');
   const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache }), ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });

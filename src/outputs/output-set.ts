@@ -67,6 +67,28 @@ export class OutputSet extends EventEmitter {
     await Promise.all([...this.byChannel.keys()].map((c) => this.remove(c)));
   }
 
+  /**
+   * Resolves once every Icecast output has finished its current connection
+   * attempt (on air, or failed and waiting to retry), or after `capMs`.
+   */
+  attemptsSettled(capMs: number): Promise<void> {
+    const pending = [...this.byChannel.values()].flatMap((o) => o.icecast.map((i) => i.client)).filter((c) => c.status === 'connecting');
+    if (pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = pending.length;
+      const done = (): void => {
+        clearTimeout(timer);
+        for (const c of pending) c.off('status', onStatus);
+        resolve();
+      };
+      const onStatus = (status: string, prev: string): void => {
+        if (prev === 'connecting' && --left === 0) done();
+      };
+      const timer = setTimeout(done, capMs);
+      for (const c of pending) c.on('status', onStatus);
+    });
+  }
+
   private add(channel: Channel): void {
     if (this.byChannel.has(channel)) return;
     const info = streamInfo(channel.playlist);

@@ -97,6 +97,8 @@ export class IcecastSourceClient extends EventEmitter {
     if (this.status === 'closed') return;
     if (this.status === 'closing') return new Promise((resolve) => this.once('closed', resolve));
     this.clearRetry();
+    // Mid-handshake there is no audio to drain: do not wait on a server that may never answer.
+    if (this.status === 'connecting') this.socket?.destroy();
     this.setStatus('closing');
     const socket = this.socket;
     if (socket !== null && !socket.destroyed) {
