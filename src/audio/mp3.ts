@@ -4,6 +4,9 @@
  * and outputs must only ever cut the stream on a frame boundary.
  */
 
+/** Samples in an MPEG-1 Layer III frame (every frame sCast encodes: 44.1 kHz). */
+export const MP3_FRAME_SAMPLES = 1152;
+
 export type MpegVersion = 1 | 2 | 2.5;
 
 export interface FrameHeader {

@@ -13,10 +13,10 @@ export function resolveEncoder(preference: EncoderPreference, lamePath: string |
   if (preference === 'ffmpeg') return { tool: 'ffmpeg', path: ffmpegPath };
   if (lamePath) {
     if (!executable(lamePath)) throw new EncoderNotFoundError(`LAME_PATH=${lamePath} is not an executable file`);
-    return { tool: 'lame', path: lamePath };
+    return { tool: 'lame', path: lamePath, stdbuf: onPath('stdbuf') ?? undefined };
   }
   const found = onPath('lame');
-  if (found) return { tool: 'lame', path: found };
+  if (found) return { tool: 'lame', path: found, stdbuf: onPath('stdbuf') ?? undefined };
   if (preference === 'lame') throw new EncoderNotFoundError('lame is not on PATH: install it (apt-get install lame), set LAME_PATH, or use MP3_ENCODER=ffmpeg');
   return { tool: 'ffmpeg', path: ffmpegPath };
 }

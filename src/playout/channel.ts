@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, pcmBytesFor, silencePcm } from '../audio/pcm.js';
+import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
@@ -38,7 +39,6 @@ export interface ChannelOptions {
   failureBackoff?: RetryPolicy;
 }
 
-const MP3_FRAME_SAMPLES = 1152;
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
 const FEED_HIGH = pcmBytesFor(0.6);
 const FEED_LOW = pcmBytesFor(0.3);
@@ -332,6 +332,7 @@ export class Channel extends EventEmitter implements AudioSource {
       this.opts.encoder,
       this.playlist.bitrate,
       this.log,
+      { outputBlockMs: tickMsFor(this.opts.leadMs) },
       (frame) => this.pacer.push(frame),
       (err) => this.restartEncoder(err),
     );

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
-import { Mp3FrameSplitter } from '../audio/mp3.js';
+import { MP3_FRAME_SAMPLES, Mp3FrameSplitter } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
-import { Mp3Encoder, type EncoderSpec } from '../media/encoder.js';
+import { Mp3Encoder, type EncoderOptions, type EncoderSpec } from '../media/encoder.js';
 import type { TrackInfo } from '../media/track-info.js';
 import type { PacedFrame } from './pacer.js';
 
 /** Samples a decoder outputs before a given input sample: LAME's 576 + the decoder's 529. */
 const ENCODER_DELAY = 1105;
-const MP3_FRAME_SAMPLES = 1152;
 
 /**
  * One run of the channel's encoder: PCM in, MP3 frames out, with the frame
@@ -31,10 +30,11 @@ export class EncodingSession {
     encoder: EncoderSpec,
     bitrateKbps: number,
     log: Logger,
+    opts: EncoderOptions,
     onFrame: (frame: PacedFrame<TrackInfo>) => void,
     onFailed: (err: Error) => void,
   ) {
-    this.encoder = new Mp3Encoder(encoder, bitrateKbps, log);
+    this.encoder = new Mp3Encoder(encoder, bitrateKbps, log, opts);
     this.encoder.on('data', (chunk: Buffer) => {
       for (const frame of this.splitter.push(chunk)) {
         let marker: TrackInfo | undefined;

@@ -32,8 +32,8 @@ function music(seconds: number): Buffer {
 }
 
 /** Feed PCM in 50 ms pieces, as a channel does, and collect every byte until the encoder exits. */
-async function encode(spec: EncoderSpec, kbps: number, pcm: Buffer): Promise<Buffer> {
-  const encoder = new Mp3Encoder(spec, kbps, silent);
+async function encode(spec: EncoderSpec, kbps: number, pcm: Buffer, outputBlockMs = 0): Promise<Buffer> {
+  const encoder = new Mp3Encoder(spec, kbps, silent, { outputBlockMs });
   const out: Buffer[] = [];
   encoder.on('data', (b: Buffer) => out.push(b));
   const piece = (SAMPLE_RATE / 20) * BYTES_PER_PCM_FRAME;
@@ -47,7 +47,9 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
   test('lame and ffmpeg turn the same PCM into the same bytes, at every bitrate tried', async () => {
     const pcm = music(2);
     for (const kbps of [32, 128, 320]) {
-      const [a, b] = await Promise.all([encode(lame, kbps, pcm), encode(ffmpeg, kbps, pcm)]);
+      // lame frame by frame (--flush), lame in blocks through stdbuf, ffmpeg.
+      const [a, b, c] = await Promise.all([encode(lame, kbps, pcm), encode(ffmpeg, kbps, pcm), encode(lame, kbps, pcm, 100)]);
+      assert.ok(a.equals(c), `${kbps} kbit/s: written in blocks, the same bytes`);
       // Frames only: an MPEG-1 Layer III sync word first, no ID3 or LAME tag.
       assert.equal(a[0], 0xff, `${kbps} kbit/s: starts with a frame`);
       assert.equal(a.subarray(0, 3).toString('latin1') === 'ID3', false);
@@ -56,6 +58,35 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     }
     const decoded = await decodeMp3(await encode(lame, 128, pcm));
     assert.ok(Math.abs(decoded.length / SAMPLE_RATE - 2) < 0.1, `decodes to ${decoded.length / SAMPLE_RATE} s`);
+  });
+
+  test('through stdbuf, lame writes about a tick of frames at a time (one wake-up, not four), never holding audio past the next tick', async () => {
+    assert.ok(lame.stdbuf, 'stdbuf (coreutils) found on PATH');
+    const pcm = music(1.2);
+    const piece = (SAMPLE_RATE / 10) * BYTES_PER_PCM_FRAME;
+    // Fed in real time, 100 ms at a time, as a channel with a 100 ms tick feeds it.
+    async function run(spec: EncoderSpec): Promise<{ writes: number; maxLagS: number }> {
+      const encoder = new Mp3Encoder(spec, 128, silent, { outputBlockMs: 100 });
+      let writes = 0;
+      let bytes = 0;
+      let maxLagS = 0;
+      encoder.on('data', (b: Buffer) => {
+        writes++;
+        bytes += b.length;
+      });
+      for (let k = 0; k * piece < pcm.length; k++) {
+        encoder.write(pcm.subarray(k * piece, (k + 1) * piece));
+        await new Promise((r) => setTimeout(r, 100));
+        maxLagS = Math.max(maxLagS, (k + 1) * 0.1 - bytes / 16000);
+      }
+      await encoder.close();
+      return { writes, maxLagS };
+    }
+    const blocks = await run(lame);
+    const frames = await run({ ...lame, stdbuf: undefined });
+    assert.ok(blocks.writes * 2 <= frames.writes, `${blocks.writes} reads in blocks against ${frames.writes} frame by frame`);
+    // Behind what was fed by LAME's delay (~50 ms) and at most one block (~100 ms); C's default 4 KiB buffer would hold ~256 ms.
+    assert.ok(blocks.maxLagS < 0.22, `output at most ${blocks.maxLagS.toFixed(3)} s behind the input`);
   });
 
   test('a lame that dies is reported as a failure with what it said, a stop that was asked for is not', async () => {
@@ -81,12 +112,14 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     const savedPath = process.env.PATH;
     try {
       assert.equal(resolveEncoder('auto', undefined, ffmpegPath).tool, 'lame');
+      assert.match(resolveEncoder('auto', undefined, ffmpegPath).stdbuf ?? '', /\/stdbuf$/);
       assert.deepEqual(resolveEncoder('ffmpeg', undefined, ffmpegPath), ffmpeg);
       process.env.PATH = tempDir('empty-path');
       assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath), ffmpeg);
       assert.throws(() => resolveEncoder('lame', undefined, ffmpegPath), (err: Error) => err instanceof EncoderNotFoundError && /lame is not on PATH.*apt-get install lame/.test(err.message));
       assert.throws(() => resolveEncoder('auto', '/nonexistent/lame', ffmpegPath), /LAME_PATH=\/nonexistent\/lame is not an executable file/);
-      assert.deepEqual(resolveEncoder('auto', lame.path, ffmpegPath), lame);
+      // Without stdbuf on PATH, lame writes frame by frame (--flush): no block option.
+      assert.deepEqual(resolveEncoder('auto', lame.path, ffmpegPath), { tool: 'lame', path: lame.path, stdbuf: undefined });
     } finally {
       process.env.PATH = savedPath;
     }
