@@ -37,6 +37,7 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
   perChannel('scast_songs_played_total', 'Songs that went on air', (c) => c.songsPlayed);
   perChannel('scast_songs_failed_total', 'Songs skipped because they could not be prepared or decoded', (c) => c.songsFailed);
   perChannel('scast_silence_seconds_total', 'Seconds of silence sent because no song was ready', (c) => c.silenceSeconds);
+  perChannel('scast_standin_seconds_total', 'Seconds of silent frames sent because the encoder had nothing ready in time (an encoder stall)', (c) => c.standInSeconds);
   perChannel('scast_encoder_restarts_total', 'Times the channel encoder had to be restarted', (c) => c.encoderRestarts);
 
   new Gauge({

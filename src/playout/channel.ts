@@ -136,6 +136,11 @@ export class Channel extends EventEmitter implements AudioSource {
     return this.pacer.aheadSeconds;
   }
 
+  /** Seconds of silent frames the clock sent because the encoder had nothing ready in time. */
+  get standInSeconds(): number {
+    return this.pacer.standInSamples / SAMPLE_RATE;
+  }
+
   get secondsSent(): number {
     return this.pacer.sentSamples / SAMPLE_RATE;
   }

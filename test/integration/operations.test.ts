@@ -27,6 +27,9 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
       const value = (re: RegExp) => Number(re.exec(text)?.[1]);
       assert.ok(value(/^scast_songs_played_total\{channel="m"\} (\d+)/m) >= 2);
       assert.ok(value(/^scast_audio_bytes_sent_total\{channel="m"\} (\d+)/m) > 16_000);
+      // A healthy encoder keeps the clock fed: stand-in frames, if any, only while the station starts.
+      const standIn = value(/^scast_standin_seconds_total\{channel="m"\} ([\d.e-]+)/m);
+      assert.ok(standIn >= 0 && standIn < 0.5, `stand-in silence ${standIn} s`);
       assert.equal(value(/^scast_builtin_listeners\{channel="m"\} (\d+)/m), 1);
       assert.equal(value(new RegExp(`^scast_icecast_connected\\{channel="m",server="127.0.0.1:${ice.port}"\\} (\\d+)`, 'm')), 1);
       assert.match(text, /^scast_media_cache_requests_total\{result="miss"\} \d+/m);
