@@ -11,12 +11,13 @@ export type EncoderPreference = 'auto' | 'lame' | 'ffmpeg';
  */
 export function resolveEncoder(preference: EncoderPreference, lamePath: string | undefined, ffmpegPath: string): EncoderSpec {
   if (preference === 'ffmpeg') return { tool: 'ffmpeg', path: ffmpegPath };
+  const stdbuf = onPath('stdbuf') ?? undefined;
   if (lamePath) {
     if (!executable(lamePath)) throw new EncoderNotFoundError(`LAME_PATH=${lamePath} is not an executable file`);
-    return { tool: 'lame', path: lamePath, stdbuf: onPath('stdbuf') ?? undefined };
+    return { tool: 'lame', path: lamePath, stdbuf };
   }
   const found = onPath('lame');
-  if (found) return { tool: 'lame', path: found, stdbuf: onPath('stdbuf') ?? undefined };
+  if (found) return { tool: 'lame', path: found, stdbuf };
   if (preference === 'lame') throw new EncoderNotFoundError('lame is not on PATH: install it (apt-get install lame), set LAME_PATH, or use MP3_ENCODER=ffmpeg');
   return { tool: 'ffmpeg', path: ffmpegPath };
 }
