@@ -81,7 +81,7 @@ export class OutputSet extends EventEmitter {
         for (const c of pending) c.off('status', onStatus);
         resolve();
       };
-      const onStatus = (status: string, prev: string): void => {
+      const onStatus = (_next: string, prev: string): void => {
         if (prev === 'connecting' && --left === 0) done();
       };
       const timer = setTimeout(done, capMs);

@@ -102,6 +102,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private failureRound = 0;
   private pausedUntil = 0;
   private readonly now: () => number;
+  /** How often the channel feeds its encoder and releases frames; the encoder may hold back this much output. */
+  private readonly tickMs: number;
 
   constructor(private readonly opts: ChannelOptions) {
     super();
@@ -125,9 +127,10 @@ export class Channel extends EventEmitter implements AudioSource {
       },
       onMarker: (info) => this.announce(info),
     });
+    this.tickMs = tickMsFor(opts.leadMs);
     this.startEncoder();
     this.pacer.start();
-    this.timer = setInterval(() => this.tick(), tickMsFor(this.opts.leadMs));
+    this.timer = setInterval(() => this.tick(), this.tickMs);
     this.tick();
   }
 
@@ -337,7 +340,7 @@ export class Channel extends EventEmitter implements AudioSource {
       this.opts.encoder,
       this.playlist.bitrate,
       this.log,
-      { outputBlockMs: tickMsFor(this.opts.leadMs) },
+      { outputBlockMs: this.tickMs },
       (frame) => this.pacer.push(frame),
       (err) => this.restartEncoder(err),
     );
