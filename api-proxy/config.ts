@@ -24,6 +24,8 @@ export const proxyEnvSchema = z.object({
   QQ_C_BASE: base.default('https://c.y.qq.com'),
   /** Per upstream call. Default 8000. */
   UPSTREAM_TIMEOUT_MS: int(100, 120_000).default(8000),
+  /** Largest upstream answer read, in bytes (a 1000-song playlist is ~1 MB). Default 8 MiB. */
+  UPSTREAM_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   /** Upstream calls in flight at most. Default 8. */
   UPSTREAM_CONCURRENCY: int(1, 256).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,6 +3,8 @@
  * the HTTP API and tests can match on; messages say what failed, with which
  * input, and what to do about it. The underlying error is kept in `cause`.
  */
+import { redactUrl } from './redact.js';
+
 export class ScastError extends Error {
   readonly code: string;
   /** HTTP status when the error reaches an API client. */
@@ -42,6 +44,15 @@ export class PlaylistError extends ScastError {
     super('SCAST_PLAYLIST_INVALID', lines.join('\n'), { ...options, statusCode: 400 });
     this.file = file;
     this.issues = issues;
+  }
+}
+
+/** A file in a watched folder that is not read: not a regular file, outside the allowed folders, or too large. */
+export class UnsafeFileError extends ScastError {
+  readonly file: string;
+  constructor(file: string, reason: string) {
+    super('SCAST_UNSAFE_FILE', `${file}: ${reason}`);
+    this.file = file;
   }
 }
 
@@ -116,10 +127,21 @@ export class DownloadError extends ScastError {
   readonly retryable: boolean;
   readonly status: number | undefined;
   constructor(url: string, reason: string, opts: { retryable: boolean; status?: number; cause?: unknown }) {
-    super('SCAST_DOWNLOAD_FAILED', `download of ${url} failed: ${reason}`, { cause: opts.cause });
+    super('SCAST_DOWNLOAD_FAILED', `download of ${redactUrl(url)} failed: ${reason}`, { cause: opts.cause });
     this.url = url;
     this.retryable = opts.retryable;
     this.status = opts.status;
+  }
+}
+
+/** A media host that resolves to a loopback, private or other special address the operator did not allow. */
+export class AddressRefusedError extends ScastError {
+  constructor(host: string, address: string) {
+    super(
+      'SCAST_ADDRESS_REFUSED',
+      `${host} is at ${address}, a loopback, private or special address: media is not fetched from there ` +
+        'unless MEDIA_ALLOW_HOSTS lists the host or its network',
+    );
   }
 }
 
@@ -216,6 +238,20 @@ export class UpstreamTimeoutError extends ScastError {
 export class RateLimitedError extends ScastError {
   constructor(detail: string) {
     super('SCAST_RATE_LIMITED', `rate limited: ${detail}; retry later`, { statusCode: 429 });
+  }
+}
+
+/** An answer bigger than the reader will hold (a hostile or broken server). */
+export class ResponseTooLargeError extends ScastError {
+  constructor(what: string, bytes: number, max: number) {
+    super('SCAST_RESPONSE_TOO_LARGE', `${what} answered with over ${max} bytes (${bytes} so far); refused`, { statusCode: 502 });
+  }
+}
+
+/** The control queue of a channel is full: an answer (429), not a fault. */
+export class QueueFullError extends ScastError {
+  constructor(channel: string, max: number) {
+    super('SCAST_QUEUE_FULL', `the queue of channel ${channel} already holds ${max} songs; wait for some to play`, { statusCode: 429 });
   }
 }
 

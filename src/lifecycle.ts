@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, reasonOf } from './errors.js';
+import { installProcessGuard } from './process-guard.js';
 
 /** Whether the module at `moduleUrl` is the script node was asked to run. */
 export function isEntry(moduleUrl: string): boolean {
@@ -39,6 +40,7 @@ export async function runService<E extends { LOG_LEVEL: string }, R extends { cl
     throw err;
   }
   const logger = pino({ level: env.LOG_LEVEL, base: { service: opts.service } });
+  installProcessGuard(logger);
   // Stop signals are handled from before start-up: outputs go live while the
   // rest is still starting, and a SIGTERM then must drain too, not kill.
   let running: R | null = null;

@@ -10,7 +10,8 @@ import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
 import { MediaCache } from './media/cache.js';
 import { resolveEncoder } from './media/encoder-choice.js';
-import { decoderChoice, proberChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { decoderChoice, mainIsShippedBuild, proberChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
+import { AddressPolicy } from './config/address-policy.js';
 import { KvCache } from './media/kv-cache.js';
 import { QqProvider } from './media/qq-provider.js';
 import { MediaResolver } from './media/resolver.js';
@@ -34,7 +35,10 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath);
-  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac'), encoder }, `encoding with ${encoder.tool}`);
+  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac', true), downloadsDecoder: decoderFor('aac', false), encoder }, `encoding with ${encoder.tool}`);
+  if (!env.FFMPEG_DECODER_PATH && mainIsShippedBuild(ffmpegPath)) {
+    logger.warn('no system ffmpeg: downloaded songs are decoded by the npm-shipped 2018 build, which lacks years of decoder security fixes (apt-get install ffmpeg)');
+  }
   if (env.MP3_ENCODER === 'auto' && encoder.tool === 'ffmpeg') {
     logger.info('lame is not installed: encoding with ffmpeg (apt-get install lame gives the same MP3 bytes for ~1/10 of the encoder memory)');
   }
@@ -47,13 +51,24 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     env.API_PROXY_URL && env.API_PROXY_TOKEN
       ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger, timeoutMs: env.API_PROXY_TIMEOUT_MS })
       : undefined;
-  const resolver = new MediaResolver({ probers: proberChoice(env.FFMPEG_DECODER_PATH, ffmpegPath), cache, maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024, logger, qq });
+  const mediaDirs = env.MEDIA_DIRS.map((d) => path.resolve(d));
+  const resolver = new MediaResolver({
+    probers: proberChoice(env.FFMPEG_DECODER_PATH, ffmpegPath),
+    cache,
+    maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024,
+    downloadTimeoutMs: env.DOWNLOAD_TIMEOUT_S * 1000,
+    policy: new AddressPolicy(env.MEDIA_ALLOW_HOSTS),
+    roots: [playlistsDir, ...mediaDirs],
+    maxFileBytes: env.MAX_FILE_MB * 1024 * 1024,
+    logger,
+    qq,
+  });
   const station = new Station({
     dir: playlistsDir,
-    mediaDirs: env.MEDIA_DIRS.map((d) => path.resolve(d)),
+    mediaDirs,
     logger,
     createChannel: ({ id, playlist }) =>
-      new Channel({ id, playlist, encoder, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS }),
+      new Channel({ id, playlist, encoder, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 }),
   });
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,
@@ -75,7 +90,12 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   await station.start();
   await outputs.attemptsSettled(250);
   const { buildApp } = await import('./api/app.js');
-  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache }), ...tuning });
+  const { descriptorLimit, effectiveConnectionCap } = await import('./api/connection-guard.js');
+  const fdLimit = descriptorLimit();
+  const maxConnections = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, env.FD_RESERVE);
+  if (maxConnections < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve: env.FD_RESERVE, maxConnections }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
+  const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
+  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;

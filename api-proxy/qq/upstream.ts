@@ -1,13 +1,16 @@
 import { randomInt } from 'node:crypto';
 import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
-import { RateLimitedError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/errors.js';
-import { Semaphore } from '../single-flight.js';
+import { RateLimitedError, ResponseTooLargeError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/errors.js';
+import { readCapped } from '../../src/http-body.js';
+import { Semaphore } from '../../src/semaphore.js';
 
 export interface UpstreamOptions {
   apiBase: string;
   cBase: string;
   timeoutMs: number;
   concurrency: number;
+  /** Largest answer body read, in bytes; a bigger one is an upstream failure. */
+  maxBodyBytes: number;
 }
 
 /** What the real web player sends; the API answers differently without them. */
@@ -76,8 +79,10 @@ export class QqUpstream {
           signal: AbortSignal.timeout(this.opts.timeoutMs),
         });
         status = res.statusCode;
-        text = await res.body.text();
+        // Capped before buffering: N concurrent huge answers cost N * cap at most.
+        text = await readCapped(res.body, this.opts.maxBodyBytes, 'the music service', res.headers['content-length']);
       } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw new UpstreamError(err.message, { cause: err });
         if (
           err instanceof undiciErrors.HeadersTimeoutError ||
           err instanceof undiciErrors.BodyTimeoutError ||

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -11,9 +12,10 @@ import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import { bearer, secretMatcher } from './auth.js';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { PAGE_HTML } from './page.js';
-import { channelView, healthView, type ViewContext } from './views.js';
+import { channelView, healthView, historyView, type ViewContext } from './views.js';
 
 export interface AppDeps {
   station: Station;
@@ -29,7 +31,18 @@ export interface AppDeps {
   metrics?: (() => Promise<Registry>) | undefined;
   /** Limits of the WebSocket feed (tests tighten them). */
   feed?: Partial<Pick<FeedOptions, 'maxBufferedBytes' | 'pingMs' | 'maxClientMessagesPerSecond'>>;
+  /** Connection caps and timeouts; defaults suit a station facing the internet. */
+  http?: Partial<HttpLimits>;
 }
+
+export interface HttpLimits extends ConnectionLimits {
+  /** A client must send its whole request head within this. */
+  headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (not listeners: they always get audio). */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxConnections: 4096, maxPerAddress: 64, headersTimeoutMs: 10_000, idleTimeoutMs: 15_000 };
 
 const channelParams = z.object({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'not a channel id') });
 
@@ -38,13 +51,23 @@ const channelParams = z.object({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-
  * mount, the JSON API, control, the WebSocket feed and the listening page.
  * Built apart from listen() so tests can inject requests.
  */
-export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
+export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: ConnectionGuard } {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.http };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Listeners and API polling are routine: our own code logs what matters.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // Slow or idle clients are cut off quickly: each holds a descriptor.
+    // Node checks these every `connectionsCheckingInterval`, 30 s by default.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
+    requestTimeout: limits.headersTimeoutMs + 5000,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: 5000,
+    clientErrorHandler: clientError,
   });
+  const guard = new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
+  guard.attach(app.server);
   const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
@@ -87,7 +110,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
   app.get('/api/channels', async () => ({ channels: deps.station.channels.map((c) => channelView(c, ctx)) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);
-    return { ...channelView(channel, ctx), history: channel.history };
+    return { ...channelView(channel, ctx), history: historyView(channel) };
   });
 
   app.post('/api/channels/:id/skip', { preHandler: control }, async (req, reply) => {
@@ -107,8 +130,9 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
       if (!abs) throw new BadRequestError(`body.path: "${track.path}" points outside the playlists folder`, [{ where: 'body.path', message: 'outside the playlists folder' }]);
       track.path = abs;
     }
-    channel.enqueue(track);
-    return reply.code(202).send({ queued: track });
+    const position = channel.enqueue(track);
+    // Not the track as stored: its path is now absolute, its URL may carry a token.
+    return reply.code(202).send({ queued: { source: track.source, title: track.title ?? null }, position });
   });
   app.post('/api/reload', { preHandler: control }, async (_req, reply) => {
     await deps.station.rescan();
@@ -118,18 +142,60 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed } {
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML));
 
   // Every other GET may be a mount of the built-in listener output.
+  const listening = new WeakSet<object>();
   const serveMount = (head: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const mount = decodeURIComponent(req.url.split('?')[0] ?? '');
+    const socket = req.raw.socket;
+    if (listening.has(socket)) {
+      // A request pipelined behind a stream: one connection is one listener.
+      socket.destroy();
+      reply.hijack();
+      return;
+    }
+    const mount = mountOf(req.url);
     const channel = deps.station.byMount(mount);
     const hub = channel ? deps.outputs.of(channel)?.hub : undefined;
     if (!hub) throw new NotFoundError(`mount ${mount}`);
     reply.hijack();
-    hub.add(req.raw.socket, req.headers['icy-metadata'] === '1', head);
+    if (!head) {
+      listening.add(socket);
+      // A listener always receives audio; the hub drops one that stops reading.
+      socket.setTimeout(0);
+    }
+    hub.add(socket, req.headers['icy-metadata'] === '1', head);
   };
   app.route({ method: 'GET', url: '/*', handler: serveMount(false), exposeHeadRoute: false });
   app.route({ method: 'HEAD', url: '/*', handler: serveMount(true) });
 
   const feed = new Feed({ ...deps.feed, server: app.server, station: deps.station, outputs: deps.outputs, ctx, logger: deps.logger });
   app.addHook('onClose', async () => feed.close());
-  return Object.assign(app, { feed });
+  return Object.assign(app, { feed, guard });
+}
+
+/** The mount a listener asked for; a target that does not decode is the client's error. */
+function mountOf(url: string): string {
+  const raw = url.split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`malformed percent-encoding in the path ${JSON.stringify(raw.slice(0, 200))}`);
+  }
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request head did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request head over 16 KiB'],
+};
+
+/**
+ * What node's HTTP parser refuses before any route runs (bad request line,
+ * bad header, oversized head, timeout) answered in the project's error shape.
+ */
+function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, why] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', `malformed request (${err.code ?? 'unparseable'})`];
+  const body = JSON.stringify({ error: { code: 'SCAST_BAD_REQUEST', message: why } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

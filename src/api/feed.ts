@@ -78,24 +78,42 @@ export class Feed {
   private watch(channel: Channel): void {
     const onTrack = (np: NowPlaying): void =>
       this.broadcast(channel.id, { type: 'track', at: now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
+    const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
+      this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
     channel.on('track', onTrack);
-    channel.once('status', () => channel.off('track', onTrack));
+    channel.on('dead-air', onDeadAir);
+    channel.once('status', () => {
+      channel.off('track', onTrack);
+      channel.off('dead-air', onDeadAir);
+    });
     this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'on-air', output: null });
   }
 
+  /**
+   * Runs outside fastify (node's `upgrade` event), so nothing here may throw:
+   * an exception would reach the process. Every refusal is an HTTP answer.
+   */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    socket.on('error', () => socket.destroy());
+    const target = parseTarget(req.url);
+    if (!target || target.pathname !== '/ws') {
+      refuse(socket, 404, 'Not Found', 'SCAST_NOT_FOUND', target ? `no WebSocket at ${target.pathname.slice(0, 200)}` : 'malformed request target');
       return;
     }
-    const channel = url.searchParams.get('channel');
+    const channel = target.searchParams.get('channel');
     if (channel !== null && !this.opts.station.channel(channel)) {
-      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: 'SCAST_NOT_FOUND', message: `channel ${channel} not found` } })}`);
+      refuse(socket, 404, 'Not Found', 'SCAST_NOT_FOUND', `channel ${channel.slice(0, 64)} not found`);
       return;
     }
     this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false }));
-    void this.wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel)));
+    this.wss.then(
+      // ws answers a bad handshake (version, key, method) with 400 itself.
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel)),
+      (err: unknown) => {
+        this.log.error({ err: String(err) }, 'cannot load the WebSocket server');
+        refuse(socket, 503, 'Service Unavailable', 'SCAST_INTERNAL', 'feed unavailable');
+      },
+    );
   }
 
   private connected(ws: WebSocket, channel: string | null): void {
@@ -159,6 +177,24 @@ export class Feed {
       c.ws.ping();
     }
   }
+}
+
+/** The request target as a URL, or null for one that is not a path (`//[`, `http://x`, `*`). */
+function parseTarget(raw: string | undefined): URL | null {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//')) return null;
+  try {
+    return new URL(raw, 'http://station.invalid');
+  } catch {
+    return null;
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  // A client that never reads the refusal must not keep the descriptor.
+  setTimeout(() => socket.destroy(), 5000).unref();
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  else socket.destroy();
 }
 
 function now(): string {

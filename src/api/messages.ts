@@ -63,9 +63,15 @@ export const statusMessageSchema = z.object({
   type: z.literal('status'),
   at: z.string(),
   channel: z.string(),
-  /** What changed: the channel went on/off air, or an output lost/regained its server. */
-  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected']),
+  /**
+   * What changed: the channel went on/off air, an output lost/regained its
+   * server, or the channel fell into dead air (nothing audible for
+   * DEAD_AIR_SECONDS) and came out of it.
+   */
+  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected', 'dead-air', 'audio-back']),
   output: outputViewSchema.nullable(),
+  /** With dead-air and audio-back: the song on air, if any. */
+  song: z.string().nullable().optional(),
 });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [snapshotMessageSchema, trackMessageSchema, statusMessageSchema]);

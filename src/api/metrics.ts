@@ -3,11 +3,14 @@ import type { MediaCache } from '../media/cache.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
+import { processFaults } from '../process-guard.js';
+import type { ConnectionStats } from './connection-guard.js';
 
 export interface MetricsSources {
   station: Station;
   outputs: OutputSet;
   cache: MediaCache;
+  connections?: ConnectionStats;
 }
 
 /**
@@ -48,6 +51,16 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     collect() {
       this.reset();
       for (const c of channels()) this.set({ channel: c.id }, c.pacingError);
+    },
+  });
+  new Gauge({
+    name: 'scast_dead_air_seconds',
+    help: 'Seconds the channel has been in dead air (nothing audible for DEAD_AIR_SECONDS); 0 while audio is audible',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) this.set({ channel: c.id }, c.deadAirSeconds);
     },
   });
   new Gauge({
@@ -99,5 +112,38 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
       this.set(src.cache.sizeBytes);
     },
   });
+  new Counter({
+    name: 'scast_process_faults_total',
+    help: 'Exceptions and rejections no code handled, caught by the process guard (each one is a bug)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(processFaults.uncaught);
+    },
+  });
+  const conns = src.connections;
+  if (conns) {
+    new Gauge({
+      name: 'scast_http_connections',
+      help: 'Open HTTP connections (listeners, page, API, feed), and the most ever open at once',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.set({ kind: 'open' }, conns.open);
+        this.set({ kind: 'peak' }, conns.peak);
+      },
+    });
+    new Counter({
+      name: 'scast_http_connections_refused_total',
+      help: 'Connections closed on arrival for being over the station-wide or per-address cap',
+      labelNames: ['cap'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ cap: 'address' }, conns.refusedPerAddress);
+        this.inc({ cap: 'total' }, conns.refusedTotal - conns.refusedPerAddress);
+      },
+    });
+  }
   return registry;
 }

@@ -2,6 +2,7 @@ import type { Channel } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { ChannelOutputs } from '../outputs/output-set.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
+import { processFaults } from '../process-guard.js';
 import type { ChannelView } from './messages.js';
 
 export interface ViewContext {
@@ -27,8 +28,37 @@ export function nowPlayingView(np: NowPlaying) {
 export function nextView(c: Channel): ChannelView['next'] {
   const next = c.next;
   if (!next) return null;
-  const title = next.title ?? ('path' in next ? next.path : 'url' in next ? next.url : 'id' in next ? next.id : '');
-  return { title, artist: next.artist ?? null, album: next.album ?? null };
+  return { title: next.title ?? publicName(next), artist: next.artist ?? null, album: next.album ?? null };
+}
+
+/**
+ * A song not prepared yet, named without what must stay private: a file's
+ * name but not its folder, a URL's last path segment but not its host,
+ * credentials or query.
+ */
+function publicName(t: { source: string; path?: string; url?: string; id?: string }): string {
+  let raw = t.id ?? '';
+  if (t.path !== undefined) raw = t.path;
+  else if (t.url !== undefined) {
+    try {
+      raw = new URL(t.url).pathname;
+    } catch {
+      raw = '';
+    }
+  }
+  const base = raw.split('/').pop() ?? '';
+  let name = base.replace(/\.[A-Za-z0-9]{1,5}$/, '');
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    /* keep it encoded */
+  }
+  return name || 'next song';
+}
+
+/** Songs that played, as the public sees them: titles and times, not keys or paths. */
+export function historyView(c: Channel) {
+  return c.history.map((h) => ({ ...nowPlayingView(h), elapsedMs: undefined, endedAt: h.endedAt }));
 }
 
 export function icecastOutputView(o: IcecastOutput) {
@@ -76,7 +106,9 @@ export function healthView(channels: Channel[], ctx: ViewContext) {
     songsFailed: c.songsFailed,
     encoderRestarts: c.encoderRestarts,
     pacingErrorMs: Math.round(c.pacingError * 1000),
+    /** Seconds of dead air so far (0: audio is audible); see DEAD_AIR_SECONDS. */
+    deadAirSeconds: Math.round(c.deadAirSeconds),
     outputs: channelView(c, ctx).outputs,
   }));
-  return { status: list.every((c) => c.onAir) ? 'ok' : 'degraded', channels: list };
+  return { status: list.every((c) => c.onAir && c.deadAirSeconds === 0) ? 'ok' : 'degraded', processFaults: processFaults.uncaught, channels: list };
 }

@@ -10,9 +10,19 @@ export const DEFAULT_METAINT = 16000;
 const MAX_META_BYTES = 4080;
 const EMPTY_BLOCK = Buffer.from([0]);
 
-/** Build one metadata block. Quotes are not escaped (players do not unescape them). */
+/**
+ * `';` ends a field for every player's parser, and players do not unescape
+ * anything: inside a value it becomes `' ;`, so a title can never close its
+ * field early and add fields of its own (a `StreamUrl` to an attacker's page).
+ */
+export function icyValue(s: string): string {
+  return s.replace(/';/g, "' ;");
+}
+
+/** Build one metadata block. */
 export function encodeIcyMetadata(title: string, url?: string): Buffer {
-  const tail = url === undefined ? '' : `StreamUrl='${url}';`;
+  title = icyValue(title);
+  const tail = url === undefined ? '' : `StreamUrl='${icyValue(url)}';`;
   const prefix = "StreamTitle='";
   const suffix = `';${tail}`;
   const room = MAX_META_BYTES - Buffer.byteLength(prefix) - Buffer.byteLength(suffix);

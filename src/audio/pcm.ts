@@ -24,3 +24,16 @@ export function silencePcm(bytes: number): Buffer {
   if (bytes <= ZEROS.length) return ZEROS.subarray(0, bytes);
   return Buffer.alloc(bytes);
 }
+
+/** -60 dBFS in 16-bit samples: below it, a stretch of audio counts as silence. */
+export const AUDIBLE_THRESHOLD = 33;
+
+/** Whether any sample of s16le `pcm` reaches `threshold`; stops at the first (music: the first few samples). */
+export function isAudible(pcm: Buffer, threshold = AUDIBLE_THRESHOLD): boolean {
+  const n = pcm.length >> 1;
+  for (let i = 0; i < n; i++) {
+    const v = pcm.readInt16LE(i << 1);
+    if (v >= threshold || v <= -threshold) return true;
+  }
+  return false;
+}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { invalidAllowEntries } from './address-policy.js';
 
 /** Where an Icecast output connects, parsed from one entry of ICECAST_URL. */
 export interface IcecastTarget {
@@ -21,36 +22,61 @@ const intInRange = (min: number, max: number) =>
 
 const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
-/** One `http://user:password@host:port` entry; a path is refused (mounts come from playlists). */
-function parseIcecastUrl(entry: string, ctx: z.RefinementCtx): IcecastTarget | typeof z.NEVER {
-  let url: URL;
-  try {
-    url = new URL(entry);
-  } catch {
+/**
+ * One `http://user:password@host:port` entry; a path is refused (mounts come
+ * from playlists). Parsed by hand: a URL parser ends the authority at the
+ * first `/`, so a password with `/` in it (base64 secrets have them) would
+ * be read as a path; here the credentials run to the last `@`. Percent
+ * escapes in the password are decoded when valid, kept as typed otherwise.
+ */
+export function parseIcecastUrl(entry: string, ctx: z.RefinementCtx): IcecastTarget | typeof z.NEVER {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(entry);
+  if (!m) {
     ctx.addIssue({ code: 'custom', message: `"${redact(entry)}" is not a URL; expected http://source:PASSWORD@host:8000` });
     return z.NEVER;
   }
+  const scheme = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  const at = rest.lastIndexOf('@');
+  const userinfo = at >= 0 ? rest.slice(0, at) : '';
+  const hostPart = at >= 0 ? rest.slice(at + 1) : rest;
+  const colon = userinfo.indexOf(':');
   const problems: string[] = [];
-  if (url.protocol !== 'http:') problems.push(`scheme must be http: (got ${url.protocol})`);
-  if (!url.password) problems.push('the source password is missing (http://source:PASSWORD@host:port)');
-  if (url.pathname !== '/' && url.pathname !== '') problems.push('no path expected: each playlist names its own mount');
-  if (problems.length > 0) {
+  if (scheme !== 'http') problems.push(`scheme must be http: (got ${scheme}:)`);
+  if (colon < 0 || colon === userinfo.length - 1) problems.push('the source password is missing (http://source:PASSWORD@host:port)');
+  const hp = /^(\[[0-9a-fA-F:.]+\]|[^:/?#\[\]]+)(?::(\d{1,5}))?\/?$/.exec(hostPart);
+  if (!hp) problems.push(hostPart.includes('/') ? 'no path expected: each playlist names its own mount' : `"${hostPart}" is not host or host:port`);
+  const port = hp?.[2] ? Number(hp[2]) : 8000;
+  if (port < 1 || port > 65535) problems.push(`port ${port} is out of range`);
+  if (problems.length > 0 || !hp) {
     ctx.addIssue({ code: 'custom', message: `${redact(entry)}: ${problems.join('; ')}` });
     return z.NEVER;
   }
-  const port = url.port ? Number(url.port) : 8000;
+  const host = hp[1]!.replace(/^\[|\]$/g, '');
   return {
-    server: `${url.hostname}:${port}`,
-    host: url.hostname.replace(/^\[|\]$/g, ''),
+    server: `${hp[1]}:${port}`,
+    host,
     port,
-    user: decodeURIComponent(url.username || 'source'),
-    password: decodeURIComponent(url.password),
+    user: lenientDecode(userinfo.slice(0, colon) || 'source'),
+    password: lenientDecode(userinfo.slice(colon + 1)),
   };
 }
 
-/** Hide the password of a URL before it goes into a message. */
+function lenientDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Hide the credentials of a URL before it goes into a message: everything up to the last `@`. */
 function redact(entry: string): string {
-  return entry.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  const scheme = entry.indexOf('://');
+  const at = entry.lastIndexOf('@');
+  if (scheme < 0 || at < scheme) return entry;
+  const user = entry.slice(scheme + 3, at).split(':')[0];
+  return `${entry.slice(0, scheme + 3)}${user}:***${entry.slice(at)}`;
 }
 
 /**
@@ -84,10 +110,37 @@ export const envSchema = z.object({
   CACHE_MAX_MB: intInRange(1, 10_000_000).default(2048),
   /** Largest single download in MiB. Default 200. */
   MAX_DOWNLOAD_MB: intInRange(1, 100_000).default(200),
+  /** Longest one download may take, in seconds (a body slower than 64 KiB per 20 s is given up on sooner). Default 300. */
+  DOWNLOAD_TIMEOUT_S: intInRange(10, 86_400).default(300),
+  /** Largest local media file (`file` tracks) read, in MiB. Default 2048. */
+  MAX_FILE_MB: intInRange(1, 1_000_000).default(2048),
+  /**
+   * Loopback, private and other special addresses media may still be downloaded from: host names, addresses or
+   * CIDR networks, comma-separated (e.g. `nas.local,192.168.1.0/24`). Default: none, only public addresses.
+   */
+  MEDIA_ALLOW_HOSTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const entries = (v ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+      const bad = invalidAllowEntries(entries);
+      if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not a host name, address or CIDR network: ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+      return entries;
+    }),
   /** HTTP port for the built-in listener output and the API. Default 8080; 0 picks a free port. */
   HTTP_PORT: intInRange(0, 65535).default(8080),
   /** Address the HTTP server binds. Default 0.0.0.0. */
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Open HTTP connections at most (listeners, page, API, feed), kept FD_RESERVE below the descriptor limit. Default 4096. */
+  MAX_CONNECTIONS: intInRange(1, 1_000_000).default(4096),
+  /** Open HTTP connections at most from one address; 0: no cap (set 0 behind a reverse proxy, and cap there). Default 64. */
+  MAX_CONNECTIONS_PER_ADDRESS: intInRange(0, 1_000_000).default(64),
+  /** Descriptors never given to HTTP clients, kept for ffmpeg, lame, downloads, Icecast and files. Default 128. */
+  FD_RESERVE: intInRange(16, 100_000).default(128),
+  /** A client must send its request head within this many ms. Default 10000. */
+  HTTP_HEADERS_TIMEOUT_MS: intInRange(1000, 600_000).default(10_000),
+  /** An HTTP connection with no traffic for this many ms is closed (listeners always have traffic). Default 15000. */
+  HTTP_IDLE_TIMEOUT_MS: intInRange(1000, 3_600_000).default(15_000),
   /** Serve each channel at its mount on the HTTP server. Default true. */
   BUILTIN_OUTPUT: flag.default(true),
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
@@ -112,6 +165,8 @@ export const envSchema = z.object({
   CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Base URL listeners reach this server at, for listen URLs (e.g. https://radio.example.org). Default: from HTTP_HOST and the port. */
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional().transform((u) => u?.replace(/\/$/, '')),
+  /** Nothing audible on a channel for this many seconds is dead air: a warning, /health degraded, a feed event. Default 30. */
+  DEAD_AIR_SECONDS: intInRange(1, 86_400).default(30),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
   PACING_LEAD_MS: intInRange(0, 2000).default(250),
 });

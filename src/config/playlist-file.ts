@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PlaylistError, type ConfigIssue } from '../errors.js';
+import { PlaylistError, UnsafeFileError, type ConfigIssue } from '../errors.js';
+import { readRegularFile } from './safe-files.js';
 import { formatPath, zodIssues } from './env.js';
 import { MAX_PLAYLIST_BYTES, playlistSchema, type Playlist } from './playlist.js';
 
@@ -20,25 +20,33 @@ export const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * file, the JSON path and the reason; nothing is half-applied.
  *
  * @param roots folders `file` tracks must stay inside (PLAYLISTS_DIR first).
+ * @param read the file's bytes, when the caller has already read them safely.
  */
-export async function loadPlaylistFile(file: string, roots: readonly string[]): Promise<LoadedPlaylist> {
+export async function loadPlaylistFile(file: string, roots: readonly string[], read?: Buffer): Promise<LoadedPlaylist> {
   const id = path.basename(file, '.json');
   if (!CHANNEL_ID.test(id)) {
     throw new PlaylistError(file, [
       { where: '', message: `file name "${id}" is not a valid channel id (letters, digits, . _ -, up to 64)` },
     ]);
   }
-  const info = await stat(file);
-  if (info.size > MAX_PLAYLIST_BYTES) {
-    throw new PlaylistError(file, [
-      { where: '', message: `file is ${info.size} bytes; playlists are limited to ${MAX_PLAYLIST_BYTES} bytes` },
-    ]);
-  }
-  const bytes = await readFile(file);
+  const bytes = read ?? (await readPlaylistBytes(file, roots[0] ?? path.dirname(file)));
   const playlist = parsePlaylist(file, bytes);
   const issues = checkTrackPaths(path.dirname(file), playlist, roots);
   if (issues.length > 0) throw new PlaylistError(file, issues);
   return { id, file, playlist };
+}
+
+/**
+ * A playlist file's bytes: a regular file inside the playlists folder (links
+ * resolved), at most MAX_PLAYLIST_BYTES, read with a bound.
+ */
+export async function readPlaylistBytes(file: string, dir: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(file, [dir], MAX_PLAYLIST_BYTES);
+  } catch (err) {
+    if (!(err instanceof UnsafeFileError)) throw err;
+    throw new PlaylistError(file, [{ where: '', message: err.message.slice(file.length + 2) }], { cause: err });
+  }
 }
 
 /** Decode, parse and validate playlist bytes; pure, so tests can feed any input. */

@@ -22,6 +22,24 @@ const displayText = (max: number) =>
     .max(max, `at most ${max} characters`)
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters or line breaks');
 
+/**
+ * Text from media tags or a music service made fit to show, by the same
+ * rules as playlist titles: control and bidirectional-override characters
+ * removed, runs of white space made one space, at most `max` characters.
+ * Undefined when nothing is left.
+ */
+export function cleanDisplayText(s: string | undefined | null, max = 500): string | undefined {
+  if (typeof s !== 'string') return undefined;
+  const text = s
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (!text) return undefined;
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
+}
+
 const overrides = {
   /** Shown title; default: the media's own title tag, else the file name. */
   title: displayText(500).optional(),

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type ffmpeg from 'fluent-ffmpeg';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
+import { SAFE_INPUT_OPTIONS, fileInput } from './ffmpeg-input.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
 
 /**
@@ -24,6 +25,7 @@ export class PcmDecoder {
   private buffered = 0;
   private streamEnded = false;
   private destroyed = false;
+  private abandoned = false;
   private readonly finished: Promise<void>;
 
   /** Stop after this many bytes: the end padding of AAC frames is not part of the song. */
@@ -32,7 +34,8 @@ export class PcmDecoder {
   constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null } = {}) {
     this.limit = opts.exactSeconds ? pcmBytesFor(opts.exactSeconds) : Infinity;
     this.command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 })
-      .input(inputPath)
+      .input(fileInput(inputPath))
+      .inputOptions(SAFE_INPUT_OPTIONS)
       .noVideo()
       .audioChannels(CHANNELS)
       .audioFrequency(SAMPLE_RATE)
@@ -60,9 +63,9 @@ export class PcmDecoder {
     return this.finished;
   }
 
-  /** True once every decoded byte has been taken. */
+  /** True once every decoded byte has been taken (or the decoder was abandoned). */
   get ended(): boolean {
-    if (this.bytesRead >= this.limit) return true;
+    if (this.bytesRead >= this.limit || this.abandoned) return true;
     this.pull(1);
     return this.streamEnded && this.buffered === 0;
   }
@@ -109,6 +112,14 @@ export class PcmDecoder {
     }
     this.buffered -= n;
     return piece;
+  }
+
+  /** Give up on a decoder that makes no progress: kill it, and end the song with `reason` as its error. */
+  abandon(reason: string): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.error = new FfmpegError('decoder', reason);
+    this.destroy();
   }
 
   destroy(): void {

@@ -1,10 +1,14 @@
 import ffmpeg from 'fluent-ffmpeg';
+import { childEnv } from './child-env.js';
 
-type Spawner = { _getFfmpegPath(cb: (err: Error | null, path: string) => void): void };
+type Internals = {
+  _getFfmpegPath(cb: (err: Error | null, path: string) => void): void;
+  _spawnFfmpeg(args: string[], options: Record<string, unknown>, ...callbacks: unknown[]): void;
+};
 
 /**
  * A fluent-ffmpeg command bound to one ffmpeg binary, whose kill() works at
- * any moment. Two fluent-ffmpeg behaviours are mended here, once for every
+ * any moment. Four fluent-ffmpeg behaviours are mended here, once for every
  * invocation:
  * - the binary path lives in module-wide state (setFfmpegPath), so two
  *   binaries (a fast-starting one for decoders, the system one for encoders)
@@ -12,12 +16,30 @@ type Spawner = { _getFfmpegPath(cb: (err: Error | null, path: string) => void): 
  * - ffmpeg is spawned asynchronously after run(), and kill() is a no-op until
  *   then: a decoder stopped in that window left an ffmpeg blocked on a pipe
  *   nobody reads, forever. An early kill is remembered and carried out as soon
- *   as the process exists.
+ *   as the process exists;
+ * - a spawn that fails for want of descriptors or processes (EMFILE, EAGAIN)
+ *   gives a child without pipes, and fluent-ffmpeg then throws a TypeError
+ *   from a callback, which would end the whole station. The throw is caught
+ *   here; the child's own 'error' event, which node sends next, still
+ *   reaches the command's 'error' listeners;
+ * - children would inherit the whole environment, secrets included: they
+ *   get childEnv() instead.
  */
 export function ffmpegCommand(ffmpegPath: string, options: ffmpeg.FfmpegCommandOptions = {}): ffmpeg.FfmpegCommand {
   const command = ffmpeg(options);
-  // fluent-ffmpeg resolves the binary through this method before every spawn.
-  (command as unknown as Spawner)._getFfmpegPath = (cb) => cb(null, ffmpegPath);
+  const internals = command as unknown as Internals;
+  // fluent-ffmpeg resolves the binary through this method right before it
+  // spawns, and carries on synchronously inside the callback.
+  internals._getFfmpegPath = (cb) => {
+    try {
+      cb(null, ffmpegPath);
+    } catch (err) {
+      // spawn() itself threw (errors node does not turn into an 'error' event): report it.
+      if ((err as { syscall?: string }).syscall?.startsWith('spawn')) command.emit('error', err, null, null);
+    }
+  };
+  const spawnFfmpeg = internals._spawnFfmpeg.bind(command);
+  internals._spawnFfmpeg = (args, opts, ...callbacks) => spawnFfmpeg(args, { ...opts, env: childEnv() }, ...callbacks);
   const kill = command.kill.bind(command);
   let started = false;
   let wanted: string | null = null;

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { FfmpegNotFoundError } from '../errors.js';
+import type { ProberChoice } from './probe-memo.js';
 import { executable, onPath } from './which.js';
 
 /** The binary shipped in @ffmpeg-installer/ffmpeg (an optional dependency), if installed. */
@@ -41,32 +42,39 @@ export function resolveFfmpegPath(configured?: string): string {
 const SHIPPED_DECODES_EXACTLY = new Set(['aac', 'mp3', 'flac', 'pcm_s16le', 'pcm_s24le', 'pcm_f32le']);
 
 /**
- * Which ffmpeg decodes a song: FFMPEG_DECODER_PATH for every song when set;
- * else the npm-shipped static binary, when installed, for the codecs it
- * decodes exactly; else the main one. A decoder is a process per song: the
- * static build starts in ~10 ms with ~13 MB, where a distribution's
- * dynamically linked ffmpeg (200+ libraries) takes ~60 ms and ~10 MB of
- * private relocated pages per process.
+ * Which ffmpeg decodes a song. FFMPEG_DECODER_PATH for every song when set.
+ * Else, for the operator's own files, the npm-shipped static binary when
+ * installed, for the codecs it decodes exactly (a decoder is a process per
+ * song: the static build starts in ~10 ms with ~13 MB, where a
+ * distribution's dynamically linked ffmpeg takes ~60 ms and ~10 MB of
+ * private relocated pages). Downloads from the internet are decoded by the
+ * main ffmpeg: the static build dates from 2018 and has none of the
+ * decoder security fixes since; Debian's gets them with the distribution.
  */
-export function decoderChoice(configured: string | undefined, main: string): (codec: string | undefined) => string {
+export function decoderChoice(configured: string | undefined, main: string): (codec: string | undefined, trusted: boolean) => string {
   if (configured) {
     if (!executable(configured)) throw new FfmpegNotFoundError([`FFMPEG_DECODER_PATH=${configured} (not an executable file)`]);
     return () => configured;
   }
   const shipped = bundled();
   if (!shipped || shipped === main) return () => main;
-  return (codec) => (codec !== undefined && SHIPPED_DECODES_EXACTLY.has(codec) ? shipped : main);
+  return (codec, trusted) => (trusted && codec !== undefined && SHIPPED_DECODES_EXACTLY.has(codec) ? shipped : main);
 }
 
 /**
  * Which ffmpeg binaries probe a file, in order: FFMPEG_DECODER_PATH alone
- * when set; else the npm-shipped static build first (~10 ms of CPU per probe
- * against ~50 ms for Debian's; tags, duration and codec read the same on AAC,
- * MP3, FLAC, WAV, Vorbis and Opus), then the main one for what the older
- * build cannot read.
+ * when set; else, for the operator's own files, the npm-shipped static build
+ * first (~10 ms of CPU per probe against ~50 ms for Debian's), then the main
+ * one for what the older build cannot read; for downloads, the main one
+ * only (see decoderChoice).
  */
-export function proberChoice(configured: string | undefined, main: string): string[] {
-  if (configured) return [configured];
+export function proberChoice(configured: string | undefined, main: string): ProberChoice {
+  if (configured) return { trusted: [configured], untrusted: [configured] };
   const shipped = bundled();
-  return shipped && shipped !== main ? [shipped, main] : [main];
+  return { trusted: shipped && shipped !== main ? [shipped, main] : [main], untrusted: [main] };
+}
+
+/** Whether `main` is the 2018 static build itself (no system ffmpeg): worth a warning, since downloads are then decoded by it. */
+export function mainIsShippedBuild(main: string): boolean {
+  return bundled() === main;
 }

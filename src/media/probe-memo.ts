@@ -8,6 +8,12 @@ export interface Probed {
   exactSeconds: number | null;
 }
 
+/** ffmpeg builds to probe with, in order: for the operator's own files, and for downloads from the internet. */
+export interface ProberChoice {
+  trusted: readonly string[];
+  untrusted: readonly string[];
+}
+
 /** Enough for a large library; an entry is a few hundred bytes. */
 const MAX_ENTRIES = 20_000;
 
@@ -22,13 +28,13 @@ export class ProbeMemo {
   private readonly entries = new Map<string, Promise<Probed>>();
 
   /** `binaries`: ffmpeg builds to try in order; a file one cannot read goes to the next. */
-  constructor(private readonly binaries: readonly string[]) {
-    if (binaries.length === 0) throw new TypeError('ProbeMemo needs at least one ffmpeg binary');
+  constructor(private readonly binaries: ProberChoice) {
+    if (binaries.trusted.length === 0 || binaries.untrusted.length === 0) throw new TypeError('ProbeMemo needs at least one ffmpeg binary');
   }
 
-  async probe(file: string): Promise<Probed> {
+  async probe(file: string, trusted: boolean): Promise<Probed> {
     const st = await stat(file);
-    const key = `${file}\u0000${st.size}\u0000${st.mtimeMs}`;
+    const key = `${file}\u0000${st.size}\u0000${st.mtimeMs}\u0000${trusted}`;
     const known = this.entries.get(key);
     if (known) {
       // Map order is insertion order: re-insert to keep recently used entries last.
@@ -36,23 +42,23 @@ export class ProbeMemo {
       this.entries.set(key, known);
       return known;
     }
-    const running = this.run(file);
+    const running = this.run(file, trusted ? this.binaries.trusted : this.binaries.untrusted);
     this.entries.set(key, running);
     running.catch(() => this.entries.delete(key));
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     return running;
   }
 
-  private async run(file: string): Promise<Probed> {
-    const tags = await this.probeTags(file);
+  private async run(file: string, binaries: readonly string[]): Promise<Probed> {
+    const tags = await this.probeTags(file, binaries);
     const exactSeconds = await mp4AudioDuration(file).catch(() => null);
     return { tags, exactSeconds };
   }
 
   /** The first build that reads the file wins; if none does, the last one's reason is reported. */
-  private async probeTags(file: string): Promise<MediaTags> {
+  private async probeTags(file: string, binaries: readonly string[]): Promise<MediaTags> {
     let failure: unknown;
-    for (const binary of this.binaries) {
+    for (const binary of binaries) {
       try {
         return await probeMedia(binary, file);
       } catch (err) {

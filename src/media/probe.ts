@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { FfmpegError } from '../errors.js';
+import { SAFE_INPUT_OPTIONS, fileInput } from './ffmpeg-input.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
 
 export interface MediaTags {
@@ -22,7 +23,8 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
     let codec: { audio?: string; duration?: string } | null = null;
     out.on('data', (c: Buffer) => chunks.push(c));
     const command = ffmpegCommand(ffmpegPath, { stdoutLines: 30, timeout: timeoutMs / 1000 })
-      .input(file)
+      .input(fileInput(file))
+      .inputOptions(SAFE_INPUT_OPTIONS)
       .format('ffmetadata')
       // Stream tags first (Ogg and Opus keep them there), then global ones on top.
       .outputOptions(['-hide_banner', '-map_metadata:g', '0:s:a:0', '-map_metadata:g', '0:g'])

@@ -3,7 +3,8 @@ import type * as z from 'zod';
 import type { Logger } from 'pino';
 import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
 import type { QqTrack } from '../config/playlist.js';
-import { ApiProxyError, reasonOf } from '../errors.js';
+import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../errors.js';
+import { readCapped } from '../http-body.js';
 import type { KvCache } from './kv-cache.js';
 import type { RemoteProvider, ResolvedRemote } from './resolver.js';
 
@@ -15,6 +16,9 @@ export interface QqProviderOptions {
   /** Per request to the proxy. Default 10 s. */
   timeoutMs?: number;
 }
+
+/** A song or play-URL answer is a few hundred bytes; anything near this is not api-proxy. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * QQ Music songs for the streamer, through api-proxy: metadata and a play
@@ -85,7 +89,7 @@ export class QqProvider implements RemoteProvider {
         signal: signal ? AbortSignal.any([signal, timer]) : timer,
       });
       status = res.statusCode;
-      const text = await res.body.text();
+      const text = await readCapped(res.body, MAX_ANSWER_BYTES, 'api-proxy', res.headers['content-length']);
       try {
         body = JSON.parse(text);
       } catch {
@@ -93,6 +97,7 @@ export class QqProvider implements RemoteProvider {
       }
     } catch (err) {
       if (err instanceof ApiProxyError) throw err;
+      if (err instanceof ResponseTooLargeError) throw new ApiProxyError('SCAST_UPSTREAM_FAILED', err.message, 502);
       const timedOut = timer.aborted;
       throw new ApiProxyError(timedOut ? 'SCAST_UPSTREAM_TIMEOUT' : 'SCAST_UPSTREAM_FAILED', timedOut ? `no answer within ${timeout} ms` : `unreachable (${reasonOf(err)})`, timedOut ? 504 : 502);
     }

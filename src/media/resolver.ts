@@ -1,11 +1,14 @@
-import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { trackKey, type QqTrack, type Track } from '../config/playlist.js';
+import { cleanDisplayText, trackKey, type QqTrack, type Track } from '../config/playlist.js';
+import { checkedRegularFile } from '../config/safe-files.js';
+import { redactUrl } from '../redact.js';
+import type { AddressPolicy } from '../config/address-policy.js';
 import { DownloadError, TrackUnavailableError, reasonOf, type TrackStep } from '../errors.js';
 import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
-import { ProbeMemo, type Probed } from './probe-memo.js';
+import { ProbeMemo, type Probed, type ProberChoice } from './probe-memo.js';
+import { Semaphore } from '../semaphore.js';
 import type { TrackInfo } from './track-info.js';
 
 /** A song ready to decode: a local file plus what is known about it. */
@@ -16,6 +19,8 @@ export interface PreparedMedia {
   exactSeconds: number | null;
   /** Audio codec, as the probe named it. */
   codec: string | undefined;
+  /** The operator's own file (PLAYLISTS_DIR, MEDIA_DIRS), as against a download from the internet. */
+  trusted: boolean;
   /** Let the cache evict the file again. */
   release(): void;
 }
@@ -34,10 +39,18 @@ export interface RemoteProvider {
 }
 
 export interface ResolverOptions {
-  /** ffmpeg builds that probe files, tried in order (see proberChoice). */
-  probers: readonly string[];
+  /** ffmpeg builds that probe files, tried in order, for local files and for downloads (see proberChoice). */
+  probers: ProberChoice;
   cache: MediaCache;
   maxDownloadBytes: number;
+  /** Where downloads may come from (MEDIA_ALLOW_HOSTS). */
+  policy: AddressPolicy;
+  /** Folders `file` tracks must resolve into, links followed. */
+  roots: readonly string[];
+  /** Largest local media file read. */
+  maxFileBytes: number;
+  /** The whole of one download at most. Default 5 min. */
+  downloadTimeoutMs?: number;
   logger: Logger;
   qq?: RemoteProvider | undefined;
 }
@@ -53,9 +66,12 @@ export class MediaResolver {
   private readonly downloads = new Map<string, Promise<void>>();
 
   private readonly probes: ProbeMemo;
+  /** Downloads running at once, station-wide; more wait their turn. */
+  private readonly downloadSlots: Semaphore;
 
   constructor(private readonly opts: ResolverOptions) {
     this.probes = new ProbeMemo(opts.probers);
+    this.downloadSlots = new Semaphore(MAX_CONCURRENT_DOWNLOADS);
   }
 
   async prepare(track: Track, signal?: AbortSignal): Promise<PreparedMedia> {
@@ -65,11 +81,15 @@ export class MediaResolver {
     /** The cache entry behind `lease`; null for local files. */
     let cacheKey: string | null = null;
     let remoteInfo: ResolvedRemote['info'] = {};
+    let trusted = false;
     switch (track.source) {
-      case 'file':
-        await step(label, 'resolve', () => access(track.path, constants.R_OK));
-        lease = { path: track.path, release: () => undefined };
+      case 'file': {
+        // Links are followed here, at play time: a link planted after the playlist was read is caught too.
+        const { real } = await step(label, 'resolve', () => checkedRegularFile(track.path, this.opts.roots, this.opts.maxFileBytes));
+        lease = { path: real, release: () => undefined };
+        trusted = true;
         break;
+      }
       case 'url':
         cacheKey = `url:${track.url}`;
         lease = await this.fetch(label, cacheKey, track.url, signal);
@@ -94,7 +114,7 @@ export class MediaResolver {
     }
     let probed: Probed;
     try {
-      probed = await step(label, 'probe', () => this.probes.probe(lease.path));
+      probed = await step(label, 'probe', () => this.probes.probe(lease.path, trusted));
     } catch (err) {
       lease.release();
       // A cached file that does not probe is bad: do not keep serving it.
@@ -102,16 +122,17 @@ export class MediaResolver {
       throw err;
     }
     const { tags, exactSeconds } = probed;
+    // Tags and the music service's answers are shown to every listener: same rules as playlist titles.
     const info: TrackInfo = {
       key,
       source: track.source,
-      title: track.title ?? remoteInfo.title ?? tags.title ?? fallbackTitle(track),
-      artist: track.artist ?? remoteInfo.artist ?? tags.artist,
-      album: track.album ?? remoteInfo.album ?? tags.album,
-      coverUrl: remoteInfo.coverUrl,
+      title: track.title ?? cleanDisplayText(remoteInfo.title) ?? cleanDisplayText(tags.title) ?? fallbackTitle(track),
+      artist: track.artist ?? cleanDisplayText(remoteInfo.artist) ?? cleanDisplayText(tags.artist),
+      album: track.album ?? cleanDisplayText(remoteInfo.album) ?? cleanDisplayText(tags.album),
+      coverUrl: safeCoverUrl(remoteInfo.coverUrl),
       durationMs: exactSeconds !== null ? Math.round(exactSeconds * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
-    return { info, path: lease.path, exactSeconds, codec: tags.codec, release: lease.release };
+    return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, release: lease.release };
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {
@@ -136,18 +157,36 @@ export class MediaResolver {
     const { cache, logger } = this.opts;
     const tmp = cache.tempPath();
     const started = Date.now();
-    logger.info({ song: label }, 'downloading');
     const { bytes } = await step(label, 'download', () =>
-      downloadToFile(url, tmp, {
-        maxBytes: this.opts.maxDownloadBytes,
-        signal,
-        onProgress: (done, total) => logger.info({ song: label, bytes: done, total }, 'download progress'),
+      this.downloadSlots.run(() => {
+        logger.info({ song: label }, 'downloading');
+        return downloadToFile(url, tmp, {
+          maxBytes: this.opts.maxDownloadBytes,
+          policy: this.opts.policy,
+          signal,
+          ...(this.opts.downloadTimeoutMs === undefined ? {} : { totalTimeoutMs: this.opts.downloadTimeoutMs }),
+          onProgress: (done, total) => logger.info({ song: label, bytes: done, total }, 'download progress'),
+        });
       }),
     );
     await cache.evict(bytes);
     const lease = await cache.commit(cacheKey, tmp);
     logger.info({ song: label, bytes, ms: Date.now() - started }, 'downloaded');
     return lease;
+  }
+}
+
+/** Downloads at once across the station: enough for every channel's next song, few enough for a small uplink. */
+const MAX_CONCURRENT_DOWNLOADS = 8;
+
+/** A cover image is shown by web pages: only an http(s) URL, never `javascript:` or a data blob. */
+function safeCoverUrl(u: string | undefined): string | undefined {
+  if (!u || u.length > 2048) return undefined;
+  try {
+    const p = new URL(u).protocol;
+    return p === 'https:' || p === 'http:' ? u : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -168,7 +207,7 @@ export function describe(track: Track): string {
     case 'file':
       return `file ${track.path}${name}`;
     case 'url':
-      return `url ${track.url}${name}`;
+      return `url ${redactUrl(track.url)}${name}`;
     case 'qq':
       return `qq ${track.id}${name}`;
   }

@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, pcmBytesFor, silencePcm } from '../audio/pcm.js';
+import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible, pcmBytesFor, silencePcm } from '../audio/pcm.js';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
-import { reasonOf } from '../errors.js';
+import { QueueFullError, reasonOf } from '../errors.js';
 import { PcmDecoder } from '../media/decoder.js';
 import type { EncoderSpec } from '../media/encoder.js';
 import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
+import { DeadAirWatch } from './dead-air.js';
 import { EncodingSession } from './encoding.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { PlayQueue } from './queue.js';
@@ -37,6 +38,8 @@ export interface ChannelOptions {
   random?: () => number;
   /** Delay before re-trying after every song of the list failed in a row. */
   failureBackoff?: RetryPolicy;
+  /** Silence (or stand-in frames) longer than this is dead air: reported, not hidden. Default 30 s. */
+  deadAirMs?: number;
 }
 
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
@@ -50,7 +53,11 @@ const FEED_LOW = pcmBytesFor(0.3);
 const FEED_UNDERRUN = pcmBytesFor(0.1);
 /** Start the next song's decoder at the latest when the one on air has this little left to feed. */
 const WARM_UP_LATE_SECONDS = 0.5;
+/** A decoder that gives no audio for this long while the channel needs it is killed (the watchdog). */
+export const DECODER_STALL_MS = 5000;
 const HISTORY = 20;
+/** Songs the control API may queue ahead on one channel. */
+export const MAX_REQUESTED = 20;
 /** Encoder restarts: 100 ms, doubling up to 5 s while it keeps failing (silence is on air meanwhile). */
 const ENCODER_RESTART = exponentialBackoff({ baseMs: 100, capMs: 5000, random: () => 1 });
 /** An encoder that ran this long was healthy: its failure starts the backoff afresh. */
@@ -58,6 +65,8 @@ const ENCODER_HEALTHY_MS = 30_000;
 
 interface Playing {
   slot: Slot;
+  /** The channel's clock when its decoder last gave audio (or when it started playing). */
+  lastAudioAt: number;
   /** PCM of this song has reached the encoder. */
   marked: boolean;
   /** Its first frame went out. */
@@ -85,6 +94,7 @@ export class Channel extends EventEmitter implements AudioSource {
   bytesOut = 0;
 
   private readonly log: Logger;
+  private readonly deadAir: DeadAirWatch;
   private readonly queue: PlayQueue;
   private readonly upcoming: Upcoming;
   private readonly pacer: Pacer<TrackInfo>;
@@ -113,7 +123,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.log = opts.logger.child({ channel: opts.id });
     this.queue = new PlayQueue(opts.playlist, opts.random);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
-    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, this.log);
+    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, this.log, this.now);
     const silent = silentFrame(opts.playlist.bitrate);
     this.pacer = new Pacer<TrackInfo>({
       sampleRate: SAMPLE_RATE,
@@ -128,6 +138,7 @@ export class Channel extends EventEmitter implements AudioSource {
       onMarker: (info) => this.announce(info),
     });
     this.tickMs = tickMsFor(opts.leadMs);
+    this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
     this.startEncoder();
     this.pacer.start();
     this.timer = setInterval(() => this.tick(), this.tickMs);
@@ -172,9 +183,16 @@ export class Channel extends EventEmitter implements AudioSource {
     }
   }
 
-  /** Play `track` next, before the playlist continues. */
-  enqueue(track: Track): void {
+  /**
+   * Play `track` next, after earlier requests, before the playlist
+   * continues. Each request is prepared (downloaded) at once, so the queue
+   * is bounded: a QueueFullError past MAX_REQUESTED. Returns its position.
+   */
+  enqueue(track: Track): number {
+    const waiting = this.upcoming.requestedCount;
+    if (waiting >= MAX_REQUESTED) throw new QueueFullError(this.id, MAX_REQUESTED);
     this.upcoming.request(track);
+    return waiting + 1;
   }
 
   async close(): Promise<void> {
@@ -187,11 +205,30 @@ export class Channel extends EventEmitter implements AudioSource {
     this.setStatus('closed');
   }
 
+  /** Seconds since audible audio last reached the encoder; past the limit the channel is in dead air. */
+  get deadAirSeconds(): number {
+    return this.deadAir.isDead ? this.deadAir.silentSeconds : 0;
+  }
+
   private tick(): void {
     if (this.status !== 'on-air') return;
     this.pacer.tick();
     this.upcoming.fill(() => this.drawNext());
     this.feed();
+    this.watchDeadAir();
+  }
+
+  private watchDeadAir(): void {
+    const change = this.deadAir.check();
+    if (!change) return;
+    const song = this.playing?.slot.label ?? null;
+    if (change === 'started') {
+      const why = !this.encoding.running ? 'the encoder is down' : song ? 'the song on air is silent' : 'no song is ready';
+      this.log.warn({ song, silentSeconds: Math.round(this.deadAir.silentSeconds), why }, `dead air: nothing audible for ${Math.round(this.deadAir.silentSeconds)} s (${why})`);
+    } else {
+      this.log.info({ song }, 'dead air over: audio is back');
+    }
+    this.emit('dead-air', { dead: change === 'started', song: this.playing?.slot.ready?.info.title ?? null });
   }
 
   /** Keep the encoder's PCM queue between FEED_LOW and FEED_HIGH, with song audio if any, else silence. */
@@ -202,17 +239,25 @@ export class Channel extends EventEmitter implements AudioSource {
       if (!this.playing) this.startNext();
       const playing = this.playing;
       if (playing && ahead < FEED_HIGH) {
-        const pcm = this.decoderOf(playing).take(FEED_HIGH - ahead);
+        const decoder = this.decoderOf(playing);
+        const pcm = decoder.take(FEED_HIGH - ahead);
         if (pcm) {
+          playing.lastAudioAt = this.now();
           if (!playing.marked) {
             playing.marked = true;
             this.encoding.markSongStart(playing.slot.ready!.info);
           }
           this.write(pcm);
+          if (this.encoding.running && isAudible(pcm)) this.deadAir.heard();
           ahead += pcm.length;
           continue;
         }
-        if (this.decoderOf(playing).ended) {
+        if (!decoder.ended && this.now() - playing.lastAudioAt > DECODER_STALL_MS) {
+          // A decoder that gives nothing while the air needs audio: hung, or
+          // fed a file built to make it spin. What it gave plays; it goes.
+          decoder.abandon(`made no progress for ${DECODER_STALL_MS / 1000} s; killed`);
+        }
+        if (decoder.ended) {
           this.finishPlaying('ended');
           continue;
         }
@@ -254,18 +299,17 @@ export class Channel extends EventEmitter implements AudioSource {
     this.encoding.write(pcm);
   }
 
-  /** Make the first ready upcoming song the one playing; report the failed ones. */
+  /** Make the next prepared upcoming song the one playing; report the failed ones. */
   private startNext(): void {
     for (;;) {
-      const slot = this.upcoming.first;
-      if (!slot || slot.pending) return;
-      this.upcoming.shift();
+      const slot = this.upcoming.takePlayable();
+      if (!slot) return;
       if (slot.error) {
         this.onSongFailed(slot, slot.error);
         continue;
       }
       this.failedInARow = 0;
-      this.playing = { slot, marked: false, announced: false };
+      this.playing = { slot, marked: false, announced: false, lastAudioAt: this.now() };
       return;
     }
   }

@@ -53,6 +53,11 @@ export class EncodingSession {
     this.marks.push({ sample: this.fedSamples, info });
   }
 
+  /** Whether written PCM reaches the air (false once the encoder has died). */
+  get running(): boolean {
+    return this.encoder.status === 'running';
+  }
+
   write(pcm: Buffer): void {
     this.encoder.write(pcm);
     this.fedSamples += pcm.length / BYTES_PER_PCM_FRAME;

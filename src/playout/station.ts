@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { loadPlaylistFile, type LoadedPlaylist } from '../config/playlist-file.js';
+import { loadPlaylistFile, readPlaylistBytes, type LoadedPlaylist } from '../config/playlist-file.js';
 import { PlaylistError, reasonOf } from '../errors.js';
 import type { Channel } from './channel.js';
 
@@ -123,8 +123,11 @@ export class Station extends EventEmitter {
 
   private async apply(file: string): Promise<void> {
     const state = this.files.get(file);
-    const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
-    if (bytes === null) {
+    const gone = await lstat(file).then(
+      () => false,
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+    );
+    if (gone) {
       if (state?.channel) {
         this.opts.logger.info({ file, channel: state.channel.id }, 'playlist removed; ending channel');
         await this.remove(state.channel);
@@ -132,13 +135,15 @@ export class Station extends EventEmitter {
       this.files.delete(file);
       return;
     }
-    const hash = createHash('sha1').update(bytes).digest('hex');
-    if (state && state.hash === hash) return;
-    const current: FileState = state ?? { hash, channel: null, error: null };
-    current.hash = hash;
+    const current: FileState = state ?? { hash: '', channel: null, error: null };
     this.files.set(file, current);
     try {
-      const loaded = await loadPlaylistFile(file, [this.opts.dir, ...this.opts.mediaDirs]);
+      // A FIFO, a device, a link out of the folder or a huge file is refused here, unread.
+      const bytes = await readPlaylistBytes(file, this.opts.dir);
+      const hash = createHash('sha1').update(bytes).digest('hex');
+      if (current.hash === hash) return;
+      current.hash = hash;
+      const loaded = await loadPlaylistFile(file, [this.opts.dir, ...this.opts.mediaDirs], bytes);
       this.checkMountFree(loaded, current.channel);
       current.error = null;
       await this.applyValid(current, loaded);

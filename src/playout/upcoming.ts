@@ -15,6 +15,8 @@ export interface Slot {
   error?: unknown;
   cancelled: boolean;
   abort: AbortController;
+  /** When preparation began (the channel's clock). */
+  since: number;
 }
 
 export interface Ready {
@@ -22,15 +24,24 @@ export interface Ready {
   path: string;
   exactSeconds: number | null;
   codec: string | undefined;
+  trusted: boolean;
   decoder: PcmDecoder | null;
   release(): void;
 }
 
 /** Which ffmpeg binary decodes a song of this codec. */
-export type DecoderChoice = (codec: string | undefined) => string;
+export type DecoderChoice = (codec: string | undefined, trusted: boolean) => string;
 
 /** How many songs are prepared ahead of the one on air. */
 const LOOKAHEAD = 2;
+/**
+ * A song still being prepared this long after it began is slow (a trickling
+ * download): it no longer counts against LOOKAHEAD, so songs behind it are
+ * prepared too, and one of them may play first.
+ */
+export const SLOW_AFTER_MS = 1500;
+/** Songs in preparation at most per channel, slow ones included: bounds concurrent downloads. */
+const MAX_SLOTS = 5;
 
 /**
  * The songs after the current one, prepared while it plays, so a song that
@@ -43,23 +54,37 @@ export class Upcoming {
     private readonly resolver: MediaResolver,
     private readonly decoderFor: DecoderChoice,
     private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get first(): Slot | undefined {
     return this.slots[0];
   }
 
-  shift(): Slot | undefined {
-    return this.slots.shift();
-  }
 
-  /** Top up to LOOKAHEAD songs drawn from `draw` (null: nothing to draw now). */
+  /** Top up to LOOKAHEAD songs that are ready or on their way, drawn from `draw` (null: nothing to draw now). */
   fill(draw: () => Track | null): void {
-    while (this.slots.length < LOOKAHEAD) {
+    const t = this.now();
+    while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t)).length < LOOKAHEAD) {
       const track = draw();
       if (!track) return;
       this.slots.push(this.prepare(track, false));
     }
+  }
+
+  /**
+   * The song to play now, taken out of line: the first one, once prepared
+   * (ready or failed); or, while the first is slow, the first prepared one
+   * behind it. A download at 1 byte a second never holds back a song that
+   * is ready; it plays when it is ready, or fails on its own time-out.
+   */
+  takePlayable(): Slot | undefined {
+    const first = this.slots[0];
+    if (!first) return undefined;
+    if (!first.pending) return this.slots.shift();
+    if (!isSlow(first, this.now())) return undefined;
+    const at = this.slots.findIndex((s) => !s.pending);
+    return at < 0 ? undefined : this.slots.splice(at, 1)[0];
   }
 
   /**
@@ -74,8 +99,13 @@ export class Upcoming {
 
   /** The song's decoder, started on first use. */
   decoderOf(ready: Ready): PcmDecoder {
-    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec), ready.path, { exactSeconds: ready.exactSeconds });
+    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, { exactSeconds: ready.exactSeconds });
     return ready.decoder;
+  }
+
+  /** Songs asked for by hand and not yet played. */
+  get requestedCount(): number {
+    return this.slots.filter((s) => s.requested).length;
   }
 
   /** Put a song first in line, after earlier requests. */
@@ -97,7 +127,7 @@ export class Upcoming {
   }
 
   private prepare(track: Track, requested: boolean): Slot {
-    const slot: Slot = { track, label: describe(track), requested, pending: true, cancelled: false, abort: new AbortController() };
+    const slot: Slot = { track, label: describe(track), requested, pending: true, cancelled: false, abort: new AbortController(), since: this.now() };
     this.resolver
       .prepare(track, slot.abort.signal)
       .then((media) => {
@@ -105,7 +135,7 @@ export class Upcoming {
           media.release();
           return;
         }
-        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, decoder: null, release: media.release };
+        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, decoder: null, release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
       })
       .catch((err: unknown) => {
@@ -116,6 +146,10 @@ export class Upcoming {
       });
     return slot;
   }
+}
+
+function isSlow(slot: Slot, now: number): boolean {
+  return slot.pending && now - slot.since >= SLOW_AFTER_MS;
 }
 
 function cancel(slot: Slot): void {

@@ -43,6 +43,8 @@ export async function runStation(env: Record<string, string>, logs = captureLogs
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
     CACHE_DIR: tempDir('cache'),
+    // The tests' media servers are on loopback, which a station refuses by default.
+    MEDIA_ALLOW_HOSTS: '127.0.0.1',
     ...env,
   });
   const running = await startStation(parsed, logs.logger, tuning);

@@ -136,7 +136,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     const { station, listener, channel } = await longSongOnAir('k');
     try {
       const startedLong = Date.parse(channel.nowPlaying!.startedAt);
-      const pid = Number(execFileSync('pgrep', ['-n', '-f', `ffmpeg -i ${path.join(media, 'long.m4a')}`]).toString().trim());
+      const pid = Number(execFileSync('pgrep', ['-n', '-f', '--', `-i file:${path.join(media, 'long.m4a')}`]).toString().trim());
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       // What was already decoded plays out (about 2 s of buffers), then the next song.
@@ -286,7 +286,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
 
 describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
   function startProcess(env: Record<string, string>) {
-    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();

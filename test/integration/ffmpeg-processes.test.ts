@@ -103,47 +103,50 @@ describe('probes are remembered per file version', () => {
     chmodSync(wrapper, 0o755);
     // Probes only: fluent-ffmpeg also asks a binary for its formats and encoders, once per process.
     const count = () => readFileSync(runs, 'utf8').split('\n').filter((l) => l.includes('-i ')).length;
-    const memo = new ProbeMemo([wrapper]);
+    const memo = new ProbeMemo({ trusted: [wrapper], untrusted: [wrapper] });
 
-    const all = await Promise.all(Array.from({ length: 5 }, () => memo.probe(file)));
+    const all = await Promise.all(Array.from({ length: 5 }, () => memo.probe(file, true)));
     assert.equal(count(), 1);
     assert.ok(all.every((p) => p.tags.title === 'Memo' && p.exactSeconds !== null && Math.abs(p.exactSeconds - 1) < 0.01));
-    await memo.probe(file);
+    await memo.probe(file, true);
     assert.equal(count(), 1, 'a second play probes nothing');
 
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    await memo.probe(file);
+    await memo.probe(file, true);
     assert.equal(count(), 2, 'a changed file is probed again');
 
-    await assert.rejects(memo.probe(bad));
-    await assert.rejects(memo.probe(bad));
+    await assert.rejects(memo.probe(bad, true));
+    await assert.rejects(memo.probe(bad, true));
     assert.equal(count(), 4, 'a failure is not remembered');
 
     // A build that cannot read the file hands it to the next one.
     const refuses = path.join(dir, 'old-ffmpeg');
     writeFileSync(refuses, `#!/bin/sh\necho "Invalid data found when processing input" >&2\nexit 1\n`, { mode: 0o755 });
-    const fallback = await new ProbeMemo([refuses, wrapper]).probe(file);
+    const fallback = await new ProbeMemo({ trusted: [refuses, wrapper], untrusted: [wrapper] }).probe(file, true);
     assert.equal(fallback.tags.title, 'Memo');
     assert.equal(count(), 5);
-    await assert.rejects(new ProbeMemo([wrapper, refuses]).probe(bad), /Invalid data found/, 'the last build\'s reason is the one reported');
+    await assert.rejects(new ProbeMemo({ trusted: [wrapper, refuses], untrusted: [refuses] }).probe(bad, true), /Invalid data found/, 'the last build\'s reason is the one reported');
   });
 });
 
 describe('which ffmpeg decodes', () => {
-  test('FFMPEG_DECODER_PATH decodes everything; else the npm-shipped build only what it decodes exactly; a bad path is refused by name', () => {
+  test('FFMPEG_DECODER_PATH decodes everything; else the npm-shipped build only local files it decodes exactly, never downloads; a bad path is refused by name', () => {
     const main = resolveFfmpegPath();
-    assert.equal(decoderChoice(main, '/nowhere/ffmpeg')('vorbis'), main);
+    assert.equal(decoderChoice(main, '/nowhere/ffmpeg')('vorbis', false), main);
     const choose = decoderChoice(undefined, main);
-    assert.match(choose('aac'), /@ffmpeg-installer/, 'the optional dependency is installed here, so it decodes AAC');
-    assert.match(choose('mp3'), /@ffmpeg-installer/);
-    assert.equal(choose('vorbis'), main, 'its Vorbis decoder ignores end trimming');
-    assert.equal(choose(undefined), main);
+    assert.match(choose('aac', true), /@ffmpeg-installer/, 'the optional dependency is installed here, so it decodes local AAC');
+    assert.match(choose('mp3', true), /@ffmpeg-installer/);
+    assert.equal(choose('aac', false), main, 'a download is decoded by the system ffmpeg, which gets security fixes');
+    assert.equal(choose('mp3', false), main);
+    assert.equal(choose('vorbis', true), main, 'its Vorbis decoder ignores end trimming');
+    assert.equal(choose(undefined, true), main);
     assert.throws(() => decoderChoice('/nowhere/ffmpeg', main), /FFMPEG_DECODER_PATH=\/nowhere\/ffmpeg/);
     const probers = proberChoice(undefined, main);
-    assert.equal(probers.length, 2);
-    assert.match(probers[0]!, /@ffmpeg-installer/, 'the fast-starting build probes first');
-    assert.equal(probers[1], main, 'then the main one, for what the old build cannot read');
-    assert.deepEqual(proberChoice(main, '/other/ffmpeg'), [main]);
+    assert.equal(probers.trusted.length, 2);
+    assert.match(probers.trusted[0]!, /@ffmpeg-installer/, 'the fast-starting build probes local files first');
+    assert.equal(probers.trusted[1], main, 'then the main one, for what the old build cannot read');
+    assert.deepEqual(probers.untrusted, [main], 'downloads are probed by the main one only');
+    assert.deepEqual(proberChoice(main, '/other/ffmpeg'), { trusted: [main], untrusted: [main] });
   });
 });

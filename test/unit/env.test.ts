@@ -35,6 +35,22 @@ describe('environment', () => {
     }
   });
 
+  test('regression: an Icecast password containing / or @ is parsed whole and never echoed', () => {
+    const env = loadEnv({ ICECAST_URL: 'http://source:a/b@c+d==@ice.example.org:8010' });
+    assert.deepEqual(env.ICECAST_URL, [{ server: 'ice.example.org:8010', host: 'ice.example.org', port: 8010, user: 'source', password: 'a/b@c+d==' }]);
+    const bad = 'http://source:se/cr@et@ice.example.org:8000/radio.mp3';
+    assert.throws(
+      () => loadEnv({ ICECAST_URL: bad }),
+      (err: Error) => /no path expected/.test(err.message) && !err.message.includes('se/cr') && !err.message.includes('cr@et'),
+    );
+    assert.equal(loadEnv({ ICECAST_URL: 'http://source:100%zz@h:8000' }).ICECAST_URL[0]!.password, '100%zz', 'an invalid escape is kept as typed');
+  });
+
+  test('MEDIA_ALLOW_HOSTS takes names, addresses and networks, and names what it cannot read', () => {
+    assert.deepEqual(loadEnv({ MEDIA_ALLOW_HOSTS: 'nas.local, 192.168.1.0/24,::1' }).MEDIA_ALLOW_HOSTS, ['nas.local', '192.168.1.0/24', '::1']);
+    assert.throws(() => loadEnv({ MEDIA_ALLOW_HOSTS: '10.0.0.0/99,a b' }), /MEDIA_ALLOW_HOSTS: .*"10\.0\.0\.0\/99", "a b"/);
+  });
+
   test('an Icecast URL without a password is refused', () => {
     assert.throws(() => loadEnv({ ICECAST_URL: 'http://127.0.0.1:8000' }), /password is missing/);
   });

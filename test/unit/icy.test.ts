@@ -11,11 +11,11 @@ describe('ICY metadata', () => {
     assert.equal(b.subarray(1).toString('utf8').replace(/\0+$/, ''), text);
   });
 
-  test('Chinese, quotes, & ; and emoji survive as a player parses them', () => {
-    for (const title of ['歌手 - 测试歌曲', "Q\"uote - Don't Stop & go; now 🎵", "it's';'tricky"]) {
+  test("Chinese, quotes, & ; and emoji survive as a player parses them; a '; inside a title is defused", () => {
+    for (const [title, shown] of [['歌手 - 测试歌曲', '歌手 - 测试歌曲'], ["Q\"uote - Don't Stop & go; now 🎵", "Q\"uote - Don't Stop & go; now 🎵"], ["it's';'tricky", "it's' ;'tricky"]] as const) {
       const b = encodeIcyMetadata(title, 'http://x/y');
       const raw = b.subarray(1).toString('utf8').replace(/\0+$/, '');
-      assert.deepEqual(parseIcyText(raw), { title, url: 'http://x/y' });
+      assert.deepEqual(parseIcyText(raw), { title: shown, url: 'http://x/y' });
       assert.equal(parseIcyText(`StreamTitle='${title}';`).title, title);
     }
   });

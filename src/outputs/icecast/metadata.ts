@@ -1,4 +1,5 @@
 import { MetadataUpdateError, reasonOf } from '../../errors.js';
+import { readCapped } from '../../http-body.js';
 
 export interface MetadataTarget {
   host: string;
@@ -36,7 +37,7 @@ export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 500
       signal: AbortSignal.timeout(timeoutMs),
     });
     status = res.statusCode;
-    text = (await res.body.text()).slice(0, 2000);
+    text = (await readCapped(res.body, 64 * 1024, `Icecast ${t.server}`, res.headers['content-length'])).slice(0, 2000);
   } catch (err) {
     throw new MetadataUpdateError(t.server, t.mount, reasonOf(err), { cause: err });
   }

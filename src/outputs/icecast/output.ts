@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { icyValue } from '../../audio/icy.js';
 import type { IcecastTarget } from '../../config/env.js';
 import { reasonOf } from '../../errors.js';
 import { delay, type RetryPolicy } from '../../retry.js';
@@ -17,6 +18,13 @@ export interface IcecastOutputOptions {
   retry: RetryPolicy;
   logger: Logger;
   userAgent: string;
+}
+
+/** Icecast puts titles into ICY blocks as given: `';` made harmless, and short enough for its request line. */
+const MAX_ICECAST_TITLE = 255;
+function forIcecast(title: string): string {
+  const chars = [...icyValue(title)];
+  return chars.length > MAX_ICECAST_TITLE ? `${chars.slice(0, MAX_ICECAST_TITLE - 1).join('')}…` : chars.join('');
 }
 
 /**
@@ -39,6 +47,8 @@ export class IcecastOutput {
     this.client.write(data);
   };
   private readonly onTrack = (np: NowPlaying): void => this.setTitle(displayTitle(np));
+  /** Sent in place of a title Icecast keeps refusing, so the last song's title does not stay up. */
+  private readonly fallbackTitle: string;
 
   constructor(
     private readonly source: AudioSource,
@@ -54,6 +64,7 @@ export class IcecastOutput {
       user: opts.admin?.user ?? opts.target.user,
       password: opts.admin?.password ?? opts.target.password,
     };
+    this.fallbackTitle = forIcecast(opts.info.name);
     this.client.on('connected', () => this.kick());
   }
 
@@ -65,7 +76,7 @@ export class IcecastOutput {
   start(): void {
     this.source.on('audio', this.onAudio);
     this.source.on('track', this.onTrack);
-    if (this.source.nowPlaying) this.title = displayTitle(this.source.nowPlaying);
+    if (this.source.nowPlaying) this.title = forIcecast(displayTitle(this.source.nowPlaying));
     this.client.start();
   }
 
@@ -80,7 +91,7 @@ export class IcecastOutput {
   }
 
   setTitle(title: string): void {
-    this.title = title;
+    this.title = forIcecast(title);
     this.kick();
   }
 
@@ -117,8 +128,16 @@ export class IcecastOutput {
             this.dirty = true;
             await delay(250 * attempt);
           } else {
-            this.log.warn({ title, err: reasonOf(err) }, 'title update failed');
             attempt = 0;
+            if (title !== this.fallbackTitle && this.title === title) {
+              // Refused for good (too long, a character Icecast will not take):
+              // the station's name beats the previous song's title.
+              this.log.warn({ title, err: reasonOf(err), instead: this.fallbackTitle }, 'title update refused; showing the station name instead');
+              this.title = this.fallbackTitle;
+              this.dirty = true;
+            } else {
+              this.log.warn({ title, err: reasonOf(err) }, 'title update failed');
+            }
           }
         }
       }

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+
+export interface ConnectionLimits {
+  /** Open connections at most, across all clients. */
+  maxConnections: number;
+  /** Open connections at most from one address; 0: no per-address cap (behind a reverse proxy). */
+  maxPerAddress: number;
+}
+
+/** What the guard has seen, for /metrics and tests. */
+export interface ConnectionStats {
+  open: number;
+  peak: number;
+  refusedTotal: number;
+  refusedPerAddress: number;
+}
+
+/**
+ * The soft limit on open file descriptors (`ulimit -n`), as the kernel
+ * reports it for this process; null where /proc is not there.
+ */
+export function descriptorLimit(limitsFile = '/proc/self/limits'): number | null {
+  try {
+    const line = readFileSync(limitsFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The connection cap the station runs with: what the operator asked for, but
+ * always `reserve` descriptors below the process's limit, so a flood of
+ * connections can never take the descriptors ffmpeg, lame, downloads,
+ * Icecast and playlist files need.
+ */
+export function effectiveConnectionCap(wanted: number, fdLimit: number | null, reserve: number): number {
+  if (fdLimit === null) return wanted;
+  return Math.max(1, Math.min(wanted, fdLimit - reserve));
+}
+
+/** `::ffff:1.2.3.4` and `1.2.3.4` are one client. */
+function addressKey(socket: Socket): string {
+  const a = socket.remoteAddress ?? '?';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/**
+ * Counts the HTTP server's connections as they are accepted and closes at
+ * once those over the global or the per-address cap, before a byte is read.
+ * Refusals are logged at most once per `logEveryMs` (a flood must not become
+ * a flood of log lines), with how many were refused since the last line.
+ */
+export class ConnectionGuard {
+  readonly stats: ConnectionStats = { open: 0, peak: 0, refusedTotal: 0, refusedPerAddress: 0 };
+  private readonly perAddress = new Map<string, number>();
+  private refusedSinceLog = 0;
+  private lastLog = 0;
+
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+    private readonly logEveryMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  /** Take a new connection in, or close it; true when admitted. */
+  admit(socket: Socket): boolean {
+    const key = addressKey(socket);
+    const fromHere = this.perAddress.get(key) ?? 0;
+    const overAll = this.stats.open >= this.limits.maxConnections;
+    const overHere = this.limits.maxPerAddress > 0 && fromHere >= this.limits.maxPerAddress;
+    if (overAll || overHere) {
+      this.stats.refusedTotal += 1;
+      if (overHere && !overAll) this.stats.refusedPerAddress += 1;
+      this.noteRefusal(overAll ? 'the station-wide connection cap' : 'the per-address connection cap', key);
+      socket.destroy();
+      return false;
+    }
+    this.stats.open += 1;
+    this.stats.peak = Math.max(this.stats.peak, this.stats.open);
+    this.perAddress.set(key, fromHere + 1);
+    socket.once('close', () => {
+      this.stats.open -= 1;
+      const left = (this.perAddress.get(key) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(key);
+      else this.perAddress.set(key, left);
+    });
+    return true;
+  }
+
+  private noteRefusal(which: string, address: string): void {
+    this.refusedSinceLog += 1;
+    const t = this.now();
+    if (t - this.lastLog < this.logEveryMs) return;
+    this.log.warn(
+      { refused: this.refusedSinceLog, lastAddress: address, open: this.stats.open, maxConnections: this.limits.maxConnections, maxPerAddress: this.limits.maxPerAddress },
+      `connections refused: over ${which} (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)`,
+    );
+    this.lastLog = t;
+    this.refusedSinceLog = 0;
+  }
+}

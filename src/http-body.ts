@@ -1,0 +1,27 @@
+import type { Readable } from 'node:stream';
+import { ResponseTooLargeError } from './errors.js';
+
+/**
+ * An HTTP response body as text, refusing to hold more than `maxBytes`: a
+ * declared length over it is refused before reading, an undeclared one is
+ * cut off as soon as it passes. Memory per answer is bounded whatever the
+ * other side sends, however many answers are in flight.
+ */
+export async function readCapped(body: Readable, maxBytes: number, what: string, declared?: string | string[]): Promise<string> {
+  const length = Number(Array.isArray(declared) ? declared[0] : declared);
+  if (Number.isFinite(length) && length > maxBytes) {
+    body.destroy();
+    throw new ResponseTooLargeError(what, length, maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      body.destroy();
+      throw new ResponseTooLargeError(what, total, maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
