@@ -8,7 +8,7 @@ bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-bas
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 bash scripts/audit.sh
-files=(test/unit/*.test.ts test/integration/*.test.ts)
+files=(test/unit/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 # Bounded everywhere, so a hang is a failure with a name rather than a silent
 # CI timeout: each test has 5 minutes, a test file's process exits once its

@@ -60,11 +60,16 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     bodyLimit: 64 * 1024,
     // Slow or idle clients are cut off quickly: each holds a descriptor.
     // Node checks these every `connectionsCheckingInterval`, 30 s by default.
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
+    // No Host required: Icecast does not ask for one, and node's own refusal is not in our error shape.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024, requireHostHeader: false },
     requestTimeout: limits.headersTimeoutMs + 5000,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: 5000,
     clientErrorHandler: clientError,
+    // Targets the router refuses before any route runs (bad escapes, over-long ids): our shape too.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      void reply.code(400).send({ error: { code: 'SCAST_BAD_REQUEST', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request target' } });
+    },
   });
   const guard = new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
   guard.attach(app.server);

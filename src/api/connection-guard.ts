@@ -16,6 +16,8 @@ export interface ConnectionStats {
   peak: number;
   refusedTotal: number;
   refusedPerAddress: number;
+  /** Connections that had not sent a whole request yet, closed to make room for a newcomer. */
+  evicted: number;
 }
 
 /**
@@ -53,13 +55,22 @@ function addressKey(socket: Socket): string {
 
 /**
  * Counts the HTTP server's connections as they are accepted and closes at
- * once those over the global or the per-address cap, before a byte is read.
- * Refusals are logged at most once per `logEveryMs` (a flood must not become
- * a flood of log lines), with how many were refused since the last line.
+ * once those over the per-address cap, before a byte is read. At the
+ * station-wide cap, the oldest connection that has not yet sent a whole
+ * request (an idle or slow client: what a flood is made of) is closed to
+ * make room, so listeners, the page and the operator's health checks still
+ * get in during a flood; only when every connection is busy is the
+ * newcomer refused. Refusals and evictions are logged at most once per
+ * `logEveryMs` (a flood must not become a flood of log lines), with how
+ * many there were since the last line.
  */
 export class ConnectionGuard {
-  readonly stats: ConnectionStats = { open: 0, peak: 0, refusedTotal: 0, refusedPerAddress: 0 };
+  readonly stats: ConnectionStats = { open: 0, peak: 0, refusedTotal: 0, refusedPerAddress: 0, evicted: 0 };
   private readonly perAddress = new Map<string, number>();
+  /** Admitted connections that have not sent a whole request, oldest first. */
+  private readonly waiting = new Set<Socket>();
+  /** Connections holding a place, with the address they count against. */
+  private readonly counted = new Map<Socket, string>();
   private refusedSinceLog = 0;
   private lastLog = 0;
 
@@ -72,40 +83,67 @@ export class ConnectionGuard {
 
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => this.admit(socket));
+    const busy = (req: { socket: Socket }): void => {
+      this.waiting.delete(req.socket);
+    };
+    server.on('request', busy);
+    server.on('upgrade', busy);
   }
 
   /** Take a new connection in, or close it; true when admitted. */
   admit(socket: Socket): boolean {
     const key = addressKey(socket);
     const fromHere = this.perAddress.get(key) ?? 0;
-    const overAll = this.stats.open >= this.limits.maxConnections;
-    const overHere = this.limits.maxPerAddress > 0 && fromHere >= this.limits.maxPerAddress;
-    if (overAll || overHere) {
+    if (this.limits.maxPerAddress > 0 && fromHere >= this.limits.maxPerAddress) {
       this.stats.refusedTotal += 1;
-      if (overHere && !overAll) this.stats.refusedPerAddress += 1;
-      this.noteRefusal(overAll ? 'the station-wide connection cap' : 'the per-address connection cap', key);
+      this.stats.refusedPerAddress += 1;
+      this.note('over the per-address connection cap', key);
       socket.destroy();
       return false;
     }
+    if (this.stats.open >= this.limits.maxConnections) {
+      const oldest = this.waiting.values().next().value;
+      if (oldest === undefined) {
+        this.stats.refusedTotal += 1;
+        this.note('over the station-wide connection cap, every connection busy', key);
+        socket.destroy();
+        return false;
+      }
+      this.stats.evicted += 1;
+      this.note('at the station-wide connection cap: the oldest idle connection closed for a new one', key);
+      // Its place is free now, not at its 'close' event a tick later.
+      this.release(oldest);
+      oldest.destroy();
+    }
+    this.waiting.add(socket);
     this.stats.open += 1;
     this.stats.peak = Math.max(this.stats.peak, this.stats.open);
     this.perAddress.set(key, fromHere + 1);
-    socket.once('close', () => {
-      this.stats.open -= 1;
-      const left = (this.perAddress.get(key) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(key);
-      else this.perAddress.set(key, left);
-    });
+    this.counted.set(socket, key);
+    socket.once('close', () => this.release(socket));
     return true;
   }
 
-  private noteRefusal(which: string, address: string): void {
+  /** Give a connection's place back; once per connection. */
+  private release(socket: Socket): void {
+    const key = this.counted.get(socket);
+    if (key === undefined) return;
+    this.counted.delete(socket);
+    this.waiting.delete(socket);
+    this.stats.open -= 1;
+    const left = (this.perAddress.get(key) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(key);
+    else this.perAddress.set(key, left);
+  }
+
+  private note(what: string, address: string): void {
     this.refusedSinceLog += 1;
     const t = this.now();
     if (t - this.lastLog < this.logEveryMs) return;
+    const { open, refusedTotal, evicted } = this.stats;
     this.log.warn(
-      { refused: this.refusedSinceLog, lastAddress: address, open: this.stats.open, maxConnections: this.limits.maxConnections, maxPerAddress: this.limits.maxPerAddress },
-      `connections refused: over ${which} (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)`,
+      { sinceLastLine: this.refusedSinceLog, refusedTotal, evicted, lastAddress: address, open, maxConnections: this.limits.maxConnections, maxPerAddress: this.limits.maxPerAddress },
+      `connections shed: ${what} (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)`,
     );
     this.lastLog = t;
     this.refusedSinceLog = 0;

@@ -100,6 +100,12 @@ export class Feed {
       refuse(socket, 404, 'Not Found', 'SCAST_NOT_FOUND', target ? `no WebSocket at ${target.pathname.slice(0, 200)}` : 'malformed request target');
       return;
     }
+    // ws answers a handshake it does not like in plain text; such requests are refused here, in our shape.
+    const bad = handshakeProblem(req);
+    if (bad) {
+      refuse(socket, 400, 'Bad Request', 'SCAST_BAD_REQUEST', bad);
+      return;
+    }
     const channel = target.searchParams.get('channel');
     if (channel !== null && !this.opts.station.channel(channel)) {
       refuse(socket, 404, 'Not Found', 'SCAST_NOT_FOUND', `channel ${channel.slice(0, 64)} not found`);
@@ -107,7 +113,6 @@ export class Feed {
     }
     this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false }));
     this.wss.then(
-      // ws answers a bad handshake (version, key, method) with 400 itself.
       (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel)),
       (err: unknown) => {
         this.log.error({ err: String(err) }, 'cannot load the WebSocket server');
@@ -187,6 +192,17 @@ function parseTarget(raw: string | undefined): URL | null {
   } catch {
     return null;
   }
+}
+
+/** What is wrong with a WebSocket handshake, as RFC 6455 checks it; null when nothing. */
+function handshakeProblem(req: IncomingMessage): string | null {
+  if (req.method !== 'GET') return `a WebSocket handshake is a GET, not ${String(req.method).slice(0, 20)}`;
+  if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return 'only Upgrade: websocket is served';
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string' || !/^[+/0-9A-Za-z]{21}[AQgw]==$/.test(key)) return 'missing or malformed Sec-WebSocket-Key';
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') return 'Sec-WebSocket-Version must be 13';
+  return null;
 }
 
 function refuse(socket: Duplex, status: number, text: string, code: string, message: string): void {

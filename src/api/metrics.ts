@@ -135,13 +135,14 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     });
     new Counter({
       name: 'scast_http_connections_refused_total',
-      help: 'Connections closed on arrival for being over the station-wide or per-address cap',
+      help: 'Connections shed: refused on arrival over the per-address cap or with every connection busy (total), or closed while idle to make room (evicted)',
       labelNames: ['cap'],
       registers: [registry],
       collect() {
         this.reset();
         this.inc({ cap: 'address' }, conns.refusedPerAddress);
         this.inc({ cap: 'total' }, conns.refusedTotal - conns.refusedPerAddress);
+        this.inc({ cap: 'evicted' }, conns.evicted);
       },
     });
   }

@@ -29,11 +29,11 @@ export interface Listener {
  * A listener as a player is: plain HTTP/1.0 GET with `Icy-MetaData: 1`,
  * splitting what arrives into audio and ICY titles.
  */
-export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buffer) => void; keep?: boolean } = {}): Promise<Listener> {
+export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buffer) => void; keep?: boolean; localAddress?: string } = {}): Promise<Listener> {
   const u = new URL(url);
   const icy = opts.icy ?? true;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    const socket = net.connect({ host: u.hostname, port: Number(u.port), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     const chunks: Buffer[] = [];
     const waiters: { match: (t: string) => boolean; resolve: (t: TitleSeen) => void }[] = [];
     let head = Buffer.alloc(0);

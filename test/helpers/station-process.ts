@@ -1,0 +1,123 @@
+/**
+ * The streamer as an operator runs it: its own process (node on src/main.ts,
+ * the process guard and signal handling included), optionally under a lowered
+ * descriptor limit, so an attack can be judged by whether that process stays
+ * up, how many descriptors it holds, and what it logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, until } from './ports.js';
+import { stopChild } from './process.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface StationProcess {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** Every JSON log line so far. */
+  lines: Record<string, unknown>[];
+  /** Log lines whose msg matches. */
+  find(re: RegExp): Record<string, unknown>[];
+  /** Output that was not a JSON line (a crash's stack trace lands here). */
+  stray(): string;
+  alive(): boolean;
+  /** Descriptors the process holds now. */
+  fds(): number;
+  /** Its direct children (ffmpeg, lame, stdbuf) as pids. */
+  children(): number[];
+  /** Resident memory of the node process, MB. */
+  rssMb(): number;
+  close(): Promise<void>;
+}
+
+export async function startStationProcess(env: Record<string, string>, opts: { nofile?: number } = {}): Promise<StationProcess> {
+  const port = await freePort();
+  const node = `${JSON.stringify(process.execPath)} --import tsx src/main.ts`;
+  const script = opts.nofile ? `ulimit -n ${opts.nofile} && exec ${node}` : `exec ${node}`;
+  const child = spawn('sh', ['-c', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stray = '';
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) {
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        stray += `${line}\n`;
+      }
+      if (process.env.SCAST_TEST_LOGS) process.stderr.write(`${line}\n`);
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stray += d.toString();
+  });
+  const pid = child.pid!;
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const p: StationProcess = {
+    child,
+    pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    find: (re) => lines.filter((l) => re.test(String(l.msg))),
+    stray: () => stray,
+    alive,
+    fds: () => readdirSync(`/proc/${pid}/fd`).length,
+    children: () => childrenOf(pid),
+    rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    close: () => stopChild(child, 'SIGTERM'),
+  };
+  try {
+    await until('the station listening', () => (!alive() ? Promise.reject(new Error(`station exited: ${stray}`)) : lines.some((l) => String(l.msg).startsWith('tune in') || /no playlists yet/.test(String(l.msg))) ? true : undefined), 30_000);
+  } catch (err) {
+    await p.close();
+    throw err;
+  }
+  return p;
+}
+
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry));
+    } catch {
+      /* exited */
+    }
+  }
+  return found;
+}
+
+/**
+ * Watches a listener's byte count: the rate over a window as a share of the
+ * nominal bitrate, and the longest gap between arrivals.
+ */
+export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] }, bitrateKbps: number) {
+  const start = { at: Date.now(), bytes: listener.bytes };
+  return {
+    /** Bytes received since the watch began over what real time at the bitrate would give. */
+    share(): number {
+      const seconds = (Date.now() - start.at) / 1000;
+      return (listener.bytes - start.bytes) / ((seconds * bitrateKbps * 1000) / 8);
+    },
+    maxGapMs(): number {
+      const arr = listener.arrivals.filter((a) => a.at >= start.at);
+      let worst = 0;
+      for (let i = 1; i < arr.length; i++) worst = Math.max(worst, arr[i]!.at - arr[i - 1]!.at);
+      return arr.length ? Math.max(worst, Date.now() - arr[arr.length - 1]!.at) : Date.now() - start.at;
+    },
+  };
+}
