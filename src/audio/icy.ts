@@ -11,12 +11,14 @@ const MAX_META_BYTES = 4080;
 const EMPTY_BLOCK = Buffer.from([0]);
 
 /**
- * `';` ends a field for every player's parser, and players do not unescape
- * anything: inside a value it becomes `' ;`, so a title can never close its
- * field early and add fields of its own (a `StreamUrl` to an attacker's page).
+ * ICY has no escaping: a field ends at a quote, and players differ on which
+ * one (the first `';`, the last, the one before `;StreamUrl='`). So no ASCII
+ * quote is left inside a value: it is typeset as U+2019, which reads the
+ * same to a listener, and a title can never close its field early and add
+ * fields of its own (a `StreamUrl` to an attacker's page).
  */
 export function icyValue(s: string): string {
-  return s.replace(/';/g, "' ;");
+  return s.replace(/'/g, '\u2019');
 }
 
 /** Build one metadata block. */

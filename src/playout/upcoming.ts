@@ -73,18 +73,20 @@ export class Upcoming {
   }
 
   /**
-   * The song to play now, taken out of line: the first one, once prepared
-   * (ready or failed); or, while the first is slow, the first prepared one
-   * behind it. A download at 1 byte a second never holds back a song that
-   * is ready; it plays when it is ready, or fails on its own time-out.
+   * The song to play now, taken out of line: the first one that is
+   * prepared (ready or failed), passing over only slow ones. A download at
+   * 1 byte a second never holds back a song that is ready; it plays when it
+   * is ready, or fails on its own time-out. A song merely still being
+   * prepared keeps its turn.
    */
   takePlayable(): Slot | undefined {
-    const first = this.slots[0];
-    if (!first) return undefined;
-    if (!first.pending) return this.slots.shift();
-    if (!isSlow(first, this.now())) return undefined;
-    const at = this.slots.findIndex((s) => !s.pending);
-    return at < 0 ? undefined : this.slots.splice(at, 1)[0];
+    const t = this.now();
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (!slot.pending) return this.slots.splice(i, 1)[0];
+      if (!isSlow(slot, t)) return undefined;
+    }
+    return undefined;
   }
 
   /**

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { displayTitle } from '../../src/playout/now-playing.js';
+import { icyValue } from '../../src/audio/icy.js';
+import { displayTitle as plainTitle } from '../../src/playout/now-playing.js';
+
+/** A title as listeners see it: ASCII quotes typeset (see icyValue). */
+const displayTitle = (t: Parameters<typeof plainTitle>[0]): string => icyValue(plainTitle(t));
 import { startIcecast, type IcecastHandle } from '../helpers/icecast.js';
 import { listen } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns, toneChanges } from '../helpers/media.js';

@@ -53,7 +53,7 @@ describe('display text from tags and services', () => {
     const block = encodeIcyMetadata("A';StreamUrl='http://evil.example/';x='");
     const text = block.subarray(1).toString('utf8').replace(/\0+$/, '');
     assert.equal(text.indexOf("';"), text.length - 2, `only the closing '; remains: ${text}`);
-    assert.ok(text.startsWith("StreamTitle='A'"), text);
+    assert.ok(text.startsWith("StreamTitle='A\u2019;StreamUrl=\u2019http"), text);
   });
 });
 
