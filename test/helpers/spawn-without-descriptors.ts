@@ -1,0 +1,28 @@
+/**
+ * Run by the limits test under `ulimit -n 64`: uses up every descriptor,
+ * then starts a decoder and an encoder, and prints what each reported. Exits
+ * 0 only if neither start ended the process.
+ */
+import { openSync } from 'node:fs';
+import { pino } from 'pino';
+import { PcmDecoder } from '../../src/media/decoder.js';
+import { resolveEncoder } from '../../src/media/encoder-choice.js';
+import { Mp3Encoder } from '../../src/media/encoder.js';
+import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+
+const song = process.argv[2]!;
+const ffmpeg = resolveFfmpegPath();
+const lame = resolveEncoder('auto', undefined, ffmpeg);
+const held: number[] = [];
+try {
+  for (;;) held.push(openSync('/dev/null', 'r'));
+} catch (err) {
+  if ((err as NodeJS.ErrnoException).code !== 'EMFILE') throw err;
+}
+const decoder = new PcmDecoder(ffmpeg, song);
+await decoder.done;
+const encoder = await new Promise<string>((resolve) => {
+  const enc = new Mp3Encoder(lame, 128, pino({ level: 'silent' }));
+  enc.once('failed', (err: Error) => resolve(err.message));
+});
+console.log(JSON.stringify({ held: held.length, tool: lame.tool, decoder: decoder.error?.message ?? null, encoder }));
