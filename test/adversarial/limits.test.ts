@@ -15,6 +15,7 @@ import { downloadToFile } from '../../src/media/fetch.js';
 import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
+import { startStandin } from '../helpers/qq-standin.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -65,6 +66,26 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
       assert.equal(bytes, 1000);
     } finally {
       s.close();
+    }
+  });
+
+  test('a play URL from api-proxy that points at loopback is refused like a url track, and the CDN is never asked', async () => {
+    const song = await makeTone({ file: path.join(tempDir('qq-loop'), 'a.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'] });
+    // The stand-in's CDN is on 127.0.0.1: as a hostile or compromised proxy could answer.
+    const standin = await startStandin([{ mid: 'AAA000000000a1', title: 'Loopback', singer: [], interval: 2, file: song }]);
+    const proxy = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base });
+    const dir = tempDir('qq-loop-pl');
+    writePlaylist(dir, 'ql', { name: 'QL', mount: '/ql.mp3', tracks: [{ source: 'qq', id: 'AAA000000000a1' }] });
+    // MEDIA_ALLOW_HOSTS empty: nothing special allowed (the test helper's default allows 127.0.0.1).
+    const station = await runStation({ PLAYLISTS_DIR: dir, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token, MEDIA_ALLOW_HOSTS: '' });
+    try {
+      const skipped = await until('the song skipped', () => station.logs.find(/song skipped/)[0], 15_000);
+      assert.match(String(skipped.err), /download: .*127\.0\.0\.1.*loopback, private or special address/);
+      assert.equal(standin.cdnRequests, 0, 'the CDN address was never connected to');
+    } finally {
+      await station.close();
+      await proxy.close();
+      await standin.close();
     }
   });
 
