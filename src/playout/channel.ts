@@ -13,7 +13,7 @@ import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
 import { EncodingSession } from './encoding.js';
 import { Pacer, tickMsFor } from './pacer.js';
-import { PlayQueue } from './queue.js';
+import { PlayQueue, type Dealt } from './queue.js';
 import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
 
 /**
@@ -56,6 +56,11 @@ const WARM_UP_LATE_SECONDS = 0.5;
 /** A decoder that gives no audio for this long while the channel needs it is killed (the watchdog). */
 export const DECODER_STALL_MS = 5000;
 const HISTORY = 20;
+/** The same playlist entry with the same fields (a changed title must be prepared again to show). */
+function sameTrack(a: Track, b: Track | undefined): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** Songs the control API may queue ahead on one channel. */
 export const MAX_REQUESTED = 20;
 /** Encoder restarts: 100 ms, doubling up to 5 s while it keeps failing (silence is on air meanwhile). */
@@ -165,11 +170,21 @@ export class Channel extends EventEmitter implements AudioSource {
     return slot ? (slot.ready?.info ?? slot.track) : null;
   }
 
-  /** Apply an edited playlist without cutting the song on air. */
+  /**
+   * Apply an edited playlist without cutting the song on air, and keeping
+   * the place: songs already prepared stay prepared if they are still what
+   * comes next (same entry, same fields); the others go back to the queue,
+   * which resumes at the first of them still listed.
+   */
   update(playlist: Playlist): void {
     this.playlist = playlist;
-    this.queue.update(playlist);
-    this.upcoming.clear({ keepRequested: true });
+    const dealt = this.upcoming.dealt;
+    this.queue.update(playlist, dealt.map((s) => s.entry!), this.playing?.slot.entry ?? null);
+    const next = this.queue.peek(dealt.length);
+    let keep = 0;
+    while (keep < dealt.length && dealt[keep]!.entry === next[keep] && sameTrack(dealt[keep]!.track, this.queue.trackOf(next[keep]!))) keep++;
+    for (let i = 0; i < keep; i++) this.queue.next();
+    this.upcoming.dropDealt(keep);
     this.failedInARow = 0;
     this.pausedUntil = 0;
     this.log.info({ tracks: playlist.tracks.length }, 'playlist updated');
@@ -358,7 +373,7 @@ export class Channel extends EventEmitter implements AudioSource {
     }
   }
 
-  private drawNext(): Track | null {
+  private drawNext(): Dealt | null {
     if (this.now() < this.pausedUntil) return null;
     return this.queue.next();
   }

@@ -1,19 +1,47 @@
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
 
+/** A song dealt by the queue, with the identity of its entry in the list. */
+export interface Dealt {
+  track: Track;
+  /**
+   * `trackKey#n`: the n-th listing of that song. A file listed twice is two
+   * entries, each played once a round; an edit elsewhere in the list leaves
+   * an entry's identity alone.
+   */
+  entry: string;
+}
+
+/** Entry identities of a list, in order. */
+export function entriesOf(tracks: readonly Track[]): string[] {
+  const seen = new Map<string, number>();
+  return tracks.map((t) => {
+    const key = trackKey(t);
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    return `${key}#${n}`;
+  });
+}
+
 /**
  * What the playlist plays next. Pure. Sequential walks the list; shuffle
- * deals the whole list in random order before any song repeats, and never
- * opens a new round with the song that closed the last one.
+ * deals the whole list in random order before any entry repeats, and never
+ * opens a new round with the entry that closed the last one.
+ *
+ * Entries are dealt a little ahead of play (the channel prepares the next
+ * songs). On an edit, the channel hands back those not yet played, so the
+ * queue resumes at the first of them still listed: the song shown as next
+ * plays next, unless the edit removed or moved it.
  */
 export class PlayQueue {
   private tracks: Track[] = [];
+  private entries: string[] = [];
   private order: Playlist['order'] = 'sequential';
   private loop = true;
-  /** Sequential: index of the next track. */
+  /** Sequential: index of the next entry. */
   private cursor = 0;
-  /** Shuffle: keys still to deal this round (dealt from the end). */
+  /** Shuffle: entries still to deal this round (dealt from the end). */
   private bag: string[] = [];
-  private lastKey: string | null = null;
+  private lastEntry: string | null = null;
   /** A non-looping list that has played through. */
   private finished = false;
 
@@ -29,41 +57,78 @@ export class PlayQueue {
   }
 
   /** The next song, or null when nothing is left (empty list, or a finished non-looping one). */
-  next(): Track | null {
+  next(): Dealt | null {
     if (this.tracks.length === 0 || this.finished) return null;
-    const track = this.order === 'shuffle' ? this.nextShuffled() : this.nextSequential();
-    if (track) this.lastKey = trackKey(track);
-    return track;
+    const entry = this.order === 'shuffle' ? this.nextShuffled() : this.nextSequential();
+    if (entry === null) return null;
+    this.lastEntry = entry;
+    return { track: this.tracks[this.entries.indexOf(entry)]!, entry };
+  }
+
+  /** The entries the next `n` calls of next() will deal, without dealing them. */
+  peek(n: number): string[] {
+    if (this.tracks.length === 0 || this.finished) return [];
+    if (this.order === 'shuffle') {
+      // Rounds are dealt ahead as needed (at random): next() then deals exactly these.
+      while (this.bag.length < n && (this.loop || (this.lastEntry === null && this.bag.length === 0))) {
+        this.bag.unshift(...this.deal(this.bag[0] ?? this.lastEntry));
+        if (!this.loop) break;
+      }
+      return this.bag.slice(-n).reverse();
+    }
+    const saved = { cursor: this.cursor, lastEntry: this.lastEntry, finished: this.finished };
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = this.next();
+      if (!d) break;
+      out.push(d.entry);
+    }
+    Object.assign(this, saved);
+    return out;
+  }
+
+  /** The track listed as `entry`, if it is listed. */
+  trackOf(entry: string): Track | undefined {
+    const at = this.entries.indexOf(entry);
+    return at < 0 ? undefined : this.tracks[at];
   }
 
   /**
-   * Apply an edited playlist, keeping the place: sequential continues after
-   * the last song dealt if it is still there; shuffle keeps the songs not yet
-   * played this round and slips new ones into it.
+   * Apply an edited playlist, keeping the place.
+   * @param unplayed entries dealt but not played yet, in the order dealt: they are taken back.
+   * @param playing the entry on air, if any: sequential play continues after it when none of `unplayed` is still listed.
    */
-  update(playlist: Pick<Playlist, 'tracks' | 'order' | 'loop'>): void {
-    const before = new Set(this.tracks.map(trackKey));
+  update(playlist: Pick<Playlist, 'tracks' | 'order' | 'loop'>, unplayed: readonly string[] = [], playing: string | null = null): void {
+    const before = new Set(this.entries);
     const orderChanged = playlist.order !== this.order;
     this.tracks = [...playlist.tracks];
+    this.entries = entriesOf(this.tracks);
     this.order = playlist.order;
     this.loop = playlist.loop;
     this.finished = false;
-    const keys = this.tracks.map(trackKey);
+    const at = (e: string | null): number => (e === null ? -1 : this.entries.indexOf(e));
     if (this.order === 'sequential') {
-      const at = this.lastKey === null ? -1 : keys.indexOf(this.lastKey);
-      this.cursor = at >= 0 ? at + 1 : Math.min(this.cursor, this.tracks.length);
-    } else if (orderChanged) {
+      const resume = unplayed.map(at).find((i) => i >= 0);
+      const after = at(playing ?? this.lastEntry);
+      this.cursor = resume !== undefined ? resume : after >= 0 ? after + 1 : Math.min(this.cursor, this.tracks.length);
+      return;
+    }
+    const present = new Set(this.entries);
+    if (orderChanged) {
       this.bag = [];
     } else {
-      const present = new Set(keys);
-      this.bag = this.bag.filter((k) => present.has(k));
-      for (const k of keys.filter((k) => !before.has(k))) {
-        this.bag.splice(Math.floor(this.random() * (this.bag.length + 1)), 0, k);
+      this.bag = this.bag.filter((e) => present.has(e));
+      for (const e of this.entries.filter((e) => !before.has(e))) {
+        this.bag.splice(Math.floor(this.random() * (this.bag.length + 1)), 0, e);
       }
     }
+    // Taken back on top, so they come out again first and in the order dealt: the round stays whole.
+    const back = unplayed.filter((e) => present.has(e) && !this.bag.includes(e));
+    if (back.length > 0 && this.bag.length === 0 && orderChanged) this.bag = this.deal(null).filter((e) => !back.includes(e));
+    this.bag.push(...back.reverse());
   }
 
-  private nextSequential(): Track | null {
+  private nextSequential(): string | null {
     if (this.cursor >= this.tracks.length) {
       if (!this.loop) {
         this.finished = true;
@@ -71,32 +136,32 @@ export class PlayQueue {
       }
       this.cursor = 0;
     }
-    const track = this.tracks[this.cursor]!;
+    const entry = this.entries[this.cursor]!;
     this.cursor += 1;
-    return track;
+    return entry;
   }
 
-  private nextShuffled(): Track | null {
+  private nextShuffled(): string | null {
     if (this.bag.length === 0) {
-      if (!this.loop && this.lastKey !== null) {
+      if (!this.loop && this.lastEntry !== null) {
         this.finished = true;
         return null;
       }
-      this.bag = this.deal();
+      this.bag = this.deal(this.lastEntry);
     }
-    const key = this.bag.pop()!;
-    return this.tracks.find((t) => trackKey(t) === key) ?? null;
+    return this.bag.pop()!;
   }
 
-  private deal(): string[] {
-    const keys = [...new Set(this.tracks.map(trackKey))];
-    for (let i = keys.length - 1; i > 0; i--) {
+  /** A shuffled round, dealt from the end; it never opens with `after`, the entry played just before it. */
+  private deal(after: string | null): string[] {
+    const entries = [...this.entries];
+    for (let i = entries.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
-      [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+      [entries[i], entries[j]] = [entries[j]!, entries[i]!];
     }
-    if (keys.length > 1 && keys[keys.length - 1] === this.lastKey) {
-      [keys[0], keys[keys.length - 1]] = [keys[keys.length - 1]!, keys[0]!];
+    if (entries.length > 1 && entries[entries.length - 1] === after) {
+      [entries[0], entries[entries.length - 1]] = [entries[entries.length - 1]!, entries[0]!];
     }
-    return keys;
+    return entries;
   }
 }

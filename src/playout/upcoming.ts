@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Track } from '../config/playlist.js';
+import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../media/decoder.js';
 import { describe, type MediaResolver } from '../media/resolver.js';
 import type { TrackInfo } from '../media/track-info.js';
@@ -7,6 +8,8 @@ import type { TrackInfo } from '../media/track-info.js';
 /** A song being made ready: downloaded, probed, and its decoder started. */
 export interface Slot {
   track: Track;
+  /** Its entry in the playlist (see Dealt); null for a song asked for by hand. */
+  entry: string | null;
   label: string;
   /** Asked for by hand (control API); survives playlist edits. */
   requested: boolean;
@@ -63,13 +66,26 @@ export class Upcoming {
 
 
   /** Top up to LOOKAHEAD songs that are ready or on their way, drawn from `draw` (null: nothing to draw now). */
-  fill(draw: () => Track | null): void {
+  fill(draw: () => Dealt | null): void {
     const t = this.now();
     while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t)).length < LOOKAHEAD) {
-      const track = draw();
-      if (!track) return;
-      this.slots.push(this.prepare(track, false));
+      const dealt = draw();
+      if (!dealt) return;
+      this.slots.push(this.prepare(dealt.track, dealt.entry));
     }
+  }
+
+  /** Songs dealt from the playlist and not yet playing, in play order. */
+  get dealt(): readonly Slot[] {
+    return this.slots.filter((s) => s.entry !== null);
+  }
+
+  /** Give up the dealt songs from `keep` on (the playlist changed under them); requested ones stay. */
+  dropDealt(keep: number): void {
+    const dealt = this.dealt;
+    const drop = new Set(dealt.slice(keep));
+    for (const slot of drop) cancel(slot);
+    this.slots = this.slots.filter((s) => !drop.has(s));
   }
 
   /**
@@ -113,7 +129,7 @@ export class Upcoming {
   /** Put a song first in line, after earlier requests. */
   request(track: Track): void {
     const at = this.slots.findIndex((s) => !s.requested);
-    const slot = this.prepare(track, true);
+    const slot = this.prepare(track, null);
     if (at < 0) this.slots.push(slot);
     else this.slots.splice(at, 0, slot);
   }
@@ -122,14 +138,14 @@ export class Upcoming {
   clear(opts: { keepRequested: boolean }): void {
     const keep: Slot[] = [];
     for (const slot of this.slots) {
-      if (opts.keepRequested && slot.requested) keep.push(slot);
+      if (opts.keepRequested && slot.entry === null) keep.push(slot);
       else cancel(slot);
     }
     this.slots = keep;
   }
 
-  private prepare(track: Track, requested: boolean): Slot {
-    const slot: Slot = { track, label: describe(track), requested, pending: true, cancelled: false, abort: new AbortController(), since: this.now() };
+  private prepare(track: Track, entry: string | null): Slot {
+    const slot: Slot = { track, entry, label: describe(track), requested: entry === null, pending: true, cancelled: false, abort: new AbortController(), since: this.now() };
     this.resolver
       .prepare(track, slot.abort.signal)
       .then((media) => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Track } from '../../src/config/playlist.js';
-import { PlayQueue } from '../../src/playout/queue.js';
+import { PlayQueue, type Dealt } from '../../src/playout/queue.js';
 
 const t = (name: string): Track => ({ source: 'file', path: `/m/${name}` });
-const names = (xs: (Track | null)[]) => xs.map((x) => (x && x.source === 'file' ? x.path.slice(3) : null));
+const names = (xs: (Dealt | null)[]) => xs.map((x) => (x && x.track.source === 'file' ? x.track.path.slice(3) : null));
 function seeded(seed = 42): () => number {
   return () => {
     seed = (seed * 16807) % 2147483647;
@@ -44,6 +44,51 @@ describe('play queue', () => {
     assert.deepEqual(names([q.next(), q.next()]), ['a', 'b']);
     q.update({ tracks: [t('x'), t('a'), t('b'), t('y'), t('c')], order: 'sequential', loop: true });
     assert.deepEqual(names([q.next(), q.next(), q.next()]), ['y', 'c', 'x']);
+  });
+
+  test('regression: an edit while two songs are dealt ahead resumes at the first of them (it skipped both)', () => {
+    const q = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
+    const playing = q.next()!;
+    const ahead = [q.next()!, q.next()!]; // b, c prepared while a plays
+    q.update({ tracks: [t('a'), t('b'), t('c'), t('d'), t('e')], order: 'sequential', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    assert.deepEqual(names([q.next(), q.next(), q.next(), q.next()]), ['b', 'c', 'd', 'e']);
+  });
+
+  test('an edit that removes the song dealt next resumes at the one after it; one that removes all dealt continues after the song on air', () => {
+    const q = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
+    const playing = q.next()!;
+    const ahead = [q.next()!, q.next()!];
+    q.update({ tracks: [t('a'), t('c'), t('d')], order: 'sequential', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    assert.deepEqual(names([q.next(), q.next()]), ['c', 'd']);
+    const q2 = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
+    const on = q2.next()!;
+    const dealt = [q2.next()!, q2.next()!];
+    q2.update({ tracks: [t('a'), t('d')], order: 'sequential', loop: true }, dealt.map((d) => d.entry), on.entry);
+    assert.deepEqual(names([q2.next(), q2.next()]), ['d', 'a']);
+  });
+
+  test('the same file listed twice is two entries: played twice a round, in either order', () => {
+    const seq = new PlayQueue({ tracks: [t('a'), t('b'), t('a')], order: 'sequential', loop: true });
+    assert.deepEqual(names([seq.next(), seq.next(), seq.next(), seq.next()]), ['a', 'b', 'a', 'a']);
+    const sh = new PlayQueue({ tracks: [t('a'), t('b'), t('a')], order: 'shuffle', loop: true }, seeded(7));
+    for (let round = 0; round < 20; round++) assert.deepEqual(names([sh.next(), sh.next(), sh.next()]).sort(), ['a', 'a', 'b']);
+  });
+
+  test('shuffle takes dealt songs back on an edit: the round stays whole, and they come next', () => {
+    const q = new PlayQueue({ tracks: 'abcdef'.split('').map(t), order: 'shuffle', loop: true }, seeded(5));
+    const playing = q.next()!;
+    const ahead = [q.next()!, q.next()!];
+    q.update({ tracks: 'abcdefg'.split('').map(t), order: 'shuffle', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    const rest = [q.next()!, q.next()!, q.next()!, q.next()!, q.next()!, q.next()!];
+    assert.deepEqual(rest.slice(0, 2).map((d) => d.entry), ahead.map((d) => d.entry), 'the dealt songs still come next');
+    const round = names([playing, ...rest]).sort();
+    assert.deepEqual(round, 'abcdefg'.split(''), 'every song once this round');
+  });
+
+  test('peek shows what next() will deal without dealing it', () => {
+    const q = new PlayQueue({ tracks: 'abcd'.split('').map(t), order: 'shuffle', loop: true }, seeded(9));
+    const seen = q.peek(6);
+    assert.deepEqual(Array.from({ length: 6 }, () => q.next()!.entry), seen);
   });
 
   test('shuffle edit keeps the round: removed songs leave it, added ones join it', () => {
