@@ -11,3 +11,18 @@ export function childEnv(source: NodeJS.ProcessEnv = process.env): NodeJS.Proces
   for (const name of KEEP) if (source[name] !== undefined) env[name] = source[name];
   return env;
 }
+
+/**
+ * How every child is spawned. `detached`: in a process group of its own, so
+ * a terminal's Ctrl-C (sent to the whole foreground group) reaches only the
+ * station, which then stops its children in order; before, lame died of the
+ * SIGINT first and the station logged an encoder failure while draining.
+ * Children never outlive the station by much anyway: a decoder's next write
+ * and lame's next read fail once the station's end of the pipe is gone.
+ */
+export const CHILD_SPAWN = {
+  get env(): NodeJS.ProcessEnv {
+    return childEnv();
+  },
+  detached: true,
+} as const;

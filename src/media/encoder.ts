@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import { EncoderError } from '../errors.js';
-import { childEnv } from './child-env.js';
+import { CHILD_SPAWN } from './child-env.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
 
 /**
@@ -124,7 +124,7 @@ function lameProcess(spec: EncoderSpec, bitrateKbps: number, outputBlockMs: numb
   const framesPerBlock = Math.floor(outputBlockMs / ((MP3_FRAME_SAMPLES / SAMPLE_RATE) * 1000));
   const blockBytes = Math.round((framesPerBlock * MP3_FRAME_SAMPLES * bitrateKbps * 1000) / 8 / SAMPLE_RATE);
   const [command, argv] = spec.stdbuf && framesPerBlock >= 2 ? [spec.stdbuf, [`-o${blockBytes}`, spec.path, ...args]] : [spec.path, ['--flush', ...args]];
-  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
+  const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...CHILD_SPAWN });
   if (!child.stdin || !child.stdout || !child.stderr) {
     // Out of descriptors or processes (EMFILE, EAGAIN): node gives a child
     // without pipes and reports why in its 'error' event, next.

@@ -1,5 +1,5 @@
 import ffmpeg from 'fluent-ffmpeg';
-import { childEnv } from './child-env.js';
+import { CHILD_SPAWN } from './child-env.js';
 
 type Internals = {
   _getFfmpegPath(cb: (err: Error | null, path: string) => void): void;
@@ -22,8 +22,8 @@ type Internals = {
  *   from a callback, which would end the whole station. The throw is caught
  *   here; the child's own 'error' event, which node sends next, still
  *   reaches the command's 'error' listeners;
- * - children would inherit the whole environment, secrets included: they
- *   get childEnv() instead.
+ * - children would inherit the whole environment, secrets included, and
+ *   the terminal's signals: see CHILD_SPAWN.
  */
 export function ffmpegCommand(ffmpegPath: string, options: ffmpeg.FfmpegCommandOptions = {}): ffmpeg.FfmpegCommand {
   const command = ffmpeg(options);
@@ -39,7 +39,7 @@ export function ffmpegCommand(ffmpegPath: string, options: ffmpeg.FfmpegCommandO
     }
   };
   const spawnFfmpeg = internals._spawnFfmpeg.bind(command);
-  internals._spawnFfmpeg = (args, opts, ...callbacks) => spawnFfmpeg(args, { ...opts, env: childEnv() }, ...callbacks);
+  internals._spawnFfmpeg = (args, opts, ...callbacks) => spawnFfmpeg(args, { ...opts, ...CHILD_SPAWN }, ...callbacks);
   const kill = command.kill.bind(command);
   let started = false;
   let wanted: string | null = null;

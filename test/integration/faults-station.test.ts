@@ -287,8 +287,8 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
 });
 
 describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
-  function startProcess(env: Record<string, string>) {
-    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  function startProcess(env: Record<string, string>, opts: { group?: boolean } = {}) {
+    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, detached: opts.group ?? false, env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -326,29 +326,63 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
     }
   });
 
-  test('SIGTERM drains: Icecast sees the source leave cleanly and the process exits 0 within 5 s', async () => {
-    const ice = await startIcecast();
-    const dir = tempDir('sigterm');
-    writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [{ source: 'file', path: path.join(media, 'good.m4a') }] });
-    const p = startProcess({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('sigterm-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl });
-    try {
-      await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? true : undefined), 20_000);
-      const t0 = Date.now();
-      const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
-      p.child.kill('SIGTERM');
-      const code = await exited;
-      const ms = Date.now() - t0;
-      console.log(`# SIGTERM to exit: ${ms} ms`);
-      assert.equal(code, 0);
-      assert.ok(ms < 5000, `${ms} ms`);
-      await until('Icecast dropped the source', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? undefined : true), 3000);
-      assert.match(p.out(), /stopping: ending Icecast connections cleanly/);
-    } finally {
-      p.child.kill('SIGKILL');
-      await ice.stop();
-    }
-  });
+  // A terminal's Ctrl-C reaches the whole foreground process group, children included;
+  // so does a `kill -TERM -PGID`. The station is started as its own group's leader, as a shell would.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} to the process group drains like SIGTERM: no error lines, Icecast sees the source leave, exit 0 within a second, no child left`, async () => {
+      const ice = await startIcecast();
+      const dir = tempDir('stop-signal');
+      writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [{ source: 'file', path: path.join(media, 'good.m4a') }] });
+      const p = startProcess({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('stop-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl }, { group: true });
+      try {
+        await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? true : undefined), 20_000);
+        await until('a song on air', () => (p.out().includes('"now playing"') ? true : undefined), 10_000);
+        const children = childrenOf(p.child.pid!);
+        assert.ok(children.length >= 1, 'the encoder runs');
+        const t0 = Date.now();
+        const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
+        process.kill(-p.child.pid!, signal);
+        const code = await exited;
+        const ms = Date.now() - t0;
+        console.log(`# ${signal} to the group, to exit: ${ms} ms`);
+        assert.equal(code, 0);
+        assert.ok(ms < 1000, `${ms} ms`);
+        const errors = p.out().split('\n').filter((l) => /"level":(50|60)/.test(l));
+        assert.deepEqual(errors, [], 'no error-level lines');
+        await until('Icecast dropped the source', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? undefined : true), 3000);
+        assert.match(p.out(), /stopping: ending Icecast connections cleanly/);
+        await until('children gone', () => (children.every((pid) => !alive(pid)) ? true : undefined), 3000);
+      } finally {
+        p.child.kill('SIGKILL');
+        await ice.stop();
+      }
+    });
+  }
 });
+
+/** Direct children of `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(-0).split(') ')[1]?.[0];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 describe('invalid environment', { timeout: 30_000 }, () => {
   test('the streamer refuses to start, naming every invalid variable, and exits 2', async () => {
