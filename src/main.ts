@@ -95,7 +95,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   const maxConnections = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, env.FD_RESERVE);
   if (maxConnections < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve: env.FD_RESERVE, maxConnections }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
   const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
-  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
+  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;

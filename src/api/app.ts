@@ -14,15 +14,18 @@ import type { OutputSet } from '../outputs/output-set.js';
 import { bearer, secretMatcher } from './auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { Feed, type FeedOptions } from './feed.js';
-import { PAGE_HTML } from './page.js';
+import { FAVICON_SVG, PAGE_HTML } from './page.js';
+import { viewsFor } from './public-base.js';
 import { channelView, healthView, historyView, type ViewContext } from './views.js';
 
 export interface AppDeps {
   station: Station;
   outputs: OutputSet;
   logger: Logger;
-  /** Base URL listeners reach this server at, for listen URLs. */
+  /** Base URL listeners reach this server at, for listen URLs, when the request does not say. */
   publicUrl: () => string;
+  /** PUBLIC_URL, when configured: used for every client instead of the host it came in on. */
+  fixedPublicUrl?: string | undefined;
   /** Icecast servers' public bases, for listen URLs. */
   icecastUrls: readonly string[];
   /** Bearer token for control routes; undefined: control is disabled (403). */
@@ -101,8 +104,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     if (given === null || !tokenOk(given)) throw new UnauthorizedError('missing or wrong bearer token (Authorization: Bearer <CONTROL_TOKEN>)');
   };
 
-  app.get('/health', async (_req, reply) => {
-    const body = healthView(deps.station.channels, ctx);
+  app.get('/health', async (req, reply) => {
+    const body = healthView(deps.station.channels, viewsFor(ctx, req.headers, deps.fixedPublicUrl));
     return reply.code(body.status === 'ok' ? 200 : 503).send(body);
   });
   let registry: Promise<Registry> | null = null;
@@ -112,10 +115,11 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     const r = await registry;
     return reply.type(r.contentType).send(await r.metrics());
   });
-  app.get('/api/channels', async () => ({ channels: deps.station.channels.map((c) => channelView(c, ctx)) }));
+  const viewsOf = (req: FastifyRequest): ViewContext => viewsFor(ctx, req.headers, deps.fixedPublicUrl);
+  app.get('/api/channels', async (req) => ({ channels: deps.station.channels.map((c) => channelView(c, viewsOf(req))) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);
-    return { ...channelView(channel, ctx), history: historyView(channel) };
+    return { ...channelView(channel, viewsOf(req)), history: historyView(channel) };
   });
 
   app.post('/api/channels/:id/skip', { preHandler: control }, async (req, reply) => {
@@ -145,6 +149,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   });
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML));
+  // Every browser asks for it; a 404 there is noise in the operator's first look.
+  app.get('/favicon.ico', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG));
 
   // Every other GET may be a mount of the built-in listener output.
   const listening = new WeakSet<object>();
@@ -171,7 +177,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.route({ method: 'GET', url: '/*', handler: serveMount(false), exposeHeadRoute: false });
   app.route({ method: 'HEAD', url: '/*', handler: serveMount(true) });
 
-  const feed = new Feed({ ...deps.feed, server: app.server, station: deps.station, outputs: deps.outputs, ctx, logger: deps.logger });
+  const feed = new Feed({ ...deps.feed, server: app.server, station: deps.station, outputs: deps.outputs, ctx, viewsFor: (headers) => viewsFor(ctx, headers, deps.fixedPublicUrl), logger: deps.logger });
   app.addHook('onClose', async () => feed.close());
   return Object.assign(app, { feed, guard });
 }

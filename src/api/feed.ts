@@ -24,6 +24,8 @@ export interface FeedOptions {
   station: Station;
   outputs: OutputSet;
   ctx: ViewContext;
+  /** Views for one client, from its upgrade request's headers (its listen links). */
+  viewsFor?: (headers: IncomingMessage['headers']) => ViewContext;
   logger: Logger;
   /** A client with more than this queued is too slow: disconnected. Default 1 MiB. */
   maxBufferedBytes?: number;
@@ -113,7 +115,7 @@ export class Feed {
     }
     this.wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false }));
     this.wss.then(
-      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel)),
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, channel, this.opts.viewsFor?.(req.headers) ?? this.opts.ctx)),
       (err: unknown) => {
         this.log.error({ err: String(err) }, 'cannot load the WebSocket server');
         refuse(socket, 503, 'Service Unavailable', 'SCAST_INTERNAL', 'feed unavailable');
@@ -121,7 +123,7 @@ export class Feed {
     );
   }
 
-  private connected(ws: WebSocket, channel: string | null): void {
+  private connected(ws: WebSocket, channel: string | null, views: ViewContext): void {
     const client: Client = { ws, channel, alive: true, windowStart: Date.now(), messagesInWindow: 0 };
     this.clients.add(client);
     ws.on('pong', () => {
@@ -133,7 +135,7 @@ export class Feed {
       this.clients.delete(client);
       this.log.debug({ clients: this.clients.size }, 'feed client left');
     });
-    const channels = this.opts.station.channels.filter((c) => channel === null || c.id === channel).map((c) => channelView(c, this.opts.ctx));
+    const channels = this.opts.station.channels.filter((c) => channel === null || c.id === channel).map((c) => channelView(c, views));
     this.send(client, JSON.stringify({ type: 'snapshot', at: now(), channels } satisfies ServerMessage));
     this.log.debug({ clients: this.clients.size, channel }, 'feed client joined');
   }

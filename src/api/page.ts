@@ -9,6 +9,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sCast</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <style>
   :root { color-scheme: dark; --bg: #111318; --card: #1b1f27; --fg: #e8eaf0; --dim: #9aa3b2; --accent: #4fb3ff; }
   * { box-sizing: border-box; }
@@ -125,3 +126,6 @@ connect();
 </body>
 </html>
 `;
+
+/** The station's icon: a radio wave, in the page's colours. SVG, so one small file serves every size. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1d2433"/><circle cx="32" cy="36" r="6" fill="#f5b942"/><path d="M20 24a17 17 0 0 1 24 0M13 17a27 27 0 0 1 38 0" fill="none" stroke="#f5b942" stroke-width="5" stroke-linecap="round"/></svg>`;

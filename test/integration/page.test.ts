@@ -10,7 +10,7 @@ import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
 describe('the listening page in a real browser (Debian chromium)', { timeout: 120_000 }, () => {
-  test('shows the current title, follows the next song, and its audio element plays', async () => {
+  test('shows the current title, follows the next song, and its audio element plays from the host the page was opened at', async () => {
     const dir = tempDir('page');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 4, args: ['-c:a', 'aac'] });
     await makeTone({ file: path.join(dir, 'b.m4a'), freq: 660, seconds: 4, args: ['-c:a', 'aac'] });
@@ -28,11 +28,13 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
       browser = await chromium.launch({
         executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
         timeout: 60_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+        // The page is opened as a phone on the LAN would: at a name that is not localhost.
+        args: ['--host-resolver-rules=MAP radio.test 127.0.0.1', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
       });
       const page = await browser.newPage();
       page.setDefaultTimeout(20_000);
-      await page.goto(`${station.url}/`);
+      const at = `http://radio.test:${new URL(station.url).port}`;
+      await page.goto(`${at}/`);
       const card = page.locator('section.card[data-channel="web"]');
       await card.waitFor({ timeout: 10_000 });
       const title = card.locator('.title');
@@ -47,6 +49,8 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
       assert.notEqual(second, first);
       assert.equal(await card.locator('.artist').textContent(), second === '晚上的歌' ? '测试' : 'Page Test');
       await card.locator('button').click();
+      const src = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.src);
+      assert.ok(src.startsWith(`${at}/web.mp3`), `the play button plays from the host the page came from, never localhost: ${src}`);
       const t0 = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.currentTime);
       await page.waitForFunction(() => (document.querySelector('section.card audio') as HTMLAudioElement).currentTime > 1.0, null, { timeout: 15_000 });
       const t1 = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.currentTime);
