@@ -8,7 +8,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { startIcecast } from '../helpers/icecast.js';
 import { makeTone } from '../helpers/media.js';
+import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; type: string }> {
@@ -52,6 +54,39 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       assert.equal(body.listen.builtin, 'https://radio.example.org/radio.mp3', 'PUBLIC_URL wins');
     } finally {
       await fixed.close();
+    }
+  });
+
+  test('every output status event says what the output really is at that moment', async () => {
+    const ice = await startIcecast();
+    const dir = tempDir('status');
+    await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 5, args: ['-c:a', 'aac'] });
+    writePlaylist(dir, 's', { name: 'S', mount: '/s.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl });
+    const seen: { event: string; output: { connected: boolean; status: string } }[] = [];
+    const client = () => station.outputs.of(station.station.channels[0]!)!.icecast[0]!.client;
+    const ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws`);
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; event?: string; output?: { connected: boolean; status: string } | null };
+      if (m.type === 'status' && m.output) seen.push({ event: m.event!, output: m.output });
+    });
+    try {
+      await new Promise((r) => ws.once('open', r));
+      await until('on Icecast', () => (client().status === 'streaming' ? true : undefined), 10_000);
+      await ice.kill();
+      await until('output-disconnected', () => seen.find((e) => e.event === 'output-disconnected'), 10_000);
+      await ice.start();
+      await until('output-connected', () => seen.find((e) => e.event === 'output-connected'), 10_000);
+      const down = seen.find((e) => e.event === 'output-disconnected')!;
+      assert.equal(down.output.connected, false, 'a disconnection says connected: false');
+      assert.notEqual(down.output.status, 'streaming');
+      const up = seen.find((e) => e.event === 'output-connected')!;
+      assert.deepEqual([up.output.connected, up.output.status], [true, 'streaming']);
+      for (const e of seen) assert.equal(e.output.connected, e.event === 'output-connected', `${e.event} says connected: ${e.output.connected}`);
+    } finally {
+      ws.close();
+      await station.close();
+      await ice.stop();
     }
   });
 

@@ -220,10 +220,7 @@ export class IcecastSourceClient extends EventEmitter {
     this.socket = null;
     this.stalledSince = null;
     this.lastError = err;
-    if (wasStreaming) {
-      this.downSince = Date.now();
-      this.emit('disconnected', err);
-    }
+    if (wasStreaming) this.downSince = Date.now();
     this.attempt += 1;
     const wait = this.opts.retry(this.attempt, err);
     // One line per kind of trouble, not one per attempt.
@@ -234,12 +231,15 @@ export class IcecastSourceClient extends EventEmitter {
     } else {
       this.log.debug({ code: err.code, attempt: this.attempt, retryInMs: wait }, 'still failing');
     }
+    // 'disconnected' goes out once the status says so: listeners read it (the feed's output view).
     if (wait === null) {
       this.setStatus('closed');
+      if (wasStreaming) this.emit('disconnected', err);
       this.emit('closed');
       return;
     }
     this.setStatus('waiting');
+    if (wasStreaming) this.emit('disconnected', err);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
