@@ -18,7 +18,9 @@ export interface ProberChoice {
 const MAX_ENTRIES = 20_000;
 
 /**
- * Probe results remembered per file version (path, size, modification time).
+ * Probe results remembered per file version (device and inode, size,
+ * modification time: a download probed in the cache's tmp/ folder is the
+ * same file once renamed into media/).
  * A probe is an ffmpeg process (10-50 ms of CPU); a looping
  * playlist, or many channels sharing songs, would otherwise pay it at every
  * play. Concurrent probes of one file share one process. Failures are not
@@ -34,7 +36,7 @@ export class ProbeMemo {
 
   async probe(file: string, trusted: boolean): Promise<Probed> {
     const st = await stat(file);
-    const key = `${file}\u0000${st.size}\u0000${st.mtimeMs}\u0000${trusted}`;
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${trusted}`;
     const known = this.entries.get(key);
     if (known) {
       // Map order is insertion order: re-insert to keep recently used entries last.

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { cleanDisplayText, trackKey, type QqTrack, type Track } from '../config/playlist.js';
@@ -169,6 +170,15 @@ export class MediaResolver {
         });
       }),
     );
+    // Only a file that probes as playable enters the cache: a corrupt download
+    // is never there, not even briefly. The probe is remembered by inode, so
+    // the rename into the cache does not cost a second one.
+    try {
+      await step(label, 'probe', () => this.probes.probe(tmp, false));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
     await cache.evict(bytes);
     const lease = await cache.commit(cacheKey, tmp);
     logger.info({ song: label, bytes, ms: Date.now() - started }, 'downloaded');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -94,6 +94,11 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       tracks: [...bad.map((n) => ({ source: 'url', url: `${server.base}/${n}`, title: n })), { source: 'url', url: `${server.base}/good.m4a`, title: 'Good' }],
     });
     const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache, MAX_DOWNLOAD_MB: '1' });
+    // Every name that ever appears in the cache, however briefly.
+    const appeared = new Set<string>();
+    const watcher = watch(path.join(cache, 'media'), (_e, name) => {
+      if (name && existsSync(path.join(cache, 'media', name))) appeared.add(name);
+    });
     try {
       const listener = await listen(`${station.url}/bad.mp3`);
       await listener.waitForTitle((t) => t === 'Good', 60_000);
@@ -109,8 +114,10 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       assert.match(why('endless.mp3'), /download: .*limit/);
       assert.equal(station.station.channel('bad')!.status, 'on-air');
       assert.equal(readdirSync(path.join(cache, 'media')).length, 1, 'only the good song is cached');
+      assert.equal(appeared.size, 1, `regression: the corrupt download was briefly cached (${[...appeared].join(', ')})`);
       // The playlist loops, so a bad song may be downloading again right now;
       // once the station stops, its partial file must go too.
+      watcher.close();
       await station.close();
       await until('no partial download left', () => (readdirSync(path.join(cache, 'tmp')).length === 0 ? true : undefined), 5000);
     } finally {
