@@ -11,6 +11,7 @@ import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
+import { SongBackoff } from './song-backoff.js';
 import { EncodingSession } from './encoding.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { PlayQueue, type Dealt } from './queue.js';
@@ -40,7 +41,12 @@ export interface ChannelOptions {
   failureBackoff?: RetryPolicy;
   /** Silence (or stand-in frames) longer than this is dead air: reported, not hidden. Default 30 s. */
   deadAirMs?: number;
+  /** How long a failed song waits before it is prepared again, by failures in a row. Default SONG_RETRY. */
+  songRetry?: RetryPolicy;
 }
+
+/** A failed song is tried again after 30 s, then 1, 2, 4... minutes, at most an hour. */
+export const SONG_RETRY = exponentialBackoff({ baseMs: 30_000, capMs: 3_600_000, random: () => 1 });
 
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
 const FEED_HIGH = pcmBytesFor(0.6);
@@ -112,8 +118,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private timer: NodeJS.Timeout;
   private readonly failureBackoff: RetryPolicy;
   private failedInARow = 0;
-  /** Songs that failed and have not played since: their next failure is logged at debug, not again at warn. */
-  private readonly knownBroken = new Set<string>();
+  /** Songs that failed and have not played since: not prepared again before their wait is over. */
+  private readonly broken: SongBackoff;
   private failureRound = 0;
   private pausedUntil = 0;
   private readonly now: () => number;
@@ -128,6 +134,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.log = opts.logger.child({ channel: opts.id });
     this.queue = new PlayQueue(opts.playlist, opts.random);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
+    this.broken = new SongBackoff(opts.songRetry ?? SONG_RETRY, this.now);
     this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, this.log, this.now);
     const silent = silentFrame(opts.playlist.bitrate);
     this.pacer = new Pacer<TrackInfo>({
@@ -321,6 +328,8 @@ export class Channel extends EventEmitter implements AudioSource {
       if (!slot) return;
       if (slot.error) {
         this.onSongFailed(slot, slot.error);
+        // Start preparing its replacement now, not at the next tick: a run of broken songs costs no extra silence.
+        this.upcoming.fill(() => this.drawNext());
         continue;
       }
       this.failedInARow = 0;
@@ -359,10 +368,11 @@ export class Channel extends EventEmitter implements AudioSource {
     this.songsFailed += 1;
     this.failedInARow += 1;
     this.emit('skipped', { track: slot.track, reason: reasonOf(err) });
-    const key = trackKey(slot.track);
-    if (this.knownBroken.has(key)) this.log.debug({ song: slot.label, err: reasonOf(err) }, 'song skipped again');
-    else this.log.warn({ song: slot.label, err: reasonOf(err) }, 'song skipped');
-    this.knownBroken.add(key);
+    const { failures, retryInMs } = this.broken.failed(trackKey(slot.track), err);
+    const retryAt = new Date(Date.now() + retryInMs).toISOString();
+    // Each broken song is a warning once; its further failures are routine until it plays.
+    if (failures > 1) this.log.debug({ song: slot.label, err: reasonOf(err), failures, retryAt }, 'song skipped again');
+    else this.log.warn({ song: slot.label, err: reasonOf(err), retryAt }, 'song skipped');
     if (this.failedInARow >= Math.max(1, this.queue.size)) {
       // Every song failed in a row: stay on air with silence, try again later.
       this.failureRound += 1;
@@ -373,9 +383,14 @@ export class Channel extends EventEmitter implements AudioSource {
     }
   }
 
+  /** The next song of the list, passing over those still waiting out a failure. */
   private drawNext(): Dealt | null {
     if (this.now() < this.pausedUntil) return null;
-    return this.queue.next();
+    for (let i = 0; i < Math.max(1, this.queue.size); i++) {
+      const dealt = this.queue.next();
+      if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return dealt;
+    }
+    return null;
   }
 
   /** Called by the pacer right before a new song's first frame is sent. */
@@ -385,7 +400,7 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at });
     if (this.history.length > HISTORY) this.history.length = HISTORY;
     this.nowPlaying = { ...info, startedAt: at };
-    this.knownBroken.delete(info.key);
+    this.broken.played(info.key);
     this.songsPlayed += 1;
     this.failureRound = 0;
     this.log.info({ song: info.title, artist: info.artist, key: info.key }, 'now playing');

@@ -65,10 +65,14 @@ export class Upcoming {
   }
 
 
-  /** Top up to LOOKAHEAD songs that are ready or on their way, drawn from `draw` (null: nothing to draw now). */
+  /**
+   * Top up to LOOKAHEAD songs that are ready or on their way, drawn from
+   * `draw` (null: nothing to draw now). Slow and failed ones do not count:
+   * songs behind them are prepared meanwhile.
+   */
   fill(draw: () => Dealt | null): void {
     const t = this.now();
-    while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t)).length < LOOKAHEAD) {
+    while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t) && s.error === undefined).length < LOOKAHEAD) {
       const dealt = draw();
       if (!dealt) return;
       this.slots.push(this.prepare(dealt.track, dealt.entry));
