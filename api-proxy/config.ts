@@ -29,6 +29,8 @@ export const proxyEnvSchema = z.object({
   /** Upstream calls in flight at most. Default 8. */
   UPSTREAM_CONCURRENCY: int(1, 256).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 export type ProxyEnv = z.output<typeof proxyEnvSchema>;
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, reasonOf } from './errors.js';
+import { prettyStream, wantsPretty } from './log-format.js';
 import { installProcessGuard } from './process-guard.js';
 
 /** Whether the module at `moduleUrl` is the script node was asked to run. */
@@ -17,7 +18,7 @@ export function isEntry(moduleUrl: string): boolean {
   return strip(pathToFileURL(path.resolve(script)).href) === strip(moduleUrl);
 }
 
-export interface ServiceOptions<E extends { LOG_LEVEL: string }, R extends { close(): Promise<void> }> {
+export interface ServiceOptions<E extends { LOG_LEVEL: string; LOG_FORMAT: 'auto' | 'json' | 'pretty' }, R extends { close(): Promise<void> }> {
   /** Name in logs and messages: `streamer`, `api-proxy`. */
   service: string;
   loadEnv: () => Readonly<E>;
@@ -28,7 +29,7 @@ export interface ServiceOptions<E extends { LOG_LEVEL: string }, R extends { clo
   forceStopMs?: number;
 }
 
-export async function runService<E extends { LOG_LEVEL: string }, R extends { close(): Promise<void> }>(opts: ServiceOptions<E, R>): Promise<void> {
+export async function runService<E extends { LOG_LEVEL: string; LOG_FORMAT: 'auto' | 'json' | 'pretty' }, R extends { close(): Promise<void> }>(opts: ServiceOptions<E, R>): Promise<void> {
   let env: Readonly<E>;
   try {
     env = opts.loadEnv();
@@ -39,7 +40,8 @@ export async function runService<E extends { LOG_LEVEL: string }, R extends { cl
     }
     throw err;
   }
-  const logger = pino({ level: env.LOG_LEVEL, base: { service: opts.service } });
+  const pretty = wantsPretty(env.LOG_FORMAT, process.stdout.isTTY);
+  const logger = pino({ level: env.LOG_LEVEL, base: { service: opts.service } }, pretty ? prettyStream(process.stdout) : undefined);
   installProcessGuard(logger);
   // Stop signals are handled from before start-up: outputs go live while the
   // rest is still starting, and a SIGTERM then must drain too, not kill.

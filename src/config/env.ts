@@ -145,6 +145,8 @@ export const envSchema = z.object({
   BUILTIN_OUTPUT: flag.default(true),
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
   /** ffmpeg for decoding songs. Default: the one from @ffmpeg-installer/ffmpeg if installed (fast start), else FFMPEG_PATH's. */

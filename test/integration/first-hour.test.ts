@@ -4,6 +4,7 @@
  * opposite of what happened, a browser asking for /favicon.ico.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -13,6 +14,8 @@ import { startIcecast } from '../helpers/icecast.js';
 import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
@@ -129,6 +132,27 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       await station.close();
       server.close();
     }
+  });
+
+  test('on a terminal, logs are lines for people (JSON when asked, or when not a terminal); a config error lists one problem per line', async () => {
+    const dir = tempDir('tty');
+    writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [] });
+    // script(1) runs the station on a pseudo-terminal, as `npm start` in a terminal does.
+    const onTerminal = (env: Record<string, string>) => {
+      const vars = Object.entries({ PLAYLISTS_DIR: dir, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('tty-cache'), ...env }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+      const r = spawnSync('script', ['-qec', `${vars} timeout -s INT 4 ${JSON.stringify(process.execPath)} --import tsx src/main.ts`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      return r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+    };
+    const pretty = onTerminal({});
+    assert.match(pretty, /^\d\d:\d\d:\d\d INFO  t  channel started  mount="\/t.mp3" tracks=0/m);
+    assert.doesNotMatch(pretty, /\{"level":/);
+    const json = onTerminal({ LOG_FORMAT: 'json' });
+    assert.match(json, /\{"level":30,.*"msg":"channel started"\}/);
+    // A piped start (not a terminal) stays JSON: the other tests read it so.
+    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, HTTP_PORT: 'x', LOG_LEVEL: 'loud', MAX_CONNECTIONS: '-3' } });
+    assert.equal(piped.status, 2);
+    const problems = piped.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    assert.deepEqual(problems.map((l) => l.split(':')[0]).sort(), ['  - HTTP_PORT', '  - LOG_LEVEL', '  - MAX_CONNECTIONS'], piped.stderr);
   });
 
   test('/favicon.ico is an icon, not a 404', async () => {
