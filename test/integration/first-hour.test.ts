@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -153,6 +154,43 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     assert.equal(piped.status, 2);
     const problems = piped.stderr.split('\n').filter((l) => l.startsWith('  - '));
     assert.deepEqual(problems.map((l) => l.split(':')[0]).sort(), ['  - HTTP_PORT', '  - LOG_LEVEL', '  - MAX_CONNECTIONS'], piped.stderr);
+  });
+
+  test("an Icecast that garbles titles (Debian's stock config: no <charset>) is named in one warning, with the setting to add", async () => {
+    // The repository's icecast.xml without its <charset>UTF-8</charset> mount: as Debian ships Icecast.
+    const stock = path.join(tempDir('stock-icecast'), 'icecast.xml');
+    writeFileSync(stock, readFileSync(path.join(ROOT, 'icecast.xml'), 'utf8').replace(/<mount type="default">[\s\S]*?<\/mount>/, ''));
+    const ice = await startIcecast({ env: { ICECAST_TEMPLATE: stock } });
+    const dir = tempDir('garble');
+    await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'], title: '晨光', artist: '演示乐队' });
+    await makeTone({ file: path.join(dir, 'b.m4a'), freq: 550, seconds: 3, args: ['-c:a', 'aac'], title: '夜曲' });
+    writePlaylist(dir, 'g', { name: 'G', mount: '/g.mp3', tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'file', path: 'b.m4a' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl });
+    try {
+      const warn = await until('the garbled-title warning', () => station.logs.find(/shows titles garbled/)[0], 15_000);
+      assert.equal(warn.level, 40);
+      assert.equal(warn.sent, '演示乐队 - 晨光');
+      assert.notEqual(warn.shown, warn.sent);
+      assert.match(String(warn.msg), /<charset>UTF-8<\/charset>/);
+      await until('the second song', () => (station.logs.find(/now playing/).length >= 2 ? true : undefined), 10_000);
+      assert.equal(station.logs.find(/shows titles garbled/).length, 1, 'once, not at every song');
+    } finally {
+      await station.close();
+      await ice.stop();
+    }
+    // The repository's own icecast.xml: no warning.
+    const good = await startIcecast();
+    const station2 = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: good.sourceUrl });
+    try {
+      const output = station2.outputs.of(station2.station.channels[0]!)!.icecast[0]!;
+      // Wrapped: until() would await the promise itself.
+      const started = await until('the title check started', () => (output.charsetCheck ? { check: output.charsetCheck } : undefined), 15_000);
+      await started.check;
+      assert.equal(station2.logs.find(/shows titles garbled/).length, 0);
+    } finally {
+      await station2.close();
+      await good.stop();
+    }
   });
 
   test('/favicon.ico is an icon, not a 404', async () => {

@@ -5,6 +5,7 @@ import { AddressPolicy, plainAddress } from '../../src/config/address-policy.js'
 import { cleanDisplayText } from '../../src/config/playlist.js';
 import { effectiveConnectionCap, descriptorLimit } from '../../src/api/connection-guard.js';
 import { encodeIcyMetadata } from '../../src/audio/icy.js';
+import { isGarbled } from '../../src/outputs/icecast/metadata.js';
 import { redactUrl } from '../../src/redact.js';
 
 describe('media address policy', () => {
@@ -54,6 +55,16 @@ describe('display text from tags and services', () => {
     const text = block.subarray(1).toString('utf8').replace(/\0+$/, '');
     assert.equal(text.indexOf("';"), text.length - 2, `only the closing '; remains: ${text}`);
     assert.ok(text.startsWith("StreamTitle='A\u2019;StreamUrl=\u2019http"), text);
+  });
+});
+
+describe('titles as Icecast shows them', () => {
+  test('entities and Latin-1 readings of the sent title are garbled; the title itself or another one is not', () => {
+    const sent = '演示乐队 - 晨光';
+    assert.equal(isGarbled(sent, '&#28436;&#31034;&#20048;&#38431; - &#26216;&#20809;'), true);
+    assert.equal(isGarbled(sent, Buffer.from(sent, 'utf8').toString('latin1')), true);
+    assert.equal(isGarbled(sent, sent), false);
+    assert.equal(isGarbled(sent, 'Previous Song'), false, 'a stale title is not a charset problem');
   });
 });
 

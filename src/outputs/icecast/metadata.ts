@@ -49,3 +49,36 @@ export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 500
     throw new MetadataUpdateError(t.server, t.mount, `Icecast answered ${status}: ${said || '(empty)'}`);
   }
 }
+
+/**
+ * The title Icecast shows for the mount in its public status
+ * (status-json.xsl), or null when it cannot be read. Icecast 2.4 lists one
+ * source as an object and several as an array.
+ */
+export async function shownTitle(t: MetadataTarget, timeoutMs = 3000): Promise<string | null> {
+  try {
+    const { request } = await import('undici');
+    const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+    const res = await request(`http://${host}:${t.port}/status-json.xsl`, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    // Icecast 2.4 writes an entity's # as `\#`, which is not JSON.
+    const text = (await readCapped(res.body, 1024 * 1024, `Icecast ${t.server}`, res.headers['content-length'])).replace(/\\#/g, '#');
+    const source = (JSON.parse(text) as { icestats?: { source?: unknown } }).icestats?.source;
+    const list = (Array.isArray(source) ? source : source ? [source] : []) as { listenurl?: string; title?: unknown }[];
+    const mine = list.find((x) => typeof x.listenurl === 'string' && x.listenurl.endsWith(t.mount));
+    return typeof mine?.title === 'string' ? mine.title : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `shown` is `sent` garbled the way an Icecast mount without a
+ * UTF-8 charset garbles it: as `&#NNNN;` entities, or its UTF-8 bytes read
+ * as Latin-1. Pure.
+ */
+export function isGarbled(sent: string, shown: string): boolean {
+  if (shown === sent) return false;
+  const entities = shown.replace(/&#(\d+);/g, (_m, n: string) => String.fromCodePoint(Number(n)));
+  const latin1 = Buffer.from(sent, 'utf8').toString('latin1');
+  return entities === sent || shown === latin1 || shown === Buffer.from(latin1, 'utf8').toString('utf8');
+}

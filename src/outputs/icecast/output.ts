@@ -6,7 +6,7 @@ import { delay, type RetryPolicy } from '../../retry.js';
 import { displayTitle, type AudioSource, type NowPlaying } from '../../playout/now-playing.js';
 import type { SourceMethod, StreamInfo } from './protocol.js';
 import { IcecastSourceClient } from './source-client.js';
-import { sendTitle, type MetadataTarget } from './metadata.js';
+import { isGarbled, sendTitle, shownTitle, type MetadataTarget } from './metadata.js';
 
 export interface IcecastOutputOptions {
   target: IcecastTarget;
@@ -39,6 +39,8 @@ export class IcecastOutput {
   lastTitleError: string | null = null;
 
   private title: string | null = null;
+  /** The one check of how Icecast shows a non-ASCII title, once started (tests await it). */
+  charsetCheck: Promise<void> | null = null;
   private sending = false;
   private dirty = false;
   private readonly meta: MetadataTarget;
@@ -95,6 +97,26 @@ export class IcecastOutput {
     this.kick();
   }
 
+  /**
+   * Once per output, with the first title that is not plain ASCII: does
+   * Icecast show it as sent? A mount without <charset>UTF-8</charset> (as in
+   * Debian's stock icecast.xml) reads titles as Latin-1 and shows Chinese
+   * as mojibake or &#...; entities, and says nothing. This says it once.
+   */
+  private async checkCharset(sent: string): Promise<void> {
+    // Icecast's stats thread publishes a new title within ~300 ms.
+    let shown: string | null = null;
+    for (let i = 0; i < 5 && (shown === null || !isGarbled(sent, shown)) && shown !== sent; i++) {
+      await delay(300);
+      shown = await shownTitle(this.meta);
+    }
+    if (shown === null || !isGarbled(sent, shown)) return;
+    this.log.warn(
+      { sent, shown },
+      `Icecast ${this.meta.server} shows titles garbled on ${this.meta.mount}: add <charset>UTF-8</charset> to a <mount type="default"> (or to this mount's <mount>) in icecast.xml; sCast sends UTF-8`,
+    );
+  }
+
   private detach(): void {
     this.source.off('audio', this.onAudio);
     this.source.off('track', this.onTrack);
@@ -120,6 +142,7 @@ export class IcecastOutput {
           this.lastTitleError = null;
           attempt = 0;
           this.log.debug({ title }, 'title sent');
+          if (!this.charsetCheck && /[^\x00-\x7f]/.test(title)) this.charsetCheck = this.checkCharset(title);
         } catch (err) {
           attempt += 1;
           this.lastTitleError = reasonOf(err);
