@@ -59,11 +59,14 @@ export class Feed {
       this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: connected ? 'output-connected' : 'output-disconnected', output: icecastOutputView(o) });
     opts.station.on('channel-added', onAdded);
     opts.station.on('channel-removed', onRemoved);
+    const onSpare = (c: Channel, o: IcecastOutput): void => this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'output-spare', output: icecastOutputView(o) });
     opts.outputs.on('output-status', onOutput);
+    opts.outputs.on('output-spare', onSpare);
     this.detach.push(() => {
       opts.station.off('channel-added', onAdded);
       opts.station.off('channel-removed', onRemoved);
       opts.outputs.off('output-status', onOutput);
+      opts.outputs.off('output-spare', onSpare);
     });
     for (const c of opts.station.channels) this.watch(c);
     this.pinger = setInterval(() => this.ping(), opts.pingMs ?? 30_000);

@@ -65,10 +65,11 @@ export const statusMessageSchema = z.object({
   channel: z.string(),
   /**
    * What changed: the channel went on/off air, an output lost/regained its
-   * server, or the channel fell into dead air (nothing audible for
-   * DEAD_AIR_SECONDS) and came out of it.
+   * server or found its mount taken by another source (a hot spare), or the
+   * channel fell into dead air (nothing audible for DEAD_AIR_SECONDS) and
+   * came out of it.
    */
-  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected', 'dead-air', 'audio-back']),
+  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected', 'output-spare', 'dead-air', 'audio-back']),
   output: outputViewSchema.nullable(),
   /** With dead-air and audio-back: the song on air, if any. */
   song: z.string().nullable().optional(),

@@ -67,7 +67,8 @@ export function icecastOutputView(o: IcecastOutput) {
     server: o.server,
     connected: o.client.status === 'streaming',
     status: o.client.status,
-    lastError: o.client.lastError?.message ?? null,
+    // A spare's refusal ("mount in use") is its job, not an error.
+    lastError: o.client.status === 'spare' ? null : (o.client.lastError?.message ?? null),
   };
 }
 

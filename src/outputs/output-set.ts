@@ -44,7 +44,8 @@ export function streamInfo(p: Playlist): StreamInfo {
  * built-in listener endpoint. Each output runs on its own; one failing never
  * stalls another or the channel.
  *
- * Events: `output-status` (channel, IcecastOutput, connected: boolean).
+ * Events: `output-status` (channel, IcecastOutput, connected: boolean);
+ * `output-spare` (channel, IcecastOutput): the mount is another source's, the output stands by.
  */
 export class OutputSet extends EventEmitter {
   private readonly byChannel = new Map<Channel, ChannelOutputs>();
@@ -110,6 +111,9 @@ export class OutputSet extends EventEmitter {
     for (const o of icecast) {
       o.client.on('connected', () => this.emit('output-status', channel, o, true));
       o.client.on('disconnected', () => this.emit('output-status', channel, o, false));
+      o.client.on('status', (next: string, prev: string) => {
+        if (next === 'spare' && prev !== 'spare') this.emit('output-spare', channel, o);
+      });
       o.start();
     }
   }

@@ -170,7 +170,7 @@ describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
         const l = station.logs.lines.find((x) => (x.err as { code?: string } | undefined)?.code === 'SCAST_ICECAST_MOUNT_BUSY');
         return l;
       });
-      assert.equal(busy.level, 40);
+      assert.equal(busy.level, 30, 'a mount taken by another source makes a spare: info, not a fault');
       // Meanwhile the channel and its built-in output play on.
       const builtin = await listen(`${station.url}/multi.mp3`);
       await builtin.waitForTitle((t) => t === 'A');

@@ -14,6 +14,9 @@ import {
 import type { RetryPolicy } from '../../retry.js';
 import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
 
+/** How often a hot spare asks for its mount again. */
+const SPARE_RETRY_MS = 200;
+
 /**
  * Lifecycle of one source connection:
  *
@@ -21,9 +24,16 @@ import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, 
  *                        |  ^                           |
  *              failure   v  | retry timer     failure   |
  *                      waiting <------------------------+
+ *   connecting --mount in use--> spare --retry: reply 100/2xx--> streaming
+ *                                  ^  |  (stays spare while retrying)
+ *                                  +--+ mount still in use
  *   any --close()--> closing --> closed       any --destroy()--> closed
+ *
+ * `spare`: another source has the mount (another streamer on the same
+ * playlist: a hot spare). Not a fault; retried every 200 ms, so it is on
+ * air at once when the mount frees up.
  */
-export type SourceStatus = 'idle' | 'connecting' | 'streaming' | 'waiting' | 'closing' | 'closed';
+export type SourceStatus = 'idle' | 'connecting' | 'streaming' | 'waiting' | 'spare' | 'closing' | 'closed';
 
 export interface SourceClientOptions {
   target: IcecastTarget;
@@ -92,13 +102,18 @@ export class IcecastSourceClient extends EventEmitter {
     return true;
   }
 
+  /** Between sending the request and reading the reply (a spare asking again included). */
+  private get handshaking(): boolean {
+    return this.status === 'connecting' || (this.status === 'spare' && this.socket !== null);
+  }
+
   /** Drain what is queued and end the connection cleanly. Idempotent. */
   async close(): Promise<void> {
     if (this.status === 'closed') return;
     if (this.status === 'closing') return new Promise((resolve) => this.once('closed', resolve));
     this.clearRetry();
     // Mid-handshake there is no audio to drain: do not wait on a server that may never answer.
-    if (this.status === 'connecting') this.socket?.destroy();
+    if (this.handshaking) this.socket?.destroy();
     this.setStatus('closing');
     const socket = this.socket;
     if (socket !== null && !socket.destroyed) {
@@ -128,7 +143,8 @@ export class IcecastSourceClient extends EventEmitter {
 
   private connect(): void {
     const { target, mount } = this.opts;
-    this.setStatus('connecting');
+    // A spare keeps saying so while it asks again.
+    if (this.status !== 'spare') this.setStatus('connecting');
     let request: Buffer;
     try {
       request = buildSourceRequest({
@@ -155,7 +171,7 @@ export class IcecastSourceClient extends EventEmitter {
     socket.once('connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => {
       // After the handshake Icecast has nothing to say (2.4's trailing 200 included).
-      if (this.socket !== socket || this.status !== 'connecting') return;
+      if (this.socket !== socket || !this.handshaking) return;
       let reply: IcecastReply | null;
       try {
         reply = parser.push(chunk);
@@ -176,7 +192,7 @@ export class IcecastSourceClient extends EventEmitter {
     socket.on('close', () => {
       clearTimeout(handshakeTimer);
       if (this.socket !== socket) return;
-      if (this.status === 'connecting') {
+      if (this.handshaking) {
         const reply = parser.end();
         if (reply !== null && reply.verdict !== 'accepted') return this.onReply(reply, socket);
         this.fail(new IcecastConnectionError(target.server, mount, 'server closed the connection during the handshake'), socket);
@@ -222,10 +238,14 @@ export class IcecastSourceClient extends EventEmitter {
     this.lastError = err;
     if (wasStreaming) this.downSince = Date.now();
     this.attempt += 1;
-    const wait = this.opts.retry(this.attempt, err);
+    const busy = err instanceof IcecastMountBusyError;
+    const wait = busy ? SPARE_RETRY_MS : this.opts.retry(this.attempt, err);
     // One line per kind of trouble, not one per attempt.
-    const level = err instanceof IcecastAuthError ? 'error' : 'warn';
-    if (this.lastLoggedCode !== err.code || wasStreaming) {
+    const level = err instanceof IcecastAuthError ? 'error' : busy ? 'info' : 'warn';
+    if (busy && this.status !== 'spare') {
+      this.log.info({ err: { code: err.code, message: err.message } }, `mount ${this.opts.mount} on Icecast ${this.opts.target.server} is in use by another source: standing by as a hot spare, on air as soon as it is free`);
+      this.lastLoggedCode = err.code;
+    } else if (this.lastLoggedCode !== err.code || wasStreaming) {
       this.log[level]({ err: { code: err.code, message: err.message }, retryInMs: wait }, err.message);
       this.lastLoggedCode = err.code;
     } else {
@@ -238,7 +258,7 @@ export class IcecastSourceClient extends EventEmitter {
       this.emit('closed');
       return;
     }
-    this.setStatus('waiting');
+    this.setStatus(busy ? 'spare' : 'waiting');
     if (wasStreaming) this.emit('disconnected', err);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
