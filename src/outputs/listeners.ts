@@ -34,6 +34,7 @@ export class ListenerHub {
   dropped = 0;
   bytesSent = 0;
   private readonly log: Logger;
+  private info: StreamInfo;
   private readonly onAudio = (data: Buffer): void => this.broadcast(data);
   private readonly onTrack = (np: NowPlaying): void => {
     for (const l of this.listeners) l.icy?.setTitle(displayTitle(np));
@@ -44,6 +45,7 @@ export class ListenerHub {
     private readonly opts: ListenerHubOptions,
   ) {
     this.log = opts.logger.child({ output: 'builtin', channel: source.id });
+    this.info = opts.info;
     source.on('audio', this.onAudio);
     source.on('track', this.onTrack);
   }
@@ -52,9 +54,14 @@ export class ListenerHub {
     return this.listeners.size;
   }
 
+  /** New station details: listeners who join from now on get them in their headers. */
+  setInfo(info: StreamInfo): void {
+    this.info = info;
+  }
+
   /** Response headers, as Icecast sends them (HTTP/1.0, no chunking, so every player copes). */
   headers(icy: boolean): string {
-    const { info } = this.opts;
+    const { info } = this;
     const lines = [
       'HTTP/1.0 200 OK',
       'Content-Type: audio/mpeg',

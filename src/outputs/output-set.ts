@@ -108,6 +108,12 @@ export class OutputSet extends EventEmitter {
     );
     const hub = this.opts.builtin ? new ListenerHub(channel, { info, logger: this.opts.logger }) : null;
     this.byChannel.set(channel, { hub, icecast });
+    // An edited name, description, genre or url: new listeners get it at once, Icecast at the next seam.
+    channel.on('updated', (p: Playlist) => {
+      const next = streamInfo(p);
+      hub?.setInfo(next);
+      for (const o of icecast) o.updateInfo(next);
+    });
     for (const o of icecast) {
       o.client.on('connected', () => this.emit('output-status', channel, o, true));
       o.client.on('disconnected', () => this.emit('output-status', channel, o, false));

@@ -195,6 +195,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.failedInARow = 0;
     this.pausedUntil = 0;
     this.log.info({ tracks: playlist.tracks.length }, 'playlist updated');
+    this.emit('updated', playlist);
   }
 
   /** End the current song now; the next one follows gaplessly. */

@@ -12,8 +12,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { startIcecast } from '../helpers/icecast.js';
-import { makeTone } from '../helpers/media.js';
+import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
+import { rateWatch } from '../helpers/station-process.js';
 import { until } from '../helpers/ports.js';
+import { listen } from '../helpers/listener.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -190,6 +192,47 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     } finally {
       await station2.close();
       await good.stop();
+    }
+  });
+
+  test('station details follow edits: new listeners at once, Icecast at the next seam, its listeners moved across without a break', async () => {
+    const ice = await startIcecast();
+    const dir = tempDir('details');
+    await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'], title: 'A' });
+    await makeTone({ file: path.join(dir, 'b.m4a'), freq: 660, seconds: 2, args: ['-c:a', 'aac'], title: 'B' });
+    const list = (extra: Record<string, unknown>) => ({ name: 'Before', mount: '/d.mp3', genre: 'Old', ...extra, tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'file', path: 'b.m4a' }] });
+    writePlaylist(dir, 'd', list({}));
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword });
+    try {
+      await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/d.mp3')) ? true : undefined), 10_000);
+      const staying = await listen(`${ice.url}/d.mp3`);
+      await until('the listener is playing', () => (staying.bytes > 64_000 ? true : undefined), 10_000);
+      const watch = rateWatch(staying, 128);
+      writePlaylist(dir, 'd', list({ name: 'After 之后', genre: 'Jazz', description: 'Now with a description' }));
+      await until('edit applied', () => station.logs.find(/playlist updated/)[0], 5000);
+      const builtin = await listen(`${station.url}/d.mp3`);
+      builtin.close();
+      assert.equal(builtin.headers['icy-name'], 'After 之后', 'a new built-in listener gets the new name at once');
+      const done = await until('details on Icecast', () => station.logs.find(/station details updated on Icecast/)[0], 30_000);
+      assert.equal(done.how, 'moved');
+      const m = (await ice.status()).find((x) => x.listenurl.endsWith('/d.mp3'))!;
+      assert.deepEqual([m.server_name, m.genre, m.server_description], ['After 之后', 'Jazz', 'Now with a description']);
+      const fresh = await listen(`${ice.url}/d.mp3`);
+      fresh.close();
+      assert.equal(fresh.headers['icy-name'], 'After 之后');
+      // Keep listening past the hand-over: two more seconds of audio.
+      const after = staying.bytes;
+      await until('two more seconds heard', () => (staying.bytes > after + 32_000 ? true : undefined), 10_000);
+      staying.close();
+      console.log(`# Icecast listener through the hand-over: ${(watch.share() * 100).toFixed(1)} % of real time, longest gap ${watch.maxGapMs()} ms, still connected: ${!staying.closed}`);
+      assert.ok(watch.maxGapMs() < 1000, `longest gap ${watch.maxGapMs()} ms`);
+      assert.ok(watch.share() > 0.97, `${(watch.share() * 100).toFixed(1)} % of real-time audio reached the listener`);
+      const pcm = await decodeMp3(staying.audio());
+      assert.deepEqual(silentRuns(pcm).filter((r) => r.ms > 50), [], 'no silence in what the listener heard');
+      assert.equal((await ice.status()).filter((x) => x.listenurl.includes('scast-handover')).length, 0, 'the temporary mount is gone');
+    } finally {
+      await station.close();
+      await ice.stop();
     }
   });
 

@@ -56,6 +56,12 @@ export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 500
  * source as an object and several as an array.
  */
 export async function shownTitle(t: MetadataTarget, timeoutMs = 3000): Promise<string | null> {
+  const mine = await mountStatus(t, t.mount, timeoutMs);
+  return typeof mine?.title === 'string' ? mine.title : null;
+}
+
+/** One mount's entry in Icecast's public status, or null (not listed, or the status cannot be read). */
+export async function mountStatus(t: Omit<MetadataTarget, 'mount'>, mount: string, timeoutMs = 3000): Promise<Record<string, unknown> | null> {
   try {
     const { request } = await import('undici');
     const host = t.host.includes(':') ? `[${t.host}]` : t.host;
@@ -63,11 +69,28 @@ export async function shownTitle(t: MetadataTarget, timeoutMs = 3000): Promise<s
     // Icecast 2.4 writes an entity's # as `\#`, which is not JSON.
     const text = (await readCapped(res.body, 1024 * 1024, `Icecast ${t.server}`, res.headers['content-length'])).replace(/\\#/g, '#');
     const source = (JSON.parse(text) as { icestats?: { source?: unknown } }).icestats?.source;
-    const list = (Array.isArray(source) ? source : source ? [source] : []) as { listenurl?: string; title?: unknown }[];
-    const mine = list.find((x) => typeof x.listenurl === 'string' && x.listenurl.endsWith(t.mount));
-    return typeof mine?.title === 'string' ? mine.title : null;
+    const list = (Array.isArray(source) ? source : source ? [source] : []) as Record<string, unknown>[];
+    return list.find((x) => typeof x.listenurl === 'string' && x.listenurl.endsWith(mount)) ?? null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Move every listener of mount `from` to mount `to` (Icecast's admin
+ * moveclients; admin credentials). They stay connected and carry on with
+ * the other mount's audio.
+ */
+export async function moveClients(t: Omit<MetadataTarget, 'mount'>, from: string, to: string, timeoutMs = 5000): Promise<void> {
+  const auth = Buffer.from(`${t.user}:${t.password}`, 'utf8').toString('base64');
+  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  const q = new URLSearchParams({ mount: from, destination: to });
+  const { request } = await import('undici');
+  const res = await request(`http://${host}:${t.port}/admin/moveclients?${q}`, { method: 'GET', headers: { authorization: `Basic ${auth}`, 'user-agent': 'sCast' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await readCapped(res.body, 64 * 1024, `Icecast ${t.server}`, res.headers['content-length']);
+  if (res.statusCode !== 200 || !/<return>1<\/return>/.test(text)) {
+    const said = /<message>([^<]*)<\/message>/i.exec(text)?.[1] ?? `HTTP ${res.statusCode}`;
+    throw new MetadataUpdateError(t.server, from, `moving listeners to ${to} failed: ${said}`);
   }
 }
 

@@ -5,7 +5,8 @@ import { reasonOf } from '../../errors.js';
 import { delay, type RetryPolicy } from '../../retry.js';
 import { displayTitle, type AudioSource, type NowPlaying } from '../../playout/now-playing.js';
 import type { SourceMethod, StreamInfo } from './protocol.js';
-import { IcecastSourceClient } from './source-client.js';
+import { handOver } from './handover.js';
+import { IcecastSourceClient, type SourceClientOptions } from './source-client.js';
 import { isGarbled, sendTitle, shownTitle, type MetadataTarget } from './metadata.js';
 
 export interface IcecastOutputOptions {
@@ -34,6 +35,8 @@ function forIcecast(title: string): string {
  */
 export class IcecastOutput {
   readonly client: IcecastSourceClient;
+  private readonly clientOptions: SourceClientOptions;
+  private readonly admin: Omit<MetadataTarget, 'mount'> | null;
   /** Title updates that Icecast confirmed. */
   titlesSent = 0;
   lastTitleError: string | null = null;
@@ -48,7 +51,19 @@ export class IcecastOutput {
   private readonly onAudio = (data: Buffer): void => {
     this.client.write(data);
   };
-  private readonly onTrack = (np: NowPlaying): void => this.setTitle(displayTitle(np));
+  private readonly onTrack = (np: NowPlaying): void => {
+    this.setTitle(displayTitle(np));
+    // A seam: where new station details are handed over, if any wait.
+    const info = this.pendingInfo;
+    if (info) {
+      this.pendingInfo = null;
+      void this.applyInfo(info);
+    }
+  };
+  /** New station details, waiting for the next seam. */
+  private pendingInfo: StreamInfo | null = null;
+  private info: StreamInfo;
+  private warnedNoAdmin = false;
   /** Sent in place of a title Icecast keeps refusing, so the last song's title does not stay up. */
   private readonly fallbackTitle: string;
 
@@ -57,7 +72,10 @@ export class IcecastOutput {
     opts: IcecastOutputOptions,
   ) {
     this.log = opts.logger.child({ output: 'icecast', server: opts.target.server, mount: opts.mount });
-    this.client = new IcecastSourceClient({ ...opts, logger: opts.logger });
+    this.clientOptions = { ...opts, logger: opts.logger };
+    this.client = new IcecastSourceClient(this.clientOptions);
+    this.info = opts.info;
+    this.admin = opts.admin ? { host: opts.target.host, port: opts.target.port, server: opts.target.server, user: opts.admin.user, password: opts.admin.password } : null;
     this.meta = {
       host: opts.target.host,
       port: opts.target.port,
@@ -90,6 +108,25 @@ export class IcecastOutput {
   destroy(): void {
     this.detach();
     this.client.destroy();
+  }
+
+  /**
+   * The playlist's name, description, genre or url changed: Icecast takes
+   * them at the next seam (see handOver). A no-op when nothing changed.
+   */
+  updateInfo(info: StreamInfo): void {
+    if (JSON.stringify(info) === JSON.stringify(this.pendingInfo ?? this.info)) return;
+    this.pendingInfo = info;
+  }
+
+  private async applyInfo(info: StreamInfo): Promise<void> {
+    this.info = info;
+    if (!this.admin && !this.warnedNoAdmin) {
+      this.warnedNoAdmin = true;
+      this.log.warn('station details changed: reconnecting to Icecast, whose listeners must then reconnect (set ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD to move them across without a break)');
+    }
+    const how = await handOver({ source: this.source, client: this.client, clientOptions: this.clientOptions, admin: this.admin, title: this.title, log: this.log }, info);
+    this.log.info({ name: info.name, how }, how === 'moved' ? 'station details updated on Icecast; listeners moved across the reconnect' : 'station details updated on Icecast (reconnected)');
   }
 
   setTitle(title: string): void {

@@ -72,8 +72,14 @@ export class IcecastSourceClient extends EventEmitter {
   private lastLoggedCode: string | null = null;
   private readonly log: Logger;
 
+  /** Station details sent at the next handshake (Icecast reads ice-* headers only then). */
+  private info: StreamInfo;
+  /** A reconnect asked for (new details): a 'mount in use' meanwhile is the old connection not yet gone, not another source. */
+  private handingOver = false;
+
   constructor(private readonly opts: SourceClientOptions) {
     super();
+    this.info = opts.info;
     this.log = opts.logger.child({ output: 'icecast', server: opts.target.server, mount: opts.mount });
   }
 
@@ -100,6 +106,21 @@ export class IcecastSourceClient extends EventEmitter {
     socket.write(data);
     this.bytesSent += data.length;
     return true;
+  }
+
+  /**
+   * Connect again with new station details, at once: the current connection
+   * is ended cleanly and a new one made (Icecast takes a moment to free the
+   * mount; that is retried quietly). Audio written meanwhile is dropped.
+   */
+  reconnect(info: StreamInfo): void {
+    this.info = info;
+    if (this.status !== 'streaming') return; // the next connection carries it anyway
+    const old = this.socket;
+    this.socket = null;
+    this.handingOver = true;
+    old?.end();
+    this.connect();
   }
 
   /** Between sending the request and reading the reply (a spare asking again included). */
@@ -154,7 +175,7 @@ export class IcecastSourceClient extends EventEmitter {
         user: target.user,
         password: target.password,
         userAgent: this.opts.userAgent,
-        info: this.opts.info,
+        info: this.info,
       });
     } catch (err) {
       this.fail(err instanceof ScastError ? err : new IcecastConnectionError(target.server, mount, reasonOf(err)));
@@ -212,6 +233,7 @@ export class IcecastSourceClient extends EventEmitter {
         this.lastLoggedCode = null;
         const downMs = this.downSince === null ? 0 : Date.now() - this.downSince;
         this.downSince = null;
+        this.handingOver = false;
         this.setStatus('streaming');
         this.log.info({ status: reply.status, downMs, connections: this.connections }, 'on air');
         this.emit('connected', { downMs });
@@ -238,13 +260,16 @@ export class IcecastSourceClient extends EventEmitter {
     this.lastError = err;
     if (wasStreaming) this.downSince = Date.now();
     this.attempt += 1;
-    const busy = err instanceof IcecastMountBusyError;
-    const wait = busy ? SPARE_RETRY_MS : this.opts.retry(this.attempt, err);
+    const busy = err instanceof IcecastMountBusyError && !this.handingOver;
+    const freeing = err instanceof IcecastMountBusyError && this.handingOver;
+    const wait = busy || freeing ? SPARE_RETRY_MS : this.opts.retry(this.attempt, err);
     // One line per kind of trouble, not one per attempt.
     const level = err instanceof IcecastAuthError ? 'error' : busy ? 'info' : 'warn';
     if (busy && this.status !== 'spare') {
       this.log.info({ err: { code: err.code, message: err.message } }, `mount ${this.opts.mount} on Icecast ${this.opts.target.server} is in use by another source: standing by as a hot spare, on air as soon as it is free`);
       this.lastLoggedCode = err.code;
+    } else if (freeing) {
+      this.log.debug('mount not free yet after our own reconnect; asking again');
     } else if (this.lastLoggedCode !== err.code || wasStreaming) {
       this.log[level]({ err: { code: err.code, message: err.message }, retryInMs: wait }, err.message);
       this.lastLoggedCode = err.code;
