@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AppDeps } from './api/app.js';
 import { buildMetrics } from './api/metrics.js';
 import { loadEnv, type Env } from './config/env.js';
+import { AnalysisStore } from './media/analysis-store.js';
 import { MediaCache } from './media/cache.js';
 import { resolveEncoder } from './media/encoder-choice.js';
 import { decoderChoice, mainIsShippedBuild, proberChoice, resolveFfmpegPath } from './media/ffmpeg-path.js';
@@ -46,6 +47,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   await mkdir(playlistsDir, { recursive: true });
   const cache = new MediaCache(path.resolve(env.CACHE_DIR), env.CACHE_MAX_MB * 1024 * 1024, logger.child({ component: 'cache' }));
   await cache.init();
+  const analyses = new AnalysisStore(path.join(path.resolve(env.CACHE_DIR), 'analysis.jsonl'), logger.child({ component: 'loudness' }));
+  await analyses.load();
   const kv = new KvCache(env.REDIS_URL, logger.child({ component: 'redis' }), { memory: true });
   const qq =
     env.API_PROXY_URL && env.API_PROXY_TOKEN
@@ -60,6 +63,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     policy: new AddressPolicy(env.MEDIA_ALLOW_HOSTS),
     roots: [playlistsDir, ...mediaDirs],
     maxFileBytes: env.MAX_FILE_MB * 1024 * 1024,
+    analyses,
     logger,
     qq,
   });

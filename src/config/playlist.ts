@@ -45,7 +45,17 @@ const overrides = {
   title: displayText(500).optional(),
   artist: displayText(500).optional(),
   album: displayText(500).optional(),
+  /** dB added to the loudness normalization (or, with loudness off, to the song as it is). */
+  gain: z.number().min(-30, 'at least -30 dB').max(30, 'at most 30 dB').optional(),
+  /** Seconds into the file where the song starts; default: where audible audio starts (autocue). */
+  cueIn: z.number().min(0, 'at least 0').max(86_400).optional(),
+  /** Seconds into the file where the song ends; default: where audible audio ends (autocue). */
+  cueOut: z.number().positive('more than 0').max(86_400).optional(),
 };
+
+/** Explicit cue points must leave something to play. */
+const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean => t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
+const CUES_MESSAGE = { message: 'cueOut must be after cueIn', path: ['cueOut'] };
 
 export const fileTrackSchema = z
   .object({
@@ -54,7 +64,8 @@ export const fileTrackSchema = z
     path: z.string().min(1, 'must not be empty').max(4096),
     ...overrides,
   })
-  .strict();
+  .strict()
+  .refine(cuesInOrder, CUES_MESSAGE);
 
 export const urlTrackSchema = z
   .object({
@@ -72,7 +83,8 @@ export const urlTrackSchema = z
       }, 'must be an http:// or https:// URL'),
     ...overrides,
   })
-  .strict();
+  .strict()
+  .refine(cuesInOrder, CUES_MESSAGE);
 
 export const qqTrackSchema = z
   .object({
@@ -81,7 +93,8 @@ export const qqTrackSchema = z
     id: z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'must be a QQ Music songmid (letters and digits)'),
     ...overrides,
   })
-  .strict();
+  .strict()
+  .refine(cuesInOrder, CUES_MESSAGE);
 
 export const trackSchema = z.discriminatedUnion('source', [fileTrackSchema, urlTrackSchema, qqTrackSchema], {
   error: (issue) =>
@@ -120,6 +133,24 @@ export const playlistSchema = z
     order: z.enum(['sequential', 'shuffle']).default('sequential'),
     /** Start over after the last song. Default true; false: silence once the list has played. */
     loop: z.boolean().default(true),
+    /**
+     * Every song brought to one integrated loudness (EBU R128), peaks held
+     * under the ceiling by a limiter. Default { target: -16, ceiling: -2 };
+     * false: songs play at the level they were mastered at.
+     */
+    loudness: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            /** LUFS. Default -16 (what streaming services and podcasts use). */
+            target: z.number().min(-40, 'at least -40 LUFS').max(-5, 'at most -5 LUFS').default(-16),
+            /** dBFS no sample may pass. Default -2, so the MP3 stays under -1 dBTP. */
+            ceiling: z.number().min(-12, 'at least -12 dBFS').max(0, 'at most 0 dBFS').default(-2),
+          })
+          .strict(),
+      ])
+      .default({ target: -16, ceiling: -2 }),
     tracks: z.array(trackSchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`),
   })
   .strict();

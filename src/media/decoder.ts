@@ -31,11 +31,16 @@ export class PcmDecoder {
   /** Stop after this many bytes: the end padding of AAC frames is not part of the song. */
   private readonly limit: number;
 
-  constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null } = {}) {
+  /**
+   * @param opts.startSeconds where to begin, into the file (a cue-in): ffmpeg seeks there, sample-exact.
+   * @param opts.exactSeconds how much to decode from there (to a cue-out, or the MP4 edit list's end).
+   */
+  constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null; startSeconds?: number } = {}) {
     this.limit = opts.exactSeconds ? pcmBytesFor(opts.exactSeconds) : Infinity;
+    const seek = opts.startSeconds && opts.startSeconds > 0 ? ['-ss', opts.startSeconds.toFixed(3)] : [];
     this.command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 })
       .input(fileInput(inputPath))
-      .inputOptions(SAFE_INPUT_OPTIONS)
+      .inputOptions([...SAFE_INPUT_OPTIONS, ...seek])
       .noVideo()
       .audioChannels(CHANNELS)
       .audioFrequency(SAMPLE_RATE)

@@ -9,7 +9,11 @@ import { DownloadError, TrackUnavailableError, reasonOf, type TrackStep } from '
 import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
 import { ProbeMemo, type Probed, type ProberChoice } from './probe-memo.js';
+import type { Analysis } from '../audio/loudness.js';
+import { delay } from '../retry.js';
 import { Semaphore } from '../semaphore.js';
+import { analyzeMedia } from './analysis.js';
+import { AnalysisStore } from './analysis-store.js';
 import type { TrackInfo } from './track-info.js';
 
 /** A song ready to decode: a local file plus what is known about it. */
@@ -22,6 +26,11 @@ export interface PreparedMedia {
   codec: string | undefined;
   /** The operator's own file (PLAYLISTS_DIR, MEDIA_DIRS), as against a download from the internet. */
   trusted: boolean;
+  /** Loudness, true peak and audible span; null when not measured (yet). */
+  analysis: Analysis | null;
+  /** Where decoding starts and stops, seconds into the file: the track's cues, else autocue's, else the whole file (and the MP4 edit list's end). */
+  startSeconds: number;
+  endSeconds: number | null;
   /** Let the cache evict the file again. */
   release(): void;
 }
@@ -52,6 +61,10 @@ export interface ResolverOptions {
   maxFileBytes: number;
   /** The whole of one download at most. Default 5 min. */
   downloadTimeoutMs?: number;
+  /** Where loudness analyses are kept; none: songs are not analysed. */
+  analyses?: AnalysisStore | undefined;
+  /** How long a song being prepared waits for its first analysis before it goes without (it finishes meanwhile, for next time). Default 1 s. */
+  analysisBudgetMs?: number;
   logger: Logger;
   qq?: RemoteProvider | undefined;
 }
@@ -69,10 +82,14 @@ export class MediaResolver {
   private readonly probes: ProbeMemo;
   /** Downloads running at once, station-wide; more wait their turn. */
   private readonly downloadSlots: Semaphore;
+  /** Analyses running at once: each is an ffmpeg decoding far faster than real time. */
+  private readonly analysisSlots: Semaphore;
+  private readonly analysing = new Map<string, Promise<Analysis | null>>();
 
   constructor(private readonly opts: ResolverOptions) {
     this.probes = new ProbeMemo(opts.probers);
     this.downloadSlots = new Semaphore(MAX_CONCURRENT_DOWNLOADS);
+    this.analysisSlots = new Semaphore(MAX_CONCURRENT_ANALYSES);
   }
 
   async prepare(track: Track, signal?: AbortSignal): Promise<PreparedMedia> {
@@ -113,6 +130,8 @@ export class MediaResolver {
         break;
       }
     }
+    // Measured alongside the probe: the song is ready as soon as both are (or the budget is spent).
+    const analysing = this.analysisOf(lease.path, trusted, label);
     let probed: Probed;
     try {
       probed = await step(label, 'probe', () => this.probes.probe(lease.path, trusted));
@@ -123,6 +142,11 @@ export class MediaResolver {
       throw err;
     }
     const { tags, exactSeconds } = probed;
+    const analysis = await analysing;
+    // Explicit cues win; else autocue's; the MP4 edit list's end bounds them all.
+    const startSeconds = track.cueIn ?? analysis?.startSeconds ?? 0;
+    const ends = [track.cueOut, track.cueOut === undefined ? (analysis?.endSeconds ?? undefined) : undefined, exactSeconds ?? undefined].filter((x): x is number => x !== undefined);
+    const endSeconds = ends.length > 0 ? Math.max(startSeconds, Math.min(...ends)) : null;
     // Tags and the music service's answers are shown to every listener: same rules as playlist titles.
     const info: TrackInfo = {
       key,
@@ -131,9 +155,44 @@ export class MediaResolver {
       artist: track.artist ?? cleanDisplayText(remoteInfo.artist) ?? cleanDisplayText(tags.artist),
       album: track.album ?? cleanDisplayText(remoteInfo.album) ?? cleanDisplayText(tags.album),
       coverUrl: safeCoverUrl(remoteInfo.coverUrl),
-      durationMs: exactSeconds !== null ? Math.round(exactSeconds * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
+      durationMs: endSeconds !== null ? Math.round((endSeconds - startSeconds) * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
-    return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, release: lease.release };
+    return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, analysis, startSeconds, endSeconds, release: lease.release };
+  }
+
+  /**
+   * The song's analysis: remembered, or measured now. A measurement that
+   * takes longer than the budget goes on without holding the song back; it
+   * is kept for the song's next play.
+   */
+  private async analysisOf(file: string, trusted: boolean, label: string): Promise<Analysis | null> {
+    const store = this.opts.analyses;
+    if (!store) return null;
+    const key = await AnalysisStore.keyOf(file);
+    if (!key) return null;
+    const known = store.get(key);
+    if (known) return known;
+    let running = this.analysing.get(key);
+    if (!running) {
+      // The main (system) ffmpeg: once per song version, and its ebur128 is the current one.
+      const ffmpeg = this.opts.probers.untrusted[0]!;
+      const started = Date.now();
+      running = this.analysisSlots
+        .run(() => analyzeMedia(ffmpeg, file))
+        .then(async (a) => {
+          await store.put(key, a);
+          this.opts.logger.debug({ song: label, ms: Date.now() - started, ...a }, 'loudness analysed');
+          return a;
+        })
+        .catch((err: unknown) => {
+          this.opts.logger.warn({ song: label, err: reasonOf(err) }, 'loudness analysis failed; the song plays at its own level');
+          return null;
+        })
+        .finally(() => this.analysing.delete(key));
+      this.analysing.set(key, running);
+    }
+    const budget = this.opts.analysisBudgetMs ?? 1000;
+    return Promise.race([running, delay(budget).then(() => null)]);
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {
@@ -185,6 +244,9 @@ export class MediaResolver {
     return lease;
   }
 }
+
+/** Loudness analyses at once across the station (each an ffmpeg at full speed): one per core here. */
+const MAX_CONCURRENT_ANALYSES = 2;
 
 /** Downloads at once across the station: enough for every channel's next song, few enough for a small uplink. */
 const MAX_CONCURRENT_DOWNLOADS = 8;

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible, pcmBytesFor, silencePcm } from '../audio/pcm.js';
+import { GainLimiter } from '../audio/limiter.js';
+import { dbToLinear, gainFor } from '../audio/loudness.js';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
 import { trackKey, type Playlist, type Track } from '../config/playlist.js';
@@ -67,6 +69,11 @@ function sameTrack(a: Track, b: Track | undefined): boolean {
   return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
+function ceilingOf(p: Playlist): number {
+  return dbToLinear(p.loudness === false ? -0.1 : p.loudness.ceiling);
+}
+
 /** Songs the control API may queue ahead on one channel. */
 export const MAX_REQUESTED = 20;
 /** Encoder restarts: 100 ms, doubling up to 5 s while it keeps failing (silence is on air meanwhile). */
@@ -78,6 +85,8 @@ interface Playing {
   slot: Slot;
   /** The channel's clock when its decoder last gave audio (or when it started playing). */
   lastAudioAt: number;
+  /** Gain applied to it, dB (loudness normalization plus its own `gain`). */
+  gainDb?: number;
   /** PCM of this song has reached the encoder. */
   marked: boolean;
   /** Its first frame went out. */
@@ -106,6 +115,8 @@ export class Channel extends EventEmitter implements AudioSource {
 
   private readonly log: Logger;
   private readonly deadAir: DeadAirWatch;
+  /** Gain and limiter before the encoder (see GainLimiter). */
+  private readonly level: GainLimiter;
   private readonly queue: PlayQueue;
   private readonly upcoming: Upcoming;
   private readonly pacer: Pacer<TrackInfo>;
@@ -151,6 +162,7 @@ export class Channel extends EventEmitter implements AudioSource {
     });
     this.tickMs = tickMsFor(opts.leadMs);
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
+    this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
     this.startEncoder();
     this.pacer.start();
     this.timer = setInterval(() => this.tick(), this.tickMs);
@@ -185,6 +197,7 @@ export class Channel extends EventEmitter implements AudioSource {
    */
   update(playlist: Playlist): void {
     this.playlist = playlist;
+    this.level.setCeiling(ceilingOf(playlist));
     const dealt = this.upcoming.dealt;
     this.queue.update(playlist, dealt.map((s) => s.entry!), this.playing?.slot.entry ?? null);
     const next = this.queue.peek(dealt.length);
@@ -268,7 +281,10 @@ export class Channel extends EventEmitter implements AudioSource {
           playing.lastAudioAt = this.now();
           if (!playing.marked) {
             playing.marked = true;
-            this.encoding.markSongStart(playing.slot.ready!.info);
+            // The song's own gain, from its first sample: the level stage delays the stream, so does its mark.
+            playing.gainDb = this.songGainDb(playing.slot);
+            this.level.setGain(dbToLinear(playing.gainDb));
+            this.encoding.markSongStart(playing.slot.ready!.info, this.level.latencyFrames);
           }
           this.write(pcm);
           if (this.encoding.running && isAudible(pcm)) this.deadAir.heard();
@@ -313,13 +329,22 @@ export class Channel extends EventEmitter implements AudioSource {
     const ready = playing.slot.ready!;
     const decoder = ready.decoder;
     if (!decoder) return;
-    const total = ready.exactSeconds ?? (ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null);
+    const total = ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null;
     const fed = decoder.bytesRead / (SAMPLE_RATE * BYTES_PER_PCM_FRAME);
     if (decoder.exited || (total !== null && total - fed < WARM_UP_LATE_SECONDS)) this.upcoming.warmUp();
   }
 
+  /** Everything the encoder gets passes the level stage: gain per song, peaks held under the ceiling. */
   private write(pcm: Buffer): void {
-    this.encoding.write(pcm);
+    this.encoding.write(this.level.process(pcm));
+  }
+
+  /** dB for a song: to the playlist's target loudness plus the track's own gain; only its gain when loudness is off. */
+  private songGainDb(slot: Slot): number {
+    const loudness = this.playlist.loudness;
+    const own = slot.track.gain ?? 0;
+    if (loudness === false) return own;
+    return gainFor(slot.ready!.analysis, { targetLufs: loudness.target, ceilingDb: loudness.ceiling }, own);
   }
 
   /** Make the next prepared upcoming song the one playing; report the failed ones. */
@@ -404,7 +429,8 @@ export class Channel extends EventEmitter implements AudioSource {
     this.broken.played(info.key);
     this.songsPlayed += 1;
     this.failureRound = 0;
-    this.log.info({ song: info.title, artist: info.artist, key: info.key }, 'now playing');
+    const gainDb = this.playing?.gainDb;
+    this.log.info({ song: info.title, artist: info.artist, key: info.key, ...(gainDb === undefined ? {} : { gainDb: Math.round(gainDb * 10) / 10 }) }, 'now playing');
     this.emit('track', this.nowPlaying);
   }
 

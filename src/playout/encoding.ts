@@ -48,9 +48,9 @@ export class EncodingSession {
     this.encoder.on('failed', onFailed);
   }
 
-  /** The next PCM written starts this song. */
-  markSongStart(info: TrackInfo): void {
-    this.marks.push({ sample: this.fedSamples, info });
+  /** The next PCM written starts this song, `delay` samples in (a stage before the encoder delays the stream that much). */
+  markSongStart(info: TrackInfo, delay = 0): void {
+    this.marks.push({ sample: this.fedSamples + delay, info });
   }
 
   /** Whether written PCM reaches the air (false once the encoder has died). */

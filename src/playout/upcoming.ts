@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Track } from '../config/playlist.js';
+import type { Analysis } from '../audio/loudness.js';
 import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../media/decoder.js';
 import { describe, type MediaResolver } from '../media/resolver.js';
@@ -28,6 +29,11 @@ export interface Ready {
   exactSeconds: number | null;
   codec: string | undefined;
   trusted: boolean;
+  /** Loudness and audible span, when measured. */
+  analysis: Analysis | null;
+  /** Where decoding starts and stops, seconds into the file (cues). */
+  startSeconds: number;
+  endSeconds: number | null;
   decoder: PcmDecoder | null;
   release(): void;
 }
@@ -121,7 +127,10 @@ export class Upcoming {
 
   /** The song's decoder, started on first use. */
   decoderOf(ready: Ready): PcmDecoder {
-    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, { exactSeconds: ready.exactSeconds });
+    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, {
+      startSeconds: ready.startSeconds,
+      exactSeconds: ready.endSeconds === null ? null : ready.endSeconds - ready.startSeconds,
+    });
     return ready.decoder;
   }
 
@@ -157,7 +166,7 @@ export class Upcoming {
           media.release();
           return;
         }
-        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, decoder: null, release: media.release };
+        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, analysis: media.analysis, startSeconds: media.startSeconds, endSeconds: media.endSeconds, decoder: null, release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
       })
       .catch((err: unknown) => {

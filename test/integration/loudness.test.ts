@@ -1,0 +1,126 @@
+/**
+ * Every song at one loudness, measured where the listener is: songs mastered
+ * from -30 to -6 LUFS, in AAC, MP3, FLAC, Ogg and WAV, one with a lead-in
+ * and a near-silent tail, one quiet with full-scale clicks, are recorded from
+ * the built-in output; each song's stretch of the recording is measured with
+ * ffmpeg's ebur128, and so is the whole recording's true peak.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, test } from 'node:test';
+import { listen } from '../helpers/listener.js';
+import { decodeMp3, silentRuns, toneChanges } from '../helpers/media.js';
+import { until } from '../helpers/ports.js';
+import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const run = promisify(execFile);
+
+/** Integrated loudness and true peak of a file (or a stretch of it), as ebur128 measures. */
+async function measure(file: string, from = 0, seconds?: number): Promise<{ lufs: number; peak: number }> {
+  const args = ['-hide_banner', '-nostats', ...(from > 0 ? ['-ss', String(from)] : []), ...(seconds ? ['-t', String(seconds)] : []), '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'];
+  const { stderr } = await run('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 });
+  const tail = stderr.slice(stderr.lastIndexOf('Summary:'));
+  return { lufs: Number(/I:\s*(-?[\d.]+) LUFS/.exec(tail)![1]), peak: Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(tail)![1]) };
+}
+
+interface Song {
+  name: string;
+  freq: number;
+  lufs: number;
+  codec: string[];
+  ext: string;
+  /** Seconds of silence before, and of -60 dB near-silence after. */
+  lead?: number;
+  tail?: number;
+  /** Full-scale clicks on top of the tone. */
+  clicks?: boolean;
+}
+
+/** A tone mastered at `lufs`: made, measured, then made again at the level that gives it. */
+async function master(dir: string, s: Song): Promise<{ file: string; lufs: number; peak: number }> {
+  const file = path.join(dir, `${s.name}.${s.ext}`);
+  const make = async (gainDb: number) => {
+    const parts = [`sine=frequency=${s.freq}:sample_rate=44100:duration=4,volume=${gainDb}dB,aformat=channel_layouts=stereo`];
+    let graph = `${parts[0]}[tone]`;
+    if (s.clicks) graph += `;aevalsrc='if(lt(mod(t,2),0.0001),0.99,0)':s=44100:d=4,aformat=channel_layouts=stereo[clicks];[tone][clicks]amix=inputs=2:normalize=0[song]`;
+    else graph += ';[tone]anull[song]';
+    if (s.lead || s.tail) {
+      graph += `;anullsrc=r=44100:cl=stereo:d=${s.lead ?? 0.01}[lead];sine=frequency=${s.freq}:sample_rate=44100:duration=${s.tail ?? 0.01},volume=-60dB,aformat=channel_layouts=stereo[tail];[lead][song][tail]concat=n=3:v=0:a=1[out]`;
+    } else graph += ';[song]anull[out]';
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph, '-map', '[out]', '-metadata', `title=${s.name}`, ...s.codec, file]);
+  };
+  await make(-20);
+  const first = await measure(file);
+  await make(-20 + (s.lufs - first.lufs));
+  const got = await measure(file);
+  return { file, ...got };
+}
+
+describe('every song at one loudness, measured at a listener', { timeout: 240_000 }, () => {
+  test('songs from -30 to -6 LUFS all play at -16 LUFS +/- 1 LU, true peak under -1 dBTP, trimmed seams without silence; analyses survive a restart', async () => {
+    const dir = tempDir('loudness');
+    const songs: Song[] = [
+      { name: 'quiet-aac', freq: 330, lufs: -30, codec: ['-c:a', 'aac', '-b:a', '192k'], ext: 'm4a' },
+      { name: 'mp3', freq: 440, lufs: -22, codec: ['-c:a', 'libmp3lame', '-b:a', '192k'], ext: 'mp3' },
+      { name: 'hot-flac', freq: 550, lufs: -6, codec: ['-c:a', 'flac'], ext: 'flac' },
+      { name: 'ogg', freq: 660, lufs: -10, codec: ['-c:a', 'libvorbis', '-q:a', '6'], ext: 'ogg' },
+      { name: 'padded-wav', freq: 770, lufs: -16, codec: ['-c:a', 'pcm_s16le'], ext: 'wav', lead: 1.5, tail: 2.5 },
+      { name: 'spiky-aac', freq: 990, lufs: -30, codec: ['-c:a', 'aac', '-b:a', '192k'], ext: 'm4a', clicks: true },
+    ];
+    const before = [];
+    for (const s of songs) before.push({ ...s, ...(await master(dir, s)) });
+    writePlaylist(dir, 'l', { name: 'Level', mount: '/l.mp3', tracks: songs.map((s) => ({ source: 'file', path: `${s.name}.${s.ext}`, title: s.name })) });
+    const cache = tempDir('loudness-cache');
+    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache });
+    const rec = path.join(dir, 'recording.mp3');
+    let measured: { name: string; lufs: number }[] = [];
+    try {
+      const listener = await listen(`${station.url}/l.mp3`);
+      // The first round warms the analyses; the second is the one measured.
+      await until('two rounds', () => (listener.titles.filter((t) => t.title === songs[0]!.name).length >= 3 ? true : undefined), 120_000);
+      listener.close();
+      writeFileSync(rec, listener.audio());
+      const pcm = await decodeMp3(listener.audio());
+      const changes = toneChanges(pcm, songs.map((s) => s.freq));
+      // One round: from the second time the first song starts, the six seams that follow.
+      const starts = changes.filter((c) => c.to === songs[0]!.freq);
+      const from = starts[starts.length - 2]!.at;
+      const round = changes.filter((c) => c.at >= from).slice(0, songs.length + 1);
+      assert.equal(round.length, songs.length + 1, `a whole round heard: ${JSON.stringify(changes)}`);
+      for (let i = 0; i < songs.length; i++) {
+        const { at, to } = round[i]!;
+        const end = round[i + 1]!.at;
+        const name = songs.find((s) => s.freq === to)!.name;
+        // Inside the song: a quarter second off each edge, so the neighbours do not count.
+        const m = await measure(rec, at + 0.25, end - at - 0.5);
+        measured.push({ name, lufs: m.lufs });
+      }
+      const whole = await measure(rec);
+      const table = before.map((b) => `${b.name}: ${b.lufs.toFixed(1)} LUFS (peak ${b.peak.toFixed(1)}) -> ${measured.find((m) => m.name === b.name)?.lufs.toFixed(1)} LUFS`);
+      console.log(`# loudness before -> at the listener: ${table.join('; ')}; recording true peak ${whole.peak.toFixed(2)} dBTP`);
+      for (const m of measured) assert.ok(Math.abs(m.lufs + 16) <= 1, `${m.name} at ${m.lufs} LUFS`);
+      assert.ok(whole.peak <= -1, `true peak ${whole.peak} dBTP`);
+      // The padded song's 1.5 s lead-in and 2.5 s tail were trimmed: no hole at any seam of the round.
+      const roundPcm = pcm.subarray(Math.floor(from * 44100), Math.floor(round[songs.length]!.at * 44100));
+      const holes = silentRuns(roundPcm).filter((r) => r.ms > 50).map((r) => ({ ...r, at: r.startSec + from, before: round.filter((c) => c.at <= r.startSec + from + 0.1).at(-1)?.to }));
+      assert.deepEqual(holes, [], 'no silence over 50 ms in a round');
+      const analysed = station.logs.find(/loudness analysed/).length;
+      assert.equal(analysed, songs.length, 'each song analysed once');
+    } finally {
+      await station.close();
+    }
+    // A restart with the same cache: nothing is analysed again.
+    const again = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache });
+    try {
+      await until('two songs played', () => (again.logs.find(/now playing/).length >= 2 ? true : undefined), 30_000);
+      assert.equal(again.logs.find(/loudness analysed/).length, 0, 'analyses were kept beside the cache');
+      assert.match(String(again.logs.find(/loudness analyses loaded/)[0]?.songs), /^6$/);
+    } finally {
+      await again.close();
+    }
+    measured = [];
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { GainLimiter } from '../../src/audio/limiter.js';
+import { dbToLinear, gainFor, parseEbur128 } from '../../src/audio/loudness.js';
+
+/** Stereo s16le from per-frame values (same on both channels). */
+function pcm(values: number[]): Buffer {
+  const b = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => {
+    b.writeInt16LE(v, i * 4);
+    b.writeInt16LE(v, i * 4 + 2);
+  });
+  return b;
+}
+const left = (b: Buffer): number[] => Array.from({ length: b.length / 4 }, (_, i) => b.readInt16LE(i * 4));
+const sine = (n: number, amp: number, period = 100): number[] => Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * i) / period)) + 0);
+
+describe('gain and limiter', () => {
+  test('under the ceiling it is a pure delay, sample for sample', () => {
+    const lim = new GainLimiter({ ceiling: 0.9, lookaheadFrames: 16 });
+    const input = sine(2000, 10_000);
+    const out = left(lim.process(pcm(input)));
+    const d = lim.latencyFrames;
+    assert.deepEqual(out.slice(d), input.slice(0, input.length - d));
+    assert.deepEqual(out.slice(0, d), new Array(d).fill(0));
+    assert.equal(lim.limitedFrames, 0);
+  });
+
+  test('gain is applied exactly where it is set, in the delayed stream', () => {
+    const lim = new GainLimiter({ ceiling: 0.99, lookaheadFrames: 8 });
+    lim.process(pcm(sine(500, 1000)));
+    lim.setGain(dbToLinear(6.0206)); // x2
+    const out = left(lim.process(pcm(new Array(200).fill(1000))));
+    const d = lim.latencyFrames;
+    assert.deepEqual(out.slice(d, d + 50), new Array(50).fill(2000));
+  });
+
+  test('loud bursts never pass the ceiling; the level comes back after the release', () => {
+    const ceiling = dbToLinear(-2);
+    const lim = new GainLimiter({ ceiling, lookaheadFrames: 88, releaseSeconds: 0.05 });
+    lim.setGain(dbToLinear(12)); // a quiet song brought up 12 dB, with a transient at full scale
+    const input = [...sine(4410, 2000), ...sine(441, 32_000, 20), ...sine(44_100, 2000)];
+    const out = left(lim.process(pcm(input)));
+    const max = Math.max(...out.map(Math.abs));
+    assert.ok(max <= Math.floor(ceiling * 32767), `peak ${max}`);
+    assert.ok(lim.limitedFrames > 0);
+    // Well after the burst: back to the full 12 dB gain (2000 * 3.98 = 7962).
+    const tail = out.slice(-4410).map(Math.abs);
+    assert.ok(Math.max(...tail) > 7900 && Math.max(...tail) < 8000, `tail peak ${Math.max(...tail)}`);
+  });
+
+  test('the same output however the input is cut into calls', () => {
+    const input = [...sine(3000, 3000), ...sine(300, 30_000, 10), ...sine(3000, 3000)];
+    const whole = new GainLimiter({ ceiling: 0.8, lookaheadFrames: 32 });
+    whole.setGain(2);
+    const a = left(whole.process(pcm(input)));
+    const pieces = new GainLimiter({ ceiling: 0.8, lookaheadFrames: 32 });
+    pieces.setGain(2);
+    const b: number[] = [];
+    for (let i = 0; i < input.length; i += 7) b.push(...left(pieces.process(pcm(input.slice(i, i + 7)))));
+    assert.deepEqual(b, a);
+  });
+});
+
+describe('loudness analysis', () => {
+  const frame = (t: number, m: number, peak: number | '-inf') => `[Parsed_ebur128_0 @ 0x1] t: ${t.toFixed(5)}    TARGET:-23 LUFS    M: ${m} S: -40.0     I: -30.0 LUFS       LRA:   0.0 LU  FTPK: ${peak} ${peak} dBFS  TPK: -10.0 -10.0 dBFS`;
+  const summary = (i: number, p: number) => `[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         ${i.toFixed(1)} LUFS\n    Threshold: -40.0 LUFS\n\n  True peak:\n    Peak:      ${p.toFixed(1)} dBFS\n`;
+
+  test('integrated loudness, true peak and where audible audio begins and ends (30 dB below the song)', () => {
+    const frames = [];
+    for (let k = 1; k <= 100; k++) {
+      const t = k / 10;
+      const audible = t > 2.0 && t <= 7.0; // 2 s of lead-in, 3 s of near-silent tail
+      frames.push(frame(t - 0.00002, audible ? -20 : -80, audible ? -12 : k % 2 ? '-inf' : -60));
+    }
+    const a = parseEbur128(`${frames.join('\n')}\n${summary(-20.4, -11.7)}`)!;
+    assert.deepEqual(a, { integratedLufs: -20.4, truePeakDb: -11.7, startSeconds: 2, endSeconds: 7 });
+  });
+
+  test("regression: a loud frame's ringing into the next does not keep 100 ms of tail: silencedetect's exact edge wins when it is close", () => {
+    const frames = Array.from({ length: 80 }, (_, k) => {
+      const t = (k + 1) / 10;
+      // Audible from 1.5 to 5.5 s; the frame ending at 5.6 still sees the ring of the last loud samples.
+      const audible = (t > 1.5 && t <= 5.5) || Math.abs(t - 5.6) < 0.01;
+      return frame(t - 0.00002, -20, audible ? -12 : -75);
+    });
+    const log = `${frames.join('\n')}\n[silencedetect @ 0x2] silence_start: 0\n[silencedetect @ 0x2] silence_end: 1.50002 | silence_duration: 1.50002\n[silencedetect @ 0x2] silence_start: 5.5\n[silencedetect @ 0x2] silence_end: 8 | silence_duration: 2.5\n${summary(-16, -15)}`;
+    const a = parseEbur128(log)!;
+    assert.deepEqual([a.startSeconds, a.endSeconds], [1.5, 5.5]);
+  });
+
+  test('lead-ins and tails under 0.2 s are kept; a silent file or a pass that did not finish gives nothing', () => {
+    const frames = Array.from({ length: 30 }, (_, k) => frame((k + 1) / 10, -20, k === 0 ? -70 : -12));
+    const kept = parseEbur128(`${frames.join('\n')}\n${summary(-20, -12)}`)!;
+    assert.deepEqual([kept.startSeconds, kept.endSeconds], [0, null], 'no trim: from the start to the end of the file');
+    assert.equal(parseEbur128(frames.join('\n')), null);
+    assert.equal(parseEbur128(`${frames.join('\n')}\n${summary(-120.7, -90)}`), null);
+  });
+
+  test('the gain brings the song to the target, plus its own; unknown songs are taken as -14 LUFS', () => {
+    const target = { targetLufs: -16, ceilingDb: -2 };
+    assert.equal(gainFor({ integratedLufs: -30 }, target), 14);
+    assert.equal(gainFor({ integratedLufs: -6 }, target, -1.5), -11.5);
+    assert.equal(gainFor(null, target), -2);
+  });
+});
