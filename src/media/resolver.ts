@@ -10,7 +10,6 @@ import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
 import { ProbeMemo, type Probed, type ProberChoice } from './probe-memo.js';
 import type { Analysis } from '../audio/loudness.js';
-import { delay } from '../retry.js';
 import { Semaphore } from '../semaphore.js';
 import { analyzeMedia } from './analysis.js';
 import { AnalysisStore } from './analysis-store.js';
@@ -26,11 +25,10 @@ export interface PreparedMedia {
   codec: string | undefined;
   /** The operator's own file (PLAYLISTS_DIR, MEDIA_DIRS), as against a download from the internet. */
   trusted: boolean;
-  /** Loudness, true peak and audible span; null when not measured (yet). */
+  /** Loudness, true peak and audible span, when already known. */
   analysis: Analysis | null;
-  /** Where decoding starts and stops, seconds into the file: the track's cues, else autocue's, else the whole file (and the MP4 edit list's end). */
-  startSeconds: number;
-  endSeconds: number | null;
+  /** The analysis under way, when it was not known: resolves with it (null if it failed). */
+  analysing: Promise<Analysis | null> | null;
   /** Let the cache evict the file again. */
   release(): void;
 }
@@ -63,8 +61,7 @@ export interface ResolverOptions {
   downloadTimeoutMs?: number;
   /** Where loudness analyses are kept; none: songs are not analysed. */
   analyses?: AnalysisStore | undefined;
-  /** How long a song being prepared waits for its first analysis before it goes without (it finishes meanwhile, for next time). Default 1 s. */
-  analysisBudgetMs?: number;
+
   logger: Logger;
   qq?: RemoteProvider | undefined;
 }
@@ -130,8 +127,9 @@ export class MediaResolver {
         break;
       }
     }
-    // Measured alongside the probe: the song is ready as soon as both are (or the budget is spent).
-    const analysing = this.analysisOf(lease.path, trusted, label);
+    // Measured alongside the probe; the song does not wait for it (see PreparedMedia.analysing).
+    const analysis = await this.knownAnalysis(lease.path);
+    const analysing = analysis ? null : this.analyse(lease.path, label);
     let probed: Probed;
     try {
       probed = await step(label, 'probe', () => this.probes.probe(lease.path, trusted));
@@ -142,11 +140,7 @@ export class MediaResolver {
       throw err;
     }
     const { tags, exactSeconds } = probed;
-    const analysis = await analysing;
-    // Explicit cues win; else autocue's; the MP4 edit list's end bounds them all.
-    const startSeconds = track.cueIn ?? analysis?.startSeconds ?? 0;
-    const ends = [track.cueOut, track.cueOut === undefined ? (analysis?.endSeconds ?? undefined) : undefined, exactSeconds ?? undefined].filter((x): x is number => x !== undefined);
-    const endSeconds = ends.length > 0 ? Math.max(startSeconds, Math.min(...ends)) : null;
+    const { startSeconds, endSeconds } = cueSpan(track, analysis, exactSeconds);
     // Tags and the music service's answers are shown to every listener: same rules as playlist titles.
     const info: TrackInfo = {
       key,
@@ -157,21 +151,20 @@ export class MediaResolver {
       coverUrl: safeCoverUrl(remoteInfo.coverUrl),
       durationMs: endSeconds !== null ? Math.round((endSeconds - startSeconds) * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
-    return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, analysis, startSeconds, endSeconds, release: lease.release };
+    return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, analysis, analysing, release: lease.release };
   }
 
-  /**
-   * The song's analysis: remembered, or measured now. A measurement that
-   * takes longer than the budget goes on without holding the song back; it
-   * is kept for the song's next play.
-   */
-  private async analysisOf(file: string, trusted: boolean, label: string): Promise<Analysis | null> {
+  /** The analysis of a file's current version, if it was measured before. */
+  private async knownAnalysis(file: string): Promise<Analysis | null> {
+    const key = this.opts.analyses ? await AnalysisStore.keyOf(file) : null;
+    return (key && this.opts.analyses?.get(key)) || null;
+  }
+
+  /** Measure a file (once at a time per version) and keep the result; null when it cannot be. */
+  private async analyse(file: string, label: string): Promise<Analysis | null> {
     const store = this.opts.analyses;
-    if (!store) return null;
-    const key = await AnalysisStore.keyOf(file);
-    if (!key) return null;
-    const known = store.get(key);
-    if (known) return known;
+    const key = store ? await AnalysisStore.keyOf(file) : null;
+    if (!store || !key) return null;
     let running = this.analysing.get(key);
     if (!running) {
       // The main (system) ffmpeg: once per song version, and its ebur128 is the current one.
@@ -191,8 +184,7 @@ export class MediaResolver {
         .finally(() => this.analysing.delete(key));
       this.analysing.set(key, running);
     }
-    const budget = this.opts.analysisBudgetMs ?? 1000;
-    return Promise.race([running, delay(budget).then(() => null)]);
+    return running;
   }
 
   private async fetch(label: string, cacheKey: string, url: string, signal?: AbortSignal): Promise<CacheLease> {
@@ -243,6 +235,17 @@ export class MediaResolver {
     logger.info({ song: label, bytes, ms: Date.now() - started }, 'downloaded');
     return lease;
   }
+}
+
+/**
+ * Where decoding starts and stops, seconds into the file: the track's own
+ * cues win; else autocue's from the analysis; the MP4 edit list's end bounds
+ * them all. Null end: to the end of the file.
+ */
+export function cueSpan(track: Track, analysis: Analysis | null, exactSeconds: number | null): { startSeconds: number; endSeconds: number | null } {
+  const startSeconds = track.cueIn ?? analysis?.startSeconds ?? 0;
+  const ends = [track.cueOut, track.cueOut === undefined ? (analysis?.endSeconds ?? undefined) : undefined, exactSeconds ?? undefined].filter((x): x is number => x !== undefined);
+  return { startSeconds, endSeconds: ends.length > 0 ? Math.max(startSeconds, Math.min(...ends)) : null };
 }
 
 /** Loudness analyses at once across the station (each an ffmpeg at full speed): one per core here. */

@@ -3,7 +3,7 @@ import type { Track } from '../config/playlist.js';
 import type { Analysis } from '../audio/loudness.js';
 import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../media/decoder.js';
-import { describe, type MediaResolver } from '../media/resolver.js';
+import { cueSpan, describe, type MediaResolver } from '../media/resolver.js';
 import type { TrackInfo } from '../media/track-info.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */
@@ -29,11 +29,10 @@ export interface Ready {
   exactSeconds: number | null;
   codec: string | undefined;
   trusted: boolean;
-  /** Loudness and audible span, when measured. */
+  /** Loudness and audible span, when measured (it may land after the song is ready, until its decoder starts). */
   analysis: Analysis | null;
-  /** Where decoding starts and stops, seconds into the file (cues). */
-  startSeconds: number;
-  endSeconds: number | null;
+  /** The playlist entry, for its own cues. */
+  track: Track;
   decoder: PcmDecoder | null;
   release(): void;
 }
@@ -127,10 +126,14 @@ export class Upcoming {
 
   /** The song's decoder, started on first use. */
   decoderOf(ready: Ready): PcmDecoder {
-    ready.decoder ??= new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, {
-      startSeconds: ready.startSeconds,
-      exactSeconds: ready.endSeconds === null ? null : ready.endSeconds - ready.startSeconds,
-    });
+    if (!ready.decoder) {
+      // Cues as known now: a new channel's first song may start before its analysis is done.
+      const { startSeconds, endSeconds } = cueSpan(ready.track, ready.analysis, ready.exactSeconds);
+      ready.decoder = new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, {
+        startSeconds,
+        exactSeconds: endSeconds === null ? null : endSeconds - startSeconds,
+      });
+    }
     return ready.decoder;
   }
 
@@ -166,8 +169,16 @@ export class Upcoming {
           media.release();
           return;
         }
-        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, analysis: media.analysis, startSeconds: media.startSeconds, endSeconds: media.endSeconds, decoder: null, release: media.release };
+        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, analysis: media.analysis, track, decoder: null, release: media.release };
         this.log.debug({ song: slot.label }, 'song ready');
+        // Its analysis, when it lands before the song starts decoding, sets its cues and gain.
+        void media.analysing?.then((a) => {
+          const ready = slot.ready;
+          if (!a || !ready || ready.decoder) return;
+          ready.analysis = a;
+          const { startSeconds, endSeconds } = cueSpan(track, a, ready.exactSeconds);
+          if (endSeconds !== null) ready.info.durationMs = Math.round((endSeconds - startSeconds) * 1000);
+        });
       })
       .catch((err: unknown) => {
         slot.error = err;
