@@ -4,10 +4,10 @@
  * plus each channel's pacing error. Every listener-facing figure comes from a
  * real listener of the built-in output.
  *
- *   npm run bench:channels -- --channels 1,10 --seconds 30
+ *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both]
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { listen } from '../test/helpers/listener.js';
@@ -15,7 +15,7 @@ import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' }, loudness: { type: 'string', default: 'on' } } });
 const counts = values.channels.split(',').map(Number);
 const seconds = Number(values.seconds);
 const root = path.resolve(import.meta.dirname, '..');
@@ -30,9 +30,10 @@ interface Row {
   worstPacingErrorMs: number;
   listenerRatePercent: number;
   processes: number;
+  loudness: boolean;
 }
 
-async function measure(n: number): Promise<Row> {
+async function measure(n: number, loudness: boolean): Promise<Row> {
   const dir = tempDir(`bench-${n}`);
   const demo = path.join(root, 'playlists');
   for (let i = 0; i < n; i++) {
@@ -42,20 +43,27 @@ async function measure(n: number): Promise<Row> {
         name: `Bench ${i}`,
         mount: `/c${i}.mp3`,
         order: 'shuffle',
+        ...(loudness ? {} : { loudness: false }),
         tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({ source: 'file', path: path.join(demo, 'media', f) })),
       }),
     );
   }
   const port = await freePort();
+  const cacheDir = tempDir('bench-cache');
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: demo, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('bench-cache'), LOG_LEVEL: 'warn' },
+    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: demo, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: cacheDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   await until('station up', async () => (await fetch(`${base}/health`).then((r) => r.ok, () => false)) || undefined, 20_000);
   const listener = await listen(`${base}/c0.mp3`, { icy: false });
   await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
+  // Each song is analysed once ever (then kept in the cache): the steady state is measured, after the 4 analyses.
+  await until('every song analysed', () => {
+    const lines = readFileSync(path.join(cacheDir, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
+    return lines >= 4 ? true : undefined;
+  }, 60_000, 200);
   const u0 = treeUsage(child.pid!);
   const t0 = performance.now();
   const b0 = listener.bytes;
@@ -88,19 +96,23 @@ async function measure(n: number): Promise<Row> {
     worstPacingErrorMs: worst,
     listenerRatePercent: Number(((received / wall) * 100).toFixed(2)),
     processes,
+    loudness,
   };
 }
 
 const rows: Row[] = [];
-for (const n of counts) rows.push(await measure(n));
+const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 'off'];
+// Alternating modes per count, so a drift of the machine does not favour one.
+for (const n of counts) for (const mode of modes) rows.push(await measure(n, mode));
 console.log(JSON.stringify(rows));
-console.log('| channels | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| channels | loudness | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.channels} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
+  console.log(`| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
 }
-if (rows.length > 1) {
-  const a = rows[0]!;
-  const b = rows[rows.length - 1]!;
+const first = rows.filter((r) => r.loudness === rows[0]!.loudness);
+if (first.length > 1) {
+  const a = first[0]!;
+  const b = first[first.length - 1]!;
   console.log(`memory per further channel: ${((b.pssMB - a.pssMB) / (b.channels - a.channels)).toFixed(1)} MB PSS, ${((b.rssMB - a.rssMB) / (b.channels - a.channels)).toFixed(1)} MB RSS`);
 }
