@@ -150,7 +150,7 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
     assert.ok(closedWithin < 10_000);
     assert.ok(titlesDuring >= 2, 'songs kept changing (decoders kept starting) during the flood');
     assert.ok(station.alive());
-    assert.ok(watch.share() > 0.97, `listener got ${(watch.share() * 100).toFixed(1)} % of real-time audio`);
+    assert.ok(watch.deficitMs() < 300, `listener ${Math.round(watch.deficitMs())} ms short of real time (${(watch.share() * 100).toFixed(1)} %)`);
     assert.ok(watch.maxGapMs() < 1000, `longest gap ${watch.maxGapMs()} ms`);
   });
 

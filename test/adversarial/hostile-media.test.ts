@@ -169,7 +169,7 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     assert.ok(seam, 'Good Two followed Good One');
     const gap = silentRuns(pcm).find((r) => Math.abs(r.startSec + r.ms / 2000 - seam.at) < 0.5 && r.ms > 50);
     assert.equal(gap, undefined, `silence at the seam past the trickling download: ${JSON.stringify(gap)}`);
-    assert.ok(watch.share() > 0.97, `listener at ${(watch.share() * 100).toFixed(1)} %`);
+    assert.ok(watch.deficitMs() < 300, `listener ${Math.round(watch.deficitMs())} ms short of real time (${(watch.share() * 100).toFixed(1)} %)`);
     console.log(`# ${skipped.length} skips over two rounds, secret tone windows ${secretWindows}, private host hits 0, listener ${(watch.share() * 100).toFixed(1)} %, longest gap ${watch.maxGapMs()} ms`);
   });
 

@@ -228,7 +228,7 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
     assert.equal(station.find(/caught by the process guard/).length, 0, 'nothing reached the process guard');
     const metrics = await (await fetch(`${station.url}/metrics`)).text();
     assert.match(metrics, /^scast_process_faults_total 0$/m);
-    assert.ok(watch.share() > 0.97, `listener got ${(watch.share() * 100).toFixed(1)} % of real-time audio`);
+    assert.ok(watch.deficitMs() < 300, `listener ${Math.round(watch.deficitMs())} ms short of real time (${(watch.share() * 100).toFixed(1)} %)`);
     assert.ok(watch.maxGapMs() < 1000, `longest gap in the listener's audio ${watch.maxGapMs()} ms`);
     assert.equal(listener.closed, false);
   });

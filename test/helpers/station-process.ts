@@ -108,6 +108,16 @@ function childrenOf(pid: number): number[] {
 export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] }, bitrateKbps: number) {
   const start = { at: Date.now(), bytes: listener.bytes };
   return {
+    /**
+     * Milliseconds of audio the listener is short of real time since the watch
+     * began. The pacer may send up to PACING_LEAD_MS (250) ahead, so anything
+     * within that is full rate, however short the window.
+     */
+    deficitMs(): number {
+      const seconds = (Date.now() - start.at) / 1000;
+      const bytesPerMs = (bitrateKbps * 1000) / 8 / 1000;
+      return Math.max(0, seconds * 1000 - (listener.bytes - start.bytes) / bytesPerMs);
+    },
     /** Bytes received since the watch began over what real time at the bitrate would give. */
     share(): number {
       const seconds = (Date.now() - start.at) / 1000;

@@ -226,7 +226,8 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       staying.close();
       console.log(`# Icecast listener through the hand-over: ${(watch.share() * 100).toFixed(1)} % of real time, longest gap ${watch.maxGapMs()} ms, still connected: ${!staying.closed}`);
       assert.ok(watch.maxGapMs() < 1000, `longest gap ${watch.maxGapMs()} ms`);
-      assert.ok(watch.share() > 0.97, `${(watch.share() * 100).toFixed(1)} % of real-time audio reached the listener`);
+      // Each move may skip or repeat a little around Icecast's burst point (measured ~200 ms over both).
+      assert.ok(watch.deficitMs() < 500, `${Math.round(watch.deficitMs())} ms of real-time audio did not reach the listener (${(watch.share() * 100).toFixed(1)} %)`);
       const pcm = await decodeMp3(staying.audio());
       assert.deepEqual(silentRuns(pcm).filter((r) => r.ms > 50), [], 'no silence in what the listener heard');
       assert.equal((await ice.status()).filter((x) => x.listenurl.includes('scast-handover')).length, 0, 'the temporary mount is gone');
