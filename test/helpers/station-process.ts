@@ -87,7 +87,8 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
   return p;
 }
 
-function childrenOf(pid: number): number[] {
+/** Direct children of `pid`, from /proc. */
+export function childrenOf(pid: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

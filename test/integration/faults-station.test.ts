@@ -17,6 +17,7 @@ import { makeTone } from '../helpers/media.js';
 import { freePort, until } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+import { childrenOf } from '../helpers/station-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -366,21 +367,6 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
     });
   }
 });
-
-/** Direct children of `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 function alive(pid: number): boolean {
   try {
