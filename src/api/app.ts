@@ -13,6 +13,7 @@ import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import { bearer, secretMatcher } from './auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { FAVICON_SVG, PAGE_HTML } from './page.js';
 import { viewsFor } from './public-base.js';
@@ -204,9 +205,5 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 function clientError(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, text, why] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', `malformed request (${err.code ?? 'unparseable'})`];
-  const body = JSON.stringify({ error: { code: 'SCAST_BAD_REQUEST', message: why } });
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
-  socket.destroy();
+  replyRaw(socket, status, text, { code: 'SCAST_BAD_REQUEST', message: why }, 'destroy');
 }

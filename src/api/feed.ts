@@ -8,6 +8,7 @@ import type { Station } from '../playout/station.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import type { ServerMessage } from './messages.js';
+import { replyRaw } from './raw-reply.js';
 import { channelView, icecastOutputView, nextView, nowPlayingView, type ViewContext } from './views.js';
 
 interface Client {
@@ -211,11 +212,7 @@ function handshakeProblem(req: IncomingMessage): string | null {
 }
 
 function refuse(socket: Duplex, status: number, text: string, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
-  // A client that never reads the refusal must not keep the descriptor.
-  setTimeout(() => socket.destroy(), 5000).unref();
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  else socket.destroy();
+  replyRaw(socket, status, text, { code, message }, 'end');
 }
 
 function now(): string {

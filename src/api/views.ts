@@ -1,3 +1,4 @@
+import { fallbackTitle } from '../media/resolver.js';
 import type { Channel } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { ChannelOutputs } from '../outputs/output-set.js';
@@ -28,32 +29,9 @@ export function nowPlayingView(np: NowPlaying) {
 export function nextView(c: Channel): ChannelView['next'] {
   const next = c.next;
   if (!next) return null;
-  return { title: next.title ?? publicName(next), artist: next.artist ?? null, album: next.album ?? null };
-}
-
-/**
- * A song not prepared yet, named without what must stay private: a file's
- * name but not its folder, a URL's last path segment but not its host,
- * credentials or query.
- */
-function publicName(t: { source: string; path?: string; url?: string; id?: string }): string {
-  let raw = t.id ?? '';
-  if (t.path !== undefined) raw = t.path;
-  else if (t.url !== undefined) {
-    try {
-      raw = new URL(t.url).pathname;
-    } catch {
-      raw = '';
-    }
-  }
-  const base = raw.split('/').pop() ?? '';
-  let name = base.replace(/\.[A-Za-z0-9]{1,5}$/, '');
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    /* keep it encoded */
-  }
-  return name || 'next song';
+  // A song not prepared yet is named as its title will be: the file's or URL's last name, never a folder, host or query.
+  const title = 'key' in next ? next.title : (next.title ?? fallbackTitle(next));
+  return { title, artist: next.artist ?? null, album: next.album ?? null };
 }
 
 /** Songs that played, as the public sees them: titles and times, not keys or paths. */

@@ -128,8 +128,9 @@ export class MediaResolver {
       }
     }
     // Measured alongside the probe; the song does not wait for it (see PreparedMedia.analysing).
-    const analysis = await this.knownAnalysis(lease.path);
-    const analysing = analysis ? null : this.analyse(lease.path, label);
+    const analysisKey = this.opts.analyses ? await AnalysisStore.keyOf(lease.path) : null;
+    const analysis = (analysisKey && this.opts.analyses?.get(analysisKey)) || null;
+    const analysing = analysis || !analysisKey ? null : this.analyse(analysisKey, lease.path, label);
     let probed: Probed;
     try {
       probed = await step(label, 'probe', () => this.probes.probe(lease.path, trusted));
@@ -154,17 +155,10 @@ export class MediaResolver {
     return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, analysis, analysing, release: lease.release };
   }
 
-  /** The analysis of a file's current version, if it was measured before. */
-  private async knownAnalysis(file: string): Promise<Analysis | null> {
-    const key = this.opts.analyses ? await AnalysisStore.keyOf(file) : null;
-    return (key && this.opts.analyses?.get(key)) || null;
-  }
-
-  /** Measure a file (once at a time per version) and keep the result; null when it cannot be. */
-  private async analyse(file: string, label: string): Promise<Analysis | null> {
+  /** Measure a file version (once at a time per `key`) and keep the result; null when it cannot be. */
+  private analyse(key: string, file: string, label: string): Promise<Analysis | null> {
     const store = this.opts.analyses;
-    const key = store ? await AnalysisStore.keyOf(file) : null;
-    if (!store || !key) return null;
+    if (!store) return Promise.resolve(null);
     let running = this.analysing.get(key);
     if (!running) {
       // The main (system) ffmpeg: once per song version, and its ebur128 is the current one.
@@ -288,8 +282,8 @@ export function describe(track: Track): string {
   }
 }
 
-/** The file or URL name without its extension. */
-function fallbackTitle(track: Track): string {
+/** The file or URL name without its extension: a song's title when it has none, and never a folder, host or query. */
+export function fallbackTitle(track: Track): string {
   const raw = track.source === 'file' ? track.path : track.source === 'url' ? new URL(track.url).pathname : track.id;
   let base = path.basename(raw, path.extname(raw));
   try {
