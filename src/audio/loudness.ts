@@ -3,17 +3,25 @@
  * numbers come from ffmpeg's ebur128 filter (EBU R128 / ITU-R BS.1770), read
  * by parseEbur128 from its log.
  */
+import * as z from 'zod';
 
-/** What one analysis pass over a song finds. */
-export interface Analysis {
-  /** Integrated loudness, LUFS. */
-  integratedLufs: number;
-  /** True peak, dBTP. */
-  truePeakDb: number;
-  /** Where audible audio begins and ends, seconds into the file (autocue); null end: the file's end. */
-  startSeconds: number;
-  endSeconds: number | null;
-}
+/**
+ * What one analysis pass over a song finds. Also the shape of each line of
+ * the analysis file kept beside the cache, checked on reading: its numbers
+ * end up in ffmpeg's arguments.
+ */
+export const analysisSchema = z
+  .object({
+    /** Integrated loudness, LUFS. */
+    integratedLufs: z.number().min(-70).max(10),
+    /** True peak, dBTP. */
+    truePeakDb: z.number().min(-200).max(30),
+    /** Where audible audio begins and ends, seconds into the file (autocue); null end: the file's end. */
+    startSeconds: z.number().min(0).max(86_400),
+    endSeconds: z.number().min(0).max(86_400).nullable(),
+  })
+  .strict();
+export type Analysis = z.output<typeof analysisSchema>;
 
 /** Audible means frame peaks within this many dB of the song's own loudness: quieter lead-ins and tails are trimmed. */
 export const CUE_RELATIVE_DB = 30;

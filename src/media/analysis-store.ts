@@ -1,6 +1,6 @@
 import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Analysis } from '../audio/loudness.js';
+import { analysisSchema, type Analysis } from '../audio/loudness.js';
 
 /** Versions remembered at most; past it, the oldest are forgotten (and analysed again if they come back). */
 const MAX_ENTRIES = 50_000;
@@ -23,17 +23,22 @@ export class AnalysisStore {
 
   async load(): Promise<void> {
     const text = await readFile(this.file, 'utf8').catch(() => '');
+    let skipped = 0;
     for (const line of text.split('\n')) {
       if (!line) continue;
       this.lines++;
       try {
-        const { key, a } = JSON.parse(line) as { key: string; a: Analysis };
-        if (typeof key === 'string' && typeof a?.integratedLufs === 'number') this.remember(key, a);
+        const { key, a } = JSON.parse(line) as { key: unknown; a: unknown };
+        const parsed = analysisSchema.safeParse(a);
+        // A torn last line, or one edited by hand: skipped, the song is measured again.
+        if (typeof key === 'string' && parsed.success) this.remember(key, parsed.data);
+        else skipped++;
       } catch {
-        /* a torn last line */
+        skipped++;
       }
     }
     if (this.entries.size > 0) this.log.info({ songs: this.entries.size, file: this.file }, 'loudness analyses loaded');
+    if (skipped > 0) this.log.warn({ skipped, file: this.file }, 'analysis lines that are not valid were skipped; those songs will be measured again');
   }
 
   /** The key of a file's current version; null when it cannot be read. */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { AddressPolicy } from '../../src/config/address-policy.js';
@@ -141,6 +142,30 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     } finally {
       await proxy.close();
       upstream.close();
+    }
+  });
+
+  test('a tampered analysis file beside the cache cannot steer ffmpeg: bad lines are skipped and the song is measured again', async () => {
+    const dir = tempDir('tampered');
+    const song = await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'], title: 'Honest' });
+    writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] });
+    const cache = tempDir('tampered-cache');
+    const st = statSync(song);
+    const key = `${song}\u0000${st.size}\u0000${Math.round(st.mtimeMs)}`;
+    const lines = [
+      { key, a: { integratedLufs: -16, truePeakDb: -1, startSeconds: '1 -i /etc/passwd', endSeconds: null } },
+      { key, a: { integratedLufs: -16, truePeakDb: -1, startSeconds: 1e12, endSeconds: null } },
+      { key, a: { integratedLufs: -16, truePeakDb: -1, startSeconds: 0, endSeconds: null, extra: true } },
+    ];
+    writeFileSync(path.join(cache, 'analysis.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"torn":`);
+    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache });
+    try {
+      const skipped = await until('the warning', () => station.logs.find(/analysis lines that are not valid were skipped/)[0], 5000);
+      assert.equal(skipped.skipped, 4);
+      await until('the song on air', () => station.logs.find(/now playing/)[0], 10_000);
+      await until('measured again', () => station.logs.find(/loudness analysed/)[0], 10_000);
+    } finally {
+      await station.close();
     }
   });
 
