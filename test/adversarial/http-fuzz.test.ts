@@ -137,6 +137,13 @@ function handMade(): [string, string | Buffer][] {
     ['Icy-MetaData twice', `GET /fuzz.mp3 HTTP/1.1\r\n${H}Icy-MetaData: 1\r\nIcy-MetaData: 1\r\n\r\n`],
     ['HEAD on a mount', `HEAD /fuzz.mp3 HTTP/1.1\r\n${H}\r\n`],
     ['query of 10 000 parameters', `GET /api/channels?${Array.from({ length: 2000 }, (_, i) => `a${i}=${i}`).join('&')} HTTP/1.1\r\n${H}\r\n`],
+    ['favicon', `GET /favicon.ico HTTP/1.1\r\n${H}\r\n`],
+    ['favicon with a body and a bad method', `DELETE /favicon.ico HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`],
+    ['links from a Host that is not a host', `GET /api/channels HTTP/1.1\r\nHost: evil.example/<script>\r\n\r\n`],
+    ['links from an unclosed IPv6 Host', `GET /api/channels/fuzz HTTP/1.1\r\nHost: [::1\r\n\r\n`],
+    ['links from a 300-character Host', `GET /health HTTP/1.1\r\nHost: ${'a'.repeat(300)}.example:99999\r\n\r\n`],
+    ['links with a hostile forwarded scheme', `GET /api/channels HTTP/1.1\r\n${H}X-Forwarded-Proto: javascript\r\n\r\n`],
+    ['feed snapshot for a forged Host', `GET /ws?channel=fuzz HTTP/1.1\r\nHost: "><img>\r\n${UPGRADE.slice(0)}\r\n`],
     ['TLS ClientHello on the HTTP port', Buffer.from('16030100a5010000a10303' + '00'.repeat(160), 'hex')],
     ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
     ['nothing but CRLFs', '\r\n'.repeat(5000)],
@@ -166,6 +173,8 @@ function mutated(count: number, seed: number): [string, Buffer][] {
     `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json\r\nContent-Length: 33\r\n\r\n{"source":"file","path":"a.m4a"}`,
     `GET /health HTTP/1.1\r\n${H}\r\n`,
     `GET /metrics HTTP/1.1\r\n${H}\r\n`,
+    `GET /favicon.ico HTTP/1.1\r\n${H}\r\n`,
+    `GET /api/channels HTTP/1.1\r\nHost: 192.168.1.20:8080\r\nX-Forwarded-Proto: https\r\n\r\n`,
   ];
   const specials = ['\r', '\n', '\0', '%', ':', ' ', '/', '[', ']', '?', '#', '\u00ff', '"', '{', '\\'];
   const out: [string, Buffer][] = [];
