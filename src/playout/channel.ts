@@ -5,7 +5,7 @@ import { GainLimiter } from '../audio/limiter.js';
 import { dbToLinear, gainFor } from '../audio/loudness.js';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
-import { trackKey, type Playlist, type Track } from '../config/playlist.js';
+import type { Playlist, Track } from '../config/playlist.js';
 import { QueueFullError, reasonOf } from '../errors.js';
 import { PcmDecoder } from '../media/decoder.js';
 import type { EncoderSpec } from '../media/encoder.js';
@@ -13,10 +13,10 @@ import { exponentialBackoff, type RetryPolicy } from '../retry.js';
 import type { MediaResolver } from '../media/resolver.js';
 import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
-import { SongBackoff } from './song-backoff.js';
 import { EncodingSession } from './encoding.js';
 import { Pacer, tickMsFor } from './pacer.js';
-import { PlayQueue, type Dealt } from './queue.js';
+import type { Dealt } from './queue.js';
+import { Selection } from './selection.js';
 import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
 
 /**
@@ -43,12 +43,9 @@ export interface ChannelOptions {
   failureBackoff?: RetryPolicy;
   /** Silence (or stand-in frames) longer than this is dead air: reported, not hidden. Default 30 s. */
   deadAirMs?: number;
-  /** How long a failed song waits before it is prepared again, by failures in a row. Default SONG_RETRY. */
+  /** How long a failed song waits before it is prepared again, by failures in a row. Default SONG_RETRY (selection.ts). */
   songRetry?: RetryPolicy;
 }
-
-/** A failed song is tried again after 30 s, then 1, 2, 4... minutes, at most an hour. */
-export const SONG_RETRY = exponentialBackoff({ baseMs: 30_000, capMs: 3_600_000, random: () => 1 });
 
 /** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
 const FEED_HIGH = pcmBytesFor(0.6);
@@ -64,11 +61,6 @@ const WARM_UP_LATE_SECONDS = 0.5;
 /** A decoder that gives no audio for this long while the channel needs it is killed (the watchdog). */
 export const DECODER_STALL_MS = 5000;
 const HISTORY = 20;
-/** The same playlist entry with the same fields (a changed title must be prepared again to show). */
-function sameTrack(a: Track, b: Track | undefined): boolean {
-  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
 function ceilingOf(p: Playlist): number {
   return dbToLinear(p.loudness === false ? -0.1 : p.loudness.ceiling);
@@ -117,7 +109,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly deadAir: DeadAirWatch;
   /** Gain and limiter before the encoder (see GainLimiter). */
   private readonly level: GainLimiter;
-  private readonly queue: PlayQueue;
+  /** Which song of the playlist comes next. */
+  private readonly selection: Selection;
   private readonly upcoming: Upcoming;
   private readonly pacer: Pacer<TrackInfo>;
   private encoding!: EncodingSession;
@@ -127,12 +120,6 @@ export class Channel extends EventEmitter implements AudioSource {
   private encoderFailuresInRow = 0;
   private playing: Playing | null = null;
   private timer: NodeJS.Timeout;
-  private readonly failureBackoff: RetryPolicy;
-  private failedInARow = 0;
-  /** Songs that failed and have not played since: not prepared again before their wait is over. */
-  private readonly broken: SongBackoff;
-  private failureRound = 0;
-  private pausedUntil = 0;
   private readonly now: () => number;
   /** How often the channel feeds its encoder and releases frames; the encoder may hold back this much output. */
   private readonly tickMs: number;
@@ -143,9 +130,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.playlist = opts.playlist;
     this.now = opts.now ?? (() => performance.now());
     this.log = opts.logger.child({ channel: opts.id });
-    this.queue = new PlayQueue(opts.playlist, opts.random);
-    this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
-    this.broken = new SongBackoff(opts.songRetry ?? SONG_RETRY, this.now);
+    this.selection = new Selection({ playlist: opts.playlist, log: this.log, now: this.now, random: opts.random, failureBackoff: opts.failureBackoff, songRetry: opts.songRetry });
     this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, this.log, this.now);
     const silent = silentFrame(opts.playlist.bitrate);
     this.pacer = new Pacer<TrackInfo>({
@@ -198,15 +183,8 @@ export class Channel extends EventEmitter implements AudioSource {
   update(playlist: Playlist): void {
     this.playlist = playlist;
     this.level.setCeiling(ceilingOf(playlist));
-    const dealt = this.upcoming.dealt;
-    this.queue.update(playlist, dealt.map((s) => s.entry!), this.playing?.slot.entry ?? null);
-    const next = this.queue.peek(dealt.length);
-    let keep = 0;
-    while (keep < dealt.length && dealt[keep]!.entry === next[keep] && sameTrack(dealt[keep]!.track, this.queue.trackOf(next[keep]!))) keep++;
-    for (let i = 0; i < keep; i++) this.queue.next();
+    const keep = this.selection.update(playlist, this.upcoming.dealt, this.playing?.slot.entry ?? null);
     this.upcoming.dropDealt(keep);
-    this.failedInARow = 0;
-    this.pausedUntil = 0;
     this.log.info({ tracks: playlist.tracks.length }, 'playlist updated');
     this.emit('updated', playlist);
   }
@@ -358,7 +336,7 @@ export class Channel extends EventEmitter implements AudioSource {
         this.upcoming.fill(() => this.drawNext());
         continue;
       }
-      this.failedInARow = 0;
+      this.selection.started();
       this.playing = { slot, marked: false, announced: false, lastAudioAt: this.now() };
       return;
     }
@@ -392,31 +370,12 @@ export class Channel extends EventEmitter implements AudioSource {
 
   private onSongFailed(slot: Slot, err: unknown): void {
     this.songsFailed += 1;
-    this.failedInARow += 1;
     this.emit('skipped', { track: slot.track, reason: reasonOf(err) });
-    const { failures, retryInMs } = this.broken.failed(trackKey(slot.track), err);
-    const retryAt = new Date(Date.now() + retryInMs).toISOString();
-    // Each broken song is a warning once; its further failures are routine until it plays.
-    if (failures > 1) this.log.debug({ song: slot.label, err: reasonOf(err), failures, retryAt }, 'song skipped again');
-    else this.log.warn({ song: slot.label, err: reasonOf(err), retryAt }, 'song skipped');
-    if (this.failedInARow >= Math.max(1, this.queue.size)) {
-      // Every song failed in a row: stay on air with silence, try again later.
-      this.failureRound += 1;
-      const wait = this.failureBackoff(this.failureRound, err) ?? 60_000;
-      this.pausedUntil = this.now() + wait;
-      this.failedInARow = 0;
-      this.log.warn({ retryInMs: wait }, 'every song of the playlist failed; playing silence until retry');
-    }
+    this.selection.failed(slot.track, slot.label, err);
   }
 
-  /** The next song of the list, passing over those still waiting out a failure. */
   private drawNext(): Dealt | null {
-    if (this.now() < this.pausedUntil) return null;
-    for (let i = 0; i < Math.max(1, this.queue.size); i++) {
-      const dealt = this.queue.next();
-      if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return dealt;
-    }
-    return null;
+    return this.selection.draw();
   }
 
   /** Called by the pacer right before a new song's first frame is sent. */
@@ -426,9 +385,8 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at });
     if (this.history.length > HISTORY) this.history.length = HISTORY;
     this.nowPlaying = { ...info, startedAt: at };
-    this.broken.played(info.key);
+    this.selection.played(info.key);
     this.songsPlayed += 1;
-    this.failureRound = 0;
     const gainDb = this.playing?.gainDb;
     this.log.info({ song: info.title, artist: info.artist, key: info.key, ...(gainDb === undefined ? {} : { gainDb: Math.round(gainDb * 10) / 10 }) }, 'now playing');
     this.emit('track', this.nowPlaying);
