@@ -19,6 +19,9 @@ import { MediaResolver } from './media/resolver.js';
 import { icecastRetryPolicy } from './outputs/icecast/retry.js';
 import { OutputSet } from './outputs/output-set.js';
 import { Channel } from './playout/channel.js';
+import { EncodingSession } from './playout/encoding.js';
+import type { StartEncoding } from './playout/encoder-keeper.js';
+import { PlaylistSource } from './playout/sources/playlist/playlist-source.js';
 import { Station } from './playout/station.js';
 import { isEntry, runService } from './lifecycle.js';
 
@@ -71,8 +74,12 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     dir: playlistsDir,
     mediaDirs,
     logger,
-    createChannel: ({ id, playlist }) =>
-      new Channel({ id, playlist, encoder, decoderFor, resolver, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 }),
+    createChannel: ({ id, playlist }) => {
+      const log = logger.child({ channel: id });
+      const source = new PlaylistSource({ playlist, resolver, decoderFor, log, now: () => performance.now() });
+      const startEncoding: StartEncoding = (o) => new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
+      return new Channel({ id, playlist, source, startEncoding, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
+    },
   });
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,

@@ -88,10 +88,14 @@ export class Feed {
       this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
     channel.on('track', onTrack);
     channel.on('dead-air', onDeadAir);
-    channel.once('status', () => {
+    // Until it stops: a channel added while running goes idle -> on-air after this.
+    const onStatus = (status: string): void => {
+      if (status !== 'closing' && status !== 'closed') return;
       channel.off('track', onTrack);
       channel.off('dead-air', onDeadAir);
-    });
+      channel.off('status', onStatus);
+    };
+    channel.on('status', onStatus);
     this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'on-air', output: null });
   }
 

@@ -1,8 +1,10 @@
 /**
- * Gain, then a look-ahead peak limiter, over the channel's s16le stereo PCM,
- * streaming. Pure: bytes in, bytes out, state carried between calls.
+ * A look-ahead peak limiter from the channel's mix (float, s16 units, songs'
+ * gains already applied) to its s16le stereo PCM, streaming. Pure: samples
+ * in, bytes out, state carried between calls.
  *
- * A song brought up to the target loudness may have peaks the ceiling does
+ * A song brought up to the target loudness, or two songs overlapping in a
+ * crossfade, may have peaks the ceiling does
  * not allow (a quiet master with loud transients): the limiter lowers the
  * gain around them, starting a few milliseconds ahead (the look-ahead is a
  * fixed delay of the whole stream) and letting go over a release time, so
@@ -21,7 +23,6 @@ export interface LimiterOptions {
 }
 
 export class GainLimiter {
-  private gain = 1;
   private env = 1;
   private ceiling: number;
   private readonly look: number;
@@ -53,31 +54,24 @@ export class GainLimiter {
     this.ceiling = linear;
   }
 
-  /** Linear gain for the samples given from now on (a new song's). */
-  setGain(linear: number): void {
-    this.gain = linear;
-  }
-
   /** Frames the output lags the input by. */
   get latencyFrames(): number {
     return this.look + 1;
   }
 
-  /** Process whole sample frames; returns as many, delayed by `latencyFrames`. */
-  process(pcm: Buffer): Buffer {
-    // Aligned views: decoder chunks may start at any byte.
-    const input = pcm.byteOffset % 2 === 0 ? new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length >> 1) : new Int16Array(Uint8Array.from(pcm).buffer);
+  /** Process whole frames of interleaved L/R samples; returns as many as s16le, delayed by `latencyFrames`. */
+  process(input: Float32Array): Buffer {
     const output = new Int16Array(input.length);
     const frames = input.length >> 1;
     const size = this.need.length;
     const ring = this.look + 1;
-    const { need, needAt, delay, gain, ceiling, attackCoef, releaseCoef } = this;
+    const { need, needAt, delay, ceiling, attackCoef, releaseCoef } = this;
     const limit = Math.floor(ceiling * 32767);
     const threshold = ceiling * 32768;
     let { head, tail, frame, env, limitedFrames } = this;
     for (let i = 0; i < frames; i++) {
-      const l = input[2 * i]! * gain;
-      const r = input[2 * i + 1]! * gain;
+      const l = input[2 * i]!;
+      const r = input[2 * i + 1]!;
       const al = l < 0 ? -l : l;
       const ar = r < 0 ? -r : r;
       const peak = al > ar ? al : ar;

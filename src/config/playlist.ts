@@ -51,6 +51,10 @@ const overrides = {
   cueIn: z.number().min(0, 'at least 0').max(86_400).optional(),
   /** Seconds into the file where the song ends; default: where audible audio ends (autocue). */
   cueOut: z.number().positive('more than 0').max(86_400).optional(),
+  /** Seconds the song fades in over from its start; default: the playlist's crossfade (0: none). */
+  fadeIn: z.number().min(0, 'at least 0').max(30, 'at most 30 s').optional(),
+  /** Seconds the song fades out over before its end; default: the playlist's crossfade (0: none). */
+  fadeOut: z.number().min(0, 'at least 0').max(30, 'at most 30 s').optional(),
 };
 
 /** Explicit cue points must leave something to play. */
@@ -151,6 +155,11 @@ export const playlistSchema = z
           .strict(),
       ])
       .default({ target: -16, ceiling: -2 }),
+    /**
+     * Seconds consecutive songs overlap, the outgoing fading out while the
+     * incoming fades in (equal power). Default 0: gapless, no overlap.
+     */
+    crossfade: z.number().min(0, 'at least 0').max(30, 'at most 30 s').default(0),
     tracks: z.array(trackSchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`),
   })
   .strict();

@@ -75,6 +75,23 @@ export class PcmDecoder {
     return this.streamEnded && this.buffered === 0;
   }
 
+  /**
+   * Read ahead until `bytes` are buffered here (or nothing more is ready
+   * now); returns the bytes buffered. A crossfade reads a song's last
+   * seconds ahead, to know exactly where it ends.
+   */
+  lookahead(bytes: number): number {
+    this.pull(Math.min(bytes, this.limit - this.bytesRead));
+    return Math.min(this.buffered, this.limit - this.bytesRead);
+  }
+
+  /** Every byte left of the song is buffered: `lookahead` tells exactly how much is left. */
+  get complete(): boolean {
+    if (this.abandoned || this.bytesRead + this.buffered >= this.limit) return true;
+    this.pull(1);
+    return this.streamEnded;
+  }
+
   /** Up to `max` bytes of PCM, always whole sample frames; null when none is ready now. */
   take(max: number): Buffer | null {
     max = Math.min(max, this.limit - this.bytesRead);

@@ -184,6 +184,8 @@ export class Station extends EventEmitter {
     state.channel = channel;
     this.opts.logger.info({ channel: channel.id, mount: loaded.playlist.mount, tracks: loaded.playlist.tracks.length }, 'channel started');
     this.emit('channel-added', channel);
+    // On air once its outputs are attached: they get its first audio.
+    channel.start();
   }
 
   private async remove(channel: Channel): Promise<void> {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -104,6 +105,21 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     console.log(`# track message minus arrival of the seam's audio (ms): ${offsets.join(', ')}`);
     for (const o of offsets) assert.ok(Math.abs(o) <= 250, `${o} ms`);
     client.ws.close();
+  });
+
+  test('a channel added while the station runs is followed too: its on-air status and its songs', async () => {
+    const client = await feed(`${station.url.replace('http', 'ws')}/ws`);
+    await client.next((m) => m.type === 'snapshot');
+    writePlaylist(dir, 'late', { name: 'Late', mount: '/late.mp3', tracks: [{ source: 'file', path: 'a.m4a', title: 'Late Song' }] });
+    const late = (m: ServerMessage) => 'channel' in m && m.channel === 'late';
+    await client.next((m) => late(m) && m.type === 'status' && m.event === 'on-air', 10_000);
+    const track = await client.next((m) => late(m) && m.type === 'track', 10_000);
+    assert.equal(trackMessageSchema.parse(track.msg).nowPlaying.title, 'Late Song');
+    // Its second song change too: the feed did not let go of it when it went on air.
+    const again = await client.next((m) => late(m) && m.type === 'track' && m !== track.msg, 10_000);
+    assert.equal(trackMessageSchema.parse(again.msg).channel, 'late');
+    client.ws.close();
+    rmSync(path.join(dir, 'late.json'));
   });
 
   test('?channel= filters; unknown channel is refused', async () => {

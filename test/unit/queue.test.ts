@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Track } from '../../src/config/playlist.js';
-import { PlayQueue, type Dealt } from '../../src/playout/queue.js';
+import { PlayQueue, type Dealt } from '../../src/playout/sources/playlist/queue.js';
 
 const t = (name: string): Track => ({ source: 'file', path: `/m/${name}` });
 const names = (xs: (Dealt | null)[]) => xs.map((x) => (x && x.track.source === 'file' ? x.track.path.slice(3) : null));

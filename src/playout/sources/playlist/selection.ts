@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { trackKey, type Playlist, type Track } from '../config/playlist.js';
-import { reasonOf } from '../errors.js';
-import { exponentialBackoff, type RetryPolicy } from '../retry.js';
+import { trackKey, type Playlist, type Track } from '../../../config/playlist.js';
+import { reasonOf } from '../../../errors.js';
+import { exponentialBackoff, type RetryPolicy } from '../../../retry.js';
 import { PlayQueue, type Dealt } from './queue.js';
 import { SongBackoff } from './song-backoff.js';
 

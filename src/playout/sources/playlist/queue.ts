@@ -1,4 +1,4 @@
-import { trackKey, type Playlist, type Track } from '../config/playlist.js';
+import { trackKey, type Playlist, type Track } from '../../../config/playlist.js';
 
 /** A song dealt by the queue, with the identity of its entry in the list. */
 export interface Dealt {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Track } from '../config/playlist.js';
-import type { Analysis } from '../audio/loudness.js';
+import type { Track } from '../../../config/playlist.js';
+import type { Analysis } from '../../../audio/loudness.js';
 import type { Dealt } from './queue.js';
-import { PcmDecoder } from '../media/decoder.js';
-import { cueSpan, describe, type MediaResolver } from '../media/resolver.js';
-import type { TrackInfo } from '../media/track-info.js';
+import { PcmDecoder } from '../../../media/decoder.js';
+import { cueSpan, describe, type MediaResolver } from '../../../media/resolver.js';
+import type { TrackInfo } from '../../../media/track-info.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */
 export interface Slot {

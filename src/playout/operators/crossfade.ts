@@ -1,0 +1,296 @@
+import type { Logger } from 'pino';
+import { addInto, type Envelope } from '../../audio/mix.js';
+import { dbToLinear } from '../../audio/loudness.js';
+import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../audio/pcm.js';
+import type { Mark, Song, SongEnd, SongSource } from '../sources/source.js';
+
+/** A skip fades the song out over this long (and the next in), rather than cutting. */
+export const SKIP_FADE_SECONDS = 0.5;
+/** A song that gives no audio for this long while the air needs it is given up (the watchdog). */
+export const STALL_MS = 5000;
+/**
+ * A song on air is read this far ahead (beyond its fade), so its exact end
+ * is known before the next must join, and the next's decoder is started
+ * then: ~1 s covers a decoder start (~60 ms) many times over.
+ */
+const READ_AHEAD_SECONDS = 1;
+
+export interface CrossfadeOptions {
+  /** Seconds consecutive songs overlap (0: gapless, back to back). Read at each seam: an edit applies to the next. */
+  seconds: () => number;
+  log: Logger;
+  now: () => number;
+  /** Default STALL_MS. */
+  stallMs?: number;
+}
+
+/** One song in the mix. */
+interface Voice {
+  song: Song;
+  /** Frames of it mixed so far. */
+  pos: number;
+  gain: number;
+  env: Envelope;
+  /** Its last frame + 1, once its feed is complete. */
+  end: number | null;
+  /** Frame at which its title goes up; null once it has. */
+  markAt: number | null;
+  /** It leads: the next song joins at its end. False once it has handed over or was skipped. */
+  leading: boolean;
+  /** Skipped: it leaves the air at the end of its fade-out. */
+  stopped: boolean;
+  lastAudioAt: number;
+}
+
+const frames = (seconds: number): number => Math.round(seconds * SAMPLE_RATE);
+
+/**
+ * Songs from a source turned into one stream of PCM: each follows the one
+ * before, overlapping it by the crossfade (equal-power curves), or back to
+ * back with none. The overlap begins where the outgoing song's audible end
+ * is (its cue-out), is at most half of either song (a short song still plays
+ * whole), and the incoming song's title goes up at its middle, where it
+ * becomes the louder one. Each song carries its own gain and fades.
+ *
+ * Pure apart from its clock and logger: songs' feeds in, float PCM out.
+ */
+export class Crossfade {
+  private voices: Voice[] = [];
+  /** The next song, taken from the source but with no audio yet. */
+  private pending: { song: Song; since: number } | null = null;
+  /** Fade for the next song to start (after a skip). */
+  private joinFade = 0;
+  private readonly stallMs: number;
+
+  constructor(
+    private readonly source: SongSource,
+    private readonly opts: CrossfadeOptions,
+  ) {
+    this.stallMs = opts.stallMs ?? STALL_MS;
+  }
+
+  /** The song leading the mix (the one whose title is up, or about to be). */
+  get onAir(): Song | null {
+    return (this.voices.find((v) => v.leading) ?? this.voices.at(-1))?.song ?? null;
+  }
+
+  /** Whether a song leads the mix (false while nothing plays, or a skipped song fades with no next yet). */
+  get leading(): boolean {
+    return this.voices.some((v) => v.leading);
+  }
+
+  /** Songs in the mix now (two during a crossfade). */
+  get playing(): readonly Song[] {
+    return this.voices.map((v) => v.song);
+  }
+
+  /**
+   * Mix up to `count` frames into `out` (interleaved L/R, zeroed by the
+   * caller). Returns the frames given, fewer when the songs have no more
+   * audio ready now (or none is on), and where titles go up.
+   */
+  read(out: Float32Array, count: number): { frames: number; marks: Mark[] } {
+    const marks: Mark[] = [];
+    let done = 0;
+    // Bounded: each round mixes audio, or retires or starts a song.
+    for (let round = 0; done < count && round < 64; round++) {
+      let lead = this.voices.find((v) => v.leading);
+      if (!lead) {
+        const next = this.nextSong();
+        if (next) {
+          // After a skip the listener asked for the next song: its title goes up as it starts to fade in.
+          lead = this.start(next, this.joinFade, 0);
+          this.joinFade = 0;
+        } else if (this.voices.length === 0) break; // nothing on: the channel fills in silence
+      }
+      let n = count - done;
+      // Songs skipped still play out their fade while the next is not ready.
+      const join = lead ? this.plan(lead, n) : null;
+      if (lead && join !== null) n = Math.min(n, join - lead.pos);
+      for (const v of this.voices) {
+        // Whole frames only: a decoder's pipe hands out chunks of any byte length.
+        n = Math.min(n, Math.floor(v.song.feed.lookahead(n * BYTES_PER_PCM_FRAME) / BYTES_PER_PCM_FRAME));
+        const stop = stopOf(v);
+        if (stop !== null) n = Math.min(n, stop - v.pos);
+      }
+      if (n <= 0) {
+        if (this.retire()) continue;
+        this.watchStalls();
+        if (this.retire()) continue;
+        break;
+      }
+      for (const v of this.voices) this.mix(v, out, done, n, marks);
+      done += n;
+    }
+    return { frames: done, marks };
+  }
+
+  /** End the songs on air with a quick fade; the next song fades in meanwhile. Returns the song skipped. */
+  skip(): Song | null {
+    const lead = this.voices.find((v) => v.leading);
+    if (!lead) return null;
+    const fade = frames(SKIP_FADE_SECONDS);
+    for (const v of this.voices) {
+      v.leading = false;
+      if (v.stopped) continue;
+      v.stopped = true;
+      const left = v.end === null ? fade : Math.min(fade, v.end - v.pos);
+      // One already fading out (mid-crossfade) keeps its curve if it ends sooner.
+      if (v.env.fadeOutStart === null || v.env.fadeOutStart + v.env.fadeOutFrames > v.pos + left) {
+        v.env.fadeOutStart = v.pos;
+        v.env.fadeOutFrames = left;
+      }
+    }
+    this.joinFade = fade;
+    return lead.song;
+  }
+
+  /** Take every song off the air at once (the channel closes). */
+  stop(): void {
+    for (const v of this.voices) this.source.finished(v.song, { how: 'stopped' });
+    this.voices = [];
+    if (this.pending) this.source.finished(this.pending.song, { how: 'stopped' });
+    this.pending = null;
+  }
+
+  /**
+   * Learn where the leading song ends (reading ahead), give it its own
+   * fade-out, warm the next song up, and bring the next in when its time
+   * comes. Returns the frame (of the leading song) the next joins at, if
+   * that is still ahead.
+   */
+  private plan(lead: Voice, want: number): number | null {
+    const song = lead.song;
+    const crossfade = frames(this.opts.seconds());
+    const ownFadeOut = song.track.fadeOut !== undefined ? frames(song.track.fadeOut) : 0;
+    song.feed.lookahead((want + Math.max(crossfade, ownFadeOut) + frames(READ_AHEAD_SECONDS)) * BYTES_PER_PCM_FRAME);
+    this.learnEnd(lead);
+    const estimate = song.seconds !== null ? frames(song.seconds) - lead.pos : Infinity;
+    if (lead.end !== null || estimate < crossfade + frames(READ_AHEAD_SECONDS)) this.source.warmUp();
+    if (lead.end === null) return null;
+    const end = lead.end;
+    if (song.track.fadeOut !== undefined && lead.env.fadeOutStart === null) {
+      lead.env.fadeOutStart = Math.max(lead.pos, end - ownFadeOut);
+      lead.env.fadeOutFrames = end - lead.env.fadeOutStart;
+    }
+    // The overlap: the crossfade, at most half of this song.
+    const overlap = Math.min(crossfade, Math.floor(end / 2));
+    if (lead.pos < end - overlap) return end - overlap;
+    const next = this.nextSong();
+    if (!next) return null; // none ready: this one plays to its end, the next joins as soon as it can
+    const nextHalf = next.seconds !== null ? Math.floor(frames(next.seconds) / 2) : Infinity;
+    const joinAt = end - Math.min(overlap, nextHalf, end - lead.pos);
+    if (lead.pos < joinAt) {
+      this.pending = { song: next, since: this.opts.now() };
+      return joinAt;
+    }
+    this.handOver(lead, next, end - lead.pos);
+    return null;
+  }
+
+  private learnEnd(v: Voice): void {
+    // A last partial frame is padded by the decoder (take), so it counts as a whole one.
+    if (v.end === null && v.song.feed.complete) v.end = v.pos + Math.ceil(v.song.feed.lookahead(Infinity) / BYTES_PER_PCM_FRAME);
+  }
+
+  /** `next` joins now, overlapping the rest of `lead` (`overlap` frames). */
+  private handOver(lead: Voice, next: Song, overlap: number): void {
+    lead.leading = false;
+    if (overlap > 0 && lead.env.fadeOutStart === null) {
+      lead.env.fadeOutStart = lead.pos;
+      lead.env.fadeOutFrames = overlap;
+    }
+    this.start(next, overlap, Math.floor(overlap / 2));
+  }
+
+  private start(song: Song, fadeIn: number, markAt: number): Voice {
+    const voice: Voice = {
+      song,
+      pos: 0,
+      gain: dbToLinear(song.gainDb),
+      env: { fadeInFrames: song.track.fadeIn !== undefined ? frames(song.track.fadeIn) : fadeIn, fadeOutStart: null, fadeOutFrames: 0 },
+      end: null,
+      markAt: Math.round(markAt),
+      leading: true,
+      stopped: false,
+      lastAudioAt: this.opts.now(),
+    };
+    this.voices.push(voice);
+    return voice;
+  }
+
+  /**
+   * The next song with audio ready, or null. One that turns out to have no
+   * audio at all fails and the one after is tried; one that gives nothing
+   * for the stall time is given up.
+   */
+  private nextSong(): Song | null {
+    for (let tries = 0; tries < 16; tries++) {
+      if (!this.pending) {
+        const song = this.source.take();
+        if (!song) return null;
+        this.pending = { song, since: this.opts.now() };
+      }
+      const { song, since } = this.pending;
+      if (song.feed.lookahead(BYTES_PER_PCM_FRAME) >= BYTES_PER_PCM_FRAME) {
+        this.pending = null;
+        return song;
+      }
+      if (!song.feed.complete && this.opts.now() - since > this.stallMs) song.feed.abandon(`gave no audio for ${this.stallMs / 1000} s; killed`);
+      if (!song.feed.complete) return null;
+      this.pending = null;
+      this.source.finished(song, { how: 'failed', error: song.feed.error ?? new Error('decoder produced no audio') });
+    }
+    return null;
+  }
+
+  private mix(v: Voice, out: Float32Array, at: number, n: number, marks: Mark[]): void {
+    const bytes = n * BYTES_PER_PCM_FRAME;
+    let pcm = v.song.feed.take(bytes);
+    // lookahead() promised these bytes; a shortfall would shift this song against the other.
+    if (!pcm || pcm.length < bytes) pcm = Buffer.concat([pcm ?? Buffer.alloc(0), Buffer.alloc(bytes - (pcm?.length ?? 0))]);
+    addInto(out, at, pcm, v.gain, v.env, v.pos);
+    if (v.markAt !== null && v.markAt < v.pos + n) {
+      marks.push({ frame: at + Math.max(0, v.markAt - v.pos), song: v.song });
+      v.markAt = null;
+    }
+    v.pos += n;
+    v.lastAudioAt = this.opts.now();
+  }
+
+  /** Take songs that have played out (or faded out after a skip) off the air. Returns whether any left. */
+  private retire(): boolean {
+    const left: Voice[] = [];
+    for (const v of this.voices) {
+      this.learnEnd(v);
+      const stop = stopOf(v);
+      const over = (v.end !== null && v.pos >= v.end) || (stop !== null && v.pos >= stop);
+      if (over) left.push(v);
+    }
+    if (left.length === 0) return false;
+    this.voices = this.voices.filter((v) => !left.includes(v));
+    for (const v of left) this.source.finished(v.song, this.endOf(v));
+    return true;
+  }
+
+  private endOf(v: Voice): SongEnd {
+    const error = v.song.feed.error;
+    if (v.pos === 0) return { how: 'failed', error: error ?? new Error('decoder produced no audio') };
+    if (error) this.opts.log.warn({ song: v.song.label, err: error.message }, 'decoder failed mid-song; next song follows');
+    const early = v.end === null || v.pos < v.end;
+    return v.stopped && early ? { how: 'stopped' } : { how: 'ended' };
+  }
+
+  /** A song that gives nothing while the air needs it: hung, or fed a file built to make it spin. What it gave plays; it goes. */
+  private watchStalls(): void {
+    const t = this.opts.now();
+    for (const v of this.voices) {
+      if (!v.song.feed.complete && t - v.lastAudioAt > this.stallMs) v.song.feed.abandon(`made no progress for ${this.stallMs / 1000} s; killed`);
+    }
+  }
+}
+
+/** Where a voice leaves the air early: the end of its fade-out after a skip. */
+function stopOf(v: Voice): number | null {
+  return v.stopped && v.env.fadeOutStart !== null ? v.env.fadeOutStart + v.env.fadeOutFrames : null;
+}

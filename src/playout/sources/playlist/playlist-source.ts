@@ -1,0 +1,133 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Playlist, Track } from '../../../config/playlist.js';
+import { QueueFullError } from '../../../errors.js';
+import type { MediaResolver } from '../../../media/resolver.js';
+import type { TrackInfo } from '../../../media/track-info.js';
+import type { RetryPolicy } from '../../../retry.js';
+import type { Song, SongEnd, SongSource } from '../source.js';
+import { Selection } from './selection.js';
+import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
+
+/** Songs the control API may queue ahead on one channel. */
+export const MAX_REQUESTED = 20;
+
+export interface PlaylistSourceOptions {
+  playlist: Playlist;
+  resolver: MediaResolver;
+  /** Which ffmpeg decodes a song (one short-lived process per song), by codec. */
+  decoderFor: DecoderChoice;
+  log: Logger;
+  now: () => number;
+  random?: (() => number) | undefined;
+  /** Delay before re-trying after every song of the list failed in a row. */
+  failureBackoff?: RetryPolicy | undefined;
+  /** How long a failed song waits before it is prepared again, by failures in a row. */
+  songRetry?: RetryPolicy | undefined;
+}
+
+/**
+ * A playlist as a song source: which song comes next (Selection), songs
+ * prepared ahead while others play (Upcoming), songs asked for by hand
+ * first, and the place kept across edits.
+ *
+ * Events: `skipped` ({ track, reason }) when a song cannot be played.
+ */
+export class PlaylistSource extends EventEmitter implements SongSource {
+  private readonly selection: Selection;
+  private readonly upcoming: Upcoming;
+  /** Songs handed out and not yet finished, with their slots. */
+  private readonly out = new Map<Song, Slot>();
+  /** The entry of the song handed out last (the place in the list). */
+  private lastEntry: string | null = null;
+
+  constructor(private readonly opts: PlaylistSourceOptions) {
+    super();
+    this.selection = new Selection({ playlist: opts.playlist, log: opts.log, now: opts.now, random: opts.random, failureBackoff: opts.failureBackoff, songRetry: opts.songRetry });
+    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, opts.log, opts.now);
+  }
+
+  /** The song prepared to play next, if known. */
+  get next(): TrackInfo | Track | null {
+    const slot = this.upcoming.first;
+    return slot ? (slot.ready?.info ?? slot.track) : null;
+  }
+
+  prepare(): void {
+    this.upcoming.fill(() => this.selection.draw());
+  }
+
+  take(): Song | null {
+    for (;;) {
+      const slot = this.upcoming.takePlayable();
+      if (!slot) return null;
+      if (slot.error) {
+        this.failed(slot, slot.error);
+        // Start preparing its replacement now: a run of broken songs costs no extra silence.
+        this.prepare();
+        continue;
+      }
+      this.selection.started();
+      const ready = slot.ready!;
+      const song: Song = {
+        info: ready.info,
+        label: slot.label,
+        track: slot.track,
+        analysis: ready.analysis,
+        feed: this.upcoming.decoderOf(ready),
+        seconds: ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null,
+        gainDb: 0,
+      };
+      this.out.set(song, slot);
+      if (slot.entry !== null) this.lastEntry = slot.entry;
+      return song;
+    }
+  }
+
+  warmUp(): void {
+    this.upcoming.warmUp();
+  }
+
+  finished(song: Song, end: SongEnd): void {
+    const slot = this.out.get(song);
+    if (!slot) return;
+    this.out.delete(song);
+    song.feed.destroy();
+    slot.ready?.release();
+    if (end.how === 'failed') this.failed(slot, new Error(`decode: ${end.error.message}`));
+  }
+
+  /** A song reached the air (its title went up): its slate is clean. */
+  played(key: string): void {
+    this.selection.played(key);
+  }
+
+  /**
+   * An edited playlist, without cutting the songs on air and keeping the
+   * place: songs already prepared stay prepared if they are still what comes
+   * next (same entry, same fields); the others go back to the queue, which
+   * resumes at the first of them still listed.
+   */
+  update(playlist: Playlist): void {
+    const keep = this.selection.update(playlist, this.upcoming.dealt, this.lastEntry);
+    this.upcoming.dropDealt(keep);
+  }
+
+  /** Play `track` next, after earlier requests; bounded (QueueFullError past MAX_REQUESTED). Returns its position. */
+  request(track: Track, channelId: string): number {
+    const waiting = this.upcoming.requestedCount;
+    if (waiting >= MAX_REQUESTED) throw new QueueFullError(channelId, MAX_REQUESTED);
+    this.upcoming.request(track);
+    return waiting + 1;
+  }
+
+  /** Give up everything prepared (the channel closes); songs on air are finished by their mixer. */
+  close(): void {
+    this.upcoming.clear({ keepRequested: false });
+  }
+
+  private failed(slot: Slot, err: unknown): void {
+    this.emit('skipped', { track: slot.track, reason: err });
+    this.selection.failed(slot.track, slot.label, err);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Fake songs for unit tests of playout: PCM made from a function of the
+ * frame index, delivered as fast (or as slowly) as a test says, with no
+ * ffmpeg. What a test checks is then known to the sample.
+ */
+import { EventEmitter } from 'node:events';
+import type { Playlist, Track } from '../../src/config/playlist.js';
+import type { TrackInfo } from '../../src/media/track-info.js';
+import type { PcmFeed, Song, SongEnd } from '../../src/playout/sources/source.js';
+import type { ChannelSource } from '../../src/playout/channel.js';
+
+export class FakeFeed implements PcmFeed {
+  /** Frames taken. */
+  pos = 0;
+  /** Frames the "decoder" has produced so far (a test raises it to simulate a slow one). */
+  produced: number;
+  error: Error | null = null;
+  destroyed = false;
+  private abandoned = false;
+
+  constructor(
+    readonly total: number,
+    readonly value: (frame: number) => number,
+    produced = total,
+  ) {
+    this.produced = produced;
+  }
+
+  /** Bytes of a frame not yet whole that a pipe may hold (a decoder's chunks have any length). */
+  partialBytes = 0;
+
+  lookahead(): number {
+    return (this.produced - this.pos) * 4 + (this.complete ? 0 : this.partialBytes);
+  }
+
+  get complete(): boolean {
+    return this.abandoned || this.produced >= this.total;
+  }
+
+  get ended(): boolean {
+    return this.complete && this.pos >= this.produced;
+  }
+
+  take(max: number): Buffer | null {
+    const n = Math.min(Math.floor(max / 4), this.produced - this.pos);
+    if (n <= 0) return null;
+    const b = Buffer.alloc(n * 4);
+    for (let i = 0; i < n; i++) {
+      const v = this.value(this.pos + i);
+      b.writeInt16LE(v, i * 4);
+      b.writeInt16LE(v, i * 4 + 2);
+    }
+    this.pos += n;
+    return b;
+  }
+
+  abandon(reason: string): void {
+    this.abandoned = true;
+    this.error = new Error(reason);
+    this.produced = this.pos;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
+let counter = 0;
+
+/** A song of `frames` frames whose every sample is `value(frame)`. */
+export function fakeSong(frames: number, value: number | ((frame: number) => number), opts: { track?: Partial<Track>; produced?: number; seconds?: number | null; gainDb?: number; partialBytes?: number } = {}): Song & { feed: FakeFeed } {
+  const key = `fake:${++counter}`;
+  const fn = typeof value === 'number' ? () => value : value;
+  const info: TrackInfo = { key, source: 'file', title: key };
+  return {
+    info,
+    label: key,
+    track: { source: 'file', path: `${key}.wav`, ...opts.track } as Track,
+    analysis: null,
+    feed: Object.assign(new FakeFeed(frames, fn, opts.produced ?? frames), { partialBytes: opts.partialBytes ?? 0 }),
+    seconds: opts.seconds === undefined ? frames / 44100 : opts.seconds,
+    gainDb: opts.gainDb ?? 0,
+  };
+}
+
+/** A source handing out the songs it is given, recording how each left the air. */
+export class FakeSource extends EventEmitter implements ChannelSource {
+  readonly queue: Song[] = [];
+  readonly ends: { song: Song; end: SongEnd }[] = [];
+  readonly playedKeys: string[] = [];
+  warmUps = 0;
+  updates: Playlist[] = [];
+
+  constructor(songs: Song[] = []) {
+    super();
+    this.queue.push(...songs);
+  }
+
+  get next(): TrackInfo | null {
+    return this.queue[0]?.info ?? null;
+  }
+
+  prepare(): void {}
+
+  take(): Song | null {
+    return this.queue.shift() ?? null;
+  }
+
+  warmUp(): void {
+    this.warmUps += 1;
+  }
+
+  finished(song: Song, end: SongEnd): void {
+    this.ends.push({ song, end });
+  }
+
+  played(key: string): void {
+    this.playedKeys.push(key);
+  }
+
+  update(playlist: Playlist): void {
+    this.updates.push(playlist);
+  }
+
+  request(): number {
+    return 1;
+  }
+
+  close(): void {}
+}

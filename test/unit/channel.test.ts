@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { playlistSchema } from '../../src/config/playlist.js';
+import type { TrackInfo } from '../../src/media/track-info.js';
+import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
+import type { Encoding, StartEncoding } from '../../src/playout/encoder-keeper.js';
+import type { Timers } from '../../src/playout/timers.js';
+import { FakeSource, fakeSong } from '../helpers/fake-songs.js';
+
+const FRAME = 1152;
+
+/** An "encoder" that passes PCM through as frames of 1152 samples, so the channel's output is checkable to the sample. */
+class PassThroughEncoding implements Encoding {
+  fedSamples = 0;
+  running = true;
+  private pending = Buffer.alloc(0);
+  private marks: { sample: number; info: TrackInfo }[] = [];
+  private framesOut = 0;
+
+  constructor(private readonly o: Parameters<StartEncoding>[0]) {}
+
+  write(pcm: Buffer): void {
+    if (!this.running) return;
+    this.fedSamples += pcm.length / 4;
+    this.pending = Buffer.concat([this.pending, pcm]);
+    while (this.pending.length >= FRAME * 4) {
+      const data = this.pending.subarray(0, FRAME * 4);
+      this.pending = this.pending.subarray(FRAME * 4);
+      const k = this.framesOut++;
+      let marker: TrackInfo | undefined;
+      while (this.marks.length > 0 && Math.floor(this.marks[0]!.sample / FRAME) <= k) marker = this.marks.shift()!.info;
+      this.o.onFrame({ data: Buffer.from(data), samples: FRAME, marker });
+    }
+  }
+
+  markSongStart(info: TrackInfo, delay: number): void {
+    this.marks.push({ sample: this.fedSamples + delay, info });
+  }
+
+  fail(): void {
+    this.running = false;
+    this.o.onFailed(new Error('encoder died'));
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+  }
+}
+
+function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unknown> = {}) {
+  const clock = { t: 0 };
+  const every: (() => void)[] = [];
+  const after: { at: number; fn: () => void }[] = [];
+  const timers: Timers = {
+    every(_ms, fn) {
+      every.push(fn);
+      return () => every.splice(every.indexOf(fn), 1);
+    },
+    after(ms, fn) {
+      const entry = { at: clock.t + ms, fn };
+      after.push(entry);
+      return () => after.splice(after.indexOf(entry), 1);
+    },
+  };
+  const encodings: PassThroughEncoding[] = [];
+  const source = new FakeSource(songs);
+  const playlist = playlistSchema.parse({ name: 'Test', mount: '/test.mp3', loudness: false, tracks: [], ...extra });
+  const channel = new Channel({
+    id: 'test',
+    playlist,
+    source,
+    startEncoding: (o) => {
+      const e = new PassThroughEncoding(o);
+      encodings.push(e);
+      return e;
+    },
+    logger: pino({ level: 'silent' }),
+    leadMs: 200,
+    now: () => clock.t,
+    timers,
+    deadAirMs: 2000,
+  });
+  const audio: number[] = [];
+  const titles: { key: string; atSample: number }[] = [];
+  channel.on('audio', (b: Buffer) => {
+    for (let i = 0; i < b.length; i += 4) audio.push(b.readInt16LE(i));
+  });
+  channel.on('track', (np: TrackInfo) => titles.push({ key: np.key, atSample: audio.length }));
+  /** Run the clock forward `ms`, ticking every 50 ms and firing timers due. */
+  const run = (ms: number) => {
+    for (const end = clock.t + ms; clock.t < end; ) {
+      clock.t += 50;
+      for (const a of after.filter((x) => x.at <= clock.t)) {
+        after.splice(after.indexOf(a), 1);
+        a.fn();
+      }
+      for (const fn of [...every]) fn();
+    }
+  };
+  return { channel, source, clock, run, audio, titles, encodings };
+}
+
+describe('channel (fake clock, fake songs, pass-through encoder)', () => {
+  test('built idle; on start it plays its songs back to back at real-time pace, titles at their first sample', () => {
+    const a = fakeSong(20_000, (i) => 1 + (i % 500));
+    const b = fakeSong(30_000, -700);
+    const { channel, run, audio, titles } = setup([a, b]);
+    assert.equal(channel.status, 'idle');
+    run(1000);
+    assert.equal(audio.length, 0, 'nothing before start');
+    channel.start();
+    run(2000);
+    assert.equal(channel.status, 'on-air');
+    // Real time plus the 200 ms lead, in whole frames.
+    const expected = 2 * 44100 + 0.2 * 44100;
+    assert.ok(Math.abs(audio.length - expected) <= FRAME, `${audio.length} samples sent for 2 s`);
+    const lat = audio.findIndex((v) => v !== 0);
+    assert.ok(lat > 0 && lat < 200, `limiter delay ${lat}`);
+    for (let i = 0; i < 20_000; i++) assert.equal(audio[lat + i], 1 + (i % 500));
+    for (let i = 20_000; i < 50_000; i++) assert.equal(audio[lat + i], -700);
+    assert.equal(audio[lat + 50_000], 0, 'silence once the list is out');
+    assert.deepEqual(
+      titles.map((t) => t.key),
+      [a.info.key, b.info.key],
+    );
+    // Each title right before the frame carrying the song's first sample.
+    assert.equal(titles[0]!.atSample, Math.floor(lat / FRAME) * FRAME);
+    assert.equal(titles[1]!.atSample, Math.floor((lat + 20_000) / FRAME) * FRAME);
+  });
+
+  test('crossfade from the playlist: the title changes mid-overlap', () => {
+    const a = fakeSong(2 * 44100, 8000);
+    const b = fakeSong(2 * 44100, 8000);
+    const { channel, run, titles, audio } = setup([a, b], { crossfade: 1 });
+    channel.start();
+    run(4000);
+    const lat = audio.findIndex((v) => v !== 0);
+    assert.equal(titles[1]!.atSample, Math.floor((lat + 44100 + 22050) / FRAME) * FRAME);
+    // Equal power over equal levels: the middle of the overlap is 8000 * 2 * cos(pi/4) = 11314 (the ceiling is far).
+    assert.ok(Math.abs(audio[lat + 44100 + 22050]! - 11314) <= 1, `mid-overlap ${audio[lat + 44100 + 22050]}`);
+  });
+
+  test('skip fades out and the next title follows; the encoder dying loses no title; close is idempotent', async () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const b = fakeSong(100 * 44100, 6000);
+    const { channel, source, run, titles, encodings } = setup([a, b]);
+    const statuses: ChannelStatus[] = [];
+    channel.on('status', (s: ChannelStatus) => statuses.push(s));
+    channel.start();
+    run(1000);
+    channel.skip();
+    // The encoder dies before b's title frame went out: its restart announces b.
+    encodings[0]!.fail();
+    run(2000);
+    assert.equal(channel.encoderRestarts, 1);
+    assert.equal(encodings.length, 2);
+    assert.deepEqual(
+      titles.map((t) => t.key),
+      [a.info.key, b.info.key],
+    );
+    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped']);
+    await Promise.all([channel.close(), channel.close()]);
+    await channel.close();
+    assert.deepEqual(statuses, ['on-air', 'closing', 'closed']);
+    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped', 'stopped']);
+  });
+
+  test('no song at all: silence at full rate, and dead air is reported once, then its end', () => {
+    const { channel, run, audio } = setup([]);
+    const dead: boolean[] = [];
+    channel.on('dead-air', (e: { dead: boolean }) => dead.push(e.dead));
+    channel.start();
+    run(3000);
+    assert.ok(audio.length >= 3 * 44100, `${audio.length} samples`);
+    assert.ok(audio.every((v) => v === 0));
+    assert.deepEqual(dead, [true]);
+    assert.ok(channel.deadAirSeconds >= 2);
+  });
+});
