@@ -4,7 +4,7 @@
  * plus each channel's pacing error. Every listener-facing figure comes from a
  * real listener of the built-in output.
  *
- *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both]
+ *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3]
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' }, loudness: { type: 'string', default: 'on' } } });
+const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' }, loudness: { type: 'string', default: 'on' }, crossfade: { type: 'string', default: '0' } } });
+const crossfade = Number(values.crossfade);
 const counts = values.channels.split(',').map(Number);
 const seconds = Number(values.seconds);
 const root = path.resolve(import.meta.dirname, '..');
@@ -31,6 +32,7 @@ interface Row {
   listenerRatePercent: number;
   processes: number;
   loudness: boolean;
+  crossfade: number;
 }
 
 async function measure(n: number, loudness: boolean): Promise<Row> {
@@ -44,6 +46,7 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
         mount: `/c${i}.mp3`,
         order: 'shuffle',
         ...(loudness ? {} : { loudness: false }),
+        crossfade,
         tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({ source: 'file', path: path.join(demo, 'media', f) })),
       }),
     );
@@ -97,6 +100,7 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     listenerRatePercent: Number(((received / wall) * 100).toFixed(2)),
     processes,
     loudness,
+    crossfade,
   };
 }
 
@@ -105,10 +109,10 @@ const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 
 // Alternating modes per count, so a drift of the machine does not favour one.
 for (const n of counts) for (const mode of modes) rows.push(await measure(n, mode));
 console.log(JSON.stringify(rows));
-console.log('| channels | loudness | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
+  console.log(`| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
 }
 const first = rows.filter((r) => r.loudness === rows[0]!.loudness);
 if (first.length > 1) {

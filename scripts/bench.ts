@@ -85,6 +85,39 @@ const tools: Tool[] = [
     },
   },
   {
+    // The station as a producer runs it: every song normalized, 3 s crossfades.
+    name: 'sCast: loudness + 3 s crossfade',
+    mount: '/scast-xf.mp3',
+    start() {
+      const dir = tempDir('bench-scast-xf');
+      writeFileSync(path.join(dir, 'scast-xf.json'), JSON.stringify({ name: 'sCast', mount: '/scast-xf.mp3', crossfade: 3, loudness: { target: -16 }, tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+      return startScast(dir);
+    },
+  },
+  {
+    // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
+    name: 'Liquidsoap: normalize + 3 s crossfade',
+    mount: '/liquidsoap-xf.mp3',
+    start() {
+      const dir = tempDir('bench-liq-xf');
+      writeFileSync(path.join(dir, 'list.m3u'), songs.map((s) => s.file).join('\n') + '\n');
+      writeFileSync(
+        path.join(dir, 'radio.liq'),
+        [
+          'settings.init.allow_root.set(true)',
+          'settings.log.stdout.set(false)',
+          'settings.log.file.set(false)',
+          `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
+          's = normalize(s)',
+          's = crossfade(duration=3., fade_in=3., fade_out=3., s)',
+          's = mksafe(s)',
+          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="/liquidsoap-xf.mp3", name="Liquidsoap", s)`,
+        ].join('\n'),
+      );
+      return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    },
+  },
+  {
     name: 'ezstream',
     mount: '/ezstream.mp3',
     start() {
@@ -306,6 +339,10 @@ line('sCast / tool: CPU while recording', (r) => ratio(sc.cpuPercent, r.cpuPerce
 line('sCast / tool: CPU from spawn', (r) => ratio(sc.cpuPercentWithStart, r.cpuPercentWithStart));
 line('sCast / tool: peak PSS', (r) => ratio(sc.peakPssMB, r.peakPssMB));
 line('sCast / tool: peak RSS', (r) => ratio(sc.peakRssMB, r.peakRssMB));
+// The produced station (loudness + crossfade) against each tool, Liquidsoap's normalize + crossfade above all.
+const sx = rows.find((r) => r.tool.startsWith('sCast: loudness'))!;
+line('sCast loudness + crossfade / tool: CPU while recording', (r) => ratio(sx.cpuPercent, r.cpuPercent));
+line('sCast loudness + crossfade / tool: peak PSS', (r) => ratio(sx.peakPssMB, r.peakPssMB));
 if (scale.length) {
   md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
   for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);

@@ -39,6 +39,8 @@ interface Voice {
   leading: boolean;
   /** Skipped: it leaves the air at the end of its fade-out. */
   stopped: boolean;
+  /** Frames its feed has delivered so far (mixed or read ahead), and when that last grew. */
+  delivered: number;
   lastAudioAt: number;
 }
 
@@ -109,7 +111,9 @@ export class Crossfade {
       if (lead && join !== null) n = Math.min(n, join - lead.pos);
       for (const v of this.voices) {
         // Whole frames only: a decoder's pipe hands out chunks of any byte length.
-        n = Math.min(n, Math.floor(v.song.feed.lookahead(n * BYTES_PER_PCM_FRAME) / BYTES_PER_PCM_FRAME));
+        const avail = Math.floor(v.song.feed.lookahead(n * BYTES_PER_PCM_FRAME) / BYTES_PER_PCM_FRAME);
+        this.noteProgress(v, v.pos + avail);
+        n = Math.min(n, avail);
         const stop = stopOf(v);
         if (stop !== null) n = Math.min(n, stop - v.pos);
       }
@@ -213,6 +217,7 @@ export class Crossfade {
       markAt: Math.round(markAt),
       leading: true,
       stopped: false,
+      delivered: 0,
       lastAudioAt: this.opts.now(),
     };
     this.voices.push(voice);
@@ -255,6 +260,12 @@ export class Crossfade {
       v.markAt = null;
     }
     v.pos += n;
+  }
+
+  /** The watchdog counts from a feed's last delivery, not from the last audio mixed: what it read ahead does not hide a hang. */
+  private noteProgress(v: Voice, delivered: number): void {
+    if (delivered <= v.delivered) return;
+    v.delivered = delivered;
     v.lastAudioAt = this.opts.now();
   }
 
