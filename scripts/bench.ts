@@ -10,7 +10,7 @@
  * table gives medians (CPU also its range), with ratios from the medians.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,12 +46,44 @@ interface Tool {
   start(): ChildProcess;
 }
 
+/**
+ * One cache for every sCast run, its analyses made beforehand: each song is
+ * analysed once ever (kept in CACHE_DIR/analysis.jsonl), so the steady state
+ * is what is compared; the one-off analysis cost is reported apart.
+ */
+const scastCache = tempDir('bench-cache');
+
 function startScast(dir: string, extra: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: media, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', CACHE_DIR: tempDir('bench-cache'), LOG_LEVEL: 'warn', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword, BUILTIN_OUTPUT: 'false', ...extra },
+    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: media, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', CACHE_DIR: scastCache, LOG_LEVEL: 'warn', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword, BUILTIN_OUTPUT: 'false', ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+/** Liquidsoap playing the playlist to `mount`, with `process` lines applied to its source `s`. */
+function liquidsoap(name: string, mount: string, process: string[]): Tool {
+  return {
+    name,
+    mount,
+    start() {
+      const dir = tempDir('bench-liq');
+      writeFileSync(path.join(dir, 'list.m3u'), songs.map((s) => s.file).join('\n') + '\n');
+      writeFileSync(
+        path.join(dir, 'radio.liq'),
+        [
+          'settings.init.allow_root.set(true)',
+          'settings.log.stdout.set(false)',
+          'settings.log.file.set(false)',
+          `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
+          ...process,
+          's = mksafe(s)',
+          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="${mount}", name="Liquidsoap", s)`,
+        ].join('\n'),
+      );
+      return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    },
+  };
 }
 
 const tools: Tool[] = [
@@ -64,26 +96,7 @@ const tools: Tool[] = [
       return startScast(dir);
     },
   },
-  {
-    name: 'Liquidsoap',
-    mount: '/liquidsoap.mp3',
-    start() {
-      const dir = tempDir('bench-liq');
-      writeFileSync(path.join(dir, 'list.m3u'), songs.map((s) => s.file).join('\n') + '\n');
-      writeFileSync(
-        path.join(dir, 'radio.liq'),
-        [
-          'settings.init.allow_root.set(true)',
-          'settings.log.stdout.set(false)',
-          'settings.log.file.set(false)',
-          `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
-          's = mksafe(s)',
-          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="/liquidsoap.mp3", name="Liquidsoap", s)`,
-        ].join('\n'),
-      );
-      return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
-    },
-  },
+  liquidsoap('Liquidsoap', '/liquidsoap.mp3', []),
   {
     // The station as a producer runs it: every song normalized, 3 s crossfades.
     name: 'sCast: loudness + 3 s crossfade',
@@ -94,29 +107,8 @@ const tools: Tool[] = [
       return startScast(dir);
     },
   },
-  {
-    // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
-    name: 'Liquidsoap: normalize + 3 s crossfade',
-    mount: '/liquidsoap-xf.mp3',
-    start() {
-      const dir = tempDir('bench-liq-xf');
-      writeFileSync(path.join(dir, 'list.m3u'), songs.map((s) => s.file).join('\n') + '\n');
-      writeFileSync(
-        path.join(dir, 'radio.liq'),
-        [
-          'settings.init.allow_root.set(true)',
-          'settings.log.stdout.set(false)',
-          'settings.log.file.set(false)',
-          `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
-          's = normalize(s)',
-          's = crossfade(duration=3., fade_in=3., fade_out=3., s)',
-          's = mksafe(s)',
-          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="/liquidsoap-xf.mp3", name="Liquidsoap", s)`,
-        ].join('\n'),
-      );
-      return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
-    },
-  },
+  // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
+  liquidsoap('Liquidsoap: normalize + 3 s crossfade', '/liquidsoap-xf.mp3', ['s = normalize(s)', 's = crossfade(duration=3., fade_in=3., fade_out=3., s)']),
   {
     name: 'ezstream',
     mount: '/ezstream.mp3',
@@ -227,6 +219,18 @@ async function measure(tool: Tool): Promise<Row> {
     backOnAirSeconds: back === null ? null : Number(((back - acceptedAt) / 1000).toFixed(2)),
   };
 }
+
+// Warm the analyses: one station over the playlist until every song is measured; the CPU it took is the analysis cost.
+const warmDir = tempDir('bench-warm');
+writeFileSync(path.join(warmDir, 'warm.json'), JSON.stringify({ name: 'Warm', mount: '/warm.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+const warm = startScast(warmDir);
+await until('every song analysed', () => {
+  const lines = readFileSync(path.join(scastCache, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
+  return lines >= songs.length ? true : undefined;
+}, 60_000, 100);
+warm.kill('SIGKILL');
+await new Promise((r) => (warm.exitCode !== null ? r(null) : warm.once('exit', r)));
+const analysisCpu = analysisCost(songs.map((s) => s.file));
 
 const all: Row[] = [];
 for (let run = 1; run <= runs; run++) {
@@ -343,6 +347,7 @@ line('sCast / tool: peak RSS', (r) => ratio(sc.peakRssMB, r.peakRssMB));
 const sx = rows.find((r) => r.tool.startsWith('sCast: loudness'))!;
 line('sCast loudness + crossfade / tool: CPU while recording', (r) => ratio(sx.cpuPercent, r.cpuPercent));
 line('sCast loudness + crossfade / tool: peak PSS', (r) => ratio(sx.peakPssMB, r.peakPssMB));
+md.push('', `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * 15)) * 60).toFixed(2)} s per minute of audio), not counted above.`);
 if (scale.length) {
   md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
   for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);
@@ -358,6 +363,23 @@ writeFileSync(path.join(results, `bench-${stamp}.json`), JSON.stringify({ second
 if (scale.length) writeFileSync(path.join(results, `bench-${stamp}.svg`), plot(scale));
 console.log(md.join('\n'));
 process.exit(0);
+
+/** CPU seconds of the analysis sCast runs once per song (the same ffmpeg command), summed over `files`. */
+function analysisCost(files: string[]): number {
+  let total = 0;
+  for (const f of files) {
+    const before = readCpuOfChildren();
+    execFileSync('ffmpeg', ['-hide_banner', '-nostats', '-i', f, '-map', '0:a:0', '-af', 'ebur128=peak=true,silencedetect=n=-50dB:d=0.05', '-f', 'null', '-'], { stdio: 'ignore' });
+    total += readCpuOfChildren() - before;
+  }
+  return total;
+}
+
+/** CPU seconds of this process's waited-for children (utime + stime of the dead), from /proc. */
+function readCpuOfChildren(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
 
 /** Per-channel CPU and memory against channel count, as a small SVG. */
 function plot(points: typeof scale): string {
