@@ -18,8 +18,8 @@ import type { SongSource } from './sources/source.js';
 
 /**
  * Lifecycle: idle (built) --start()--> on-air (silence until a song is
- * ready) --close()--> closing --> closed. Encoder or song failures never
- * leave on-air; they are retried by policy.
+ * ready) --close()--> closing --> closed; any --destroy()--> closed.
+ * Encoder or song failures never leave on-air; they are retried by policy.
  */
 export type ChannelStatus = 'idle' | 'on-air' | 'closing' | 'closed';
 
@@ -214,6 +214,7 @@ export class Channel extends EventEmitter implements AudioSource {
     return this.source.request(track, this.id);
   }
 
+  /** Stop after the encoder has encoded what it was given (drains). Idempotent; resolves once closed. */
   async close(): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.setStatus('closing');
@@ -221,6 +222,16 @@ export class Channel extends EventEmitter implements AudioSource {
     this.mixer.stop();
     this.source.close();
     await this.encoder.close();
+    this.setStatus('closed');
+  }
+
+  /** Stop at once: songs off the air, the encoder killed, nothing drained. Idempotent. */
+  destroy(): void {
+    if (this.status === 'closed') return;
+    this.stopTimer?.();
+    this.mixer.stop();
+    this.source.close();
+    this.encoder.destroy();
     this.setStatus('closed');
   }
 

@@ -13,7 +13,10 @@ export interface Encoding {
   write(pcm: Buffer): void;
   /** The next PCM written carries this song's first sample, `delay` samples in. */
   markSongStart(info: TrackInfo, delay: number): void;
+  /** Let it encode what it has, and exit. */
   close(): Promise<void>;
+  /** Stop at once. */
+  destroy(): void;
 }
 
 export type StartEncoding = (opts: { outputBlockMs: number; onFrame: (frame: PacedFrame<TrackInfo>) => void; onFailed: (err: Error) => void }) => Encoding;
@@ -82,6 +85,12 @@ export class EncoderKeeper {
     this.stopped = true;
     this.cancelRestart?.();
     await this.session?.close();
+  }
+
+  destroy(): void {
+    this.stopped = true;
+    this.cancelRestart?.();
+    this.session?.destroy();
   }
 
   private failed(err: Error): void {

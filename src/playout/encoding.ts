@@ -66,4 +66,8 @@ export class EncodingSession {
   close(): Promise<void> {
     return this.encoder.close();
   }
+
+  destroy(): void {
+    this.encoder.destroy();
+  }
 }

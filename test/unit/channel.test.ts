@@ -43,8 +43,15 @@ class PassThroughEncoding implements Encoding {
     this.o.onFailed(new Error('encoder died'));
   }
 
+  destroyed = false;
+
   async close(): Promise<void> {
     this.running = false;
+  }
+
+  destroy(): void {
+    this.running = false;
+    this.destroyed = true;
   }
 }
 
@@ -164,6 +171,21 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
     await channel.close();
     assert.deepEqual(statuses, ['on-air', 'closing', 'closed']);
     assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped', 'stopped']);
+  });
+
+  test('destroy stops at once: songs off the air, the encoder killed, idempotent', () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const { channel, source, run, encodings } = setup([a]);
+    channel.start();
+    run(500);
+    channel.destroy();
+    channel.destroy();
+    assert.equal(channel.status, 'closed');
+    assert.equal(encodings[0]!.destroyed, true);
+    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped']);
+    const sent = channel.secondsSent;
+    run(1000);
+    assert.equal(channel.secondsSent, sent, 'the clock stopped');
   });
 
   test('no song at all: silence at full rate, and dead air is reported once, then its end', () => {
