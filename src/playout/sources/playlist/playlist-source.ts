@@ -4,26 +4,18 @@ import type { Playlist, Track } from '../../../config/playlist.js';
 import { QueueFullError } from '../../../errors.js';
 import type { MediaResolver } from '../../../media/resolver.js';
 import type { TrackInfo } from '../../../media/track-info.js';
-import type { RetryPolicy } from '../../../retry.js';
 import type { Song, SongEnd, SongSource } from '../source.js';
-import { Selection } from './selection.js';
+import { Selection, type SelectionOptions } from './selection.js';
 import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
 
 /** Songs the control API may queue ahead on one channel. */
 export const MAX_REQUESTED = 20;
 
-export interface PlaylistSourceOptions {
-  playlist: Playlist;
+/** The selection's options (playlist, log, clock, retry policies), and how songs are prepared. */
+export interface PlaylistSourceOptions extends SelectionOptions {
   resolver: MediaResolver;
   /** Which ffmpeg decodes a song (one short-lived process per song), by codec. */
   decoderFor: DecoderChoice;
-  log: Logger;
-  now: () => number;
-  random?: (() => number) | undefined;
-  /** Delay before re-trying after every song of the list failed in a row. */
-  failureBackoff?: RetryPolicy | undefined;
-  /** How long a failed song waits before it is prepared again, by failures in a row. */
-  songRetry?: RetryPolicy | undefined;
 }
 
 /**
@@ -43,7 +35,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
 
   constructor(private readonly opts: PlaylistSourceOptions) {
     super();
-    this.selection = new Selection({ playlist: opts.playlist, log: opts.log, now: opts.now, random: opts.random, failureBackoff: opts.failureBackoff, songRetry: opts.songRetry });
+    this.selection = new Selection(opts);
     this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, opts.log, opts.now);
   }
 
