@@ -27,6 +27,18 @@ describe('playlist schema', () => {
     assert.equal(p.loop, true);
     assert.equal(p.public, false);
     assert.equal(p.tracks.length, 3);
+    assert.equal(p.crossfade, 0, 'gapless unless asked');
+    assert.deepEqual(p.loudness, { target: -16, ceiling: -2 });
+  });
+
+  test('sound fields: crossfade, fades, cues and gain are checked with their path', () => {
+    const p = parse({ ...good, crossfade: 3, tracks: [{ source: 'file', path: 'a.m4a', fadeIn: 0.5, fadeOut: 4, cueIn: 1, cueOut: 200, gain: -3 }] });
+    assert.equal(p.crossfade, 3);
+    assert.deepEqual(p.tracks[0], { source: 'file', path: 'a.m4a', fadeIn: 0.5, fadeOut: 4, cueIn: 1, cueOut: 200, gain: -3 });
+    const bad = errorOf(() => parse({ ...good, crossfade: -1, tracks: [{ source: 'file', path: 'a.m4a', fadeIn: 31, fadeOut: -2, cueIn: 10, cueOut: 5 }] }));
+    const where = bad.issues.map((i) => i.where).sort();
+    assert.deepEqual(where, ['crossfade', 'tracks[0].cueOut', 'tracks[0].fadeIn', 'tracks[0].fadeOut']);
+    assert.match(bad.message, /p\.json/);
   });
 
   test('errors name the file, the JSON path and the reason', () => {
