@@ -284,7 +284,8 @@ async function crowd(url: string, n: number, ms: number, pid: () => number | und
   let dropped = 0;
   const sockets: net.Socket[] = [];
   for (let i = 0; i < n; i++) {
-    const s = net.connect(Number(u.port), u.hostname, () => s.write(`GET ${u.pathname} HTTP/1.0\r\n\r\n`));
+    // Five listeners an address (127.0.1.2-101): a crowd, not one host, which the built-in output caps at 16 connections.
+    const s = net.connect({ port: Number(u.port), host: u.hostname, localAddress: `127.0.1.${(i % 100) + 2}` }, () => s.write(`GET ${u.pathname} HTTP/1.0\r\n\r\n`));
     s.on('data', (d: Buffer) => {
       bytes += d.length;
     });
