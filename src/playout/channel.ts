@@ -288,8 +288,8 @@ export class Channel extends EventEmitter implements AudioSource {
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
       if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');
-      // Through the limiter too: its delay line stays continuous.
-      this.encoder.write(this.level.process(new Float32Array(pad * 2)));
+      // Through the limiter too: its delay line stays continuous. The scratch buffer holds FEED_HIGH, more than any pad.
+      this.encoder.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
       this.silenceSeconds += pad / SAMPLE_RATE;
     }
   }

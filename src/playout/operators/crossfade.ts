@@ -41,7 +41,7 @@ interface Voice {
   stopped: boolean;
   /** Frames its feed has delivered so far (mixed or read ahead), and when that last grew. */
   delivered: number;
-  lastAudioAt: number;
+  lastDeliveryAt: number;
 }
 
 const frames = (seconds: number): number => Math.round(seconds * SAMPLE_RATE);
@@ -218,7 +218,7 @@ export class Crossfade {
       leading: true,
       stopped: false,
       delivered: 0,
-      lastAudioAt: this.opts.now(),
+      lastDeliveryAt: this.opts.now(),
     };
     this.voices.push(voice);
     return voice;
@@ -266,7 +266,7 @@ export class Crossfade {
   private noteProgress(v: Voice, delivered: number): void {
     if (delivered <= v.delivered) return;
     v.delivered = delivered;
-    v.lastAudioAt = this.opts.now();
+    v.lastDeliveryAt = this.opts.now();
   }
 
   /** Take songs that have played out (or faded out after a skip) off the air. Returns whether any left. */
@@ -296,7 +296,7 @@ export class Crossfade {
   private watchStalls(): void {
     const t = this.opts.now();
     for (const v of this.voices) {
-      if (!v.song.feed.complete && t - v.lastAudioAt > this.stallMs) v.song.feed.abandon(`made no progress for ${this.stallMs / 1000} s; killed`);
+      if (!v.song.feed.complete && t - v.lastDeliveryAt > this.stallMs) v.song.feed.abandon(`made no progress for ${this.stallMs / 1000} s; killed`);
     }
   }
 }

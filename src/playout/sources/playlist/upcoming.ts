@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Track } from '../../../config/playlist.js';
-import type { Analysis } from '../../../audio/loudness.js';
 import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../../../media/decoder.js';
-import { cueSpan, describe, type MediaResolver } from '../../../media/resolver.js';
+import { cueSpan, describe, type MediaResolver, type PreparedMedia } from '../../../media/resolver.js';
 import type { TrackInfo } from '../../../media/track-info.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */
@@ -23,18 +22,14 @@ export interface Slot {
   since: number;
 }
 
-export interface Ready {
-  info: TrackInfo;
-  path: string;
-  exactSeconds: number | null;
-  codec: string | undefined;
-  trusted: boolean;
-  /** Loudness and audible span, when measured (it may land after the song is ready, until its decoder starts). */
-  analysis: Analysis | null;
+/**
+ * A prepared song (the resolver's answer, its analysis possibly landing
+ * later, until its decoder starts), with its playlist entry and decoder.
+ */
+export interface Ready extends Omit<PreparedMedia, 'analysing'> {
   /** The playlist entry, for its own cues. */
   track: Track;
   decoder: PcmDecoder | null;
-  release(): void;
 }
 
 /** Which ffmpeg binary decodes a song of this codec. */
@@ -169,7 +164,8 @@ export class Upcoming {
           media.release();
           return;
         }
-        slot.ready = { info: media.info, path: media.path, exactSeconds: media.exactSeconds, codec: media.codec, trusted: media.trusted, analysis: media.analysis, track, decoder: null, release: media.release };
+        const { analysing: _analysing, ...prepared } = media;
+        slot.ready = { ...prepared, track, decoder: null };
         this.log.debug({ song: slot.label }, 'song ready');
         // Its analysis, when it lands before the song starts decoding, sets its cues and gain.
         void media.analysing?.then((a) => {
