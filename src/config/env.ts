@@ -171,9 +171,22 @@ export const envSchema = z.object({
   DEAD_AIR_SECONDS: intInRange(1, 86_400).default(30),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
   PACING_LEAD_MS: intInRange(0, 2000).default(250),
+  /** DJ accounts (`npm run dj`): who may broadcast live into which channels. Default: djs.json beside the playlists folder. */
+  DJS_FILE: z.string().min(1).optional(),
+  /** A second port that serves only live sources (DJs), for operators who firewall it apart. Unset: sources use HTTP_PORT only. */
+  LIVE_PORT: intInRange(0, 65535).optional(),
+  /** A DJ connection that sends nothing for this many seconds is dropped (Icecast's source-timeout). Default 10. */
+  LIVE_SOURCE_TIMEOUT_S: intInRange(1, 600).default(10),
+  /** Where live shows are recorded (channels with `live.record`). Default ./recordings. */
+  RECORDINGS_DIR: z.string().min(1).default('./recordings'),
 });
 
 export type Env = z.output<typeof envSchema>;
+
+/** DJS_FILE, or djs.json beside the playlists folder (not inside: every .json there is a channel). */
+export function djsFileOf(env: Pick<Env, 'DJS_FILE' | 'PLAYLISTS_DIR'>): string {
+  return path.resolve(env.DJS_FILE ?? path.join(path.dirname(path.resolve(env.PLAYLISTS_DIR)), 'djs.json'));
+}
 
 /** Checks that involve more than one variable. */
 function crossChecks(env: Env): ConfigIssue[] {

@@ -1,0 +1,82 @@
+/**
+ * Weekly time windows in a named time zone ("mon-fri 20:00-22:00, in
+ * Europe/Berlin"): when a DJ may go live, and (later) when a programme block
+ * runs. Pure: a date in, a yes or no out. Local wall-clock time is read
+ * through Intl, so daylight-saving changes follow the zone's own rules.
+ */
+import * as z from 'zod';
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time as HH:MM (00:00 to 24:00)');
+
+/** Whether `tz` is an IANA zone name this runtime knows. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const timeZoneSchema = z.string().refine(isTimeZone, 'not a known IANA time zone (like "Europe/Berlin" or "UTC")');
+
+/** From `from` to `to` on each of `days`; a window that ends before it starts runs past midnight into the next day. */
+export const windowSchema = z
+  .object({
+    days: z.array(z.enum(WEEKDAYS)).min(1, 'at least one day').max(7),
+    from: clock,
+    to: clock,
+  })
+  .strict()
+  .refine((w) => w.from !== w.to, { message: 'from and to are the same time: the window would be empty', path: ['to'] });
+export type WeekWindow = z.infer<typeof windowSchema>;
+
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The weekday and minute of the day at `date` in `tz`. */
+export function localTime(date: Date, tz: string): { day: Weekday; minute: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
+  return { day: get('weekday').toLowerCase().slice(0, 3) as Weekday, minute: Number(get('hour')) * 60 + Number(get('minute')) };
+}
+
+/** Whether `date` falls inside any of `windows`, read in `tz`. */
+export function inWindows(windows: readonly WeekWindow[], tz: string, date: Date): boolean {
+  const { day, minute } = localTime(date, tz);
+  const yesterday = WEEKDAYS[(WEEKDAYS.indexOf(day) + 6) % 7]!;
+  return windows.some((w) => {
+    const from = minutesOf(w.from);
+    const to = minutesOf(w.to);
+    if (from < to) return w.days.includes(day) && minute >= from && minute < to;
+    // Past midnight: the evening part on the day named, the morning part on the day after.
+    return (w.days.includes(day) && minute >= from) || (w.days.includes(yesterday) && minute < to);
+  });
+}
+
+/** "mon,tue 20:00-22:00" as a window (the command line's form); throws with the reason. */
+export function parseWindow(text: string): WeekWindow {
+  const m = /^([a-z,-]+)\s+(\d\d:\d\d)-(\d\d:\d\d)$/.exec(text.trim().toLowerCase());
+  if (!m) throw new Error(`"${text}": a window is written like "mon,wed 20:00-22:00" or "mon-fri 07:00-10:00"`);
+  const days: string[] = [];
+  for (const part of m[1]!.split(',')) {
+    const [a, b] = part.split('-');
+    const i = WEEKDAYS.indexOf(a as Weekday);
+    const j = b === undefined ? i : WEEKDAYS.indexOf(b as Weekday);
+    if (i < 0 || j < 0) throw new Error(`"${part}": days are ${WEEKDAYS.join(', ')}`);
+    for (let k = i; ; k = (k + 1) % 7) {
+      days.push(WEEKDAYS[k]!);
+      if (k === j) break;
+    }
+  }
+  const parsed = windowSchema.safeParse({ days: [...new Set(days)], from: m[2], to: m[3] });
+  if (!parsed.success) throw new Error(`"${text}": ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+}
+
+/** The window as the command line writes it. */
+export function formatWindow(w: WeekWindow): string {
+  return `${w.days.join(',')} ${w.from}-${w.to}`;
+}
