@@ -7,7 +7,7 @@ export const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224
  * Paths the station's own HTTP server answers; a mount there would be
  * unreachable on the built-in output, so the schema refuses it.
  */
-export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/favicon.ico', '/index.html'];
+export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/favicon.ico', '/index.html', '/admin'];
 
 /** Largest playlist file read, in bytes; bigger ones are refused before parsing. */
 export const MAX_PLAYLIST_BYTES = 5 * 1024 * 1024;
@@ -160,6 +160,20 @@ export const playlistSchema = z
      * incoming fades in (equal power). Default 0: gapless, no overlap.
      */
     crossfade: z.number().min(0, 'at least 0').max(30, 'at most 30 s').default(0),
+    /** Live shows: DJs (accounts from `npm run dj`) broadcasting into this channel. */
+    live: z
+      .object({
+        /** Record each show, exactly as it went on air, to RECORDINGS_DIR. Default false. */
+        record: z.boolean().default(false),
+        /** A second DJ may take over from the one on air (else refused 403, mount in use). Default false. */
+        takeover: z.boolean().default(false),
+        /** Seconds of silence, or of nothing received, after which the playlist takes back over. Default 5. */
+        deadAirSeconds: z.number().min(1, 'at least 1 s').max(600, 'at most 600 s').default(5),
+        /** dB applied to DJs' audio, before the channel's limiter. Default 0. */
+        gain: z.number().min(-30, 'at least -30 dB').max(30, 'at most 30 dB').default(0),
+      })
+      .strict()
+      .default({ record: false, takeover: false, deadAirSeconds: 5, gain: 0 }),
     tracks: z.array(trackSchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`),
   })
   .strict();

@@ -2,7 +2,7 @@
 export interface TrackInfo {
   /** Identity of the playlist entry (see trackKey). */
   key: string;
-  source: 'file' | 'url' | 'qq';
+  source: 'file' | 'url' | 'qq' | 'live';
   title: string;
   artist?: string | undefined;
   album?: string | undefined;

@@ -14,7 +14,8 @@ import { Pacer, tickMsFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from './timers.js';
 import { Crossfade } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
-import type { SongSource } from './sources/source.js';
+import type { Song, SongEnd, SongSource } from './sources/source.js';
+import { LiveSwitch, type LiveShow } from './sources/live.js';
 
 /**
  * Lifecycle: idle (built) --start()--> on-air (silence until a song is
@@ -56,12 +57,36 @@ export interface ChannelOptions {
 const FEED_HIGH = pcmBytesFor(0.6);
 const FEED_LOW = pcmBytesFor(0.3);
 /**
+ * While a DJ is coming or on: what is queued plays before the takeover can,
+ * and a live input cannot be read ahead anyway. Above FEED_UNDERRUN by two
+ * ticks, so a DJ's uneven sending still rides on it.
+ */
+const FEED_LIVE = pcmBytesFor(0.25);
+/**
  * Mid-song, a song with nothing to give is usually only waiting for the
  * event loop to read its decoder's pipe (after a busy moment): pad only
  * when the encoder is about to run dry, so a song is not broken up by silence.
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
 const HISTORY = 20;
+/** A DJ taking over fades the song on air out (and fades in) over this long. */
+export const TAKEOVER_FADE_SECONDS = 1;
+
+/** How an entry of the history left the air, when not by playing to its end. */
+export type HistoryEnd = 'skipped' | 'interrupted';
+
+/** A live show as the channel's history keeps it. */
+export interface LiveShowRecord {
+  dj: string;
+  title: string;
+  startedAt: string;
+  endedAt: string | null;
+  seconds: number | null;
+  /** Why it ended: the DJ left, dead air, a bad input, replaced by another DJ, the channel closed. */
+  end: string | null;
+  /** The file it was recorded to, if recording is on. */
+  recording: string | null;
+}
 
 /** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
 function ceilingOf(p: Playlist): number {
@@ -77,14 +102,18 @@ function ceilingOf(p: Playlist): number {
  * out through the pacer at real-time rate as `audio` events.
  *
  * Events: `audio` (Buffer), `track` (NowPlaying), `skipped` ({ track, reason }),
- * `dead-air` ({ dead, song }), `updated` (Playlist), `status` (ChannelStatus).
+ * `dead-air` ({ dead, song }), `updated` (Playlist), `status` (ChannelStatus),
+ * `live-start` (LiveShowRecord) as the DJ's first audio goes out, `live-end`
+ * (LiveShowRecord) as the playlist's first song after it does.
  */
 export class Channel extends EventEmitter implements AudioSource {
   readonly id: string;
   status: ChannelStatus = 'idle';
   playlist: Playlist;
   nowPlaying: NowPlaying | null = null;
-  readonly history: (NowPlaying & { endedAt: string })[] = [];
+  readonly history: (NowPlaying & { endedAt: string; end?: HistoryEnd })[] = [];
+  /** Live shows, latest first (the one on air has no endedAt). */
+  readonly shows: LiveShowRecord[] = [];
   songsPlayed = 0;
   songsFailed = 0;
   /** Seconds of silence fed because no song was ready. */
@@ -98,6 +127,13 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly level: GainLimiter;
   private readonly source: ChannelSource;
   private readonly mixer: Crossfade;
+  private readonly live: LiveSwitch;
+  /** How the song on air is leaving, if early: recorded in the history as it ends. */
+  private leaving: HistoryEnd | null = null;
+  /** Why the live show's song left the mix, until the hand-back is heard. */
+  private liveEnded: string | null = null;
+  /** DJs connected and about to go on air (their audio is buffering). */
+  private djsComing = 0;
   private readonly pacer: Pacer<TrackInfo>;
   private readonly encoder: EncoderKeeper;
   private readonly timers: Timers;
@@ -123,7 +159,8 @@ export class Channel extends EventEmitter implements AudioSource {
       this.songsFailed += 1;
       this.emit('skipped', { track: e.track, reason: reasonOf(e.reason) });
     });
-    this.mixer = new Crossfade(new Normalize(this.source, () => this.playlist.loudness), {
+    this.live = new LiveSwitch(this.source, (song, end) => this.liveLeft(song, end));
+    this.mixer = new Crossfade(new Normalize(this.live, () => this.playlist.loudness), {
       seconds: () => this.playlist.crossfade,
       log: this.log,
       now: this.now,
@@ -206,7 +243,58 @@ export class Channel extends EventEmitter implements AudioSource {
   /** End the song on air with a quick fade; the next one follows. */
   skip(): void {
     const song = this.mixer.skip();
-    if (song) this.log.info({ song: song.label }, 'skipped by request');
+    if (!song) return;
+    this.leaving = 'skipped';
+    this.log.info({ song: song.label }, 'skipped by request');
+  }
+
+  /** The live show on air or about to be, if any. */
+  get liveShow(): LiveShowRecord | null {
+    const show = this.shows[0];
+    return show && show.endedAt === null ? show : null;
+  }
+
+  /**
+   * A DJ takes over: what plays fades out over TAKEOVER_FADE_SECONDS while
+   * the show fades in. The show ends when its feed does (the DJ left, or it
+   * was abandoned); the playlist then follows without a gap.
+   */
+  goLive(show: LiveShow): boolean {
+    if (this.status !== 'on-air') return false;
+    this.djComing(false);
+    const before = this.live.song;
+    this.live.start(show);
+    if (before && this.liveShow) this.liveShow.end = 'replaced by another DJ';
+    if (this.mixer.skip(TAKEOVER_FADE_SECONDS)) this.leaving = 'interrupted';
+    this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
+    return true;
+  }
+
+  /**
+   * A DJ has connected and will go on air once their first audio is
+   * decoded (true), or will not after all (false). Meanwhile the channel
+   * queues less audio ahead in its encoder, so the DJ is heard that much
+   * sooner: what is queued plays before the takeover can.
+   */
+  djComing(coming: boolean): void {
+    this.djsComing = Math.max(0, this.djsComing + (coming ? 1 : -1));
+  }
+
+  /** The live show's title changed (the DJ's client sent one): shown where the change reaches the stream. Returns false if no show is on. */
+  retitle(title: string): boolean {
+    const song = this.live.song;
+    if (!song) return false;
+    // Shown as the DJ's client sent it ("Artist - Title" already): no artist added.
+    const info: TrackInfo = { ...song.info, title, artist: undefined };
+    if (this.live.retitle(info)) this.encoder.markSongStart(info, this.level.latencyFrames);
+    return true;
+  }
+
+  private liveLeft(song: Song, end: SongEnd): void {
+    this.liveEnded = end.how === 'failed' ? `failed: ${end.error.message}` : end.how === 'stopped' ? (this.status === 'on-air' ? 'stopped' : 'channel closed') : song.feed.error ? song.feed.error.message : 'the DJ disconnected';
+    this.log.info({ dj: song.info.key.slice('live:'.length), why: this.liveEnded }, 'live: show leaves the air; the playlist follows');
+    // Never announced (it failed before any audio): close its record now.
+    if (this.liveShow && !this.mixer.playing.includes(song) && this.nowPlaying?.source !== 'live') this.closeShow();
   }
 
   /** Play `track` next, after earlier requests, before the playlist continues. Returns its position. */
@@ -220,6 +308,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.setStatus('closing');
     this.stopTimer?.();
     this.mixer.stop();
+    this.closeShow();
     this.source.close();
     await this.encoder.close();
     this.setStatus('closed');
@@ -230,6 +319,7 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.status === 'closed') return;
     this.stopTimer?.();
     this.mixer.stop();
+    this.closeShow();
     this.source.close();
     this.encoder.destroy();
     this.setStatus('closed');
@@ -265,7 +355,7 @@ export class Channel extends EventEmitter implements AudioSource {
   private feed(): void {
     let ahead = (this.encoder.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
     // With no song leading (a skipped one fading, the next not ready), queue less: the next one is heard sooner.
-    const high = this.mixer.leading ? FEED_HIGH : FEED_LOW;
+    const high = this.djsComing > 0 || this.live.song ? FEED_LIVE : this.mixer.leading ? FEED_HIGH : FEED_LOW;
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
       const out = this.scratch.subarray(0, want * 2);
@@ -298,7 +388,18 @@ export class Channel extends EventEmitter implements AudioSource {
   private announce(info: TrackInfo): void {
     this.lastAnnounced = info;
     const at = new Date().toISOString();
-    if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at });
+    const wasLive = this.nowPlaying?.source === 'live';
+    if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at, ...(this.leaving && !wasLive ? { end: this.leaving } : {}) });
+    this.leaving = null;
+    if (info.source === 'live' && !wasLive) {
+      const dj = info.key.slice('live:'.length);
+      const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null };
+      this.shows.unshift(show);
+      if (this.shows.length > HISTORY) this.shows.length = HISTORY;
+      this.emit('live-start', show);
+    } else if (info.source !== 'live' && wasLive) {
+      this.closeShow(at);
+    }
     if (this.history.length > HISTORY) this.history.length = HISTORY;
     this.nowPlaying = { ...info, startedAt: at };
     this.source.played(info.key);
@@ -306,6 +407,16 @@ export class Channel extends EventEmitter implements AudioSource {
     const song = this.mixer.playing.find((s) => s.info === info);
     this.log.info({ song: info.title, artist: info.artist, key: info.key, ...(song ? { gainDb: Math.round(song.gainDb * 10) / 10 } : {}) }, 'now playing');
     this.emit('track', this.nowPlaying);
+  }
+
+  private closeShow(at = new Date().toISOString()): void {
+    const show = this.liveShow;
+    if (!show) return;
+    show.endedAt = at;
+    show.seconds = Math.round((Date.parse(at) - Date.parse(show.startedAt)) / 100) / 10;
+    show.end ??= this.liveEnded ?? 'ended';
+    this.liveEnded = null;
+    this.emit('live-end', show);
   }
 
   private setStatus(next: ChannelStatus): void {

@@ -129,11 +129,11 @@ export class Crossfade {
     return { frames: done, marks };
   }
 
-  /** End the songs on air with a quick fade; the next song fades in meanwhile. Returns the song skipped. */
-  skip(): Song | null {
+  /** End the songs on air with a quick fade (`fadeSeconds`); the next song fades in meanwhile. Returns the song skipped. */
+  skip(fadeSeconds = SKIP_FADE_SECONDS): Song | null {
     const lead = this.voices.find((v) => v.leading);
     if (!lead) return null;
-    const fade = frames(SKIP_FADE_SECONDS);
+    const fade = Math.max(1, frames(fadeSeconds));
     for (const v of this.voices) {
       v.leading = false;
       if (v.stopped) continue;
@@ -296,7 +296,8 @@ export class Crossfade {
   private watchStalls(): void {
     const t = this.opts.now();
     for (const v of this.voices) {
-      if (!v.song.feed.complete && t - v.lastDeliveryAt > this.stallMs) v.song.feed.abandon(`made no progress for ${this.stallMs / 1000} s; killed`);
+      const limit = v.song.stallMs ?? this.stallMs;
+      if (!v.song.feed.complete && t - v.lastDeliveryAt > limit) v.song.feed.abandon(`made no progress for ${limit / 1000} s; killed`);
     }
   }
 }

@@ -5,7 +5,7 @@
  * gain), and a mixer turns songs into one PCM stream (crossfade), which the
  * channel clocks, limits, encodes and sends.
  *
- *   PlaylistSource -> normalize -> Crossfade -> Channel (limiter, encoder, pacer) -> outputs
+ *   PlaylistSource -> LiveSwitch -> normalize -> Crossfade -> Channel (limiter, encoder, pacer) -> outputs
  */
 import type { Analysis } from '../../audio/loudness.js';
 import type { Track } from '../../config/playlist.js';
@@ -33,14 +33,16 @@ export interface Song {
   info: TrackInfo;
   /** For logs: where it comes from, never a secret. */
   label: string;
-  /** The playlist entry: its own gain, fades and cues. */
-  track: Track;
+  /** Its own gain and fades (a playlist entry's; a live show's settings). */
+  track: Pick<Track, 'gain' | 'fadeIn' | 'fadeOut'>;
   analysis: Analysis | null;
   feed: PcmFeed;
   /** Seconds it plays for (cues applied), when known ahead. */
   seconds: number | null;
   /** dB applied to it (normalization plus its own gain); set by normalize. */
   gainDb: number;
+  /** Milliseconds it may give no audio before the mixer gives up on it; default the mixer's. A live show keeps its own watch. */
+  stallMs?: number;
 }
 
 /** How a song left the air: played to its end, stopped early (skip, close), or failed to play at all. */
