@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AppDeps } from './api/app.js';
 import { buildMetrics } from './api/metrics.js';
-import { loadEnv, type Env } from './config/env.js';
+import { djsFileOf, loadEnv, type Env } from './config/env.js';
 import { AnalysisStore } from './media/analysis-store.js';
 import { MediaCache } from './media/cache.js';
 import { resolveEncoder } from './media/encoder-choice.js';
@@ -24,6 +24,9 @@ import type { StartEncoding } from './playout/encoder-keeper.js';
 import { PlaylistSource } from './playout/sources/playlist/playlist-source.js';
 import { Station } from './playout/station.js';
 import { isEntry, runService } from './lifecycle.js';
+import { LiveIngest } from './live/ingest.js';
+import { ShowRecorder } from './live/recorder.js';
+import { sourceOnlyServer } from './live/front-door.js';
 
 const VERSION = '0.1.0';
 
@@ -31,6 +34,8 @@ export interface RunningStation {
   url: string;
   station: Station;
   outputs: OutputSet;
+  /** LIVE_PORT as bound, if set. */
+  livePort: number | null;
   close(): Promise<void>;
 }
 
@@ -93,6 +98,15 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     logger,
     userAgent: `sCast/${VERSION}`,
   });
+  const live = new LiveIngest({
+    station,
+    djsFile: djsFileOf(env),
+    logger,
+    decoderPath: decoderFor('mp3', false),
+    sourceTimeoutMs: env.LIVE_SOURCE_TIMEOUT_S * 1000,
+    headTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+  });
+  new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
   let baseUrl = '';
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
   // Channels first, and their Icecast handshakes done (a few ms on a LAN),
@@ -106,10 +120,15 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   const maxConnections = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, env.FD_RESERVE);
   if (maxConnections < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve: env.FD_RESERVE, maxConnections }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
   const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
-  const app = buildApp({ station, outputs, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
+  const app = buildApp({ station, outputs, live, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;
+  const livePort = env.LIVE_PORT === undefined ? null : sourceOnlyServer(env.HTTP_HEADERS_TIMEOUT_MS, (socket, first) => live.accept(socket, first));
+  if (livePort) {
+    await new Promise<void>((resolve, reject) => livePort.once('error', reject).listen(env.LIVE_PORT, env.HTTP_HOST, () => resolve()));
+    logger.info({ port: (livePort.address() as { port: number }).port }, 'live sources also taken on LIVE_PORT');
+  }
   baseUrl = `http://${env.HTTP_HOST === '0.0.0.0' || env.HTTP_HOST === '::' ? 'localhost' : env.HTTP_HOST}:${port}`;
   for (const c of station.channels) {
     const where = [env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : null, ...icecastUrls.map((u) => `${u}${c.playlist.mount}`)];
@@ -124,7 +143,10 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     url: baseUrl,
     station,
     outputs,
+    livePort: livePort ? (livePort.address() as { port: number }).port : null,
     async close() {
+      live.close();
+      livePort?.close();
       await outputs.close();
       await station.close();
       await app.close();

@@ -17,7 +17,10 @@ import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { FAVICON_SVG, PAGE_HTML } from './page.js';
 import { viewsFor } from './public-base.js';
-import { channelView, healthView, historyView, type ViewContext } from './views.js';
+import { channelView, healthView, historyView, liveShowView, type ViewContext } from './views.js';
+import { liveRoutes } from './live-routes.js';
+import { routeSources } from '../live/front-door.js';
+import type { LiveIngest } from '../live/ingest.js';
 
 export interface AppDeps {
   station: Station;
@@ -37,6 +40,8 @@ export interface AppDeps {
   feed?: Partial<Pick<FeedOptions, 'maxBufferedBytes' | 'pingMs' | 'maxClientMessagesPerSecond'>>;
   /** Connection caps and timeouts; defaults suit a station facing the internet. */
   http?: Partial<HttpLimits>;
+  /** DJs' live sources: SOURCE/PUT on this port, title updates at /admin/metadata. */
+  live?: LiveIngest | undefined;
 }
 
 export interface HttpLimits extends ConnectionLimits {
@@ -77,6 +82,11 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   });
   const guard = new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
   guard.attach(app.server);
+  if (deps.live) {
+    const live = deps.live;
+    routeSources(app.server, limits.headersTimeoutMs, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
+    liveRoutes(app, deps.station, live);
+  }
   const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
@@ -120,7 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.get('/api/channels', async (req) => ({ channels: deps.station.channels.map((c) => channelView(c, viewsOf(req))) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);
-    return { ...channelView(channel, viewsOf(req)), history: historyView(channel) };
+    return { ...channelView(channel, viewsOf(req)), history: historyView(channel), shows: channel.shows.map(liveShowView) };
   });
 
   app.post('/api/channels/:id/skip', { preHandler: control }, async (req, reply) => {

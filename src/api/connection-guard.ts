@@ -83,11 +83,14 @@ export class ConnectionGuard {
 
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => this.admit(socket));
-    const busy = (req: { socket: Socket }): void => {
-      this.waiting.delete(req.socket);
-    };
+    const busy = (req: { socket: Socket }): void => this.busy(req.socket);
     server.on('request', busy);
     server.on('upgrade', busy);
+  }
+
+  /** The connection has made a whole request (or a DJ's source was accepted): no longer shed for a newcomer. */
+  busy(socket: Socket): void {
+    this.waiting.delete(socket);
   }
 
   /** Take a new connection in, or close it; true when admitted. */

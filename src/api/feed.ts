@@ -2,14 +2,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { Channel } from '../playout/channel.js';
+import type { Channel, LiveShowRecord } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { Station } from '../playout/station.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import type { ServerMessage } from './messages.js';
 import { replyRaw } from './raw-reply.js';
-import { channelView, icecastOutputView, nextView, nowPlayingView, type ViewContext } from './views.js';
+import { channelView, icecastOutputView, liveShowView, nextView, nowPlayingView, type ViewContext } from './views.js';
 
 interface Client {
   ws: WebSocket;
@@ -86,13 +86,20 @@ export class Feed {
       this.broadcast(channel.id, { type: 'track', at: now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
       this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
+    const onLive = (type: 'live-start' | 'live-end') => (show: LiveShowRecord): void => this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
+    const onLiveStart = onLive('live-start');
+    const onLiveEnd = onLive('live-end');
     channel.on('track', onTrack);
     channel.on('dead-air', onDeadAir);
+    channel.on('live-start', onLiveStart);
+    channel.on('live-end', onLiveEnd);
     // Until it stops: a channel added while running goes idle -> on-air after this.
     const onStatus = (status: string): void => {
       if (status !== 'closing' && status !== 'closed') return;
       channel.off('track', onTrack);
       channel.off('dead-air', onDeadAir);
+      channel.off('live-start', onLiveStart);
+      channel.off('live-end', onLiveEnd);
       channel.off('status', onStatus);
     };
     channel.on('status', onStatus);
@@ -105,6 +112,11 @@ export class Feed {
    */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    if (req.method === 'OPTIONS') {
+      // libshout's opening `OPTIONS *` with `Upgrade: TLS/1.0`: Icecast 2.4's 400 tells it to carry on without TLS (a 404 would read as a failed login).
+      refuse(socket, 400, 'Bad Request', 'SCAST_BAD_REQUEST', 'no TLS upgrade here; send SOURCE or PUT');
+      return;
+    }
     const target = parseTarget(req.url);
     if (!target || target.pathname !== '/ws') {
       refuse(socket, 404, 'Not Found', 'SCAST_NOT_FOUND', target ? `no WebSocket at ${target.pathname.slice(0, 200)}` : 'malformed request target');

@@ -42,6 +42,8 @@ export const channelViewSchema = z.object({
   next: songViewSchema.partial().extend({ title: z.string() }).nullable(),
   listeners: z.number(),
   outputs: z.array(outputViewSchema),
+  /** The live show on air, when a DJ broadcasts into the channel. */
+  live: z.object({ dj: z.string(), title: z.string(), startedAt: z.string() }).nullable(),
 });
 export type ChannelView = z.output<typeof channelViewSchema>;
 
@@ -75,7 +77,29 @@ export const statusMessageSchema = z.object({
   song: z.string().nullable().optional(),
 });
 
-export const serverMessageSchema = z.discriminatedUnion('type', [snapshotMessageSchema, trackMessageSchema, statusMessageSchema]);
+export const liveShowViewSchema = z.object({
+  dj: z.string(),
+  /** The show's name (from the DJ's client), else the DJ's. */
+  title: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  seconds: z.number().nullable(),
+  /** Why it ended (the DJ disconnected, dead air, ...). */
+  end: z.string().nullable(),
+  /** File name of its recording, when the channel records shows. */
+  recording: z.string().nullable(),
+});
+
+/** A DJ's show went on air (`live-start`, as listeners hear its first audio) or left it (`live-end`, as the playlist's return is heard). */
+export const liveMessageSchema = z.object({
+  type: z.enum(['live-start', 'live-end']),
+  at: z.string(),
+  channel: z.string(),
+  show: liveShowViewSchema,
+});
+
+export const serverMessageSchema = z.union([snapshotMessageSchema, trackMessageSchema, statusMessageSchema, liveMessageSchema]);
 export type ServerMessage = z.output<typeof serverMessageSchema>;
 export type TrackMessage = z.output<typeof trackMessageSchema>;
 export type StatusMessage = z.output<typeof statusMessageSchema>;
+export type LiveMessage = z.output<typeof liveMessageSchema>;

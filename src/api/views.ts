@@ -1,5 +1,6 @@
 import { fallbackTitle } from '../media/resolver.js';
-import type { Channel } from '../playout/channel.js';
+import path from 'node:path';
+import type { Channel, LiveShowRecord } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { ChannelOutputs } from '../outputs/output-set.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
@@ -34,9 +35,14 @@ export function nextView(c: Channel): ChannelView['next'] {
   return { title, artist: next.artist ?? null, album: next.album ?? null };
 }
 
-/** Songs that played, as the public sees them: titles and times, not keys or paths. */
+/** Songs that played, as the public sees them: titles and times, not keys or paths; how each left if early; live shows. */
 export function historyView(c: Channel) {
-  return c.history.map((h) => ({ ...nowPlayingView(h), elapsedMs: undefined, endedAt: h.endedAt }));
+  return c.history.map((h) => ({ ...nowPlayingView(h), elapsedMs: undefined, endedAt: h.endedAt, ...(h.source === 'live' ? { live: true } : {}), ...(h.end ? { end: h.end } : {}) }));
+}
+
+/** A live show as the API and the feed show it: the recording by its file name only. */
+export function liveShowView(s: LiveShowRecord) {
+  return { ...s, recording: s.recording ? path.basename(s.recording) : null };
 }
 
 export function icecastOutputView(o: IcecastOutput) {
@@ -68,6 +74,7 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying),
     next: nextView(c),
     listeners: outputs?.hub?.count ?? 0,
+    live: c.liveShow && { dj: c.liveShow.dj, title: c.liveShow.title, startedAt: c.liveShow.startedAt },
     outputs: [
       ...(outputs?.icecast ?? []).map(icecastOutputView),
       ...(outputs?.hub ? [{ kind: 'builtin' as const, server: null, connected: true, status: 'serving', lastError: null }] : []),

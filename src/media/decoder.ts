@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type ffmpeg from 'fluent-ffmpeg';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../errors.js';
-import { SAFE_INPUT_OPTIONS, fileInput } from './ffmpeg-input.js';
+import { SAFE_INPUT_OPTIONS, fileInput, streamInputOptions, type StreamInput } from './ffmpeg-input.js';
 import { ffmpegCommand } from './ffmpeg-command.js';
 
 /**
@@ -35,12 +35,13 @@ export class PcmDecoder {
    * @param opts.startSeconds where to begin, into the file (a cue-in): ffmpeg seeks there, sample-exact.
    * @param opts.exactSeconds how much to decode from there (to a cue-out, or the MP4 edit list's end).
    */
-  constructor(ffmpegPath: string, inputPath: string, opts: { exactSeconds?: number | null; startSeconds?: number } = {}) {
+  constructor(ffmpegPath: string, input: string | StreamInput, opts: { exactSeconds?: number | null; startSeconds?: number } = {}) {
     this.limit = opts.exactSeconds ? pcmBytesFor(opts.exactSeconds) : Infinity;
     const seek = opts.startSeconds && opts.startSeconds > 0 ? ['-ss', opts.startSeconds.toFixed(3)] : [];
-    this.command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 })
-      .input(fileInput(inputPath))
-      .inputOptions([...SAFE_INPUT_OPTIONS, ...seek])
+    const command = ffmpegCommand(ffmpegPath, { stdoutLines: 20 });
+    if (typeof input === 'string') command.input(fileInput(input)).inputOptions([...SAFE_INPUT_OPTIONS, ...seek]);
+    else command.input(input.stream).inputOptions(streamInputOptions(input.format));
+    this.command = command
       .noVideo()
       .audioChannels(CHANNELS)
       .audioFrequency(SAMPLE_RATE)
@@ -134,6 +135,21 @@ export class PcmDecoder {
     }
     this.buffered -= n;
     return piece;
+  }
+
+  /** Once every byte is decoded: how many of the last bytes buffered are below `threshold` (a stream's encoder padding), in whole frames. */
+  trailingSilence(threshold: number): number {
+    if (!this.complete) return 0;
+    let silent = 0;
+    for (let c = this.chunks.length - 1; c >= 0; c--) {
+      const chunk = this.chunks[c]!;
+      for (let i = chunk.length - 2; i >= 0; i -= 2) {
+        const v = chunk.readInt16LE(i);
+        if (v >= threshold || v <= -threshold) return silent - (silent % BYTES_PER_PCM_FRAME);
+        silent += 2;
+      }
+    }
+    return silent - (silent % BYTES_PER_PCM_FRAME);
   }
 
   /** Give up on a decoder that makes no progress: kill it, and end the song with `reason` as its error. */

@@ -1,0 +1,248 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { BYTES_PER_SECOND } from '../audio/pcm.js';
+import type { Channel } from '../playout/channel.js';
+import type { Station } from '../playout/station.js';
+import { Semaphore } from '../semaphore.js';
+import { readDjFile, refusal, verifyPassword, type DjAccount } from './accounts.js';
+import type { StreamInput } from '../media/ffmpeg-input.js';
+import { LiveInput } from './live-input.js';
+import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credentials, type SourceHead } from './source-head.js';
+
+/** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
+const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
+/** Password checks at once (scrypt: ~50 ms of CPU and 16 MiB each); more wait, past a queue they are refused. */
+const CHECKS_AT_ONCE = 2;
+const CHECKS_QUEUED = 16;
+/** How often a show's buffer and timeouts are looked at: often enough that the wait to go on air adds little. */
+const WATCH_MS = 50;
+/** Checked in place of a missing account, so a wrong user costs the same time as a wrong password. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+export interface LiveIngestOptions {
+  station: Station;
+  djsFile: string;
+  logger: Logger;
+  /** ffmpeg to decode DJs' audio with (input from the network: the system build, with its security fixes). */
+  decoderPath: string;
+  /** A connection that sends nothing this long is dropped (Icecast's source-timeout). */
+  sourceTimeoutMs: number;
+  /** The request head must arrive within this. */
+  headTimeoutMs: number;
+  now?: () => number;
+  clock?: () => Date;
+}
+
+/** One DJ connected to a channel. */
+interface Show {
+  /** The latest title the DJ's client sent, kept for the moment the show goes on air. */
+  title: string | undefined;
+  dj: DjAccount;
+  channel: Channel;
+  socket: Socket;
+  input: LiveInput;
+  onAir: boolean;
+  end(reason: string, level?: 'info' | 'warn'): void;
+}
+
+/**
+ * DJs broadcasting into channels: takes Icecast source connections (from the
+ * front door), checks them as Icecast would (credentials 401, mount in use
+ * 403, outside the DJ's hours 403, no audio type 403), decodes the audio,
+ * and puts the show on the channel, which crossfades to it and back.
+ * Credentials never reach a log line.
+ */
+export class LiveIngest {
+  private readonly shows = new Map<string, Show>();
+  private readonly checks = new Semaphore(CHECKS_AT_ONCE);
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly clock: () => Date;
+  private closed = false;
+
+  constructor(private readonly opts: LiveIngestOptions) {
+    this.log = opts.logger.child({ component: 'live' });
+    this.now = opts.now ?? (() => performance.now());
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  /** The show on `channel`, if a DJ is connected. */
+  showOn(channel: Channel): { dj: string } | null {
+    const show = this.shows.get(channel.id);
+    return show ? { dj: show.dj.user } : null;
+  }
+
+  /** A title update from the client of the DJ connected to `channel`, if `credentials` are theirs. */
+  async retitle(channel: Channel, credentials: Credentials | null, title: string): Promise<'ok' | 'no-show' | 'denied'> {
+    const show = this.shows.get(channel.id);
+    if (!credentials) return 'denied';
+    if (!show) return 'no-show';
+    if (credentials.user !== show.dj.user) return 'denied';
+    const ok = await this.checks.run(() => verifyPassword(credentials.password, show.dj.hash));
+    if (!ok) return 'denied';
+    show.title = title;
+    if (show.onAir) channel.retitle(title);
+    return 'ok';
+  }
+
+  /** A connection whose first bytes were a source request (`first`, so far); `accepted` is told if the DJ is let in (the connection guard stops counting it as idle). */
+  accept(socket: Socket, first: Buffer, accepted?: (socket: Socket) => void): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    let got: Buffer = first;
+    const timer = setTimeout(() => refuse(400, 'the request head did not arrive in time'), this.opts.headTimeoutMs);
+    const refuse = (status: 400 | 401 | 403 | 404 | 503, reason: string): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (!socket.destroyed) socket.end(refuseReply(status, reason));
+      socket.destroySoon?.();
+    };
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      tryHead();
+    };
+    const tryHead = (): void => {
+      const parsed = parseSourceHead(got);
+      if (parsed.kind === 'more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (parsed.kind === 'bad') {
+        this.log.info({ from: socket.remoteAddress, why: parsed.reason }, 'live: source request refused');
+        refuse(400, parsed.reason);
+        return;
+      }
+      socket.pause();
+      void this.admit(socket, parsed.head, parsed.rest, accepted).catch((err: Error) => {
+        this.log.error({ err: err.message }, 'live: source connection failed');
+        refuse(503, 'internal error');
+      });
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    tryHead();
+  }
+
+  private async admit(socket: Socket, head: SourceHead, rest: Buffer, accepted?: (socket: Socket) => void): Promise<void> {
+    const from = socket.remoteAddress;
+    const refuse = (status: 400 | 401 | 403 | 404 | 503, reason: string, dj?: string): void => {
+      this.log.info({ from, mount: head.mount, dj, status, why: reason }, `live: source refused (${status}): ${reason}`);
+      if (!socket.destroyed) socket.end(refuseReply(status, reason));
+    };
+    const channel = this.opts.station.byMount(head.mount);
+    if (!channel) return refuse(404, `no channel at mount ${head.mount}`);
+    if (!head.credentials) return refuse(401, 'You need to authenticate');
+    if (this.checks.inFlight >= CHECKS_AT_ONCE + CHECKS_QUEUED) return refuse(503, 'too many sign-ins at once; try again');
+    const dj = await this.authenticate(head.credentials).catch((err: Error) => {
+      this.log.error({ file: this.opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused until it is fixed');
+      return null;
+    });
+    if (socket.destroyed) return;
+    if (!dj) return refuse(401, 'Authentication Required');
+    const why = refusal(dj, channel.id, this.clock());
+    if (why) return refuse(403, why, dj.user);
+    const format = inputFormatOf(head.headers.get('content-type'));
+    if (!format) return refuse(403, `Content-type not supported: ${JSON.stringify((head.headers.get('content-type') ?? 'none').slice(0, 60))} (send audio/mpeg, audio/aac or application/ogg)`, dj.user);
+    const busy = this.shows.get(channel.id);
+    if (busy && !channel.playlist.live.takeover) return refuse(403, `Mountpoint in use (DJ ${busy.dj.user} is live)`, dj.user);
+    if (channel.status !== 'on-air') return refuse(503, 'the channel is not on air', dj.user);
+    busy?.end(`replaced by DJ ${dj.user}`);
+    socket.write(acceptReply(head.expectContinue));
+    accepted?.(socket);
+    this.start(dj, channel, socket, head, format, rest);
+  }
+
+  private async authenticate(c: Credentials): Promise<DjAccount | null> {
+    const { djs } = await readDjFile(this.opts.djsFile);
+    const dj = djs.find((d) => d.user === c.user);
+    const ok = await this.checks.run(() => verifyPassword(c.password, dj?.hash ?? DUMMY_HASH));
+    return ok && dj ? dj : null;
+  }
+
+  private start(dj: DjAccount, channel: Channel, socket: Socket, head: SourceHead, format: StreamInput['format'], rest: Buffer): void {
+    const log = this.log.child({ channel: channel.id, dj: dj.user });
+    const settings = channel.playlist.live;
+    const input = new LiveInput({ decoderPath: this.opts.decoderPath, format, now: this.now });
+    const name = cleanTitle(head.headers.get('ice-name'));
+    const startedAt = this.now();
+    let ended = false;
+    const show: Show = {
+      title: undefined,
+      dj,
+      channel,
+      socket,
+      input,
+      onAir: false,
+      end: (reason, level = 'info') => {
+        if (ended) return;
+        ended = true;
+        clearInterval(watch);
+        channel.off('status', onStatus);
+        if (this.shows.get(channel.id) === show) this.shows.delete(channel.id);
+        log[level]({ reason, seconds: Math.round((this.now() - startedAt) / 100) / 10, bytesIn: input.bytesIn }, `live: ${dj.user} off: ${reason}`);
+        // Decoded audio not yet played still plays; a show that never went on air, or was cut, stops here.
+        if (!show.onAir) channel.djComing(false);
+        if (show.onAir && reason === 'the DJ disconnected') input.end();
+        else input.abandon(reason);
+        socket.destroy();
+      },
+    };
+    this.shows.set(channel.id, show);
+    channel.djComing(true);
+    log.info({ from: socket.remoteAddress, format, name, client: head.headers.get('user-agent')?.slice(0, 80) }, `live: ${dj.user} connected to ${channel.id}`);
+    const feed = (chunk: Buffer): void => {
+      if (input.bytesIn === 0) log.debug({ bytes: chunk.length, afterMs: Math.round(this.now() - startedAt) }, 'live: first audio bytes');
+      if (!input.write(chunk)) socket.pause();
+    };
+    input.onDrain(() => socket.resume());
+    if (rest.length > 0) feed(rest);
+    socket.on('data', feed);
+    socket.on('end', () => show.end('the DJ disconnected'));
+    socket.on('close', () => show.end('the DJ disconnected'));
+    socket.resume();
+    void input.done.then(() => {
+      if (input.error && !ended) show.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
+    });
+    const deadAirMs = settings.deadAirSeconds * 1000;
+    let firstPcm = false;
+    const watch = setInterval(() => {
+      const t = this.now();
+      if (t - input.lastBytesAt > this.opts.sourceTimeoutMs) return show.end(`source timeout: nothing received for ${this.opts.sourceTimeoutMs / 1000} s`, 'warn');
+      if (!show.onAir) {
+        if (input.lookahead(1) > 0 && !firstPcm) {
+          firstPcm = true;
+          log.debug({ afterMs: Math.round(t - startedAt), bytesIn: input.bytesIn }, 'live: first audio decoded');
+        }
+        if (input.lookahead(START_BUFFER_BYTES) >= START_BUFFER_BYTES || (input.complete && input.lookahead(1) > 0)) {
+          if (!channel.goLive({ dj: dj.user, name, title: show.title, feed: input, gainDb: settings.gain })) return show.end('the channel closed');
+          show.onAir = true;
+          input.onAir();
+        } else if (t - startedAt > deadAirMs) {
+          show.end(`sent no decodable audio in ${settings.deadAirSeconds} s`, 'warn');
+        }
+        return;
+      }
+      if (t - input.lastTakenAt > deadAirMs) return show.end(`dead air: no audio for ${settings.deadAirSeconds} s`, 'warn');
+      if (t - input.lastAudibleAt > deadAirMs) return show.end(`dead air: silent for ${settings.deadAirSeconds} s`, 'warn');
+    }, WATCH_MS);
+    // The channel went away (playlist removed) or closed: the show ends with it.
+    const onStatus = (s: string): void => {
+      if (s !== 'on-air') show.end('the channel closed');
+    };
+    channel.on('status', onStatus);
+  }
+
+  /** End every show (the station stops). */
+  close(): void {
+    this.closed = true;
+    for (const show of this.shows.values()) show.end('the station is stopping');
+  }
+}
+
+function cleanTitle(s: string | undefined): string | undefined {
+  if (!s) return undefined;
+  // Header values arrive as latin1 code points; clients send UTF-8 bytes.
+  const text = Buffer.from(s, 'latin1').toString('utf8');
+  return text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, 200) || undefined;
+}

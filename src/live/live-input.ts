@@ -1,0 +1,130 @@
+import { PassThrough } from 'node:stream';
+import { AUDIBLE_THRESHOLD, isAudible } from '../audio/pcm.js';
+import { PcmDecoder } from '../media/decoder.js';
+import type { StreamInput } from '../media/ffmpeg-input.js';
+import type { PcmFeed } from '../playout/sources/source.js';
+
+/** Encoded audio held between the DJ's socket and the decoder; past it the socket is paused (TCP pushes back). */
+const INPUT_HIGH_WATER = 64 * 1024;
+
+export interface LiveInputOptions {
+  decoderPath: string;
+  format: StreamInput['format'];
+  /** Milliseconds now, monotonic. */
+  now: () => number;
+}
+
+/**
+ * A DJ's audio on its way to the air: bytes from their connection into a
+ * decoder, PCM out on demand (a PcmFeed for the mixer). Memory is bounded
+ * whatever the client does: a client sending faster than real time fills
+ * the small buffers and is then read no faster than the air plays.
+ * Remembers when bytes last came, when audio was last taken, and when it
+ * was last audible, for the ingest's timeouts.
+ */
+export class LiveInput implements PcmFeed {
+  private readonly pipe = new PassThrough({ highWaterMark: INPUT_HIGH_WATER });
+  private readonly decoder: PcmDecoder;
+  lastBytesAt: number;
+  lastTakenAt: number;
+  lastAudibleAt: number;
+  bytesIn = 0;
+  /** Audio has been taken (the show is on air). */
+  taken = false;
+
+  constructor(private readonly opts: LiveInputOptions) {
+    this.decoder = new PcmDecoder(opts.decoderPath, { stream: this.pipe, format: opts.format });
+    this.lastBytesAt = this.lastTakenAt = this.lastAudibleAt = opts.now();
+    // The decoder exiting early (undecodable input) must not leave an 'error' unhandled on the pipe.
+    this.pipe.on('error', () => {});
+  }
+
+  /** Feed bytes from the connection; false: stop reading it until `drained`. */
+  write(chunk: Buffer): boolean {
+    this.bytesIn += chunk.length;
+    this.lastBytesAt = this.opts.now();
+    if (this.pipe.destroyed || this.pipe.writableEnded) return true;
+    return this.pipe.write(chunk);
+  }
+
+  onDrain(fn: () => void): void {
+    this.pipe.on('drain', fn);
+  }
+
+  /** The connection ended: decode what is left, then the feed ends. */
+  end(): void {
+    if (!this.pipe.writableEnded) this.pipe.end();
+  }
+
+  /** Resolves when the decoder has exited. */
+  get done(): Promise<void> {
+    return this.decoder.done;
+  }
+
+  /**
+   * Bytes left to play once the DJ has left: what is decoded, less its
+   * silent tail (a stream's last MP3 frame is padded with silence, and no
+   * gapless header says how much), so the playlist joins at the last sound.
+   */
+  private left(): number {
+    if (this.remaining === null && this.decoder.complete) {
+      this.pull();
+      this.remaining = Math.max(0, this.decoder.lookahead(Infinity) - this.decoder.trailingSilence(AUDIBLE_THRESHOLD));
+    }
+    return this.remaining ?? Infinity;
+  }
+  private remaining: number | null = null;
+
+  private pull(): void {
+    this.decoder.lookahead(Infinity);
+  }
+
+  take(maxBytes: number): Buffer | null {
+    const left = this.left();
+    if (left <= 0) return null;
+    const pcm = this.decoder.take(Math.min(maxBytes, left));
+    if (pcm && this.remaining !== null) this.remaining -= pcm.length;
+    if (pcm) {
+      const t = this.opts.now();
+      this.taken = true;
+      this.lastTakenAt = t;
+      if (isAudible(pcm)) this.lastAudibleAt = t;
+    }
+    return pcm;
+  }
+
+  lookahead(bytes: number): number {
+    return Math.min(this.decoder.lookahead(bytes), this.left());
+  }
+
+  get complete(): boolean {
+    return this.decoder.complete;
+  }
+
+  get ended(): boolean {
+    return this.decoder.ended || this.left() <= 0;
+  }
+
+  get error(): Error | null {
+    return this.abandoned ?? this.decoder.error;
+  }
+
+  /** Why the ingest cut the show (dead air, a timeout), said as it is rather than as a decoder failure. */
+  private abandoned: Error | null = null;
+
+  /** The show goes on air now: its dead-air clock starts here, not at the connection. */
+  onAir(): void {
+    this.lastTakenAt = this.lastAudibleAt = this.opts.now();
+  }
+
+  abandon(reason: string): void {
+    this.abandoned ??= new Error(reason);
+    this.pipe.destroy();
+    this.decoder.abandon(reason);
+  }
+
+  destroy(): void {
+    this.pipe.destroy();
+    this.decoder.destroy();
+  }
+}
