@@ -11,6 +11,8 @@ import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credenti
 
 /** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
 const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
+/** Decoded audio a show may have waiting, beyond which a client sending faster than real time has its oldest dropped. */
+const MAX_AHEAD_BYTES = BYTES_PER_SECOND * 3;
 /** Password checks at once (scrypt: ~50 ms of CPU and 16 MiB each); more wait, past a queue they are refused. */
 const CHECKS_AT_ONCE = 2;
 const CHECKS_QUEUED = 16;
@@ -180,11 +182,19 @@ export class LiveIngest {
         clearInterval(watch);
         channel.off('status', onStatus);
         if (this.shows.get(channel.id) === show) this.shows.delete(channel.id);
-        log[level]({ reason, seconds: Math.round((this.now() - startedAt) / 100) / 10, bytesIn: input.bytesIn }, `live: ${dj.user} off: ${reason}`);
+        log[level]({ reason, seconds: Math.round((this.now() - startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((dropped / BYTES_PER_SECOND) * 10) / 10 }, `live: ${dj.user} off: ${reason}`);
         // Decoded audio not yet played still plays; a show that never went on air, or was cut, stops here.
         if (!show.onAir) channel.djComing(false);
-        if (show.onAir && reason === 'the DJ disconnected') input.end();
-        else input.abandon(reason);
+        if (show.onAir && reason === 'the DJ disconnected') {
+          input.end();
+          // What the client had sent ahead still decodes; it too is kept within 3 s of the end.
+          const drain = setInterval(() => {
+            input.keepUp(MAX_AHEAD_BYTES);
+            if (input.complete || input.ended) clearInterval(drain);
+          }, WATCH_MS);
+        } else {
+          input.abandon(reason);
+        }
         socket.destroy();
       },
     };
@@ -206,8 +216,12 @@ export class LiveIngest {
     });
     const deadAirMs = settings.deadAirSeconds * 1000;
     let firstPcm = false;
+    let dropped = 0;
     const watch = setInterval(() => {
       const t = this.now();
+      const lost = input.keepUp(MAX_AHEAD_BYTES);
+      if (lost > 0 && dropped === 0) log.warn('live: the DJ\'s client sends faster than real time; audio more than 3 s behind the live edge is dropped');
+      dropped += lost;
       if (t - input.lastBytesAt > this.opts.sourceTimeoutMs) return show.end(`source timeout: nothing received for ${this.opts.sourceTimeoutMs / 1000} s`, 'warn');
       if (!show.onAir) {
         if (input.lookahead(1) > 0 && !firstPcm) {

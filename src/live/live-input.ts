@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { AUDIBLE_THRESHOLD, isAudible } from '../audio/pcm.js';
+import { AUDIBLE_THRESHOLD, BYTES_PER_PCM_FRAME, isAudible } from '../audio/pcm.js';
 import { PcmDecoder } from '../media/decoder.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
 import type { PcmFeed } from '../playout/sources/source.js';
@@ -54,6 +54,21 @@ export class LiveInput implements PcmFeed {
   /** The connection ended: decode what is left, then the feed ends. */
   end(): void {
     if (!this.pipe.writableEnded) this.pipe.end();
+  }
+
+  /**
+   * A client sending faster than real time (a burst after a stall, a file
+   * pushed without pacing) would put the show ever further behind the live
+   * edge: past `maxBytes` of decoded audio waiting, the oldest is dropped,
+   * as Liquidsoap's harbor does past its `max`. Returns the bytes dropped.
+   */
+  keepUp(maxBytes: number): number {
+    if (this.remaining !== null || this.decoder.error) return 0;
+    const ahead = this.decoder.lookahead(Infinity);
+    if (ahead <= maxBytes) return 0;
+    const excess = ahead - maxBytes;
+    const dropped = this.decoder.take(excess - (excess % BYTES_PER_PCM_FRAME));
+    return dropped?.length ?? 0;
   }
 
   /** Resolves when the decoder has exited. */
