@@ -6,7 +6,7 @@ import type { TrackInfo } from '../../src/media/track-info.js';
 import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
 import type { Encoding, StartEncoding } from '../../src/playout/encoder-keeper.js';
 import type { Timers } from '../../src/playout/timers.js';
-import { FakeSource, fakeSong } from '../helpers/fake-songs.js';
+import { FakeFeed, FakeSource, fakeSong } from '../helpers/fake-songs.js';
 
 const FRAME = 1152;
 
@@ -198,5 +198,61 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
     assert.ok(audio.every((v) => v === 0));
     assert.deepEqual(dead, [true]);
     assert.ok(channel.deadAirSeconds >= 2);
+  });
+});
+
+describe('channel with a live show (fake clock, fake DJ feed)', () => {
+  test('a DJ takes over through a 1 s fade, is heard to the sample, retitles, and hands back to the next song with no gap; history and events say so', () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const b = fakeSong(100 * 44100, -3000);
+    const { channel, run, audio, titles } = setup([a, b]);
+    const shown: string[] = [];
+    channel.on('track', (np: TrackInfo) => shown.push(np.artist ? `${np.artist} - ${np.title}` : np.title));
+    const events: { type: string; dj: string; title: string; end: string | null }[] = [];
+    channel.on('live-start', (s: { dj: string; title: string; end: string | null }) => events.push({ type: 'start', ...s }));
+    channel.on('live-end', (s: { dj: string; title: string; end: string | null }) => events.push({ type: 'end', ...s }));
+    channel.start();
+    run(1000);
+    // Three seconds of the DJ's audio arrive, then they leave.
+    const dj = new FakeFeed(3 * 44100, () => 7000);
+    channel.djComing(true);
+    assert.equal(channel.goLive({ dj: 'dj1', name: 'Night Show', feed: dj, gainDb: 0 }), true);
+    run(1500);
+    assert.equal(channel.retitle('Artist - Song'), true);
+    run(4000);
+    assert.deepEqual(titles.map((t) => t.key), [a.info.key, 'live:dj1', 'live:dj1', b.info.key]);
+    assert.deepEqual(shown, [a.info.title, 'dj1 - Night Show', 'Artist - Song', b.info.title]);
+    const liveAt = titles[1]!.atSample;
+    const lat = audio.findIndex((v) => v !== 0);
+    // Through the fade the song and the show mix; after it, the show alone, exactly, up to the next song's first sample.
+    const handBack = audio.indexOf(-3000, liveAt);
+    let first = handBack;
+    while (audio[first - 1] === 7000) first--;
+    const fade = first - liveAt;
+    assert.ok(fade > 44100 - FRAME && fade <= 44100 + FRAME, `the show alone ${fade} samples after its title (the 1 s fade, titles on frame boundaries)`);
+    // The show plays whole: its 3 s from the takeover point, then the next song at once.
+    const takeoverSample = first - 44100;
+    assert.equal(liveAt, Math.floor(takeoverSample / FRAME) * FRAME, 'the show\'s title with the frame carrying its first sample');
+    // Equal power mid-fade: 5000 cos(pi/4) + 7000 sin(pi/4) = 8485.
+    assert.ok(Math.abs(audio[takeoverSample + 22050]! - 8485) <= 2, `mid-fade ${audio[takeoverSample + 22050]}`);
+    // (Within 4 samples: the fade's last few already round to the show's own value, so "alone" is found that early.)
+    assert.ok(Math.abs(handBack - takeoverSample - 3 * 44100) <= 4, `${handBack - takeoverSample} samples of the show: every one the DJ sent, no gap before the next song`);
+    assert.equal(titles[3]!.atSample, Math.floor(handBack / FRAME) * FRAME, 'the next title with its first sample');
+    assert.equal(channel.history.find((h) => h.key === a.info.key)?.end, 'interrupted');
+    assert.deepEqual(events.map((e) => [e.type, e.dj, e.title, e.end]), [
+      ['start', 'dj1', 'Night Show', null],
+      ['end', 'dj1', 'Night Show', 'the DJ disconnected'],
+    ]);
+    assert.ok(channel.shows[0]!.endedAt !== null && channel.shows[0]!.seconds !== null, 'the show is closed in the history with its length');
+    assert.equal(channel.liveShow, null);
+  });
+
+  test('a show abandoned before its audio was ever heard closes its record, and goLive on a closed channel is refused', async () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const { channel, run } = setup([a]);
+    channel.start();
+    run(500);
+    await channel.close();
+    assert.equal(channel.goLive({ dj: 'late', name: undefined, feed: new FakeFeed(44100, () => 1), gainDb: 0 }), false);
   });
 });

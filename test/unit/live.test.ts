@@ -1,0 +1,168 @@
+/** The live side's pure parts: source request heads, title updates, weekly windows, DJ accounts, and the `npm run dj` command. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, test } from 'node:test';
+import { inWindows, parseWindow } from '../../src/config/week.js';
+import { hashPassword, readDjFile, refusal, verifyPassword } from '../../src/live/accounts.js';
+import { parseMetadataUpdate } from '../../src/live/metadata.js';
+import { basicCredentials, inputFormatOf, parseSourceHead, refuseReply, startsSourceRequest } from '../../src/live/source-head.js';
+import { PlaylistError } from '../../src/errors.js';
+import { tempDir } from '../helpers/station.js';
+
+const run = promisify(execFile);
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+describe('source request heads', () => {
+  test('SOURCE and PUT are told from other requests by their first bytes, even split', () => {
+    assert.equal(startsSourceRequest(Buffer.from('SOURCE /a.mp3 HTTP/1.0\r\n')), true);
+    assert.equal(startsSourceRequest(Buffer.from('PUT /a.mp3 HTTP/1.1')), true);
+    assert.equal(startsSourceRequest(Buffer.from('SOU')), null);
+    assert.equal(startsSourceRequest(Buffer.from('P')), null);
+    assert.equal(startsSourceRequest(Buffer.from('GET / HTTP/1.1')), false);
+    assert.equal(startsSourceRequest(Buffer.from('POST /api')), false);
+    assert.equal(startsSourceRequest(Buffer.from('\x16\x03\x01')), false, 'TLS');
+  });
+
+  test('a head parses with its mount, headers, credentials and the audio after it', () => {
+    const raw = Buffer.concat([Buffer.from(`PUT /live%20show.mp3?x=1 HTTP/1.1\r\nAuthorization: Basic ${b64('alice:pa:ss')}\r\nContent-Type: audio/mpeg\r\nExpect: 100-continue\r\nice-name: Caf\xe9\r\n\r\n`, 'latin1'), Buffer.from([0xff, 0xfb, 0x90])]);
+    const p = parseSourceHead(raw);
+    assert.equal(p.kind, 'head');
+    if (p.kind !== 'head') return;
+    assert.equal(p.head.method, 'PUT');
+    assert.equal(p.head.mount, '/live show.mp3');
+    assert.deepEqual(p.head.credentials, { user: 'alice', password: 'pa:ss' });
+    assert.equal(p.head.expectContinue, true);
+    assert.equal(p.head.headers.get('content-type'), 'audio/mpeg');
+    assert.deepEqual([...p.rest], [0xff, 0xfb, 0x90]);
+    assert.equal(parseSourceHead(raw.subarray(0, 40)).kind, 'more');
+  });
+
+  test('malformed heads are refused with a reason, oversized ones too', () => {
+    const bad = (s: string) => parseSourceHead(Buffer.from(s, 'latin1'));
+    assert.deepEqual(bad('SOURCE nomount HTTP/1.0\r\n\r\n'), { kind: 'bad', reason: 'malformed request line' });
+    assert.deepEqual(bad('SOURCE /a HTTP/1.0\r\nNo colon here\r\n\r\n'), { kind: 'bad', reason: 'malformed header line' });
+    assert.equal(bad('SOURCE /a HTTP/1.0\r\nX: a\x00b\r\n\r\n').kind, 'bad');
+    assert.equal(bad('SOURCE /%zz HTTP/1.0\r\n\r\n').kind, 'bad');
+    assert.equal(bad(`SOURCE /a HTTP/1.0\r\nX: ${'a'.repeat(9000)}`).kind, 'bad', 'no end of head within 8 KiB');
+  });
+
+  test('credentials: Basic only; the old "source" user with "user:password"', () => {
+    assert.deepEqual(basicCredentials(`Basic ${b64('source:bob:secret')}`), { user: 'bob', password: 'secret' });
+    assert.deepEqual(basicCredentials(`Basic ${b64('source:hackme')}`), { user: 'source', password: 'hackme' });
+    assert.equal(basicCredentials(`Bearer ${b64('a:b')}`), null);
+    assert.equal(basicCredentials(`Basic ${b64('nocolon')}`), null);
+    assert.equal(basicCredentials(undefined), null);
+  });
+
+  test('audio types map to decoders; others are refused; replies read as Icecast\'s', () => {
+    assert.equal(inputFormatOf('audio/mpeg'), 'mp3');
+    assert.equal(inputFormatOf('audio/aacp'), 'aac');
+    assert.equal(inputFormatOf('application/ogg; charset=x'), 'ogg');
+    assert.equal(inputFormatOf('video/mp4'), null);
+    assert.equal(inputFormatOf(undefined), null);
+    const r = refuseReply(401, 'You need to authenticate').toString();
+    assert.match(r, /^HTTP\/1\.0 401 Authentication Required\r\nWWW-Authenticate: Basic realm="Icecast2 Server"\r\n/);
+    assert.match(refuseReply(403, 'a\r\nInjected: x').toString(), /\r\n\r\na +Injected: x\r\n$/, 'no header injection through a reason');
+  });
+});
+
+describe('title updates (updinfo)', () => {
+  test('song= in UTF-8 with its charset, or artist= and title=', () => {
+    assert.deepEqual(parseMetadataUpdate(`/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=${encodeURIComponent('演示 - 晨光')}&charset=UTF-8`), { ok: true, mount: '/radio.mp3', title: '演示 - 晨光' });
+    assert.deepEqual(parseMetadataUpdate('/admin/metadata?mode=updinfo&mount=%2fradio%2emp3&charset=UTF%2d8&artist=DJ%20Bob&title=%e5%a4%9c'), { ok: true, mount: '/radio.mp3', title: 'DJ Bob - 夜' });
+  });
+
+  test('without a charset: UTF-8 when it is valid, else ISO-8859-1; a named charset is honoured', () => {
+    assert.equal((parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=Caf%C3%A9') as { title: string }).title, 'Café');
+    assert.equal((parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=Caf%E9') as { title: string }).title, 'Café');
+    assert.equal((parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=Caf%E9&charset=ISO-8859-1') as { title: string }).title, 'Café');
+  });
+
+  test('nonsense is refused with a reason; control characters are cleaned', () => {
+    assert.deepEqual(parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=a&charset=klingon'), { ok: false, status: 400, reason: 'unknown charset "klingon"' });
+    assert.equal(parseMetadataUpdate('/m?mode=other&mount=/r&song=a').ok, false);
+    assert.equal(parseMetadataUpdate('/m?mode=updinfo&song=a').ok, false);
+    assert.equal(parseMetadataUpdate('/m?mode=updinfo&mount=/r&title=only-title').ok, false, 'title alone, as Icecast ignores it');
+    assert.equal(parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=%zz').ok, false);
+    assert.equal((parseMetadataUpdate('/m?mode=updinfo&mount=/r&song=A%0D%0AInjected') as { title: string }).title, 'A Injected');
+  });
+});
+
+describe('weekly windows', () => {
+  test('written as on the command line, ranges wrapping the week', () => {
+    assert.deepEqual(parseWindow('mon-fri 07:00-10:00'), { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '10:00' });
+    assert.deepEqual(parseWindow('fri-mon 22:00-02:00').days, ['fri', 'sat', 'sun', 'mon']);
+    assert.throws(() => parseWindow('funday 10:00-11:00'), /days are/);
+    assert.throws(() => parseWindow('mon 10:00-10:00'), /empty/);
+    assert.throws(() => parseWindow('mon 25:00-26:00'), /HH:MM/);
+  });
+
+  test('read in the zone given, across midnight and daylight-saving changes', () => {
+    const w = [parseWindow('sat 22:00-02:00')];
+    // Saturday 2026-03-28 23:30 in Berlin is 22:30 UTC (CET, +1).
+    assert.equal(inWindows(w, 'Europe/Berlin', new Date('2026-03-28T22:30:00Z')), true);
+    // Sunday 01:30 Berlin (still CET): the morning part of Saturday's window.
+    assert.equal(inWindows(w, 'Europe/Berlin', new Date('2026-03-29T00:30:00Z')), true);
+    // Sunday 03:30 Berlin, after the clocks went forward at 02:00 (01:30 UTC): outside.
+    assert.equal(inWindows(w, 'Europe/Berlin', new Date('2026-03-29T01:30:00Z')), false);
+    // The same instant in UTC is Sunday 01:30: inside.
+    assert.equal(inWindows(w, 'UTC', new Date('2026-03-29T01:30:00Z')), true);
+    // Sunday 22:30 Berlin is not a Saturday.
+    assert.equal(inWindows(w, 'Europe/Berlin', new Date('2026-03-29T20:30:00Z')), false);
+  });
+});
+
+describe('DJ accounts', () => {
+  test('passwords are kept as scrypt hashes and checked in constant time; a hand-edited hash cannot cost minutes', async () => {
+    const hash = await hashPassword('correct horse');
+    assert.match(hash, /^scrypt\$16384\$8\$1\$/);
+    assert.ok(!hash.includes('correct'));
+    assert.equal(await verifyPassword('correct horse', hash), true);
+    assert.equal(await verifyPassword('correct horsE', hash), false);
+    assert.equal(await verifyPassword('x', 'scrypt$1073741824$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='), false);
+    assert.notEqual(await hashPassword('correct horse'), hash, 'salted');
+  });
+
+  test('a malformed accounts file is refused with the file, JSON path and reason', async () => {
+    const file = path.join(tempDir('djs'), 'djs.json');
+    writeFileSync(file, JSON.stringify({ djs: [{ user: 'a', channels: ['r'], hash: 'plaintext', timezone: 'Mars/Olympus' }, { user: 'a', channels: [], hash: 'scrypt$1$1$1$AA$AA' }] }));
+    const err = await readDjFile(file).catch((e: unknown) => e);
+    assert.ok(err instanceof PlaylistError);
+    const where = err.issues.map((i) => i.where);
+    assert.ok(where.includes('djs[0].hash') && where.includes('djs[0].timezone') && where.includes('djs[1].channels'), where.join(', '));
+    assert.deepEqual(await readDjFile(path.join(tempDir('djs'), 'none.json')), { djs: [] });
+  });
+
+  test('refusals name the reason: another channel, outside the hours', () => {
+    const dj = { user: 'carol', channels: ['radio'], hash: '', timezone: 'UTC', windows: [parseWindow('mon 10:00-11:00')] };
+    assert.match(refusal(dj, 'other', new Date('2026-12-07T10:30:00Z'))!, /may not broadcast into channel other/);
+    assert.equal(refusal(dj, 'radio', new Date('2026-12-07T10:30:00Z')), null, 'Monday 10:30');
+    assert.match(refusal(dj, 'radio', new Date('2026-12-07T11:30:00Z'))!, /outside DJ carol's hours \(mon 10:00-11:00, UTC\)/);
+  });
+
+  test('npm run dj: add reads the password from stdin, list, passwd, remove; the file is private', async () => {
+    const dir = tempDir('djcli');
+    const env = { ...process.env, PLAYLISTS_DIR: path.join(dir, 'playlists') };
+    const dj = (args: string[], input?: string) => {
+      const p = run(process.execPath, ['--import', 'tsx', 'src/dj.ts', ...args], { env });
+      if (input !== undefined) p.child.stdin!.end(input);
+      return p;
+    };
+    await dj(['add', 'alice', '--channel', 'radio', '--window', 'mon-fri 20:00-22:00', '--timezone', 'Europe/Berlin'], 'a-long-password\n');
+    const file = path.join(dir, 'djs.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(file, 'utf8').includes('a-long-password'));
+    const stored = (await readDjFile(file)).djs[0]!;
+    assert.equal(await verifyPassword('a-long-password', stored.hash), true);
+    assert.match((await dj(['list'])).stdout, /alice\tchannels: radio\tmon,tue,wed,thu,fri 20:00-22:00 \(Europe\/Berlin\)/);
+    await assert.rejects(dj(['add', 'bob', '--channel', 'radio'], 'short\n'), /at least 8 characters/);
+    await assert.rejects(dj(['add', 'alice', '--channel', 'radio'], 'another-password\n'), /exists/);
+    await dj(['passwd', 'alice'], 'new-password-1\n');
+    assert.equal(await verifyPassword('new-password-1', (await readDjFile(file)).djs[0]!.hash), true);
+    await dj(['remove', 'alice']);
+    assert.deepEqual((await readDjFile(file)).djs, []);
+  });
+});
