@@ -9,6 +9,11 @@ export class Semaphore {
     return this.active;
   }
 
+  /** Tasks waiting for their turn. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.active++;

@@ -135,7 +135,7 @@ export class LiveIngest {
     const channel = this.opts.station.byMount(head.mount);
     if (!channel) return refuse(404, `no channel at mount ${head.mount}`);
     if (!head.credentials) return refuse(401, 'You need to authenticate');
-    if (this.checks.inFlight >= CHECKS_AT_ONCE + CHECKS_QUEUED) return refuse(503, 'too many sign-ins at once; try again');
+    if (this.checks.queued >= CHECKS_QUEUED) return refuse(503, 'too many sign-ins at once; try again');
     const dj = await this.authenticate(head.credentials).catch((err: Error) => {
       this.log.error({ file: this.opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused until it is fixed');
       return null;

@@ -1,0 +1,113 @@
+/**
+ * Attack through the live input: password guessing at scale, slow and
+ * oversized source heads, hostile show names, a valid DJ sending noise
+ * labelled as Ogg. The station must answer each as Icecast would, keep
+ * its listener at full rate, never crash, and never put anything but the
+ * playlist or a real show on air.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
+import { processFaults } from '../../src/process-guard.js';
+import { listen, type Listener } from '../helpers/listener.js';
+import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
+import { until } from '../helpers/ports.js';
+import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const PW = 'the-real-password';
+
+/** Send `head` (and `body`), return what the station answered and when it closed. */
+function source(port: number, head: string | Buffer, body?: Buffer, opts: { slowMs?: number } = {}): Promise<{ status: number; text: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let got = '';
+    s.on('connect', async () => {
+      const bytes = typeof head === 'string' ? Buffer.from(head, 'latin1') : head;
+      if (opts.slowMs) {
+        for (const b of bytes) {
+          if (s.destroyed) return;
+          s.write(Buffer.from([b]));
+          await new Promise((r) => setTimeout(r, opts.slowMs));
+        }
+      } else s.write(bytes);
+      if (body && !s.destroyed) s.write(body);
+    });
+    s.on('data', (d) => (got += d.toString('utf8')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve({ status: Number(got.split(' ')[1]) || 0, text: got, ms: Date.now() - t0 }));
+  });
+}
+
+const auth = (user: string, pw: string): string => `Authorization: Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}\r\n`;
+
+describe('adversarial: the live input', { timeout: 180_000 }, () => {
+  let station: Awaited<ReturnType<typeof runStation>>;
+  let port: number;
+  let listener: Listener;
+  const faults = processFaults.uncaught;
+
+  before(async () => {
+    const dir = tempDir('adv-live');
+    const media = tempDir('adv-live-media');
+    const song = await makeTone({ file: path.join(media, 's.m4a'), freq: 440, seconds: 60, args: ['-c:a', 'aac'], title: 'Music' });
+    writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, live: { deadAirSeconds: 2 }, tracks: [{ source: 'file', path: song }] });
+    const djs = path.join(tempDir('djs'), 'djs.json');
+    await writeDjFile(djs, { djs: [{ user: 'dj', channels: ['radio'], hash: await hashPassword(PW), timezone: 'UTC' }] });
+    station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, HTTP_HEADERS_TIMEOUT_MS: '2000', MAX_CONNECTIONS_PER_ADDRESS: '0' });
+    port = Number(new URL(station.url).port);
+    listener = await listen(`${station.url}/radio.mp3`);
+    await until('music', () => (listener.titles.length > 0 ? true : undefined), 20_000);
+  });
+
+  after(async () => {
+    listener?.close();
+    await station?.close();
+  });
+
+  test('300 password guesses at once: every one refused (401, or 503 past the sign-in queue), the listener never starved, the health check answers', async () => {
+    const from = listener.bytes;
+    const t0 = Date.now();
+    const guesses = Promise.all(Array.from({ length: 300 }, (_, i) => source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', `guess-${i}`)}Content-Type: audio/mpeg\r\n\r\n`)));
+    const health = await fetch(`${station.url}/health`);
+    const healthMs = Date.now() - t0;
+    const answers = await guesses;
+    const counts = answers.reduce<Record<number, number>>((c, a) => ({ ...c, [a.status]: (c[a.status] ?? 0) + 1 }), {});
+    const slowest = Math.max(...answers.map((a) => a.ms));
+    await until('2 s more audio', () => (listener.bytes > from + 2 * 16000 ? true : undefined), 10_000);
+    const pcm = await decodeMp3(listener.audio().subarray(from));
+    const longest = Math.max(0, ...silentRuns(pcm, 44100, 3).map((r) => r.ms));
+    console.log(`# live guessing: ${JSON.stringify(counts)}, slowest answer ${slowest} ms, /health in ${healthMs} ms, longest silence at the listener ${longest.toFixed(0)} ms`);
+    assert.equal((counts[401] ?? 0) + (counts[503] ?? 0), 300);
+    assert.ok((counts[401] ?? 0) >= 18, 'the ones that were checked were refused as wrong');
+    assert.equal(health.status, 200);
+    assert.ok(longest < 50, `the listener heard ${longest} ms of silence`);
+  });
+
+  test('a head sent a byte at a time is cut off at the header timeout; an oversized one is refused at once', async () => {
+    const slow = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: audio/mpeg\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`, undefined, { slowMs: 50 });
+    assert.ok(slow.ms < 4000, `held for ${slow.ms} ms`);
+    assert.equal(slow.status, 400);
+    const big = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\nX-Big: ${'b'.repeat(10_000)}\r\n\r\n`);
+    assert.equal(big.status, 400);
+    assert.match(big.text, /request head over 8192 bytes/);
+  });
+
+  test('a control character in a header is refused; noise labelled as Ogg from a real DJ is dropped with the DJ named, and nothing of it reaches the air', async () => {
+    const seen = listener.titles.length;
+    const escape = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: audio/mpeg\r\nice-name: Evil\x1b[2J\r\n\r\n`);
+    assert.equal(escape.status, 400, 'a control character in a header');
+    assert.match(escape.text, /control characters in header ice-name/);
+    const hostile = Buffer.from(`SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: application/ogg\r\nice-name: Evil';StreamUrl='http://x/\r\n\r\n`, 'latin1');
+    const answer = await source(port, hostile, randomBytes(200_000));
+    assert.match(answer.text, /^HTTP\/1\.0 200 OK/);
+    const off = await until('noise dropped', () => station.logs.find(/live: dj off/)[0], 10_000);
+    assert.match(String(off.reason), /no decodable audio|could not be decoded/);
+    assert.equal(off.dj, 'dj');
+    assert.ok(listener.titles.slice(seen).every((t) => t.title === 'Music'), `titles: ${JSON.stringify(listener.titles.slice(seen))}`);
+    assert.equal(processFaults.uncaught, faults, 'nothing reached the process guard');
+  });
+});
