@@ -89,10 +89,13 @@ async function nextTitle(l: Listener, match: (t: string) => boolean, seen: numbe
  * "within 1 s of connecting" is timed from there, not from a client
  * process's start.
  */
-async function connectClock(target: number): Promise<{ port: number; connects: number[]; close(): void }> {
+async function connectClock(target: number): Promise<{ port: number; connects: number[]; sourceAt(): number; close(): void }> {
   const connects: number[] = [];
+  const heads: { at: number; head: string }[] = [];
   const server = net.createServer((client) => {
-    connects.push(Date.now());
+    const at = Date.now();
+    connects.push(at);
+    client.once('data', (d: Buffer) => heads.push({ at, head: d.subarray(0, 4096).toString('latin1') }));
     const up = net.connect({ host: '127.0.0.1', port: target });
     client.pipe(up).pipe(client);
     client.on('error', () => up.destroy());
@@ -101,7 +104,13 @@ async function connectClock(target: number): Promise<{ port: number; connects: n
     up.on('close', () => client.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, connects, close: () => server.close() };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connects,
+    /** When the connection that carried the source (SOURCE/PUT with credentials) was made: not a client's probes or title updates. */
+    sourceAt: () => heads.filter((h) => /^(SOURCE|PUT) /.test(h.head) && /Authorization: Basic/i.test(h.head)).at(-1)!.at,
+    close: () => server.close(),
+  };
 }
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -177,7 +186,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     const heard = onset(pcm, DJ_TONE, steady * 0.1);
     assert.ok(heard !== null, 'the DJ is heard');
     clock.close();
-    const takeoverMs = arrivedAt(listener, base + heard) - clock.connects[0]!;
+    const takeoverMs = arrivedAt(listener, base + heard) - clock.sourceAt();
     // Through a crossfade: the music is still audible while the DJ fades in.
     const musicAtOnset = Math.max(...MUSIC.map((f) => toneLevel(pcm, f)[Math.round(heard / 0.02) + 5] ?? 0));
     const updateMs = updated.at - sentAt;
@@ -290,48 +299,72 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     await nextTitle(listener, (t) => t.startsWith('Tone'), beforeStall + 1);
   });
 
-  test('ezstream (libshout) goes live and back, its title updates reach listeners', async () => {
+  /** A real client plays a 5 s tagged MP3 into the channel: takeover time, its own title update, and the hand-back, at the listener. */
+  async function clientShow(name: string, start: (clientPort: number, song: string, work: string) => ChildProcess): Promise<void> {
     const clock = await connectClock(port);
-    const work = tempDir('ez');
+    const work = tempDir('client');
     const song = await makeTone({ file: path.join(work, 'set.mp3'), freq: DJ_TONE, seconds: 5, args: ['-c:a', 'libmp3lame', '-b:a', '128k', '-id3v2_version', '3'], title: '夜曲 Nocturne', artist: 'DJ Bob' });
-    writeFileSync(path.join(work, 'list.txt'), `${song}\n`);
-    const xml = path.join(work, 'ezstream.xml');
-    writeFileSync(
-      xml,
-      `<?xml version="1.0" encoding="UTF-8"?>
+    const from = listener.bytes;
+    const seen = listener.titles.length;
+    const client = start(clock.port, song, work);
+    let err = '';
+    client.stderr?.on('data', (d) => (err += String(d)));
+    client.stdout?.on('data', (d) => (err += String(d)));
+    const titled = await nextTitle(listener, (t) => t.includes('Nocturne'), seen).catch((e: Error) => {
+      throw new Error(`${e.message}; ${name} said: ${err.slice(-1500)}`);
+    });
+    assert.equal(titled.title, 'DJ Bob - 夜曲 Nocturne', 'the title the client sent from the file\'s tags');
+    await exited(client);
+    const back = await nextTitle(listener, (t) => t.startsWith('Tone'), listener.titles.indexOf(titled) + 1);
+    await until('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
+    const pcm = await decodeMp3(listener.audio().subarray(from));
+    const lv = toneLevel(pcm, DJ_TONE);
+    const steady = Math.max(...lv);
+    const heard = onset(pcm, DJ_TONE, steady * 0.1)!;
+    clock.close();
+    const takeoverMs = arrivedAt(listener, from / 16000 + heard) - clock.sourceAt();
+    let last = 0;
+    for (let k = 0; k < lv.length; k++) if (lv[k]! > steady * 0.1) last = k;
+    const seam = silentRuns(pcm, SR, 1).filter((r) => Math.abs(r.startSec - (last + 1) * 0.02) < 0.5);
+    console.log(`# live ${name}: takeover ${takeoverMs} ms (${clock.connects.length} connections), title "${titled.title}", hand-back silence ${JSON.stringify(seam.map((r) => r.ms))}`);
+    assert.ok(takeoverMs < 1000, `takeover ${takeoverMs} ms`);
+    assert.deepEqual(seam, [], 'no silence at the hand-back');
+  }
+
+  test('ezstream (libshout) goes live and back; its title updates reach listeners', async () => {
+    await clientShow('ezstream', (clientPort, song, work) => {
+      writeFileSync(path.join(work, 'list.txt'), `${song}\n`);
+      const xml = path.join(work, 'ezstream.xml');
+      writeFileSync(
+        xml,
+        `<?xml version="1.0" encoding="UTF-8"?>
 <ezstream>
-  <servers><server><name>default</name><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>${clock.port}</port><user>bob</user><password>${PASSWORDS.bob}</password><reconnect_attempts>0</reconnect_attempts></server></servers>
+  <servers><server><name>default</name><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>${clientPort}</port><user>bob</user><password>${PASSWORDS.bob}</password><reconnect_attempts>0</reconnect_attempts></server></servers>
   <streams><stream><mountpoint>/radio.mp3</mountpoint><format>MP3</format><stream_name>Bob's Night Set</stream_name></stream></streams>
   <intakes><intake><type>playlist</type><filename>${path.join(work, 'list.txt')}</filename><stream_once>Yes</stream_once></intake></intakes>
 </ezstream>
 `,
-    );
-    chmodSync(xml, 0o600);
-    const from = listener.bytes;
-    const seen = listener.titles.length;
-    const ez = spawn('ezstream', ['-c', xml], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    ez.stderr?.on('data', (d) => (err += String(d)));
-    const titled = await listener.waitForTitle((t) => t.includes('Nocturne'), 10_000).catch((e: Error) => {
-      throw new Error(`${e.message}; ezstream said: ${err}`);
+      );
+      chmodSync(xml, 0o600);
+      return spawn('ezstream', ['-c', xml], { stdio: ['ignore', 'ignore', 'pipe'] });
     });
-    assert.equal(titled.title, 'DJ Bob - 夜曲 Nocturne');
-    await exited(ez);
-    const back = await nextTitle(listener, (t) => t.startsWith('Tone'), seen + 1);
-    await until('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
-    const pcm = await decodeMp3(listener.audio().subarray(from));
-    const steady = Math.max(...toneLevel(pcm, DJ_TONE));
-    const heard = onset(pcm, DJ_TONE, steady * 0.1)!;
-    clock.close();
-    // libshout opens three connections (OPTIONS, a probe without credentials, then the source): timed from the last.
-    const takeoverMs = arrivedAt(listener, from / 16000 + heard) - clock.connects.at(-1)!;
-    const lv = toneLevel(pcm, DJ_TONE);
-    let last = 0;
-    for (let k = 0; k < lv.length; k++) if (lv[k]! > steady * 0.1) last = k;
-    const seam = silentRuns(pcm, SR, 1).filter((r) => Math.abs(r.startSec - (last + 1) * 0.02) < 0.5);
-    console.log(`# live ezstream: takeover ${takeoverMs} ms, title "${titled.title}", hand-back silence ${JSON.stringify(seam.map((r) => r.ms))}`);
-    assert.ok(takeoverMs < 1000, `takeover ${takeoverMs} ms`);
-    assert.deepEqual(seam, []);
+  });
+
+  test("Liquidsoap's output.icecast goes live and back; its title updates reach listeners", async () => {
+    await clientShow('liquidsoap', (clientPort, song, work) => {
+      const script = path.join(work, 'dj.liq');
+      writeFileSync(
+        script,
+        [
+          'settings.init.allow_root.set(true)',
+          'settings.log.stdout.set(true)',
+          'settings.log.file.set(false)',
+          `s = once(single("${song}"))`,
+          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${clientPort}, user="bob", password="${PASSWORDS.bob}", mount="/radio.mp3", name="Liq Night", fallible=true, on_stop=shutdown, s)`,
+        ].join('\n'),
+      );
+      return spawn('liquidsoap', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    });
   });
 
   test('the other channel never noticed', async () => {
