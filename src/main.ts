@@ -145,7 +145,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     outputs,
     livePort: livePort ? (livePort.address() as { port: number }).port : null,
     async close() {
-      live.close();
+      await live.close();
       livePort?.close();
       await outputs.close();
       await station.close();

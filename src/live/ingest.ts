@@ -1,23 +1,16 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { BYTES_PER_SECOND } from '../audio/pcm.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import { Semaphore } from '../semaphore.js';
 import { readDjFile, refusal, verifyPassword, type DjAccount } from './accounts.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
-import { LiveInput } from './live-input.js';
+import { Show, type ShowStatus } from './show.js';
 import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credentials, type SourceHead } from './source-head.js';
 
-/** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
-const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
-/** Decoded audio a show may have waiting, beyond which a client sending faster than real time has its oldest dropped. */
-const MAX_AHEAD_BYTES = BYTES_PER_SECOND * 3;
 /** Password checks at once (scrypt: ~50 ms of CPU and 16 MiB each); more wait, past a queue they are refused. */
 const CHECKS_AT_ONCE = 2;
 const CHECKS_QUEUED = 16;
-/** How often a show's buffer and timeouts are looked at: often enough that the wait to go on air adds little. */
-const WATCH_MS = 50;
 /** Checked in place of a missing account, so a wrong user costs the same time as a wrong password. */
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
@@ -35,17 +28,6 @@ export interface LiveIngestOptions {
   clock?: () => Date;
 }
 
-/** One DJ connected to a channel. */
-interface Show {
-  /** The latest title the DJ's client sent, kept for the moment the show goes on air. */
-  title: string | undefined;
-  dj: DjAccount;
-  channel: Channel;
-  socket: Socket;
-  input: LiveInput;
-  onAir: boolean;
-  end(reason: string, level?: 'info' | 'warn'): void;
-}
 
 /**
  * DJs broadcasting into channels: takes Icecast source connections (from the
@@ -60,7 +42,8 @@ export class LiveIngest {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly clock: () => Date;
-  private closed = false;
+  /** accepting --close()--> closed. */
+  status: 'accepting' | 'closed' = 'accepting';
 
   constructor(private readonly opts: LiveIngestOptions) {
     this.log = opts.logger.child({ component: 'live' });
@@ -68,11 +51,6 @@ export class LiveIngest {
     this.clock = opts.clock ?? (() => new Date());
   }
 
-  /** The show on `channel`, if a DJ is connected. */
-  showOn(channel: Channel): { dj: string } | null {
-    const show = this.shows.get(channel.id);
-    return show ? { dj: show.dj.user } : null;
-  }
 
   /** A title update from the client of the DJ connected to `channel`, if `credentials` are theirs. */
   async retitle(channel: Channel, credentials: Credentials | null, title: string): Promise<'ok' | 'no-show' | 'denied'> {
@@ -82,14 +60,13 @@ export class LiveIngest {
     if (credentials.user !== show.dj.user) return 'denied';
     const ok = await this.checks.run(() => verifyPassword(credentials.password, show.dj.hash));
     if (!ok) return 'denied';
-    show.title = title;
-    if (show.onAir) channel.retitle(title);
+    show.retitle(title);
     return 'ok';
   }
 
   /** A connection whose first bytes were a source request (`first`, so far); `accepted` is told if the DJ is let in (the connection guard stops counting it as idle). */
   accept(socket: Socket, first: Buffer, accepted?: (socket: Socket) => void): void {
-    if (this.closed) {
+    if (this.status === 'closed') {
       socket.destroy();
       return;
     }
@@ -163,93 +140,18 @@ export class LiveIngest {
   }
 
   private start(dj: DjAccount, channel: Channel, socket: Socket, head: SourceHead, format: StreamInput['format'], rest: Buffer): void {
-    const log = this.log.child({ channel: channel.id, dj: dj.user });
-    const settings = channel.playlist.live;
-    const input = new LiveInput({ decoderPath: this.opts.decoderPath, format, now: this.now });
-    const name = cleanTitle(head.headers.get('ice-name'));
-    const startedAt = this.now();
-    let ended = false;
-    const show: Show = {
-      title: undefined,
-      dj,
-      channel,
-      socket,
-      input,
-      onAir: false,
-      end: (reason, level = 'info') => {
-        if (ended) return;
-        ended = true;
-        clearInterval(watch);
-        channel.off('status', onStatus);
-        if (this.shows.get(channel.id) === show) this.shows.delete(channel.id);
-        log[level]({ reason, seconds: Math.round((this.now() - startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((dropped / BYTES_PER_SECOND) * 10) / 10 }, `live: ${dj.user} off: ${reason}`);
-        // Decoded audio not yet played still plays; a show that never went on air, or was cut, stops here.
-        if (!show.onAir) channel.djComing(false);
-        if (show.onAir && reason === 'the DJ disconnected') {
-          input.end();
-          // What the client had sent ahead still decodes; it too is kept within 3 s of the end.
-          const drain = setInterval(() => {
-            input.keepUp(MAX_AHEAD_BYTES);
-            if (input.complete || input.ended) clearInterval(drain);
-          }, WATCH_MS);
-        } else {
-          input.abandon(reason);
-        }
-        socket.destroy();
-      },
-    };
+    const show = new Show({ dj, channel, socket, format, rest, name: cleanTitle(head.headers.get('ice-name')), decoderPath: this.opts.decoderPath, sourceTimeoutMs: this.opts.sourceTimeoutMs, now: this.now, log: this.log.child({ channel: channel.id, dj: dj.user }) });
     this.shows.set(channel.id, show);
-    channel.djComing(true);
-    log.info({ from: socket.remoteAddress, format, name, client: head.headers.get('user-agent')?.slice(0, 80) }, `live: ${dj.user} connected to ${channel.id}`);
-    const feed = (chunk: Buffer): void => {
-      if (input.bytesIn === 0) log.debug({ bytes: chunk.length, afterMs: Math.round(this.now() - startedAt) }, 'live: first audio bytes');
-      if (!input.write(chunk)) socket.pause();
-    };
-    input.onDrain(() => socket.resume());
-    if (rest.length > 0) feed(rest);
-    socket.on('data', feed);
-    socket.on('end', () => show.end('the DJ disconnected'));
-    socket.on('close', () => show.end('the DJ disconnected'));
-    socket.resume();
-    void input.done.then(() => {
-      if (input.error && !ended) show.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
+    show.on('status', (s: ShowStatus) => {
+      if (s === 'ended' && this.shows.get(channel.id) === show) this.shows.delete(channel.id);
     });
-    const deadAirMs = settings.deadAirSeconds * 1000;
-    let firstPcm = false;
-    let dropped = 0;
-    const watch = setInterval(() => {
-      const t = this.now();
-      const lost = input.keepUp(MAX_AHEAD_BYTES);
-      if (lost > 0 && dropped === 0) log.warn('live: the DJ\'s client sends faster than real time; audio more than 3 s behind the live edge is dropped');
-      dropped += lost;
-      if (t - input.lastBytesAt > this.opts.sourceTimeoutMs) return show.end(`source timeout: nothing received for ${this.opts.sourceTimeoutMs / 1000} s`, 'warn');
-      if (!show.onAir) {
-        if (input.lookahead(1) > 0 && !firstPcm) {
-          firstPcm = true;
-          log.debug({ afterMs: Math.round(t - startedAt), bytesIn: input.bytesIn }, 'live: first audio decoded');
-        }
-        if (input.lookahead(START_BUFFER_BYTES) >= START_BUFFER_BYTES || (input.complete && input.lookahead(1) > 0)) {
-          if (!channel.goLive({ dj: dj.user, name, title: show.title, feed: input, gainDb: settings.gain })) return show.end('the channel closed');
-          show.onAir = true;
-          input.onAir();
-        } else if (t - startedAt > deadAirMs) {
-          show.end(`sent no decodable audio in ${settings.deadAirSeconds} s`, 'warn');
-        }
-        return;
-      }
-      if (t - input.lastTakenAt > deadAirMs) return show.end(`dead air: no audio for ${settings.deadAirSeconds} s`, 'warn');
-      if (t - input.lastAudibleAt > deadAirMs) return show.end(`dead air: silent for ${settings.deadAirSeconds} s`, 'warn');
-    }, WATCH_MS);
-    // The channel went away (playlist removed) or closed: the show ends with it.
-    const onStatus = (s: string): void => {
-      if (s !== 'on-air') show.end('the channel closed');
-    };
-    channel.on('status', onStatus);
+    show.log.info({ from: socket.remoteAddress, format, name: show.name, client: head.headers.get('user-agent')?.slice(0, 80) }, `live: ${dj.user} connected to ${channel.id}`);
   }
 
-  /** End every show (the station stops). */
-  close(): void {
-    this.closed = true;
+  /** Take no more sources and end every show (the station stops). Idempotent. */
+  async close(): Promise<void> {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
     for (const show of this.shows.values()) show.end('the station is stopping');
   }
 }

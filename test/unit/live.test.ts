@@ -40,6 +40,23 @@ describe('source request heads', () => {
     assert.equal(parseSourceHead(raw.subarray(0, 40)).kind, 'more');
   });
 
+  test('a head split at every byte boundary: more until the blank line, then the same head and audio', () => {
+    const raw = Buffer.from(`SOURCE /a.mp3 HTTP/1.0\r\nAuthorization: Basic ${b64('dj:pw')}\r\nContent-Type: audio/mpeg\r\n\r\nAUDIO`, 'latin1');
+    const end = raw.indexOf('\r\n\r\n') + 4;
+    for (let cut = 1; cut <= raw.length; cut++) {
+      const p = parseSourceHead(raw.subarray(0, cut));
+      if (cut < end) {
+        assert.equal(p.kind, 'more', `cut at ${cut}`);
+        assert.notEqual(startsSourceRequest(raw.subarray(0, cut)), false, `cut at ${cut}`);
+      } else {
+        assert.equal(p.kind, 'head', `cut at ${cut}`);
+        if (p.kind !== 'head') return;
+        assert.deepEqual(p.head.credentials, { user: 'dj', password: 'pw' });
+        assert.equal(p.rest.toString(), 'AUDIO'.slice(0, cut - end));
+      }
+    }
+  });
+
   test('malformed heads are refused with a reason, oversized ones too', () => {
     const bad = (s: string) => parseSourceHead(Buffer.from(s, 'latin1'));
     assert.deepEqual(bad('SOURCE nomount HTTP/1.0\r\n\r\n'), { kind: 'bad', reason: 'malformed request line' });

@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { BYTES_PER_SECOND } from '../audio/pcm.js';
+import type { StreamInput } from '../media/ffmpeg-input.js';
+import type { Channel } from '../playout/channel.js';
+import type { DjAccount } from './accounts.js';
+import { LiveInput } from './live-input.js';
+
+/** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
+const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
+/** Decoded audio a show may have waiting, beyond which a client sending faster than real time has its oldest dropped. */
+const MAX_AHEAD_BYTES = BYTES_PER_SECOND * 3;
+/** How often a show's buffer and timeouts are looked at: often enough that the wait to go on air adds little. */
+const WATCH_MS = 50;
+
+/**
+ * Lifecycle: buffering (connected, its first audio decoding) --> on-air
+ * (the channel took it over) --> ended; buffering --> ended when it never
+ * gave audio. `end(reason)` is idempotent.
+ */
+export type ShowStatus = 'buffering' | 'on-air' | 'ended';
+
+export interface ShowOptions {
+  dj: DjAccount;
+  channel: Channel;
+  socket: Socket;
+  format: StreamInput['format'];
+  /** Audio that came with the request head. */
+  rest: Buffer;
+  /** The client's ice-name, cleaned. */
+  name: string | undefined;
+  decoderPath: string;
+  sourceTimeoutMs: number;
+  now: () => number;
+  log: Logger;
+}
+
+/**
+ * One DJ's connection to a channel, from the accepted request to the end
+ * of the show: the socket's bytes into a LiveInput, the show put on the
+ * channel once its first audio is decoded, and the reasons it ends: the DJ
+ * left, the source timeout, dead air (silence or nothing decodable for the
+ * channel's `live.deadAirSeconds`), an undecodable input, the channel
+ * closing, another DJ taking over.
+ */
+export class Show extends EventEmitter {
+  status: ShowStatus = 'buffering';
+  readonly dj: DjAccount;
+  readonly name: string | undefined;
+  readonly log: Logger;
+  /** The latest title the DJ's client sent, kept for the moment the show goes on air. */
+  private title: string | undefined;
+  private readonly input: LiveInput;
+  private readonly startedAt: number;
+  private readonly watch: ReturnType<typeof setInterval>;
+  private dropped = 0;
+  private readonly onChannelStatus = (s: string): void => {
+    if (s !== 'on-air') this.end('the channel closed');
+  };
+
+  constructor(private readonly o: ShowOptions) {
+    super();
+    this.dj = o.dj;
+    this.name = o.name;
+    this.log = o.log;
+    this.startedAt = o.now();
+    this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now });
+    o.channel.djComing(true);
+    const { socket, input } = this;
+    const feed = (chunk: Buffer): void => {
+      if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
+      if (!input.write(chunk)) socket.pause();
+    };
+    input.onDrain(() => socket.resume());
+    if (o.rest.length > 0) feed(o.rest);
+    socket.on('data', feed);
+    socket.on('end', () => this.end('the DJ disconnected'));
+    socket.on('close', () => this.end('the DJ disconnected'));
+    socket.resume();
+    void input.done.then(() => {
+      if (input.error) this.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
+    });
+    o.channel.on('status', this.onChannelStatus);
+    this.watch = setInterval(() => this.check(), WATCH_MS);
+  }
+
+  private get socket(): Socket {
+    return this.o.socket;
+  }
+
+  /** The DJ's client sent a title: on air now, or when the show goes on. */
+  retitle(title: string): void {
+    this.title = title;
+    if (this.status === 'on-air') this.o.channel.retitle(title);
+  }
+
+  /** The show is over, for `reason`. Decoded audio not yet played still plays if the DJ simply left; otherwise it stops here. */
+  end(reason: string, level: 'info' | 'warn' = 'info'): void {
+    if (this.status === 'ended') return;
+    const wasOnAir = this.status === 'on-air';
+    clearInterval(this.watch);
+    this.o.channel.off('status', this.onChannelStatus);
+    const { input } = this;
+    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10 }, `live: ${this.dj.user} off: ${reason}`);
+    if (!wasOnAir) this.o.channel.djComing(false);
+    if (wasOnAir && reason === 'the DJ disconnected') {
+      input.end();
+      // What the client had sent ahead still decodes; it too is kept within 3 s of the end.
+      const drain = setInterval(() => {
+        input.keepUp(MAX_AHEAD_BYTES);
+        if (input.complete || input.ended) clearInterval(drain);
+      }, WATCH_MS);
+    } else {
+      input.abandon(reason);
+    }
+    this.socket.destroy();
+    this.setStatus('ended');
+  }
+
+  private check(): void {
+    const { input, o } = this;
+    const t = o.now();
+    const deadAir = o.channel.playlist.live.deadAirSeconds;
+    const lost = input.keepUp(MAX_AHEAD_BYTES);
+    if (lost > 0 && this.dropped === 0) this.log.warn("live: the DJ's client sends faster than real time; audio more than 3 s behind the live edge is dropped");
+    this.dropped += lost;
+    if (t - input.lastBytesAt > o.sourceTimeoutMs) return this.end(`source timeout: nothing received for ${o.sourceTimeoutMs / 1000} s`, 'warn');
+    if (this.status === 'buffering') {
+      if (input.lookahead(START_BUFFER_BYTES) >= START_BUFFER_BYTES || (input.complete && input.lookahead(1) > 0)) {
+        this.log.debug({ afterMs: Math.round(t - this.startedAt), bytesIn: input.bytesIn }, 'live: first audio decoded; taking over');
+        if (!o.channel.goLive({ dj: this.dj.user, name: this.name, title: this.title, feed: input, gainDb: o.channel.playlist.live.gain })) return this.end('the channel closed');
+        input.onAir();
+        this.setStatus('on-air');
+      } else if (t - this.startedAt > deadAir * 1000) {
+        this.end(`sent no decodable audio in ${deadAir} s`, 'warn');
+      }
+      return;
+    }
+    if (t - input.lastTakenAt > deadAir * 1000) return this.end(`dead air: no audio for ${deadAir} s`, 'warn');
+    if (t - input.lastAudibleAt > deadAir * 1000) return this.end(`dead air: silent for ${deadAir} s`, 'warn');
+  }
+
+  private setStatus(next: ShowStatus): void {
+    if (this.status === next) return;
+    this.status = next;
+    this.emit('status', next);
+  }
+}
