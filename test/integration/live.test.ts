@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
+import { startIcecast, type IcecastHandle } from '../helpers/icecast.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
@@ -124,6 +125,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
   let other: Listener;
   const feed: { type: string; at: number; show?: { dj: string; end: string | null; recording: string | null; seconds: number | null }; nowPlaying?: { title: string } }[] = [];
   let ws: WebSocket;
+  let ice: IcecastHandle;
 
   before(async () => {
     dir = tempDir('live');
@@ -143,7 +145,9 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
         { user: 'mallory', channels: ['other'], hash: await hashPassword(PASSWORDS.mallory), timezone: 'UTC' },
       ],
     });
-    station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, RECORDINGS_DIR: recordings, LIVE_SOURCE_TIMEOUT_S: '3' });
+    // The channel also goes to a real Icecast: titles must reach it too.
+    ice = await startIcecast();
+    station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, RECORDINGS_DIR: recordings, LIVE_SOURCE_TIMEOUT_S: '3', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword });
     port = Number(new URL(station.url).port);
     listener = await listen(`${station.url}/radio.mp3`);
     other = await listen(`${station.url}/other.mp3`);
@@ -157,6 +161,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     listener?.close();
     other?.close();
     await station?.close();
+    await ice?.kill();
   });
 
   test('ffmpeg (PUT) takes over within 1 s through a crossfade, titles follow updinfo, the playlist returns with no gap, the show is recorded as aired', async () => {
@@ -173,6 +178,8 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     assert.match(await res.text(), /Metadata update successful/);
     const updated = await listener.waitForTitle((t) => t === '演示乐队 - 晨光', 3000);
     const feedTrack = await until('feed track', () => feed.find((m) => m.type === 'track' && m.nowPlaying?.title === '演示乐队 - 晨光'), 3000);
+    await until('the title on Icecast', async () => ((await ice.status()).find((m) => m.listenurl.endsWith('/radio.mp3'))?.title === '演示乐队 - 晨光' ? true : undefined), 3000, 20);
+    const icecastMs = Date.now() - sentAt;
     // Wrong credentials for the update: 401, title unchanged.
     const bad = await fetch(`${station.url}/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=hijack`, { headers: { authorization: basic('alice', 'nope-nope-nope') } });
     assert.equal(bad.status, 401);
@@ -200,10 +207,10 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     })();
     const runs = silentRuns(pcm, SR, 1).filter((r) => r.startSec > heard - 2 && r.startSec < djEnd + 2);
     const seam = runs.filter((r) => Math.abs(r.startSec - djEnd) < 0.5);
-    console.log(`# live takeover ${takeoverMs} ms (connect to first DJ audio at the listener); music still at ${musicAtOnset.toFixed(0)} at the DJ's onset; title update at ICY ${updateMs} ms, feed ${feedMs} ms; silent runs around the show ${JSON.stringify(runs.map((r) => r.ms))}`);
+    console.log(`# live takeover ${takeoverMs} ms (connect to first DJ audio at the listener); music still at ${musicAtOnset.toFixed(0)} at the DJ's onset; title update at ICY ${updateMs} ms, feed ${feedMs} ms, Icecast's title by ${icecastMs} ms; silent runs around the show ${JSON.stringify(runs.map((r) => r.ms))}`);
     assert.ok(takeoverMs < 1000, `takeover ${takeoverMs} ms`);
     assert.ok(musicAtOnset > 200, 'the music fades out under the DJ, not cut');
-    assert.ok(updateMs < 1000 && feedMs < 1000, `update ${updateMs} / ${feedMs} ms`);
+    assert.ok(updateMs < 1000 && feedMs < 1000 && icecastMs < 1000, `update ${updateMs} / ${feedMs} / ${icecastMs} ms`);
     assert.deepEqual(seam, [], 'no silence at the hand-back seam');
     assert.equal(listener.closed, false, 'the listener stayed connected');
 
