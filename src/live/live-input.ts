@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { AUDIBLE_THRESHOLD, BYTES_PER_PCM_FRAME, isAudible } from '../audio/pcm.js';
+import { AutoGain } from '../audio/loudness-meter.js';
 import { PcmDecoder } from '../media/decoder.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
 import type { PcmFeed } from '../playout/sources/source.js';
@@ -9,6 +10,8 @@ const INPUT_HIGH_WATER = 64 * 1024;
 
 export interface LiveInputOptions {
   decoderPath: string;
+  /** LUFS to bring the show to (the channel's loudness target); none: its level as sent. */
+  loudnessTarget?: number | undefined;
   format: StreamInput['format'];
   /** Milliseconds now, monotonic. */
   now: () => number;
@@ -32,7 +35,11 @@ export class LiveInput implements PcmFeed {
   /** Audio has been taken (the show is on air). */
   taken = false;
 
+  /** Follows the show's level as it is taken, toward the channel's loudness. */
+  readonly autoGain: AutoGain | null;
+
   constructor(private readonly opts: LiveInputOptions) {
+    this.autoGain = opts.loudnessTarget === undefined ? null : new AutoGain({ target: opts.loudnessTarget });
     this.decoder = new PcmDecoder(opts.decoderPath, { stream: this.pipe, format: opts.format });
     this.lastBytesAt = this.lastTakenAt = this.lastAudibleAt = opts.now();
     // The decoder exiting early (undecodable input) must not leave an 'error' unhandled on the pipe.
@@ -104,6 +111,7 @@ export class LiveInput implements PcmFeed {
       this.taken = true;
       this.lastTakenAt = t;
       if (isAudible(pcm)) this.lastAudibleAt = t;
+      this.autoGain?.push(pcm);
     }
     return pcm;
   }

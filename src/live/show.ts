@@ -65,7 +65,8 @@ export class Show extends EventEmitter {
     this.name = o.name;
     this.log = o.log;
     this.startedAt = o.now();
-    this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now });
+    const loudness = o.channel.playlist.loudness;
+    this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now, loudnessTarget: loudness === false ? undefined : loudness.target });
     o.channel.djComing(true);
     const { socket, input } = this;
     const feed = (chunk: Buffer): void => {
@@ -102,7 +103,7 @@ export class Show extends EventEmitter {
     clearInterval(this.watch);
     this.o.channel.off('status', this.onChannelStatus);
     const { input } = this;
-    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10 }, `live: ${this.dj.user} off: ${reason}`);
+    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10, ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}) }, `live: ${this.dj.user} off: ${reason}`);
     if (!wasOnAir) this.o.channel.djComing(false);
     if (wasOnAir && reason === 'the DJ disconnected') {
       input.end();
@@ -129,7 +130,8 @@ export class Show extends EventEmitter {
     if (this.status === 'buffering') {
       if (input.lookahead(START_BUFFER_BYTES) >= START_BUFFER_BYTES || (input.complete && input.lookahead(1) > 0)) {
         this.log.debug({ afterMs: Math.round(t - this.startedAt), bytesIn: input.bytesIn }, 'live: first audio decoded; taking over');
-        if (!o.channel.goLive({ dj: this.dj.user, name: this.name, title: this.title, feed: input, gainDb: o.channel.playlist.live.gain })) return this.end('the channel closed');
+        const auto = input.autoGain;
+        if (!o.channel.goLive({ dj: this.dj.user, name: this.name, title: this.title, feed: input, gainDb: o.channel.playlist.live.gain, ...(auto ? { autoGainDb: () => auto.db } : {}) })) return this.end('the channel closed');
         input.onAir();
         this.setStatus('on-air');
       } else if (t - this.startedAt > deadAir * 1000) {
@@ -146,4 +148,8 @@ export class Show extends EventEmitter {
     this.status = next;
     this.emit('status', next);
   }
+}
+
+function round1(x: number | null): number | null {
+  return x === null || !Number.isFinite(x) ? null : Math.round(x * 10) / 10;
 }

@@ -117,3 +117,11 @@ export function toneChanges(pcm: Int16Array, freqs: number[], sampleRate = 44100
   }
   return changes;
 }
+
+/** Integrated loudness and true peak of a file (or a stretch of it), as ffmpeg's ebur128 measures. */
+export async function measureLoudness(file: string, from = 0, seconds?: number): Promise<{ lufs: number; peak: number }> {
+  const args = ['-hide_banner', '-nostats', ...(from > 0 ? ['-ss', String(from)] : []), ...(seconds ? ['-t', String(seconds)] : []), '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'];
+  const { stderr } = await run('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 });
+  const tail = stderr.slice(stderr.lastIndexOf('Summary:'));
+  return { lufs: Number(/I:\s*(-?[\d.]+) LUFS/.exec(tail)![1]), peak: Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(tail)![1]) };
+}

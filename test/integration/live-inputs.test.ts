@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { listen, type Listener } from '../helpers/listener.js';
-import { decodeMp3, frequencyTrack, makeTone, silentRuns } from '../helpers/media.js';
+import { writeFileSync } from 'node:fs';
+import { decodeMp3, frequencyTrack, makeTone, measureLoudness, silentRuns } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -54,9 +55,10 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     const media = tempDir('live-in-media');
     const track = await makeTone({ file: path.join(media, 'music.m4a'), freq: 440, seconds: 30, args: ['-c:a', 'aac', '-b:a', '128k'], title: 'Music' });
     writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, live: { takeover: true, deadAirSeconds: 2 }, tracks: [{ source: 'file', path: track }] });
+    writePlaylist(dir, 'loud', { name: 'Loud', mount: '/loud.mp3', loudness: { target: -16 }, tracks: [{ source: 'file', path: track }] });
     const djs = path.join(tempDir('djs'), 'djs.json');
     await writeDjFile(djs, { djs: [
-      { user: 'alice', channels: ['radio'], hash: await hashPassword(PW.alice), timezone: 'UTC' },
+      { user: 'alice', channels: ['radio', 'loud'], hash: await hashPassword(PW.alice), timezone: 'UTC' },
       { user: 'bob', channels: ['radio'], hash: await hashPassword(PW.bob), timezone: 'UTC' },
     ] });
     station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, LIVE_PORT: '0', RECORDINGS_DIR: tempDir('rec') });
@@ -146,5 +148,34 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     assert.ok(longest < 2000, `silence ${longest} ms (live.deadAirSeconds 2)`);
     assert.ok(grewMb < 100);
     assert.equal(listener.closed, false);
+  });
+
+  test('a DJ far quieter or louder than the channel is brought to its loudness (-16 LUFS) within seconds, through the limiter', async () => {
+    const loud = await listen(`${station.url}/loud.mp3`);
+    try {
+      await until('music on /loud', () => (loud.titles.length > 0 ? true : undefined), 20_000);
+      const figures: string[] = [];
+      for (const [lufs, freq] of [[-30, 1000], [-8, 1000]] as const) {
+        const seen = loud.titles.length;
+        // A sine in both channels near 1 kHz reads 20 log10(amplitude) LUFS; lavfi's sine has amplitude 1/8, and
+        // ffmpeg's mono-to-stereo upmix puts it at -3 dB in each channel.
+        const volume = (10 ** (lufs / 20) / 0.125) * Math.SQRT2;
+        const dj = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${freq}:duration=12`, '-af', `volume=${volume.toFixed(5)}`, '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '192k', '-content_type', 'audio/mpeg', '-f', 'mp3', `icecast://alice:${PW.alice}@127.0.0.1:${livePort}/loud.mp3`], { stdio: 'ignore' });
+        const on = await nextTitle(loud, (t) => t === 'alice', seen);
+        await exited(dj);
+        const back = await nextTitle(loud, (t) => t === 'Music', seen + 1);
+        const file = path.join(tempDir('agc'), 'show.mp3');
+        writeFileSync(file, loud.audio().subarray(on.audioOffset, back.audioOffset));
+        const showSeconds = (back.audioOffset - on.audioOffset) / 16000;
+        // From 4 s into the show (the gain has settled) to its last second.
+        const settled = await measureLoudness(file, 4, showSeconds - 5);
+        figures.push(`sent ${lufs} LUFS -> heard ${settled.lufs} LUFS (${showSeconds.toFixed(1)} s show, peak ${settled.peak} dBFS)`);
+        assert.ok(Math.abs(settled.lufs - -16) <= 1.5, figures.at(-1));
+        assert.ok(settled.peak <= -1, 'under the ceiling');
+      }
+      console.log(`# live loudness: ${figures.join('; ')}`);
+    } finally {
+      loud.close();
+    }
   });
 });

@@ -12,19 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { listen } from '../helpers/listener.js';
-import { decodeMp3, silentRuns, toneChanges } from '../helpers/media.js';
+import { decodeMp3, measureLoudness as measure, silentRuns, toneChanges } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const run = promisify(execFile);
 
-/** Integrated loudness and true peak of a file (or a stretch of it), as ebur128 measures. */
-async function measure(file: string, from = 0, seconds?: number): Promise<{ lufs: number; peak: number }> {
-  const args = ['-hide_banner', '-nostats', ...(from > 0 ? ['-ss', String(from)] : []), ...(seconds ? ['-t', String(seconds)] : []), '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'];
-  const { stderr } = await run('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 });
-  const tail = stderr.slice(stderr.lastIndexOf('Summary:'));
-  return { lufs: Number(/I:\s*(-?[\d.]+) LUFS/.exec(tail)![1]), peak: Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(tail)![1]) };
-}
 
 interface Song {
   name: string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GainLimiter } from '../../src/audio/limiter.js';
 import { dbToLinear, gainFor, parseEbur128 } from '../../src/audio/loudness.js';
+import { AutoGain, LoudnessMeter } from '../../src/audio/loudness-meter.js';
 
 /** The mix the limiter takes: interleaved stereo floats from per-frame values (same on both channels), times a gain. */
 function pcm(values: number[], gain = 1): Float32Array {
@@ -91,5 +92,41 @@ describe('loudness analysis', () => {
     assert.equal(gainFor({ integratedLufs: -30 }, target), 14);
     assert.equal(gainFor({ integratedLufs: -6 }, target, -1.5), -11.5);
     assert.equal(gainFor(null, target), -2);
+  });
+});
+
+describe('live loudness meter and automatic gain', () => {
+  const sine = (seconds: number, amplitude: number, freq = 997): Buffer => {
+    const b = Buffer.alloc(Math.round(44100 * seconds) * 4);
+    for (let i = 0; i < b.length / 4; i++) {
+      const v = Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * freq * i) / 44100));
+      b.writeInt16LE(v, i * 4);
+      b.writeInt16LE(v, i * 4 + 2);
+    }
+    return b;
+  };
+
+  test('a 997 Hz sine in both channels reads 20 log10(amplitude) LUFS (BS.1770: K-weighting\'s +0.691 dB there is what the -0.691 offsets), digital silence -Infinity', () => {
+    for (const lufs of [-40, -23, -10]) {
+      const m = new LoudnessMeter(30);
+      m.push(sine(3, 10 ** (lufs / 20)));
+      assert.ok(Math.abs(m.lufs! - lufs) < 0.1, `${m.lufs} for ${lufs}`);
+    }
+    const quiet = new LoudnessMeter(30);
+    assert.equal(quiet.lufs, null);
+    quiet.push(Buffer.alloc(44100 * 4));
+    assert.equal(quiet.lufs, -Infinity);
+  });
+
+  test('the automatic gain brings -32 LUFS to -16 within 2.5 s, then holds through silence; bounded by its range', () => {
+    const g = new AutoGain({ target: -16 });
+    const input = sine(2.5, 10 ** (-32 / 20));
+    for (let at = 0; at < input.length; at += 4410 * 4) g.push(input.subarray(at, at + 4410 * 4));
+    assert.ok(Math.abs(g.db - 16) < 0.1, `gain ${g.db}`);
+    g.push(Buffer.alloc(44100 * 4 * 5));
+    assert.ok(Math.abs(g.db - 16) < 0.1, `silence moved the gain to ${g.db}`);
+    const far = new AutoGain({ target: -16, rangeDb: 6 });
+    far.push(sine(3, 10 ** (-40 / 20)));
+    assert.equal(far.db, 6);
   });
 });

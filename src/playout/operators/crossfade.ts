@@ -254,6 +254,7 @@ export class Crossfade {
     let pcm = v.song.feed.take(bytes);
     // lookahead() promised these bytes; a shortfall would shift this song against the other.
     if (!pcm || pcm.length < bytes) pcm = Buffer.concat([pcm ?? Buffer.alloc(0), Buffer.alloc(bytes - (pcm?.length ?? 0))]);
+    if (v.song.gainNowDb) v.gain = dbToLinear(v.song.gainNowDb());
     addInto(out, at, pcm, v.gain, v.env, v.pos);
     if (v.markAt !== null && v.markAt < v.pos + n) {
       marks.push({ frame: at + Math.max(0, v.markAt - v.pos), song: v.song });

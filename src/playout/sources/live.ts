@@ -12,6 +12,8 @@ export interface LiveShow {
   feed: PcmFeed;
   /** dB applied to the DJ's audio (the channel's `live.gain`); the limiter keeps the ceiling. */
   gainDb: number;
+  /** dB the show's level is brought by now to the channel's loudness (a slow automatic gain), if loudness is on. */
+  autoGainDb?: () => number;
 }
 
 /** The song a live show plays as: no known length, its own watch for stalls (the ingest's source timeout). */
@@ -25,6 +27,7 @@ function liveSong(show: LiveShow): Song {
     feed: show.feed,
     seconds: null,
     gainDb: show.gainDb,
+    ...(show.autoGainDb ? { gainNowDb: () => show.gainDb + show.autoGainDb!() } : {}),
     stallMs: Infinity,
   };
 }

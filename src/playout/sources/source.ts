@@ -41,6 +41,8 @@ export interface Song {
   seconds: number | null;
   /** dB applied to it (normalization plus its own gain); set by normalize. */
   gainDb: number;
+  /** For a song whose level is followed as it plays (a live show): the dB to apply now, read at every mix. */
+  gainNowDb?: () => number;
   /** Milliseconds it may give no audio before the mixer gives up on it; default the mixer's. A live show keeps its own watch. */
   stallMs?: number;
 }
