@@ -259,6 +259,18 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     const second = await rawSource(port, head('source', `bob:${PASSWORDS.bob}`));
     assert.equal(second.status, 403);
     assert.match(second.text, /Mountpoint in use/);
+    // And as a real client sees them: ffmpeg told 403 while alice is on, and 401 for a wrong password.
+    const refusedBy = async (p: ChildProcess): Promise<{ code: number | null; said: string }> => {
+      let said = '';
+      p.stderr?.on('data', (d) => (said += String(d)));
+      return { code: await exited(p), said };
+    };
+    const bobFf = await refusedBy(ffmpegSource(`icecast://bob:${PASSWORDS.bob}@127.0.0.1:${port}/radio.mp3`, { seconds: 2 }));
+    assert.notEqual(bobFf.code, 0);
+    assert.match(bobFf.said, /403/);
+    const wrongFf = await refusedBy(ffmpegSource(`icecast://bob:not-his-password@127.0.0.1:${port}/radio.mp3`, { seconds: 2 }));
+    assert.notEqual(wrongFf.code, 0);
+    assert.match(wrongFf.said, /401/);
     await exited(busy);
     await nextTitle(listener, (t) => t.startsWith('Tone'), seen + 1);
     const text = JSON.stringify(station.logs.lines);
