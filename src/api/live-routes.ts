@@ -16,7 +16,7 @@ export function liveRoutes(app: FastifyInstance, station: Station, live: LiveIng
     if (!update.ok) return xml(reply, update.status, update.reason);
     const channel = station.byMount(update.mount);
     if (!channel) return xml(reply, 400, 'Source does not exist');
-    const who = await live.retitle(channel, basicCredentials(req.headers.authorization), update.title);
+    const who = await live.retitle(channel, basicCredentials(req.headers.authorization), update.title, req.socket.remoteAddress ?? '');
     if (who === 'denied') return xml(reply.header('www-authenticate', 'Basic realm="Icecast2 Server"'), 401, 'Authentication Required');
     if (who === 'no-show') return xml(reply, 400, 'Source does not exist');
     return xml(reply, 200, 'Metadata update successful', true);

@@ -6,6 +6,7 @@ import { Semaphore } from '../semaphore.js';
 import { readDjFile, refusal, verifyPassword, type DjAccount } from './accounts.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
 import { Show, type ShowStatus } from './show.js';
+import { SIGN_IN_LIMITS, SignInGuard } from './sign-in-guard.js';
 import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credentials, type SourceHead } from './source-head.js';
 
 /** Password checks at once (scrypt: ~50 ms of CPU and 16 MiB each); more wait, past a queue they are refused. */
@@ -39,6 +40,9 @@ export interface LiveIngestOptions {
 export class LiveIngest {
   private readonly shows = new Map<string, Show>();
   private readonly checks = new Semaphore(CHECKS_AT_ONCE);
+  private readonly signIns = new SignInGuard();
+  private busyRefusals = 0;
+  private busyLoggedAt = -Infinity;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly clock: () => Date;
@@ -53,13 +57,15 @@ export class LiveIngest {
 
 
   /** A title update from the client of the DJ connected to `channel`, if `credentials` are theirs. */
-  async retitle(channel: Channel, credentials: Credentials | null, title: string): Promise<'ok' | 'no-show' | 'denied'> {
+  async retitle(channel: Channel, credentials: Credentials | null, title: string, address: string): Promise<'ok' | 'no-show' | 'denied'> {
     const show = this.shows.get(channel.id);
-    if (!credentials) return 'denied';
+    if (!credentials || this.signIns.lockedFor(address) > 0) return 'denied';
     if (!show) return 'no-show';
-    if (credentials.user !== show.dj.user) return 'denied';
-    const ok = await this.checks.run(() => verifyPassword(credentials.password, show.dj.hash));
-    if (!ok) return 'denied';
+    const ok = credentials.user === show.dj.user && this.checks.queued < CHECKS_QUEUED && (await this.checks.run(() => verifyPassword(credentials.password, show.dj.hash)));
+    if (!ok) {
+      this.signIns.failed(address);
+      return 'denied';
+    }
     show.retitle(title);
     return 'ok';
   }
@@ -109,33 +115,64 @@ export class LiveIngest {
       this.log.info({ from, mount: head.mount, dj, status, why: reason }, `live: source refused (${status}): ${reason}`);
       if (!socket.destroyed) socket.end(refuseReply(status, reason));
     };
+    const address = from ?? '';
+    const locked = this.signIns.lockedFor(address);
+    // Refused before any check, and not logged again: the lock-out was.
+    if (locked > 0) return void (!socket.destroyed && socket.end(refuseReply(403, `too many failed sign-ins from your address; try again in ${Math.ceil(locked / 1000)} s`)));
     const channel = this.opts.station.byMount(head.mount);
     if (!channel) return refuse(404, `no channel at mount ${head.mount}`);
+    // libshout's first try carries no credentials: not a failure.
     if (!head.credentials) return refuse(401, 'You need to authenticate');
-    if (this.checks.queued >= CHECKS_QUEUED) return refuse(503, 'too many sign-ins at once; try again');
-    const dj = await this.authenticate(head.credentials).catch((err: Error) => {
-      this.log.error({ file: this.opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused until it is fixed');
-      return null;
-    });
-    if (socket.destroyed) return;
-    if (!dj) return refuse(401, 'Authentication Required');
-    const why = refusal(dj, channel.id, this.clock());
-    if (why) return refuse(403, why, dj.user);
-    const format = inputFormatOf(head.headers.get('content-type'));
-    if (!format) return refuse(403, `Content-type not supported: ${JSON.stringify((head.headers.get('content-type') ?? 'none').slice(0, 60))} (send audio/mpeg, audio/aac or application/ogg)`, dj.user);
-    const busy = this.shows.get(channel.id);
-    if (busy && !channel.playlist.live.takeover) return refuse(403, `Mountpoint in use (DJ ${busy.dj.user} is live)`, dj.user);
-    if (channel.status !== 'on-air') return refuse(503, 'the channel is not on air', dj.user);
-    busy?.end(`replaced by DJ ${dj.user}`);
-    socket.write(acceptReply(head.expectContinue));
-    accepted?.(socket);
-    this.start(dj, channel, socket, head, format, rest);
+    if (this.checks.queued >= CHECKS_QUEUED) {
+      // A flood of sign-ins is one log line per 10 s, not one per attempt.
+      this.busyRefusals += 1;
+      const t = this.now();
+      if (t - this.busyLoggedAt >= 10_000) {
+        this.log.warn({ refused: this.busyRefusals, lastFrom: address }, 'live: sign-ins refused (503): more than 16 waiting for a password check');
+        this.busyLoggedAt = t;
+        this.busyRefusals = 0;
+      }
+      return void (!socket.destroyed && socket.end(refuseReply(503, 'too many sign-ins at once; try again')));
+    }
+    // A DJ may be coming: the channel starts queueing less now, while the password is checked, so a takeover is heard sooner.
+    channel.djComing(true);
+    let started = false;
+    try {
+      const dj = await this.authenticate(head.credentials, address).catch((err: Error) => {
+        this.log.error({ file: this.opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused until it is fixed');
+        return null;
+      });
+      if (socket.destroyed) return;
+      if (dj === 'locked') return void socket.end(refuseReply(403, 'too many failed sign-ins from your address; try again later'));
+      if (!dj) {
+        if (this.signIns.failed(address)) this.log.warn({ from: address, lockSeconds: SIGN_IN_LIMITS.lockMs / 1000 }, `live: ${SIGN_IN_LIMITS.maxFailures} failed sign-ins from ${address}; its sign-ins are refused for ${SIGN_IN_LIMITS.lockMs / 1000} s`);
+        return refuse(401, 'Authentication Required');
+      }
+      this.signIns.succeeded(address);
+      const why = refusal(dj, channel.id, this.clock());
+      if (why) return refuse(403, why, dj.user);
+      const format = inputFormatOf(head.headers.get('content-type'));
+      if (!format) return refuse(403, `Content-type not supported: ${JSON.stringify((head.headers.get('content-type') ?? 'none').slice(0, 60))} (send audio/mpeg, audio/aac or application/ogg)`, dj.user);
+      const busy = this.shows.get(channel.id);
+      if (busy && !channel.playlist.live.takeover) return refuse(403, `Mountpoint in use (DJ ${busy.dj.user} is live)`, dj.user);
+      if (channel.status !== 'on-air') return refuse(503, 'the channel is not on air', dj.user);
+      busy?.end(`replaced by DJ ${dj.user}`);
+      socket.write(acceptReply(head.expectContinue));
+      accepted?.(socket);
+      started = true;
+      this.start(dj, channel, socket, head, format, rest);
+    } finally {
+      // The show carries the count from here (it goes when the show goes on air, or ends).
+      if (!started) channel.djComing(false);
+    }
   }
 
-  private async authenticate(c: Credentials): Promise<DjAccount | null> {
+  /** The account `c` signs in as, null if wrong, or 'locked' if its address was locked out while it waited its turn (no check is spent on it). */
+  private async authenticate(c: Credentials, address: string): Promise<DjAccount | null | 'locked'> {
     const { djs } = await readDjFile(this.opts.djsFile);
     const dj = djs.find((d) => d.user === c.user);
-    const ok = await this.checks.run(() => verifyPassword(c.password, dj?.hash ?? DUMMY_HASH));
+    const ok = await this.checks.run(async () => (this.signIns.lockedFor(address) > 0 ? 'locked' : verifyPassword(c.password, dj?.hash ?? DUMMY_HASH)));
+    if (ok === 'locked') return ok;
     return ok && dj ? dj : null;
   }
 

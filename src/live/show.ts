@@ -11,8 +11,9 @@ import { LiveInput } from './live-input.js';
 const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
 /** Decoded audio a show may have waiting, beyond which a client sending faster than real time has its oldest dropped. */
 const MAX_AHEAD_BYTES = BYTES_PER_SECOND * 3;
-/** How often a show's buffer and timeouts are looked at: often enough that the wait to go on air adds little. */
+/** How often a show's timeouts are looked at, and (BUFFERING_WATCH_MS) its first audio while it waits to go on air. */
 const WATCH_MS = 50;
+const BUFFERING_WATCH_MS = 10;
 
 /**
  * Lifecycle: buffering (connected, its first audio decoding) --> on-air
@@ -53,7 +54,7 @@ export class Show extends EventEmitter {
   private title: string | undefined;
   private readonly input: LiveInput;
   private readonly startedAt: number;
-  private readonly watch: ReturnType<typeof setInterval>;
+  private watch: ReturnType<typeof setInterval>;
   private dropped = 0;
   private readonly onChannelStatus = (s: string): void => {
     if (s !== 'on-air') this.end('the channel closed');
@@ -67,7 +68,7 @@ export class Show extends EventEmitter {
     this.startedAt = o.now();
     const loudness = o.channel.playlist.loudness;
     this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now, loudnessTarget: loudness === false ? undefined : loudness.target });
-    o.channel.djComing(true);
+    // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
     const { socket, input } = this;
     const feed = (chunk: Buffer): void => {
       if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
@@ -83,7 +84,7 @@ export class Show extends EventEmitter {
       if (input.error) this.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
     });
     o.channel.on('status', this.onChannelStatus);
-    this.watch = setInterval(() => this.check(), WATCH_MS);
+    this.watch = setInterval(() => this.check(), BUFFERING_WATCH_MS);
   }
 
   private get socket(): Socket {
@@ -134,6 +135,8 @@ export class Show extends EventEmitter {
         if (!o.channel.goLive({ dj: this.dj.user, name: this.name, title: this.title, feed: input, gainDb: o.channel.playlist.live.gain, ...(auto ? { autoGainDb: () => auto.db } : {}) })) return this.end('the channel closed');
         input.onAir();
         this.setStatus('on-air');
+        clearInterval(this.watch);
+        this.watch = setInterval(() => this.check(), WATCH_MS);
       } else if (t - this.startedAt > deadAir * 1000) {
         this.end(`sent no decodable audio in ${deadAir} s`, 'warn');
       }

@@ -10,6 +10,7 @@ import { hashPassword, readDjFile, refusal, verifyPassword } from '../../src/liv
 import { parseMetadataUpdate } from '../../src/live/metadata.js';
 import { basicCredentials, inputFormatOf, parseSourceHead, refuseReply, startsSourceRequest } from '../../src/live/source-head.js';
 import { PlaylistError } from '../../src/errors.js';
+import { SignInGuard } from '../../src/live/sign-in-guard.js';
 import { tempDir } from '../helpers/station.js';
 
 const run = promisify(execFile);
@@ -181,5 +182,34 @@ describe('DJ accounts', () => {
     assert.equal(await verifyPassword('new-password-1', (await readDjFile(file)).djs[0]!.hash), true);
     await dj(['remove', 'alice']);
     assert.deepEqual((await readDjFile(file)).djs, []);
+  });
+});
+
+describe('failed sign-ins per address', () => {
+  test('ten failures in a minute lock an address out for a minute; others are unaffected; success forgets', () => {
+    const clock = { t: 0 };
+    const g = new SignInGuard({ maxFailures: 10, windowMs: 60_000, lockMs: 60_000, maxAddresses: 3 }, () => clock.t);
+    for (let i = 0; i < 9; i++) assert.equal(g.failed('a'), false);
+    assert.equal(g.lockedFor('a'), 0);
+    assert.equal(g.failed('a'), true, 'the tenth locks');
+    assert.equal(g.lockedFor('a'), 60_000);
+    assert.equal(g.lockedFor('b'), 0);
+    clock.t = 59_999;
+    assert.equal(g.lockedFor('a'), 1);
+    clock.t = 60_000;
+    assert.equal(g.lockedFor('a'), 0, 'unlocked after a minute');
+    // Failures spread over more than the window never lock.
+    for (let i = 0; i < 20; i++) {
+      clock.t += 7000;
+      assert.equal(g.failed('c'), false);
+    }
+    g.failed('d');
+    g.succeeded('d');
+    for (let i = 0; i < 9; i++) g.failed('d');
+    assert.equal(g.lockedFor('d'), 0, 'a success started the count afresh');
+    // At most maxAddresses remembered: the oldest forgotten.
+    g.failed('e');
+    g.failed('f');
+    assert.equal(g.lockedFor('a'), 0);
   });
 });
