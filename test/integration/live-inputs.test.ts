@@ -124,7 +124,8 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     await until('4 s of the flood on air', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 10_000);
     const offs = station.logs.find(/live: alice off/).length;
     flood.kill('SIGKILL');
-    const off = await until('flood ended', () => station.logs.find(/live: alice off/)[offs], 10_000);
+    // What the client wrote before it was killed is still in the kernel's buffers: read (and mostly dropped) at ~11x real time.
+    const off = await until('flood ended', () => station.logs.find(/live: alice off/)[offs], 30_000);
     const lagged = await nextTitle(listener, (t) => t === 'Music', seen + 1);
     // The burst is decoded as fast as it comes, but never more than 3 s of it waits: the rest is dropped, and the show ends soon after the client does.
     const tail = (lagged.audioOffset - on.audioOffset) / 16000 - Number(off.seconds);

@@ -73,6 +73,9 @@ export class LiveSwitch implements SongSource {
 
   prepare(): void {
     this.source.prepare();
+    // While a show is on, the playlist's next song has its decoder started and waiting: a show's end is
+    // known only when the DJ leaves, with a fraction of a second of their audio left to cover the join.
+    if (this.current) this.source.warmUp();
   }
 
   take(): Song | null {
