@@ -90,16 +90,11 @@ export class LiveInput implements PcmFeed {
    */
   private left(): number {
     if (this.remaining === null && this.decoder.complete) {
-      this.pull();
       this.remaining = Math.max(0, this.decoder.lookahead(Infinity) - this.decoder.trailingSilence(AUDIBLE_THRESHOLD));
     }
     return this.remaining ?? Infinity;
   }
   private remaining: number | null = null;
-
-  private pull(): void {
-    this.decoder.lookahead(Infinity);
-  }
 
   take(maxBytes: number): Buffer | null {
     const left = this.left();

@@ -69,7 +69,8 @@ export class Show extends EventEmitter {
     const loudness = o.channel.playlist.loudness;
     this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now, loudnessTarget: loudness === false ? undefined : loudness.target });
     // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
-    const { socket, input } = this;
+    const { input } = this;
+    const { socket } = o;
     const feed = (chunk: Buffer): void => {
       if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
       if (!input.write(chunk)) socket.pause();
@@ -85,10 +86,6 @@ export class Show extends EventEmitter {
     });
     o.channel.on('status', this.onChannelStatus);
     this.watch = setInterval(() => this.check(), BUFFERING_WATCH_MS);
-  }
-
-  private get socket(): Socket {
-    return this.o.socket;
   }
 
   /** The DJ's client sent a title: on air now, or when the show goes on. */
@@ -116,7 +113,7 @@ export class Show extends EventEmitter {
     } else {
       input.abandon(reason);
     }
-    this.socket.destroy();
+    this.o.socket.destroy();
     this.setStatus('ended');
   }
 

@@ -15,7 +15,10 @@ import { REAL_TIMERS, type Timers } from './timers.js';
 import { Crossfade } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
 import type { Song, SongEnd, SongSource } from './sources/source.js';
-import { LiveSwitch, type LiveShow } from './sources/live.js';
+import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
+import { LiveShows, type LiveShowRecord } from './live-shows.js';
+
+export type { LiveShowRecord };
 
 /**
  * Lifecycle: idle (built) --start()--> on-air (silence until a song is
@@ -75,19 +78,6 @@ export const TAKEOVER_FADE_SECONDS = 1;
 /** How an entry of the history left the air, when not by playing to its end. */
 export type HistoryEnd = 'skipped' | 'interrupted';
 
-/** A live show as the channel's history keeps it. */
-export interface LiveShowRecord {
-  dj: string;
-  title: string;
-  startedAt: string;
-  endedAt: string | null;
-  seconds: number | null;
-  /** Why it ended: the DJ left, dead air, a bad input, replaced by another DJ, the channel closed. */
-  end: string | null;
-  /** The file it was recorded to, if recording is on. */
-  recording: string | null;
-}
-
 /** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
 function ceilingOf(p: Playlist): number {
   return dbToLinear(p.loudness === false ? -0.1 : p.loudness.ceiling);
@@ -112,8 +102,7 @@ export class Channel extends EventEmitter implements AudioSource {
   playlist: Playlist;
   nowPlaying: NowPlaying | null = null;
   readonly history: (NowPlaying & { endedAt: string; end?: HistoryEnd })[] = [];
-  /** Live shows, latest first (the one on air has no endedAt). */
-  readonly shows: LiveShowRecord[] = [];
+
   songsPlayed = 0;
   songsFailed = 0;
   /** Seconds of silence fed because no song was ready. */
@@ -130,8 +119,7 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly live: LiveSwitch;
   /** How the song on air is leaving, if early: recorded in the history as it ends. */
   private leaving: HistoryEnd | null = null;
-  /** Why the live show's song left the mix, until the hand-back is heard. */
-  private liveEnded: string | null = null;
+  private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
   /** DJs connected and about to go on air (their audio is buffering). */
   private djsComing = 0;
   private readonly pacer: Pacer<TrackInfo>;
@@ -248,10 +236,14 @@ export class Channel extends EventEmitter implements AudioSource {
     this.log.info({ song: song.label }, 'skipped by request');
   }
 
-  /** The live show on air or about to be, if any. */
+  /** Live shows, latest first (the one on air has no endedAt). */
+  get shows(): readonly LiveShowRecord[] {
+    return this.liveShows.list;
+  }
+
+  /** The live show on air, if any. */
   get liveShow(): LiveShowRecord | null {
-    const show = this.shows[0];
-    return show && show.endedAt === null ? show : null;
+    return this.liveShows.current;
   }
 
   /**
@@ -264,7 +256,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.djComing(false);
     const before = this.live.song;
     this.live.start(show);
-    if (before && this.liveShow) this.liveShow.end = 'replaced by another DJ';
+    if (before) this.liveShows.replaced();
     if (this.mixer.skip(TAKEOVER_FADE_SECONDS)) this.leaving = 'interrupted';
     this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
     // Now rather than at the next tick: the show's first audio reaches the encoder up to a tick sooner.
@@ -293,10 +285,10 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private liveLeft(song: Song, end: SongEnd): void {
-    this.liveEnded = end.how === 'failed' ? `failed: ${end.error.message}` : end.how === 'stopped' ? (this.status === 'on-air' ? 'stopped' : 'channel closed') : song.feed.error ? song.feed.error.message : 'the DJ disconnected';
-    this.log.info({ dj: song.info.key.slice('live:'.length), why: this.liveEnded }, 'live: show leaves the air; the playlist follows');
+    const why = this.liveShows.left(song, end, this.status !== 'on-air');
+    this.log.info({ dj: djOf(song.info.key), why }, 'live: show leaves the air; the playlist follows');
     // Never announced (it failed before any audio): close its record now.
-    if (this.liveShow && !this.mixer.playing.includes(song) && this.nowPlaying?.source !== 'live') this.closeShow();
+    if (!this.mixer.playing.includes(song) && this.nowPlaying?.source !== 'live') this.liveShows.close();
   }
 
   /** Play `track` next, after earlier requests, before the playlist continues. Returns its position. */
@@ -310,7 +302,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.setStatus('closing');
     this.stopTimer?.();
     this.mixer.stop();
-    this.closeShow();
+    this.liveShows.close();
     this.source.close();
     await this.encoder.close();
     this.setStatus('closed');
@@ -321,7 +313,7 @@ export class Channel extends EventEmitter implements AudioSource {
     if (this.status === 'closed') return;
     this.stopTimer?.();
     this.mixer.stop();
-    this.closeShow();
+    this.liveShows.close();
     this.source.close();
     this.encoder.destroy();
     this.setStatus('closed');
@@ -393,15 +385,8 @@ export class Channel extends EventEmitter implements AudioSource {
     const wasLive = this.nowPlaying?.source === 'live';
     if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at, ...(this.leaving && !wasLive ? { end: this.leaving } : {}) });
     this.leaving = null;
-    if (info.source === 'live' && !wasLive) {
-      const dj = info.key.slice('live:'.length);
-      const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null };
-      this.shows.unshift(show);
-      if (this.shows.length > HISTORY) this.shows.length = HISTORY;
-      this.emit('live-start', show);
-    } else if (info.source !== 'live' && wasLive) {
-      this.closeShow(at);
-    }
+    if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);
+    else if (info.source !== 'live' && wasLive) this.liveShows.close(at);
     if (this.history.length > HISTORY) this.history.length = HISTORY;
     this.nowPlaying = { ...info, startedAt: at };
     this.source.played(info.key);
@@ -409,16 +394,6 @@ export class Channel extends EventEmitter implements AudioSource {
     const song = this.mixer.playing.find((s) => s.info === info);
     this.log.info({ song: info.title, artist: info.artist, key: info.key, ...(song ? { gainDb: Math.round(song.gainDb * 10) / 10 } : {}) }, 'now playing');
     this.emit('track', this.nowPlaying);
-  }
-
-  private closeShow(at = new Date().toISOString()): void {
-    const show = this.liveShow;
-    if (!show) return;
-    show.endedAt = at;
-    show.seconds = Math.round((Date.parse(at) - Date.parse(show.startedAt)) / 100) / 10;
-    show.end ??= this.liveEnded ?? 'ended';
-    this.liveEnded = null;
-    this.emit('live-end', show);
   }
 
   private setStatus(next: ChannelStatus): void {

@@ -16,11 +16,18 @@ export interface LiveShow {
   autoGainDb?: () => number;
 }
 
+const LIVE_KEY = 'live:';
+
+/** The DJ a live show's song key names. */
+export function djOf(key: string): string {
+  return key.slice(LIVE_KEY.length);
+}
+
 /** The song a live show plays as: no known length, its own watch for stalls (the ingest's source timeout). */
 function liveSong(show: LiveShow): Song {
   return {
     // The client's own title as sent; else "DJ - Show" when it named a show; else the DJ's name alone.
-    info: { key: `live:${show.dj}`, source: 'live', title: show.title ?? show.name ?? show.dj, artist: !show.title && show.name ? show.dj : undefined, album: show.name },
+    info: { key: `${LIVE_KEY}${show.dj}`, source: 'live', title: show.title ?? show.name ?? show.dj, artist: !show.title && show.name ? show.dj : undefined, album: show.name },
     label: `live show of ${show.dj}`,
     track: { gain: show.gainDb },
     analysis: null,

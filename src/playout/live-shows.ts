@@ -1,0 +1,69 @@
+import type { TrackInfo } from '../media/track-info.js';
+import type { Song, SongEnd } from './sources/source.js';
+import { djOf } from './sources/live.js';
+
+/** A live show as the channel's history keeps it. */
+export interface LiveShowRecord {
+  dj: string;
+  title: string;
+  startedAt: string;
+  endedAt: string | null;
+  seconds: number | null;
+  /** Why it ended: the DJ left, dead air, a bad input, replaced by another DJ, the channel closed. */
+  end: string | null;
+  /** The file it was recorded to, if recording is on. */
+  recording: string | null;
+}
+
+/**
+ * A channel's live shows as listeners heard them: a show opens when its
+ * first audio goes out and closes when the playlist's first song after it
+ * does (or at once, if it never got on air), with why it left.
+ */
+export class LiveShows {
+  /** Latest first; the one on air has no endedAt. */
+  readonly list: LiveShowRecord[] = [];
+  /** Why the show's song left the mix, until the hand-back is heard. */
+  private why: string | null = null;
+
+  constructor(
+    private readonly limit: number,
+    private readonly emit: (event: 'live-start' | 'live-end', show: LiveShowRecord) => void,
+  ) {}
+
+  get current(): LiveShowRecord | null {
+    const show = this.list[0];
+    return show && show.endedAt === null ? show : null;
+  }
+
+  /** A show's first audio went out at `at`. */
+  open(info: TrackInfo, at: string): void {
+    const dj = djOf(info.key);
+    const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null };
+    this.list.unshift(show);
+    if (this.list.length > this.limit) this.list.length = this.limit;
+    this.emit('live-start', show);
+  }
+
+  /** Another DJ took the show over. */
+  replaced(): void {
+    if (this.current) this.current.end = 'replaced by another DJ';
+  }
+
+  /** The show's song left the mix, `end` as the mixer says; `closing`: the channel is stopping. Returns why, said plainly. */
+  left(song: Song, end: SongEnd, closing: boolean): string {
+    this.why = end.how === 'failed' ? `failed: ${end.error.message}` : end.how === 'stopped' ? (closing ? 'channel closed' : 'stopped') : (song.feed.error?.message ?? 'the DJ disconnected');
+    return this.why;
+  }
+
+  /** The show is over for listeners (the playlist is heard again, it never got on air, or the channel stopped). */
+  close(at = new Date().toISOString()): void {
+    const show = this.current;
+    if (!show) return;
+    show.endedAt = at;
+    show.seconds = Math.round((Date.parse(at) - Date.parse(show.startedAt)) / 100) / 10;
+    show.end ??= this.why ?? 'ended';
+    this.why = null;
+    this.emit('live-end', show);
+  }
+}
