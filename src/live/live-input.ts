@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { AUDIBLE_THRESHOLD, BYTES_PER_PCM_FRAME, isAudible } from '../audio/pcm.js';
+import { BYTES_PER_PCM_FRAME, isAudible } from '../audio/pcm.js';
 import { AutoGain } from '../audio/loudness-meter.js';
 import { PcmDecoder } from '../media/decoder.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
@@ -7,6 +7,9 @@ import type { PcmFeed } from '../playout/sources/source.js';
 
 /** Encoded audio held between the DJ's socket and the decoder; past it the socket is paused (TCP pushes back). */
 const INPUT_HIGH_WATER = 64 * 1024;
+
+/** A stream's padded last frame decodes to near-silence with a faint ring: under -45 dBFS is tail, not show. */
+const TAIL_THRESHOLD = Math.round(32768 * 10 ** (-45 / 20));
 
 export interface LiveInputOptions {
   decoderPath: string;
@@ -90,7 +93,7 @@ export class LiveInput implements PcmFeed {
    */
   private left(): number {
     if (this.remaining === null && this.decoder.complete) {
-      this.remaining = Math.max(0, this.decoder.lookahead(Infinity) - this.decoder.trailingSilence(AUDIBLE_THRESHOLD));
+      this.remaining = Math.max(0, this.decoder.lookahead(Infinity) - this.decoder.trailingSilence(TAIL_THRESHOLD));
     }
     return this.remaining ?? Infinity;
   }

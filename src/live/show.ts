@@ -101,7 +101,7 @@ export class Show extends EventEmitter {
     clearInterval(this.watch);
     this.o.channel.off('status', this.onChannelStatus);
     const { input } = this;
-    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10, ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}) }, `live: ${this.dj.user} off: ${reason}`);
+    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, quietMs: Math.round(this.o.now() - input.lastBytesAt), droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10, ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}) }, `live: ${this.dj.user} off: ${reason}`);
     if (!wasOnAir) this.o.channel.djComing(false);
     if (wasOnAir && reason === 'the DJ disconnected') {
       input.end();
