@@ -18,6 +18,7 @@ export interface ProxyDeps {
 const midParams = z.object({ mid: z.string().regex(SONG_MID, 'must be a QQ Music songmid (letters and digits, up to 32)') });
 const urlQuery = z.object({ quality: qualitySchema.default('C400'), fresh: z.enum(['0', '1']).default('0') }).strict();
 const playlistParams = z.object({ id: z.string().regex(PLAYLIST_ID, 'must be a QQ playlist id (digits)') });
+const playlistQuery = z.object({ fresh: z.enum(['0', '1']).default('0') }).strict();
 const searchQuery = z.object({ q: z.string().trim().min(1, 'must not be empty').max(100), limit: z.coerce.number().int().min(1).max(50).default(10) }).strict();
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
@@ -78,7 +79,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   });
   app.get('/v1/qq/playlists/:id', async (req, reply) => {
     const { id } = parse(playlistParams, req.params, 'params');
-    return send(reply, await deps.qq.playlist(id));
+    const { fresh } = parse(playlistQuery, req.query, 'query');
+    return send(reply, await deps.qq.playlist(id, fresh === '1'));
   });
   app.get('/v1/qq/search', async (req, reply) => {
     const { q, limit } = parse(searchQuery, req.query, 'query');

@@ -9,6 +9,8 @@ const base = z
   .refine((u) => /^https?:\/\/[^/?#]+\/?$/.test(u), 'expected an http(s) origin like https://u.y.qq.com (no path)')
   .transform((u) => u.replace(/\/$/, ''));
 
+const upstreamPath = z.string().regex(/^\/[A-Za-z0-9._~\-/]{0,200}$/, 'expected a path like /cgi-bin/musicu.fcg (letters, digits, . _ ~ - /)');
+
 /** api-proxy's environment; README.md documents each variable. */
 export const proxyEnvSchema = z.object({
   /** Port to listen on. Default 8090. */
@@ -22,6 +24,12 @@ export const proxyEnvSchema = z.object({
   QQ_API_BASE: base.default('https://u.y.qq.com'),
   /** QQ Music legacy API origin. Default https://c.y.qq.com. */
   QQ_C_BASE: base.default('https://c.y.qq.com'),
+  /** Path of the musicu call on QQ_API_BASE (upstream paths move too). Default /cgi-bin/musicu.fcg. */
+  QQ_MUSICU_PATH: upstreamPath.default('/cgi-bin/musicu.fcg'),
+  /** Path of the legacy playlist call on QQ_C_BASE. Default /qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg. */
+  QQ_LEGACY_PLAYLIST_PATH: upstreamPath.default('/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg'),
+  /** Which play-URL call: `GetVkey` (music.vkey.GetVkey / UrlGetVkey, what current clients use) or `CgiGetVkey` (vkey.GetVkeyServer, the older one). Default GetVkey. */
+  QQ_VKEY_API: z.enum(['GetVkey', 'CgiGetVkey']).default('GetVkey'),
   /** Per upstream call. Default 8000. */
   UPSTREAM_TIMEOUT_MS: int(100, 120_000).default(8000),
   /** Largest upstream answer read, in bytes (a 1000-song playlist is ~1 MB). Default 8 MiB. */

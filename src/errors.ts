@@ -207,10 +207,13 @@ export function reasonOf(err: unknown): string {
 /** A music-service song the caller may not play (VIP-only, paid, delisted, geo-blocked): an answer, not a fault. */
 export class SongNotPlayableError extends ScastError {
   readonly result: number | undefined;
-  constructor(mid: string, result?: number) {
+  /** @param why what the service said, when it said more than an empty play URL. */
+  constructor(mid: string, result?: number, why?: string) {
     super(
       'SCAST_SONG_NOT_PLAYABLE',
-      `song ${mid} is not playable for this caller (empty play URL${result === undefined ? '' : `, result ${result}`}): VIP-only, paid, delisted or region-blocked`,
+      why
+        ? `song ${mid} is not playable for this caller: ${why}`
+        : `song ${mid} is not playable for this caller (empty play URL${result === undefined ? '' : `, result ${result}`}): VIP-only, paid, delisted or region-blocked`,
       { statusCode: 403 },
     );
     this.result = result;
@@ -226,6 +229,15 @@ export class SongNotFoundError extends ScastError {
 export class UpstreamError extends ScastError {
   constructor(detail: string, options: { cause?: unknown } = {}) {
     super('SCAST_UPSTREAM_FAILED', `music service failed: ${detail}`, { ...options, statusCode: 502 });
+  }
+}
+
+/** The music service refused the request itself: its signature (code 2000) or its login (code 1000). Not retried as-is. */
+export class UpstreamCredentialError extends ScastError {
+  readonly kind: 'signature' | 'credential';
+  constructor(kind: 'signature' | 'credential', detail: string) {
+    super(kind === 'signature' ? 'SCAST_UPSTREAM_SIGNATURE' : 'SCAST_UPSTREAM_CREDENTIAL', `music service refused the request: ${detail}`, { statusCode: 502 });
+    this.kind = kind;
   }
 }
 

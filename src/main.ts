@@ -21,7 +21,8 @@ import { OutputSet } from './outputs/output-set.js';
 import { Channel } from './playout/channel.js';
 import { EncodingSession } from './playout/encoding.js';
 import type { StartEncoding } from './playout/encoder-keeper.js';
-import { PlaylistSource } from './playout/sources/playlist/playlist-source.js';
+import { ProgrammeSource } from './playout/sources/programme/programme-source.js';
+import { collectionOpener } from './media/collections/open.js';
 import { Station } from './playout/station.js';
 import { isEntry, runService } from './lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
@@ -63,12 +64,14 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
       ? new QqProvider({ baseUrl: env.API_PROXY_URL, token: env.API_PROXY_TOKEN, cache: kv, logger, timeoutMs: env.API_PROXY_TIMEOUT_MS })
       : undefined;
   const mediaDirs = env.MEDIA_DIRS.map((d) => path.resolve(d));
+  const policy = new AddressPolicy(env.MEDIA_ALLOW_HOSTS);
+  const openCollection = collectionOpener({ roots: [playlistsDir, ...mediaDirs], policy, qq });
   const resolver = new MediaResolver({
     probers: proberChoice(env.FFMPEG_DECODER_PATH, ffmpegPath),
     cache,
     maxDownloadBytes: env.MAX_DOWNLOAD_MB * 1024 * 1024,
     downloadTimeoutMs: env.DOWNLOAD_TIMEOUT_S * 1000,
-    policy: new AddressPolicy(env.MEDIA_ALLOW_HOSTS),
+    policy,
     roots: [playlistsDir, ...mediaDirs],
     maxFileBytes: env.MAX_FILE_MB * 1024 * 1024,
     analyses,
@@ -81,7 +84,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     logger,
     createChannel: ({ id, playlist }) => {
       const log = logger.child({ channel: id });
-      const source = new PlaylistSource({ playlist, resolver, decoderFor, log, now: () => performance.now() });
+      const source = new ProgrammeSource({ playlist, log, deps: { resolver, decoderFor, openCollection, now: () => performance.now() } });
       const startEncoding: StartEncoding = (o) => new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
       return new Channel({ id, playlist, source, startEncoding, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
     },

@@ -4,7 +4,7 @@ import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, 
 import { SongNotFoundError, SongNotPlayableError, UpstreamError } from '../../src/errors.js';
 import type { KvCache } from '../../src/media/kv-cache.js';
 import { SingleFlight } from '../single-flight.js';
-import { parseLegacyPlaylist, parsePlaylist, parseSearch, parseSongDetail, parseVkey, vkeyFilename } from './shapes.js';
+import { chooseQuality, parseLegacyPlaylist, parsePlaylist, parseSearch, parseSongDetail, parseVkey, vkeyFilename, vkeyRequest, type VkeyApi } from './shapes.js';
 import type { QqUpstream } from './upstream.js';
 
 /** Seconds each kind of answer is cached. */
@@ -14,7 +14,8 @@ export const TTL = {
   urlFraction: 0.25,
   urlMax: 6 * 3600,
   notPlayable: 10 * 60,
-  playlist: 3600,
+  /** Short: a station following a playlist (re-read every 15 min by default) sees its owner's edits soon. */
+  playlist: 5 * 60,
   search: 10 * 60,
 } as const;
 
@@ -42,6 +43,8 @@ export class QqService {
     private readonly upstream: QqUpstream,
     private readonly cache: KvCache,
     private readonly log: Logger,
+    /** Which play-URL call to make (QQ_VKEY_API). */
+    private readonly vkeyApi: VkeyApi = 'GetVkey',
   ) {}
 
   song(mid: string): Promise<Answer> {
@@ -52,21 +55,20 @@ export class QqService {
     return this.cached(`qq:url:${quality}:${mid}`, songUrlSchema, fresh, async () => {
       // The media file id can differ from the songmid (paid songs): the detail says (cached).
       const song = songSchema.parse(JSON.parse((await this.song(mid)).body));
-      const guid = this.upstream.guid();
-      const body = await this.upstream.musicu({
-        req_0: {
-          module: 'vkey.GetVkeyServer',
-          method: 'CgiGetVkey',
-          param: { filename: [vkeyFilename(mid, song.mediaMid, quality)], guid, songmid: [mid], songtype: [0], uin: '0', loginflag: 1, platform: '20' },
-        },
-      });
-      const { ttlSeconds, ...value } = parseVkey(mid, quality, body);
+      // Known before asking: a VIP-only song, or one with no file of any quality.
+      if (!song.playable) throw new SongNotPlayableError(mid, undefined, 'the service marks it pay-to-play (VIP-only)');
+      const chosen = chooseQuality(quality, song);
+      if (!chosen) throw new SongNotPlayableError(mid, undefined, 'the service lists no file of any quality for it');
+      const filename = vkeyFilename(mid, song.mediaMid, chosen);
+      const body = await this.upstream.musicu({ req_0: vkeyRequest(this.vkeyApi, mid, filename, this.upstream.guid()) });
+      const { ttlSeconds, ...value } = parseVkey(mid, chosen, body, Date.now(), filename);
       return { value, ttl: Math.min(ttlSeconds * TTL.urlFraction, TTL.urlMax) };
     });
   }
 
-  playlist(id: string): Promise<Answer> {
-    return this.cached(`qq:playlist:${id}`, playlistSchema, false, async () => {
+  /** @param fresh read upstream now (a station's periodic re-read), caching the answer for others. */
+  playlist(id: string, fresh = false): Promise<Answer> {
+    return this.cached(`qq:playlist:${id}`, playlistSchema, fresh, async () => {
       let parsed: { title: string; total: number; songs: Song[] };
       try {
         const body = await this.upstream.musicu({

@@ -7,6 +7,10 @@ import { Semaphore } from '../../src/semaphore.js';
 export interface UpstreamOptions {
   apiBase: string;
   cBase: string;
+  /** Path of the musicu call on apiBase. Default /cgi-bin/musicu.fcg. */
+  musicuPath?: string;
+  /** Path of the legacy playlist call on cBase. Default /qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg. */
+  legacyPlaylistPath?: string;
   timeoutMs: number;
   concurrency: number;
   /** Largest answer body read, in bytes; a bigger one is an upstream failure. */
@@ -47,13 +51,13 @@ export class QqUpstream {
   /** One musicu.fcg call with one or more request keys; returns the parsed body. */
   musicu(payload: Record<string, unknown>): Promise<Record<string, unknown>> {
     const body = JSON.stringify({ comm: { uin: '0', format: 'json', ct: 24, cv: 0 }, ...payload });
-    return this.json(`${this.opts.apiBase}/cgi-bin/musicu.fcg`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    return this.json(`${this.opts.apiBase}${this.opts.musicuPath ?? '/cgi-bin/musicu.fcg'}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   }
 
   /** The legacy playlist endpoint on c.y.qq.com. */
   legacyPlaylist(disstid: string): Promise<Record<string, unknown>> {
     const q = new URLSearchParams({ type: '1', json: '1', utf8: '1', onlysong: '0', disstid, format: 'json' });
-    return this.json(`${this.opts.cBase}/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg?${q}`, {
+    return this.json(`${this.opts.cBase}${this.opts.legacyPlaylistPath ?? '/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg'}?${q}`, {
       method: 'GET',
       headers: { referer: 'https://y.qq.com/n/yqq/playlist' },
     });

@@ -87,12 +87,14 @@ export class Feed {
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
       this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
     const onLive = (type: 'live-start' | 'live-end') => (show: LiveShowRecord): void => this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
+    const onBlock = (programme: Channel['programme']): void => this.broadcast(channel.id, { type: 'block', at: now(), channel: channel.id, programme });
     const onLiveStart = onLive('live-start');
     const onLiveEnd = onLive('live-end');
     channel.on('track', onTrack);
     channel.on('dead-air', onDeadAir);
     channel.on('live-start', onLiveStart);
     channel.on('live-end', onLiveEnd);
+    channel.on('block', onBlock);
     // Until it stops: a channel added while running goes idle -> on-air after this.
     const onStatus = (status: string): void => {
       if (status !== 'closing' && status !== 'closed') return;
@@ -100,6 +102,7 @@ export class Feed {
       channel.off('dead-air', onDeadAir);
       channel.off('live-start', onLiveStart);
       channel.off('live-end', onLiveEnd);
+      channel.off('block', onBlock);
       channel.off('status', onStatus);
     };
     channel.on('status', onStatus);

@@ -18,6 +18,18 @@ export const nowPlayingViewSchema = songViewSchema.extend({
   startedAt: z.string(),
   /** Position in the song when this view was made. */
   elapsedMs: z.number(),
+  /** The schedule block it plays in; null: the channel's own list. */
+  block: z.string().nullable().optional(),
+  /** True for a station ID or jingle. */
+  jingle: z.boolean().optional(),
+});
+
+/** A channel's programme: the schedule block on air and the next change. */
+export const programmeViewSchema = z.object({
+  /** The block on air; null: the channel's own list. */
+  block: z.string().nullable(),
+  /** The next change: the block that starts (null: the channel's own list) and when (ISO 8601); null when the channel has no schedule. */
+  next: z.object({ block: z.string().nullable(), at: z.string() }).nullable(),
 });
 
 export const outputViewSchema = z.object({
@@ -44,6 +56,7 @@ export const channelViewSchema = z.object({
   outputs: z.array(outputViewSchema),
   /** The live show on air, when a DJ broadcasts into the channel. */
   live: z.object({ dj: z.string(), title: z.string(), startedAt: z.string() }).nullable(),
+  programme: programmeViewSchema,
 });
 export type ChannelView = z.output<typeof channelViewSchema>;
 
@@ -98,7 +111,15 @@ export const liveMessageSchema = z.object({
   show: liveShowViewSchema,
 });
 
-export const serverMessageSchema = z.union([snapshotMessageSchema, trackMessageSchema, statusMessageSchema, liveMessageSchema]);
+/** Another schedule block went on air (as listeners hear its first song), with the next change. */
+export const blockMessageSchema = z.object({
+  type: z.literal('block'),
+  at: z.string(),
+  channel: z.string(),
+  programme: programmeViewSchema,
+});
+
+export const serverMessageSchema = z.union([snapshotMessageSchema, trackMessageSchema, statusMessageSchema, liveMessageSchema, blockMessageSchema]);
 export type ServerMessage = z.output<typeof serverMessageSchema>;
 export type TrackMessage = z.output<typeof trackMessageSchema>;
 export type StatusMessage = z.output<typeof statusMessageSchema>;

@@ -24,6 +24,8 @@ export function nowPlayingView(np: NowPlaying) {
     durationMs: np.durationMs ?? null,
     startedAt: np.startedAt,
     elapsedMs: Math.max(0, Date.now() - Date.parse(np.startedAt)),
+    ...(np.source === 'live' ? {} : { block: np.block ?? null }),
+    ...(np.jingle ? { jingle: true } : {}),
   };
 }
 
@@ -75,6 +77,7 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     next: nextView(c),
     listeners: outputs?.hub?.count ?? 0,
     live: c.liveShow && { dj: c.liveShow.dj, title: c.liveShow.title, startedAt: c.liveShow.startedAt },
+    programme: c.programme,
     outputs: [
       ...(outputs?.icecast ?? []).map(icecastOutputView),
       ...(outputs?.hub ? [{ kind: 'builtin' as const, server: null, connected: true, status: 'serving', lastError: null }] : []),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { PlaylistError, UnsafeFileError, type ConfigIssue } from '../errors.js';
 import { readRegularFile } from './safe-files.js';
 import { formatPath, zodIssues } from './env.js';
-import { MAX_PLAYLIST_BYTES, playlistSchema, type Playlist } from './playlist.js';
+import { MAX_PLAYLIST_BYTES, playlistSchema, type Entry, type Playlist } from './playlist.js';
 
 /** A playlist file that passed every check, with `file` track paths made absolute. */
 export interface LoadedPlaylist {
@@ -68,21 +68,33 @@ export function parsePlaylist(file: string, bytes: Uint8Array): Playlist {
   return parsed.data;
 }
 
-/** Make `file` track paths absolute and refuse any that escape the allowed roots. */
+/**
+ * Make local paths (`file` songs, `folder` and `m3u` collections) absolute,
+ * in every list of the playlist, and refuse any that escape the allowed roots.
+ */
 function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  playlist.tracks.forEach((t, i) => {
-    if (t.source !== 'file') return;
-    const abs = resolveTrackPath(t.path, dir, roots);
-    if (abs === null) {
-      issues.push({
-        where: formatPath(['tracks', i, 'path']),
-        message: `"${t.path}" points outside the playlists folder${roots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
-      });
-    } else {
-      t.path = abs;
-    }
-  });
+  const lists: [PropertyKey[], Entry[]][] = [
+    [['tracks'], playlist.tracks],
+    ...playlist.schedule.map((b, i): [PropertyKey[], Entry[]] => [['schedule', i, 'tracks'], b.tracks]),
+    ...(playlist.jingles ? [[['jingles', 'tracks'], playlist.jingles.tracks] as [PropertyKey[], Entry[]]] : []),
+  ];
+  for (const [where, entries] of lists) {
+    entries.forEach((t, i) => {
+      if (t.source !== 'file' && t.source !== 'folder' && !(t.source === 'm3u' && t.path !== undefined)) return;
+      const given = t.path!;
+      const abs = resolveTrackPath(given, dir, roots);
+      if (abs === null) {
+        const what = t.source === 'folder' ? 'folder' : t.source === 'm3u' ? 'playlist file' : 'file';
+        issues.push({
+          where: formatPath([...where, i, 'path']),
+          message: `${what} "${given}" is outside the playlists folder${roots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
+        });
+      } else {
+        t.path = abs;
+      }
+    });
+  }
   return issues;
 }
 

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { blockSchema, checkSchedule, jinglesSchema, rulesSchema } from './programme.js';
+import { timeZoneSchema } from './week.js';
 
 /** MP3 CBR bitrates every MPEG-1 Layer III decoder accepts at 44.1 kHz. */
 export const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320] as const;
@@ -57,6 +59,18 @@ const overrides = {
   fadeOut: z.number().min(0, 'at least 0').max(30, 'at most 30 s').optional(),
 };
 
+const httpUrl = z
+  .string()
+  .max(8192)
+  .refine((u) => {
+    try {
+      const p = new URL(u).protocol;
+      return p === 'http:' || p === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL');
+
 /** Explicit cue points must leave something to play. */
 const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean => t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
 const CUES_MESSAGE = { message: 'cueOut must be after cueIn', path: ['cueOut'] };
@@ -74,17 +88,7 @@ export const fileTrackSchema = z
 export const urlTrackSchema = z
   .object({
     source: z.literal('url'),
-    url: z
-      .string()
-      .max(8192)
-      .refine((u) => {
-        try {
-          const p = new URL(u).protocol;
-          return p === 'http:' || p === 'https:';
-        } catch {
-          return false;
-        }
-      }, 'must be an http:// or https:// URL'),
+    url: httpUrl,
     ...overrides,
   })
   .strict()
@@ -104,6 +108,64 @@ export const trackSchema = z.discriminatedUnion('source', [fileTrackSchema, urlT
   error: (issue) =>
     issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq"' : undefined,
 });
+
+/** What a collection passes on to each of its songs, and how often it plays among the list's other entries. */
+const collectionOptions = {
+  gain: overrides.gain,
+  fadeIn: overrides.fadeIn,
+  fadeOut: overrides.fadeOut,
+  /**
+   * How often songs from this entry play relative to the list's other
+   * entries (plain song entries together weigh 1). Default: songs are drawn
+   * from one pool, each as likely as any other.
+   */
+  weight: z.number().positive('more than 0').max(1000, 'at most 1000').optional(),
+};
+/** Minutes between re-reads of a list kept elsewhere. */
+const refreshMinutes = z.number().min(0.25, 'at least 0.25 (15 s); 0 would ask without pause').max(10_080, 'at most a week (10080)').default(15);
+
+/** Every audio file under a folder (recursively), picked up and dropped as files come and go. */
+export const folderEntrySchema = z
+  .object({
+    source: z.literal('folder'),
+    /** Relative to the playlist file; must stay inside PLAYLISTS_DIR or MEDIA_DIRS. */
+    path: z.string().min(1, 'must not be empty').max(4096),
+    ...collectionOptions,
+  })
+  .strict();
+
+/** An M3U/M3U8, PLS or XSPF playlist, a local file (`path`) or at a URL (`url`). */
+export const m3uEntrySchema = z
+  .object({
+    source: z.literal('m3u'),
+    path: z.string().min(1, 'must not be empty').max(4096).optional(),
+    url: httpUrl.optional(),
+    /** A URL's list is fetched again this often; a local file is re-read when it changes. */
+    refreshMinutes,
+    ...collectionOptions,
+  })
+  .strict()
+  .refine((e) => (e.path === undefined) !== (e.url === undefined), { message: 'give either path or url (one of them)', path: ['path'] });
+
+/** A QQ Music playlist, followed as its owner edits it (re-read every `refreshMinutes`). */
+export const qqPlaylistEntrySchema = z
+  .object({
+    source: z.literal('qq-playlist'),
+    /** The playlist's id (disstid), digits. */
+    id: z.string().regex(/^[0-9]{1,20}$/, 'must be a QQ Music playlist id (digits)'),
+    refreshMinutes,
+    ...collectionOptions,
+  })
+  .strict();
+
+/** One entry of a list: a song, or a collection of songs kept elsewhere. */
+export const entrySchema = z.discriminatedUnion('source', [fileTrackSchema, urlTrackSchema, qqTrackSchema, folderEntrySchema, m3uEntrySchema, qqPlaylistEntrySchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"' : undefined,
+});
+
+/** A list of entries, bounded. */
+export const entriesSchema = z.array(entrySchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`);
 
 export const mountSchema = z
   .string()
@@ -174,19 +236,46 @@ export const playlistSchema = z
       })
       .strict()
       .default({ record: false, takeover: false, deadAirSeconds: 5, gain: 0 }),
-    tracks: z.array(trackSchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`),
+    tracks: entriesSchema,
+    /** IANA time zone the schedule and the top of the hour are read in. Default UTC. */
+    timezone: timeZoneSchema.default('UTC'),
+    /** Station IDs and jingles between songs. */
+    jingles: jinglesSchema(entriesSchema).optional(),
+    /** Rotation rules for the music (jingles are not counted). */
+    rules: rulesSchema.optional(),
+    /** Dayparts: other lists by weekday and time of day; outside every block the channel plays `tracks`. */
+    schedule: z.array(blockSchema(entriesSchema)).max(200, 'at most 200 blocks').default([]),
   })
-  .strict();
+  .strict()
+  .superRefine(checkSchedule);
 
 export type Playlist = z.output<typeof playlistSchema>;
 export type Track = z.output<typeof trackSchema>;
 export type FileTrack = z.output<typeof fileTrackSchema>;
 export type UrlTrack = z.output<typeof urlTrackSchema>;
 export type QqTrack = z.output<typeof qqTrackSchema>;
+export type FolderEntry = z.output<typeof folderEntrySchema>;
+export type M3uEntry = z.output<typeof m3uEntrySchema>;
+export type QqPlaylistEntry = z.output<typeof qqPlaylistEntrySchema>;
+/** An entry standing for many songs, kept elsewhere. */
+export type CollectionEntry = FolderEntry | M3uEntry | QqPlaylistEntry;
+/** One entry of a list: a song or a collection. */
+export type Entry = z.output<typeof entrySchema>;
+
+/** Whether an entry is a collection (expanded into songs as it is read), not a song. */
+export function isCollection(e: Entry): e is CollectionEntry {
+  return e.source === 'folder' || e.source === 'm3u' || e.source === 'qq-playlist';
+}
 
 /** A stable identity for a track entry, used to keep the play position across edits. */
-export function trackKey(t: Track): string {
+export function trackKey(t: Entry): string {
   switch (t.source) {
+    case 'folder':
+      return `folder:${t.path}`;
+    case 'm3u':
+      return `m3u:${t.path ?? t.url}`;
+    case 'qq-playlist':
+      return `qq-playlist:${t.id}`;
     case 'file':
       return `file:${t.path}`;
     case 'url':

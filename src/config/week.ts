@@ -36,11 +36,54 @@ export type WeekWindow = z.infer<typeof windowSchema>;
 
 const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+/** Formatters by zone: building one costs far more than using it. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Wall-clock fields of `date` in `tz`. */
+export function wallClock(date: Date, tz: string): { year: number; month: number; day: number; weekday: Weekday; hour: number; minute: number; second: number } {
+  const parts = formatter(tz).formatToParts(date);
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
+  return {
+    year: Number(get('year')),
+    month: Number(get('month')),
+    day: Number(get('day')),
+    weekday: get('weekday').toLowerCase().slice(0, 3) as Weekday,
+    hour: Number(get('hour')),
+    minute: Number(get('minute')),
+    second: Number(get('second')),
+  };
+}
+
 /** The weekday and minute of the day at `date` in `tz`. */
 export function localTime(date: Date, tz: string): { day: Weekday; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(date);
-  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
-  return { day: get('weekday').toLowerCase().slice(0, 3) as Weekday, minute: Number(get('hour')) * 60 + Number(get('minute')) };
+  const w = wallClock(date, tz);
+  return { day: w.weekday, minute: w.hour * 60 + w.minute };
+}
+
+/** Milliseconds `tz` is ahead of UTC at instant `ms`. */
+export function zoneOffsetMs(ms: number, tz: string): number {
+  const w = wallClock(new Date(ms), tz);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * The instant a wall-clock time happens in `tz` (month 1-12; day and minute
+ * may overflow, as Date.UTC allows). A time skipped by a daylight-saving
+ * change comes out as the same distance past the change.
+ */
+export function zonedEpoch(tz: string, year: number, month: number, day: number, minuteOfDay: number): number {
+  const asUtc = Date.UTC(year, month - 1, day, 0, minuteOfDay);
+  const first = asUtc - zoneOffsetMs(asUtc, tz);
+  const second = asUtc - zoneOffsetMs(first, tz);
+  return second;
 }
 
 /** Whether `date` falls inside any of `windows`, read in `tz`. */

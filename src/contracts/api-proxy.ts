@@ -25,6 +25,10 @@ export const songSchema = z.object({
   durationMs: z.number().int().nonnegative().nullable(),
   /** Media file id; differs from the songmid for some paid songs. */
   mediaMid: z.string().nullable(),
+  /** False when the service says it cannot be played without paying (VIP-only, `pay.pay_play`). Default true. */
+  playable: z.boolean().default(true),
+  /** Qualities the service has a file of (its `file.size_*` above 0); empty: it did not say. */
+  qualities: z.array(qualitySchema).default([]),
 });
 export type Song = z.output<typeof songSchema>;
 

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type * as z from 'zod';
 import type { Logger } from 'pino';
-import { errorSchema, songSchema, songUrlSchema, type Song, type SongUrl } from '../contracts/api-proxy.js';
+import { errorSchema, playlistSchema, songSchema, songUrlSchema, type QqPlaylist, type Song, type SongUrl } from '../contracts/api-proxy.js';
 import type { QqTrack } from '../config/playlist.js';
 import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../errors.js';
 import { readCapped } from '../http-body.js';
@@ -44,6 +44,31 @@ export class QqProvider implements RemoteProvider {
         durationMs: song.durationMs ?? undefined,
       },
     };
+  }
+
+  /**
+   * A QQ Music playlist as api-proxy reads it now. The last good answer is
+   * kept (Redis when configured): when the proxy or the service fails, it
+   * is answered instead, marked stale with the reason.
+   */
+  async playlist(id: string, opts: { fresh?: boolean; signal?: AbortSignal } = {}): Promise<{ playlist: QqPlaylist; stale: string | null }> {
+    const key = `scast:qq:playlist:${id}`;
+    try {
+      const playlist = await this.get(`/v1/qq/playlists/${id}${opts.fresh ? '?fresh=1' : ''}`, playlistSchema, opts.signal);
+      await this.opts.cache.set(key, playlist, 30 * 24 * 3600);
+      return { playlist, stale: null };
+    } catch (err) {
+      const last = await this.lastPlaylist(id);
+      if (!last) throw err;
+      return { playlist: last, stale: reasonOf(err) };
+    }
+  }
+
+  /** The playlist as last read, if kept: a restarted station plays it before the proxy answers. */
+  async lastPlaylist(id: string): Promise<QqPlaylist | null> {
+    const hit = await this.opts.cache.get<unknown>(`scast:qq:playlist:${id}`);
+    const parsed = playlistSchema.safeParse(hit);
+    return parsed.success ? parsed.data : null;
   }
 
   async close(): Promise<void> {

@@ -8,4 +8,8 @@ export interface TrackInfo {
   album?: string | undefined;
   coverUrl?: string | undefined;
   durationMs?: number | undefined;
+  /** The schedule block it plays in (its name); absent: the channel's own list. */
+  block?: string | undefined;
+  /** A station ID or jingle, not a song. */
+  jingle?: boolean | undefined;
 }

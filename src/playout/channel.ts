@@ -37,6 +37,8 @@ export interface ChannelSource extends SongSource, EventEmitter {
   /** Play `track` next, after earlier requests; returns its position. */
   request(track: Track, channelId: string): number;
   close(): void;
+  /** The schedule block on now and the next change, for a programme. */
+  readonly onNow?: { block: string | null; next: { block: string | null; at: string } | null };
 }
 
 export interface ChannelOptions {
@@ -74,6 +76,8 @@ const FEED_UNDERRUN = pcmBytesFor(0.1);
 const HISTORY = 20;
 /** A DJ taking over fades the song on air out (and fades in) over this long. */
 export const TAKEOVER_FADE_SECONDS = 1;
+/** A block with a hard start fades the song on air out over this long. */
+export const HARD_START_FADE_SECONDS = 0.5;
 
 /** How an entry of the history left the air, when not by playing to its end. */
 export type HistoryEnd = 'skipped' | 'interrupted';
@@ -94,7 +98,8 @@ function ceilingOf(p: Playlist): number {
  * Events: `audio` (Buffer), `track` (NowPlaying), `skipped` ({ track, reason }),
  * `dead-air` ({ dead, song }), `updated` (Playlist), `status` (ChannelStatus),
  * `live-start` (LiveShowRecord) as the DJ's first audio goes out, `live-end`
- * (LiveShowRecord) as the playlist's first song after it does.
+ * (LiveShowRecord) as the playlist's first song after it does, `block`
+ * ({ block, next }) as the first song of another schedule block goes out.
  */
 export class Channel extends EventEmitter implements AudioSource {
   readonly id: string;
@@ -147,6 +152,7 @@ export class Channel extends EventEmitter implements AudioSource {
       this.songsFailed += 1;
       this.emit('skipped', { track: e.track, reason: reasonOf(e.reason) });
     });
+    this.source.on('cut', (block: string) => this.hardStart(block));
     this.live = new LiveSwitch(this.source, (song, end) => this.liveLeft(song, end));
     this.mixer = new Crossfade(new Normalize(this.live, () => this.playlist.loudness), {
       seconds: () => this.playlist.crossfade,
@@ -284,6 +290,28 @@ export class Channel extends EventEmitter implements AudioSource {
     return true;
   }
 
+  /** The schedule block on air (null: the channel's own list), and what comes next. */
+  get programme(): { block: string | null; next: { block: string | null; at: string } | null } {
+    const now = this.source.onNow ?? { block: null, next: null };
+    const np = this.nowPlaying;
+    return { block: np && np.source !== 'live' ? (np.block ?? null) : now.block, next: now.next };
+  }
+
+  /** A block with a hard start is due: what plays fades out and the block's first song follows. A live show keeps the air. */
+  private hardStart(block: string): void {
+    if (this.status !== 'on-air') return;
+    if (this.live.song) {
+      this.log.info({ block }, 'hard block start while a DJ is live: the show keeps the air, the block follows it');
+      return;
+    }
+    const song = this.mixer.skip(HARD_START_FADE_SECONDS);
+    if (song) {
+      this.leaving = 'interrupted';
+      this.log.info({ block, song: song.label }, `block "${block}" starts now: the song on air fades out`);
+    }
+    this.tick();
+  }
+
   private liveLeft(song: Song, end: SongEnd): void {
     const why = this.liveShows.left(song, end, this.status !== 'on-air');
     this.log.info({ dj: djOf(song.info.key), why }, 'live: show leaves the air; the playlist follows');
@@ -388,7 +416,13 @@ export class Channel extends EventEmitter implements AudioSource {
     if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);
     else if (info.source !== 'live' && wasLive) this.liveShows.close(at);
     if (this.history.length > HISTORY) this.history.length = HISTORY;
+    const blockBefore = this.nowPlaying && this.nowPlaying.source !== 'live' ? (this.nowPlaying.block ?? null) : undefined;
     this.nowPlaying = { ...info, startedAt: at };
+    const block = info.source === 'live' ? undefined : (info.block ?? null);
+    if (block !== undefined && block !== blockBefore) {
+      this.log.info({ block: block ?? 'main' }, block ? `on air: block "${block}"` : "on air: the channel's own list");
+      this.emit('block', this.programme);
+    }
     this.source.played(info.key);
     this.songsPlayed += 1;
     const song = this.mixer.playing.find((s) => s.info === info);

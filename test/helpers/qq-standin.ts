@@ -17,9 +17,16 @@ export interface StandinSong {
   /** Media served by the CDN for this song. */
   file?: string;
   /** How the API treats this song. */
-  behaviour?: 'ok' | 'not-playable' | 'code' | 'malformed' | 'slow' | 'rate-limited';
+  behaviour?: 'ok' | 'not-playable' | 'vip' | 'code' | 'malformed' | 'slow' | 'rate-limited' | 'wrong-file' | 'signature' | 'credential';
   /** CDN answers 403 for the first N downloads (an expired vkey). */
   cdnForbiddenTimes?: number;
+}
+
+/** A playlist; `shape` says how its items come: track-info style (default), legacy (`songmid`/`songname`), alternating, or unreadable. */
+export interface StandinPlaylist {
+  title: string;
+  mids: string[];
+  shape?: 'track' | 'legacy' | 'mixed' | 'garbage';
 }
 
 export interface Standin {
@@ -28,12 +35,12 @@ export interface Standin {
   calls: Map<string, number>;
   cdnRequests: number;
   songs: Map<string, StandinSong>;
-  playlists: Map<string, { title: string; mids: string[] }>;
+  playlists: Map<string, StandinPlaylist>;
   slowMs: number;
   close(): Promise<void>;
 }
 
-export async function startStandin(songs: StandinSong[], playlists: Record<string, { title: string; mids: string[] }> = {}): Promise<Standin> {
+export async function startStandin(songs: StandinSong[], playlists: Record<string, StandinPlaylist> = {}): Promise<Standin> {
   const s: Standin = {
     base: '',
     calls: new Map(),
@@ -55,11 +62,33 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
     singer: x.singer.map((g, i) => ({ id: i + 1, mid: g.mid, name: g.name, title: g.name, type: 0 })),
     album: x.album ? { id: 7, mid: x.album.mid, name: x.album.name, title: x.album.name } : { id: 0, mid: '', name: '', title: '' },
     interval: x.interval,
-    file: { media_mid: x.mediaMid ?? x.mid, size_128mp3: 1000, size_320mp3: 0 },
+    file: { media_mid: x.mediaMid ?? x.mid, size_96aac: 1000, size_192aac: 0, size_128mp3: 1000, size_320mp3: 0, size_flac: 0 },
+    pay: { pay_month: x.behaviour === 'vip' ? 1 : 0, price_track: 0, pay_play: x.behaviour === 'vip' ? 1 : 0, pay_down: 0, pay_status: 0 },
   });
+  /** The legacy item shape (c.y.qq.com's cdlist, and old musicu answers). */
+  const legacyItem = (x: StandinSong) => ({
+    songmid: x.mid,
+    songname: x.title,
+    songid: 100000 + x.mid.length,
+    singer: x.singer.map((g, i) => ({ id: i + 1, mid: g.mid, name: g.name })),
+    albummid: x.album?.mid ?? '',
+    albumname: x.album?.name ?? '',
+    interval: x.interval,
+    strMediaMid: x.mediaMid ?? x.mid,
+    size128: 1000,
+    size320: 0,
+    sizeflac: 0,
+    pay: { payplay: x.behaviour === 'vip' ? 1 : 0, paydownload: 0 },
+  });
+  const itemOf = (pl: StandinPlaylist, x: StandinSong, i: number) => {
+    if (pl.shape === 'garbage') return { oops: i };
+    if (pl.shape === 'legacy' || (pl.shape === 'mixed' && i % 2 === 1)) return legacyItem(x);
+    return trackInfo(x);
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/cgi-bin/musicu.fcg') {
+    // Any path ending in musicu.fcg: the proxy's upstream path is a setting.
+    if (url.pathname.endsWith('/musicu.fcg')) {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -86,25 +115,34 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
             out[key] = { code: 500001, data: {} };
             continue;
           }
+          if (song?.behaviour === 'signature' || song?.behaviour === 'credential') {
+            out.code = song.behaviour === 'signature' ? 2000 : 1000;
+            continue;
+          }
           if (r.module === 'music.pf_song_detail_svr') {
             out[key] = { code: 0, data: { track_info: song ? trackInfo(song) : { id: 0, mid: '', name: '' }, extras: {}, info: {} } };
-          } else if (r.module === 'vkey.GetVkeyServer') {
-            const filename = (r.param?.filename as string[])[0]!;
-            const playable = song && song.behaviour !== 'not-playable';
+          } else if (r.module === 'vkey.GetVkeyServer' || r.module === 'music.vkey.GetVkey') {
+            const asked = (r.param?.filename as string[])[0]!;
+            // A wrong answer names another quality's file, as a confused upstream might.
+            const filename = song?.behaviour === 'wrong-file' ? asked.replace(/^C400/, 'M500').replace(/\.m4a$/, '.mp3') : asked;
+            const playable = song && song.behaviour !== 'not-playable' && song.behaviour !== 'vip';
+            const purl = playable ? `${filename}?guid=1&vkey=V${Date.now()}&uin=0&fromtag=120032` : '';
+            const current = r.module === 'music.vkey.GetVkey';
             out[key] = {
               code: 0,
               data: {
                 expiration: 80400,
                 msg: '127.0.0.1',
                 sip: ['http://ws.stream.qqmusic.qq.com/', `${s.base}/cdn/`],
-                midurlinfo: [{ songmid: mid, filename, purl: playable ? `${filename}?guid=1&vkey=V${Date.now()}&uin=0&fromtag=120032` : '', vkey: playable ? 'V' : '', result: playable ? 0 : 104003 }],
+                // The current call answers the path in `wifiurl` (and `purl` empty or the same); the older in `purl`.
+                midurlinfo: [{ songmid: mid, filename, purl: current ? '' : purl, ...(current ? { wifiurl: purl, flowurl: '' } : {}), vkey: playable ? 'V' : '', result: playable ? 0 : 104003 }],
               },
             };
           } else if (r.module === 'music.srfDissInfo.aiDissInfo') {
             const id = String(r.param?.disstid);
             const pl = s.playlists.get(id);
             out[key] = pl
-              ? { code: 0, data: { dirinfo: { id: Number(id), title: pl.title }, total_song_num: pl.mids.length, songlist: pl.mids.map((m) => trackInfo(s.songs.get(m)!)) } }
+              ? { code: 0, data: { dirinfo: { id: Number(id), title: pl.title }, total_song_num: pl.mids.length, songlist: pl.mids.map((m, i) => itemOf(pl, s.songs.get(m)!, i)) } }
               : { code: 0, data: { dirinfo: {}, total_song_num: 0, songlist: [] } };
           } else if (r.module === 'music.search.SearchCgiService') {
             const q = String(r.param?.query).toLowerCase();

@@ -5,7 +5,8 @@
  * gain), and a mixer turns songs into one PCM stream (crossfade), which the
  * channel clocks, limits, encodes and sends.
  *
- *   PlaylistSource -> LiveSwitch -> normalize -> Crossfade -> Channel (limiter, encoder, pacer) -> outputs
+ *   PlaylistSource (per list) -> ProgrammeSource (schedule, jingles, requests)
+ *     -> LiveSwitch -> normalize -> Crossfade -> Channel (limiter, encoder, pacer) -> outputs
  */
 import type { Analysis } from '../../audio/loudness.js';
 import type { Track } from '../../config/playlist.js';
@@ -39,6 +40,8 @@ export interface Song {
   feed: PcmFeed;
   /** Seconds it plays for (cues applied), when known ahead. */
   seconds: number | null;
+  /** False: not brought to the channel's loudness (a jingle set so), only its own gain. Default true. */
+  normalize?: boolean;
   /** dB applied to it (normalization plus its own gain); set by normalize. */
   gainDb: number;
   /** For a song whose level is followed as it plays (a live show): the dB to apply now, read at every mix. */

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Playlist, Track } from '../../../config/playlist.js';
+import type { Track } from '../../../config/playlist.js';
 import { QueueFullError } from '../../../errors.js';
 import type { MediaResolver } from '../../../media/resolver.js';
 import type { TrackInfo } from '../../../media/track-info.js';
-import type { Song, SongEnd, SongSource } from '../source.js';
+import type { PcmFeed, Song, SongEnd, SongSource } from '../source.js';
+import type { ListSpec } from './queue.js';
 import { Selection, type SelectionOptions } from './selection.js';
-import { Upcoming, type DecoderChoice, type Slot } from './upcoming.js';
+import { Upcoming, type DecoderChoice, type Ready, type Slot } from './upcoming.js';
 
 /** Songs the control API may queue ahead on one channel. */
 export const MAX_REQUESTED = 20;
@@ -16,6 +17,8 @@ export interface PlaylistSourceOptions extends SelectionOptions {
   resolver: MediaResolver;
   /** Which ffmpeg decodes a song (one short-lived process per song), by codec. */
   decoderFor: DecoderChoice;
+  /** How a prepared song's PCM is read; default an ffmpeg decoder (tests give fake ones). */
+  openFeed?: ((ready: Ready) => PcmFeed) | undefined;
 }
 
 /**
@@ -32,11 +35,18 @@ export class PlaylistSource extends EventEmitter implements SongSource {
   private readonly out = new Map<Song, Slot>();
   /** The entry of the song handed out last (the place in the list). */
   private lastEntry: string | null = null;
+  private list: ListSpec;
 
   constructor(private readonly opts: PlaylistSourceOptions) {
     super();
+    this.list = opts.list;
     this.selection = new Selection(opts);
-    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, opts.log, opts.now);
+    this.upcoming = new Upcoming(opts.resolver, opts.decoderFor, opts.log, opts.now, opts.openFeed);
+  }
+
+  /** Songs in the list (collections read). */
+  get size(): number {
+    return this.list.tracks.length;
   }
 
   /** The song prepared to play next, if known. */
@@ -61,12 +71,13 @@ export class PlaylistSource extends EventEmitter implements SongSource {
       }
       this.selection.started();
       const ready = slot.ready!;
+      if (slot.entry !== null) this.opts.rotation?.learn(ready.info.key, ready.info.artist);
       const song: Song = {
         info: ready.info,
         label: slot.label,
         track: slot.track,
         analysis: ready.analysis,
-        feed: this.upcoming.decoderOf(ready),
+        feed: this.upcoming.feedOf(ready),
         seconds: ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null,
         gainDb: 0,
       };
@@ -100,9 +111,20 @@ export class PlaylistSource extends EventEmitter implements SongSource {
    * next (same entry, same fields); the others go back to the queue, which
    * resumes at the first of them still listed.
    */
-  update(playlist: Playlist): void {
-    const keep = this.selection.update(playlist, this.upcoming.dealt, this.lastEntry);
+  update(list: ListSpec): void {
+    this.list = list;
+    const keep = this.selection.update(list, this.upcoming.dealt, this.lastEntry);
     this.upcoming.dropDealt(keep);
+  }
+
+  /**
+   * The list goes off the air for a while (a schedule block ended): songs
+   * prepared and not played go back to the list, their files and decoders
+   * are let go, and the place is kept for next time. Requests stay.
+   */
+  rest(): void {
+    this.selection.update(this.list, this.upcoming.dealt, this.lastEntry);
+    this.upcoming.dropDealt(0);
   }
 
   /** Play `track` next, after earlier requests; bounded (QueueFullError past MAX_REQUESTED). Returns its position. */

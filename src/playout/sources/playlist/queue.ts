@@ -1,4 +1,11 @@
-import { trackKey, type Playlist, type Track } from '../../../config/playlist.js';
+import { trackKey, type Track } from '../../../config/playlist.js';
+
+/** A list as the queue plays it: songs only (collections already read into songs). */
+export interface ListSpec {
+  tracks: readonly Track[];
+  order: 'sequential' | 'shuffle';
+  loop: boolean;
+}
 
 /** A song dealt by the queue, with the identity of its entry in the list. */
 export interface Dealt {
@@ -35,7 +42,9 @@ export function entriesOf(tracks: readonly Track[]): string[] {
 export class PlayQueue {
   private tracks: Track[] = [];
   private entries: string[] = [];
-  private order: Playlist['order'] = 'sequential';
+  /** Where each entry is listed: dealing stays O(1) in a list of 10 000 songs. */
+  private at = new Map<string, number>();
+  private order: ListSpec['order'] = 'sequential';
   private loop = true;
   /** Sequential: index of the next entry. */
   private cursor = 0;
@@ -46,7 +55,7 @@ export class PlayQueue {
   private finished = false;
 
   constructor(
-    playlist: Pick<Playlist, 'tracks' | 'order' | 'loop'>,
+    playlist: ListSpec,
     private readonly random: () => number = Math.random,
   ) {
     this.update(playlist);
@@ -62,7 +71,25 @@ export class PlayQueue {
     const entry = this.order === 'shuffle' ? this.nextShuffled() : this.nextSequential();
     if (entry === null) return null;
     this.lastEntry = entry;
-    return { track: this.tracks[this.entries.indexOf(entry)]!, entry };
+    return { track: this.tracks[this.at.get(entry)!]!, entry };
+  }
+
+  /**
+   * Deal the entry `k` places ahead (0: what next() deals), passing over
+   * the ones before it: shuffle keeps them in the round, sequential play
+   * leaves them behind for this pass.
+   */
+  nextAt(k: number): Dealt | null {
+    if (k === 0 || this.order === 'sequential') {
+      let d: Dealt | null = null;
+      for (let i = 0; i <= k; i++) d = this.next();
+      return d;
+    }
+    this.peek(k + 1);
+    if (this.bag.length <= k) return null;
+    const entry = this.bag.splice(this.bag.length - 1 - k, 1)[0]!;
+    this.lastEntry = entry;
+    return { track: this.tracks[this.at.get(entry)!]!, entry };
   }
 
   /** The entries the next `n` calls of next() will deal, without dealing them. */
@@ -89,8 +116,8 @@ export class PlayQueue {
 
   /** The track listed as `entry`, if it is listed. */
   trackOf(entry: string): Track | undefined {
-    const at = this.entries.indexOf(entry);
-    return at < 0 ? undefined : this.tracks[at];
+    const at = this.at.get(entry);
+    return at === undefined ? undefined : this.tracks[at];
   }
 
   /**
@@ -98,15 +125,16 @@ export class PlayQueue {
    * @param unplayed entries dealt but not played yet, in the order dealt: they are taken back.
    * @param playing the entry on air, if any: sequential play continues after it when none of `unplayed` is still listed.
    */
-  update(playlist: Pick<Playlist, 'tracks' | 'order' | 'loop'>, unplayed: readonly string[] = [], playing: string | null = null): void {
+  update(playlist: ListSpec, unplayed: readonly string[] = [], playing: string | null = null): void {
     const before = new Set(this.entries);
     const orderChanged = playlist.order !== this.order;
     this.tracks = [...playlist.tracks];
     this.entries = entriesOf(this.tracks);
+    this.at = new Map(this.entries.map((e, i) => [e, i]));
     this.order = playlist.order;
     this.loop = playlist.loop;
     this.finished = false;
-    const at = (e: string | null): number => (e === null ? -1 : this.entries.indexOf(e));
+    const at = (e: string | null): number => (e === null ? -1 : (this.at.get(e) ?? -1));
     if (this.order === 'sequential') {
       const resume = unplayed.map(at).find((i) => i >= 0);
       const after = at(playing ?? this.lastEntry);
@@ -118,12 +146,18 @@ export class PlayQueue {
       this.bag = [];
     } else {
       this.bag = this.bag.filter((e) => present.has(e));
-      for (const e of this.entries.filter((e) => !before.has(e))) {
-        this.bag.splice(Math.floor(this.random() * (this.bag.length + 1)), 0, e);
+      const added = this.entries.filter((e) => !before.has(e));
+      if (added.length > 64) {
+        // A folder read for the first time: one shuffle, not thousands of splices.
+        this.bag.push(...added);
+        this.bag = this.shuffled(this.bag);
+      } else {
+        for (const e of added) this.bag.splice(Math.floor(this.random() * (this.bag.length + 1)), 0, e);
       }
     }
     // Taken back on top, so they come out again first and in the order dealt: the round stays whole.
-    const back = unplayed.filter((e) => present.has(e) && !this.bag.includes(e));
+    const inBag = new Set(this.bag);
+    const back = unplayed.filter((e) => present.has(e) && !inBag.has(e));
     if (back.length > 0 && this.bag.length === 0 && orderChanged) this.bag = this.deal(null).filter((e) => !back.includes(e));
     this.bag.push(...back.reverse());
   }
@@ -154,13 +188,18 @@ export class PlayQueue {
 
   /** A shuffled round, dealt from the end; it never opens with `after`, the entry played just before it. */
   private deal(after: string | null): string[] {
-    const entries = [...this.entries];
+    const entries = this.shuffled(this.entries);
+    if (entries.length > 1 && entries[entries.length - 1] === after) {
+      [entries[0], entries[entries.length - 1]] = [entries[entries.length - 1]!, entries[0]!];
+    }
+    return entries;
+  }
+
+  private shuffled(list: readonly string[]): string[] {
+    const entries = [...list];
     for (let i = entries.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
       [entries[i], entries[j]] = [entries[j]!, entries[i]!];
-    }
-    if (entries.length > 1 && entries[entries.length - 1] === after) {
-      [entries[0], entries[entries.length - 1]] = [entries[entries.length - 1]!, entries[0]!];
     }
     return entries;
   }

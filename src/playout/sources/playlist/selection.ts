@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
-import { trackKey, type Playlist, type Track } from '../../../config/playlist.js';
+import { trackKey, type Track } from '../../../config/playlist.js';
 import { reasonOf } from '../../../errors.js';
 import { exponentialBackoff, type RetryPolicy } from '../../../retry.js';
-import { PlayQueue, type Dealt } from './queue.js';
+import { PlayQueue, type Dealt, type ListSpec } from './queue.js';
+import type { Rotation } from '../programme/rotation.js';
 import { SongBackoff } from './song-backoff.js';
 
 /** A failed song is tried again after 30 s, then 1, 2, 4... minutes, at most an hour. */
 export const SONG_RETRY = exponentialBackoff({ baseMs: 30_000, capMs: 3_600_000, random: () => 1 });
 
+/** Songs looked at, at most, for one that keeps the rotation rules. */
+const RULES_LOOKAHEAD = 64;
+
 export interface SelectionOptions {
-  playlist: Playlist;
+  list: ListSpec;
   log: Logger;
   now: () => number;
   random?: (() => number) | undefined;
@@ -17,6 +21,8 @@ export interface SelectionOptions {
   failureBackoff?: RetryPolicy | undefined;
   /** How long a failed song waits before it is prepared again, by failures in a row. */
   songRetry?: RetryPolicy | undefined;
+  /** Rotation rules, shared by a channel's lists; none: play in list order. */
+  rotation?: Rotation | undefined;
 }
 
 /** A prepared song as the selection sees it: its entry and track. */
@@ -40,19 +46,49 @@ export class Selection {
   private pausedUntil = 0;
 
   constructor(private readonly opts: SelectionOptions) {
-    this.queue = new PlayQueue(opts.playlist, opts.random);
+    this.queue = new PlayQueue(opts.list, opts.random);
     this.broken = new SongBackoff(opts.songRetry ?? SONG_RETRY, opts.now);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
   }
 
-  /** The next song of the list, passing over those still waiting out a failure; null: nothing now. */
+  /**
+   * The next song of the list, passing over those still waiting out a
+   * failure and, with rotation rules, those that would break one (the first
+   * song the rules allow among the next RULES_LOOKAHEAD). When none does,
+   * the rules give way, with a log line saying which. Null: nothing now.
+   */
   draw(): Dealt | null {
     if (this.opts.now() < this.pausedUntil) return null;
-    for (let i = 0; i < Math.max(1, this.queue.size); i++) {
-      const dealt = this.queue.next();
-      if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return dealt;
+    const rotation = this.opts.rotation;
+    if (!rotation?.active) {
+      for (let i = 0; i < Math.max(1, this.queue.size); i++) {
+        const dealt = this.queue.next();
+        if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return this.dealt(dealt);
+      }
+      return null;
     }
-    return null;
+    const ahead = this.queue.peek(Math.min(this.queue.size, RULES_LOOKAHEAD));
+    let fallback = -1;
+    let why: string | null = null;
+    for (let k = 0; k < ahead.length; k++) {
+      const track = this.queue.trackOf(ahead[k]!)!;
+      if (this.broken.waiting(trackKey(track))) continue;
+      const broken = rotation.breaks(track);
+      if (broken === null) return this.dealt(this.queue.nextAt(k));
+      if (fallback < 0) {
+        fallback = k;
+        why = broken;
+      }
+    }
+    if (fallback < 0) return null;
+    const dealt = this.queue.nextAt(fallback);
+    if (dealt) this.opts.log.info({ song: dealt.track.title ?? trackKey(dealt.track), rule: why, songs: this.queue.size }, `rotation rule relaxed: ${why} (no song of the ${this.queue.size} keeps every rule now)`);
+    return this.dealt(dealt);
+  }
+
+  private dealt(d: Dealt | null): Dealt | null {
+    if (d) this.opts.rotation?.dealt(d.track);
+    return d;
   }
 
   /**
@@ -60,7 +96,7 @@ export class Selection {
    * but not playing, in order. Returns how many of them are still what comes
    * next (same entry, same fields): those stay prepared, the rest go back.
    */
-  update(playlist: Playlist, dealt: readonly DealtSlot[], playing: string | null): number {
+  update(playlist: ListSpec, dealt: readonly DealtSlot[], playing: string | null): number {
     this.queue.update(playlist, dealt.map((s) => s.entry!), playing);
     const next = this.queue.peek(dealt.length);
     let keep = 0;

@@ -4,6 +4,7 @@ import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../../../media/decoder.js';
 import { cueSpan, describe, type MediaResolver, type PreparedMedia } from '../../../media/resolver.js';
 import type { TrackInfo } from '../../../media/track-info.js';
+import type { PcmFeed } from '../source.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */
 export interface Slot {
@@ -29,7 +30,7 @@ export interface Slot {
 export interface Ready extends Omit<PreparedMedia, 'analysing'> {
   /** The playlist entry, for its own cues. */
   track: Track;
-  decoder: PcmDecoder | null;
+  decoder: PcmFeed | null;
 }
 
 /** Which ffmpeg binary decodes a song of this codec. */
@@ -58,6 +59,7 @@ export class Upcoming {
     private readonly decoderFor: DecoderChoice,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
+    private readonly openFeed?: (ready: Ready) => PcmFeed,
   ) {}
 
   get first(): Slot | undefined {
@@ -116,12 +118,16 @@ export class Upcoming {
    */
   warmUp(): void {
     const slot = this.slots[0];
-    if (slot?.ready) this.decoderOf(slot.ready);
+    if (slot?.ready) this.feedOf(slot.ready);
   }
 
-  /** The song's decoder, started on first use. */
-  decoderOf(ready: Ready): PcmDecoder {
+  /** The song's PCM: its decoder, started on first use. */
+  feedOf(ready: Ready): PcmFeed {
     if (!ready.decoder) {
+      if (this.openFeed) {
+        ready.decoder = this.openFeed(ready);
+        return ready.decoder;
+      }
       // Cues as known now: a new channel's first song may start before its analysis is done.
       const { startSeconds, endSeconds } = cueSpan(ready.track, ready.analysis, ready.exactSeconds);
       ready.decoder = new PcmDecoder(this.decoderFor(ready.codec, ready.trusted), ready.path, {

@@ -1,0 +1,122 @@
+/**
+ * A channel's programme, beyond its one list: station IDs between songs
+ * (jingles), rotation rules, and dayparts (schedule blocks by weekday and
+ * time of day). Schemas only; playout/sources/programme runs them.
+ */
+import * as z from 'zod';
+import { WEEKDAYS, windowSchema, type WeekWindow } from './week.js';
+
+const displayName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'at most 200 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters or line breaks');
+
+const every = z.union([
+  z.object({ songs: z.number().int('a whole number').min(1, 'at least 1 (0 would play nothing but jingles)').max(1000) }).strict(),
+  z.object({ minutes: z.number().min(1, 'at least 1 minute').max(1440, 'at most 1440 minutes') }).strict(),
+], { error: 'must be { "songs": N } or { "minutes": N }' });
+
+/** Station IDs and jingles: their own list, played between songs. */
+export const jinglesSchema = <T extends z.ZodType>(entries: T) =>
+  z
+    .object({
+      tracks: entries,
+      /** Between songs every N songs, or every N minutes (at the first seam after). */
+      every: every.optional(),
+      /** At the first seam after each full hour, in the channel's time zone. Default false. */
+      topOfHour: z.boolean().default(false),
+      /** Brought to the music's loudness like songs (true) or played at their own level, still under the ceiling (false). Default false. */
+      normalize: z.boolean().default(false),
+      /** Title shown while a jingle plays; default each jingle's own. */
+      title: displayName.optional(),
+      /** Default shuffle: a different ID each time, none twice in a row. */
+      order: z.enum(['sequential', 'shuffle']).default('shuffle'),
+    })
+    .strict()
+    .refine((j) => j.every !== undefined || j.topOfHour, { message: 'say when jingles play: "every" ({ "songs": N } or { "minutes": N }), "topOfHour": true, or both', path: ['every'] });
+
+/** Rotation rules: relaxed, with a log line, when the list is too short to keep them. */
+export const rulesSchema = z
+  .object({
+    /** No song again within this many minutes. */
+    songRepeatMinutes: z.number().min(1, 'at least 1 minute').max(10_080, 'at most a week (10080)').optional(),
+    /** No artist again within this many songs and/or minutes. */
+    artistSeparation: z
+      .object({
+        songs: z.number().int('a whole number').min(1, 'at least 1').max(100, 'at most 100').optional(),
+        minutes: z.number().min(1, 'at least 1 minute').max(1440, 'at most 1440 minutes').optional(),
+      })
+      .strict()
+      .refine((a) => a.songs !== undefined || a.minutes !== undefined, 'give "songs", "minutes" or both')
+      .optional(),
+  })
+  .strict();
+export type Rules = z.output<typeof rulesSchema>;
+
+/** One daypart: a list of its own on some weekdays, from a time to a time (past midnight when `to` is earlier). */
+export const blockSchema = <T extends z.ZodType>(entries: T) =>
+  z
+    .object({
+      /** Shown in the API and the feed; default "days from-to". */
+      name: displayName.optional(),
+      days: windowSchema.shape.days,
+      from: windowSchema.shape.from,
+      to: windowSchema.shape.to,
+      tracks: entries,
+      /** `soft`: at the first seam after `from`; `hard`: at `from` itself, the song on air fading out. Default soft. */
+      start: z.enum(['soft', 'hard']).default('soft'),
+      order: z.enum(['sequential', 'shuffle']).default('sequential'),
+    })
+    .strict()
+    .refine((w) => w.from !== w.to, { message: 'from and to are the same time: the block would be empty', path: ['to'] });
+
+interface BlockLike extends WeekWindow {
+  start: 'soft' | 'hard';
+  name?: string | undefined;
+}
+
+const MINUTES_PER_WEEK = 7 * 1440;
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The minutes of the week (0: Sunday 00:00, local) a window covers. */
+export function weekMinutes(w: WeekWindow): Uint8Array {
+  const on = new Uint8Array(MINUTES_PER_WEEK);
+  const from = minutesOf(w.from);
+  const to = minutesOf(w.to);
+  for (const day of w.days) {
+    const start = WEEKDAYS.indexOf(day) * 1440 + from;
+    const length = from < to ? to - from : 1440 - from + to;
+    for (let m = 0; m < length; m++) on[(start + m) % MINUTES_PER_WEEK] = 1;
+  }
+  return on;
+}
+
+/** A block's name as shown: its own, else its days and times. */
+export function blockName(b: BlockLike): string {
+  return b.name ?? `${b.days.join(',')} ${b.from}-${b.to}`;
+}
+
+/**
+ * Blocks may overlap only when both start softly (the one listed first
+ * then wins): a hard block promises its start time, which another block
+ * running at that time would break.
+ */
+export function checkSchedule(p: { schedule: readonly BlockLike[] }, ctx: z.RefinementCtx): void {
+  const covered = p.schedule.map(weekMinutes);
+  for (let j = 0; j < p.schedule.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const a = p.schedule[i]!;
+      const b = p.schedule[j]!;
+      if (a.start !== 'hard' && b.start !== 'hard') continue;
+      const at = covered[j]!.findIndex((v, m) => v === 1 && covered[i]![m] === 1);
+      if (at < 0) continue;
+      const when = `${WEEKDAYS[Math.floor(at / 1440)]} ${String(Math.floor((at % 1440) / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', j],
+        message: `overlaps schedule[${i}] ("${blockName(a)}") from ${when}: blocks with a hard start may not overlap any other`,
+      });
+    }
+  }
+}
