@@ -71,7 +71,8 @@ export class PlaylistSource extends EventEmitter implements SongSource {
       }
       this.selection.started();
       const ready = slot.ready!;
-      if (slot.entry !== null) this.opts.rotation?.learn(ready.info.key, ready.info.artist);
+      const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist) : null;
+      if (broke) this.opts.log.info({ song: ready.info.title, rule: broke }, `rotation rule broken: ${broke}; the song was lined up before its tags named its artist (known from now on)`);
       const song: Song = {
         info: ready.info,
         label: slot.label,

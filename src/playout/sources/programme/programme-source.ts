@@ -139,6 +139,7 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
   }
 
   played(key: string): void {
+    this.rotation.played(key);
     for (const list of this.lists()) list.source.played(key);
   }
 

@@ -11,7 +11,7 @@ const MAX_KNOWN = 100_000;
  * programme; jingles are not counted): no song again within N minutes, no
  * artist again within M songs or minutes. Pure apart from the clock. A song
  * counts from when it is dealt (prepared to play next), so the songs
- * already lined up are counted too.
+ * already lined up are counted too, and then from when it goes on air.
  */
 export class Rotation {
   private readonly recent: { key: string; artist: string | null; at: number }[] = [];
@@ -30,11 +30,39 @@ export class Rotation {
     return this.rules !== undefined && (this.rules.songRepeatMinutes !== undefined || this.rules.artistSeparation !== undefined);
   }
 
-  /** A song's artist became known (its tags were read): used for its entry from now on. */
-  learn(key: string, artist: string | undefined): void {
-    if (!artist) return;
+  /**
+   * A dealt song's artist became known from its tags (a folder's file names
+   * none): remembered for its entry from now on, and checked against the
+   * songs dealt before it. Returns the separation it turned out to break,
+   * if it did: it was dealt before its artist could be known.
+   */
+  learn(track: Track, artist: string | undefined): string | null {
+    if (!artist || track.artist) return null;
+    const key = trackKey(track);
+    const name = normal(artist);
     if (this.artists.size >= MAX_KNOWN && !this.artists.has(key)) this.artists.delete(this.artists.keys().next().value!);
-    this.artists.set(key, normal(artist));
+    this.artists.set(key, name);
+    let at = -1;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      if (this.recent[i]!.key === key) {
+        at = i;
+        break;
+      }
+    }
+    if (at < 0 || this.recent[at]!.artist !== null) return null;
+    this.recent[at]!.artist = name;
+    const sep = this.rules?.artistSeparation;
+    if (!sep) return null;
+    const before = this.recent.slice(0, at);
+    if (sep.songs !== undefined) {
+      const back = before.slice(-sep.songs).reverse().findIndex((r) => r.artist === name);
+      if (back >= 0) return `artist separation: ${name} played ${back + 1} song(s) before (songs ${sep.songs})`;
+    }
+    if (sep.minutes !== undefined) {
+      const last = [...before].reverse().find((r) => r.artist === name);
+      if (last && this.recent[at]!.at - last.at < sep.minutes * 60_000) return `artist separation: ${name} played ${minutes(this.recent[at]!.at - last.at)} min before (minutes ${sep.minutes})`;
+    }
+    return null;
   }
 
   /** The rule `track` would break if dealt now, said for a log line; null when it breaks none. */
@@ -62,6 +90,15 @@ export class Rotation {
       }
     }
     return null;
+  }
+
+  /** A song went on air: it counts from now (dealt songs air a song or two later). */
+  played(key: string): void {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      if (this.recent[i]!.key !== key) continue;
+      this.recent[i]!.at = this.now();
+      return;
+    }
   }
 
   /** `track` was dealt: it counts from now. */

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadPlaylistFile, parsePlaylist } from '../../src/config/playlist-file.js';
+import { PlaylistError } from '../../src/errors.js';
+import { parseM3u, parsePlaylistText, parsePls, parseXspf } from '../../src/media/collections/playlist-formats.js';
+import { JingleClock } from '../../src/playout/sources/programme/jingle-clock.js';
+import { Rotation } from '../../src/playout/sources/programme/rotation.js';
+import { Schedule } from '../../src/playout/sources/programme/schedule.js';
+import { zonedEpoch } from '../../src/config/week.js';
+import { tempDir } from '../helpers/station.js';
+
+const base = { name: 'P', mount: '/p.mp3', tracks: [{ source: 'file', path: 'a.mp3' }] };
+const refusal = (extra: Record<string, unknown>): PlaylistError => {
+  try {
+    parsePlaylist('/lists/p.json', Buffer.from(JSON.stringify({ ...base, ...extra })));
+  } catch (err) {
+    assert.ok(err instanceof PlaylistError);
+    return err;
+  }
+  assert.fail('accepted');
+};
+
+describe('programme schema refuses nonsense with file, JSON path and reason', () => {
+  test('overlapping hard blocks', () => {
+    const e = refusal({
+      schedule: [
+        { name: 'Breakfast', days: ['mon', 'tue'], from: '07:00', to: '10:00', start: 'hard', tracks: [] },
+        { name: 'Late', days: ['tue'], from: '09:30', to: '11:00', start: 'hard', tracks: [] },
+      ],
+    });
+    assert.match(e.message, /\/lists\/p\.json/);
+    assert.match(e.message, /schedule\[1\].*overlaps schedule\[0\] \("Breakfast"\) from tue 09:30/);
+  });
+  test('a hard block overlapping one past midnight, and soft blocks that may overlap', () => {
+    const e = refusal({
+      schedule: [
+        { days: ['sun'], from: '23:00', to: '02:00', tracks: [] },
+        { days: ['mon'], from: '01:00', to: '03:00', start: 'hard', tracks: [] },
+      ],
+    });
+    assert.match(e.message, /schedule\[1\].*from mon 01:00/);
+    const ok = parsePlaylist('p.json', Buffer.from(JSON.stringify({ ...base, schedule: [{ days: ['mon'], from: '07:00', to: '09:00', tracks: [] }, { days: ['mon'], from: '08:00', to: '10:00', tracks: [] }] })));
+    assert.equal(ok.schedule.length, 2);
+  });
+  test('an unknown time zone, an interval of 0, jingles with no timing, a bad time', () => {
+    assert.match(refusal({ timezone: 'Mars/Olympus' }).message, /timezone: not a known IANA time zone/);
+    assert.match(refusal({ jingles: { tracks: [], every: { songs: 0 } } }).message, /jingles\.every/);
+    assert.match(refusal({ jingles: { tracks: [], every: { minutes: 0 } } }).message, /jingles\.every/);
+    assert.match(refusal({ jingles: { tracks: [] } }).message, /jingles\.every: say when jingles play/);
+    assert.match(refusal({ tracks: [{ source: 'qq-playlist', id: '123', refreshMinutes: 0 }] }).message, /tracks\[0\]\.refreshMinutes: at least 0\.25/);
+    assert.match(refusal({ rules: { songRepeatMinutes: 0 } }).message, /rules\.songRepeatMinutes: at least 1 minute/);
+    assert.match(refusal({ rules: { artistSeparation: {} } }).message, /rules\.artistSeparation: give "songs", "minutes" or both/);
+    assert.match(refusal({ schedule: [{ days: ['mon'], from: '7:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.from: a time as HH:MM/);
+    assert.match(refusal({ schedule: [{ days: ['mon'], from: '10:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.to: from and to are the same time/);
+    assert.match(refusal({ tracks: [{ source: 'm3u' }] }).message, /tracks\[0\]\.path: give either path or url/);
+    assert.match(refusal({ tracks: [{ source: 'm3u', url: 'ftp://x/y.m3u' }] }).message, /tracks\[0\]\.url: must be an http/);
+    assert.match(refusal({ tracks: [{ source: 'podcast' }] }).message, /source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"/);
+  });
+  test('a folder or list file outside the allowed folders, in any list', async () => {
+    const dir = tempDir('programme-schema');
+    mkdirSync(path.join(dir, 'music'));
+    const file = path.join(dir, 'p.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        tracks: [{ source: 'folder', path: 'music' }, { source: 'folder', path: '../../etc' }],
+        jingles: { tracks: [{ source: 'm3u', path: '/etc/ids.m3u' }], topOfHour: true },
+        schedule: [{ days: ['mon'], from: '07:00', to: '09:00', tracks: [{ source: 'folder', path: '/' }] }],
+      }),
+    );
+    await assert.rejects(loadPlaylistFile(file, [dir]), (err: PlaylistError) => {
+      assert.match(err.message, /tracks\[1\]\.path: folder "\.\.\/\.\.\/etc" is outside the playlists folder/);
+      assert.match(err.message, /jingles\.tracks\[0\]\.path: playlist file "\/etc\/ids\.m3u" is outside/);
+      assert.match(err.message, /schedule\[0\]\.tracks\[0\]\.path: folder "\/" is outside/);
+      assert.equal(err.issues.length, 3, 'the folder inside is accepted');
+      return true;
+    });
+  });
+});
+
+describe('playlist file formats', () => {
+  test('extended M3U: titles, attributes with commas, comments, CRLF, a BOM', () => {
+    const text = '\uFEFF#EXTM3U\r\n#EXTINF:215 tvg-name="a, b",Artist One - Song One\r\nmusic/one.mp3\r\n# a comment\r\n\r\n#EXTINF:-1,Just A Title\r\nhttps://example.org/two.mp3\r\nthree.flac\r\n';
+    assert.deepEqual(parsePlaylistText(text), [
+      { location: 'music/one.mp3', artist: 'Artist One', title: 'Song One' },
+      { location: 'https://example.org/two.mp3', title: 'Just A Title' },
+      { location: 'three.flac' },
+    ]);
+    assert.deepEqual(parseM3u('#EXTINF:1,\nx.mp3'), [{ location: 'x.mp3' }]);
+  });
+  test('PLS: numbered entries in order, titles', () => {
+    const text = '[playlist]\nFile2=b.mp3\nTitle2=B - Two\nFile1=a.mp3\nNumberOfEntries=2\nVersion=2\n';
+    assert.deepEqual(parsePlaylistText(text), [{ location: 'a.mp3' }, { location: 'b.mp3', artist: 'B', title: 'Two' }]);
+    assert.deepEqual(parsePls('[playlist]\nFile1=\n'), []);
+  });
+  test('XSPF: locations, titles, creators, entities and CDATA; no other entity is expanded', () => {
+    const text = `<?xml version="1.0"?><playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList>
+      <track><location>file:///music/a%20b.mp3</location><title>Rock &amp; Roll &#x266B;</title><creator><![CDATA[<Band>]]></creator></track>
+      <track><title>no location</title></track>
+      <track><location>https://example.org/x.mp3</location><title>&xxe;</title></track>
+    </trackList></playlist>`;
+    assert.deepEqual(parseXspf(text), [
+      { location: 'file:///music/a%20b.mp3', title: 'Rock & Roll ♫', artist: '<Band>' },
+      { location: 'https://example.org/x.mp3', title: '&xxe;' },
+    ]);
+  });
+});
+
+describe('schedule in a time zone', () => {
+  const blocks = [
+    { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[], from: '07:00', to: '10:00' },
+    { days: ['sat'] as 'sat'[], from: '23:00', to: '02:00' },
+  ];
+  test('blocks by local wall-clock time, across the spring and autumn changes', () => {
+    const s = new Schedule(blocks, 'Europe/Berlin');
+    // Friday 27 March 2026, CET (UTC+1): 07:00 local is 06:00 UTC.
+    assert.equal(s.at(Date.UTC(2026, 2, 27, 5, 59)), -1);
+    assert.equal(s.at(Date.UTC(2026, 2, 27, 6, 0)), 0);
+    assert.equal(s.at(Date.UTC(2026, 2, 27, 8, 59, 59)), 0);
+    assert.equal(s.at(Date.UTC(2026, 2, 27, 9, 0)), -1);
+    // Monday 30 March, CEST (UTC+2): 07:00 local is 05:00 UTC.
+    assert.equal(s.at(Date.UTC(2026, 2, 30, 5, 0)), 0);
+    assert.equal(s.at(Date.UTC(2026, 2, 30, 4, 59)), -1);
+    // Saturday night into the spring change: 02:00 CET never comes, the block ends when 03:00 CEST does (01:00 UTC).
+    assert.equal(s.at(Date.UTC(2026, 2, 28, 22, 0)), 1);
+    assert.equal(s.at(Date.UTC(2026, 2, 29, 0, 59)), 1);
+    assert.equal(s.at(Date.UTC(2026, 2, 29, 1, 0)), -1);
+    // Autumn: Sunday 25 October, 02:00-02:59 happens twice; the block ends at the first 02:00 (CEST, 00:00 UTC).
+    assert.equal(s.at(Date.UTC(2026, 9, 24, 23, 59)), 1);
+    assert.equal(s.at(Date.UTC(2026, 9, 25, 0, 0)), -1);
+  });
+  test('the next change, named', () => {
+    const s = new Schedule(blocks, 'Europe/Berlin');
+    assert.deepEqual(s.next(Date.UTC(2026, 2, 27, 7, 0)), { at: Date.UTC(2026, 2, 27, 9, 0), index: -1 });
+    assert.deepEqual(s.next(Date.UTC(2026, 2, 27, 9, 0)), { at: Date.UTC(2026, 2, 28, 22, 0), index: 1 });
+    assert.deepEqual(s.next(Date.UTC(2026, 2, 28, 23, 0)), { at: Date.UTC(2026, 2, 29, 1, 0), index: -1 });
+    assert.deepEqual(s.next(Date.UTC(2026, 2, 29, 1, 0)), { at: Date.UTC(2026, 2, 30, 5, 0), index: 0 });
+    assert.equal(new Schedule([], 'UTC').next(0), null);
+  });
+  test('wall-clock times to instants, zones with half hours', () => {
+    assert.equal(zonedEpoch('Asia/Kolkata', 2026, 12, 2, 7 * 60), Date.UTC(2026, 11, 2, 1, 30));
+    assert.equal(zonedEpoch('America/New_York', 2026, 3, 8, 12 * 60), Date.UTC(2026, 2, 8, 16, 0));
+    assert.equal(zonedEpoch('UTC', 2026, 1, 32, 0), Date.UTC(2026, 1, 1));
+  });
+});
+
+describe('jingle clock', () => {
+  test('every N songs, and the top of the hour in the zone (India: at :30 UTC)', () => {
+    const t0 = Date.UTC(2026, 11, 2, 1, 10);
+    const c = new JingleClock({ every: { songs: 3 }, topOfHour: true }, 'Asia/Kolkata', t0);
+    assert.equal(c.due(t0), false);
+    c.song();
+    c.song();
+    assert.equal(c.due(t0 + 60_000), false);
+    c.song();
+    assert.equal(c.due(t0 + 120_000), true);
+    c.played(t0 + 120_000);
+    assert.equal(c.due(Date.UTC(2026, 11, 2, 1, 29)), false);
+    assert.equal(c.due(Date.UTC(2026, 11, 2, 1, 31)), true, '07:01 in Kolkata: the first seam after the full hour');
+    c.played(Date.UTC(2026, 11, 2, 1, 31));
+    assert.equal(c.due(Date.UTC(2026, 11, 2, 1, 40)), false);
+  });
+  test('every N minutes', () => {
+    const c = new JingleClock({ every: { minutes: 15 }, topOfHour: false }, 'UTC', 0);
+    assert.equal(c.due(14 * 60_000), false);
+    assert.equal(c.due(15 * 60_000), true);
+    c.played(16 * 60_000);
+    assert.equal(c.due(30 * 60_000), false);
+    assert.equal(c.due(31 * 60_000), true);
+  });
+});
+
+describe('rotation rules', () => {
+  test('song repeat and artist separation, counted from air time', () => {
+    let now = 0;
+    const r = new Rotation({ songRepeatMinutes: 30, artistSeparation: { songs: 2, minutes: 20 } }, () => now);
+    const a1 = { source: 'file' as const, path: '/a1.mp3', artist: 'A' };
+    const a2 = { source: 'file' as const, path: '/a2.mp3', artist: ' a ' };
+    const b1 = { source: 'file' as const, path: '/b1.mp3', artist: 'B' };
+    const c1 = { source: 'file' as const, path: '/c1.mp3' };
+    r.dealt(a1);
+    now = 60_000;
+    assert.match(r.breaks(a2)!, /artist separation: a played 1 song\(s\) ago/);
+    assert.match(r.breaks(a1)!, /song repeat/);
+    assert.equal(r.breaks(b1), null);
+    r.dealt(b1);
+    r.dealt(c1);
+    now = 19 * 60_000;
+    assert.match(r.breaks(a2)!, /played 19 min ago \(minutes 20\)/);
+    now = 21 * 60_000;
+    assert.equal(r.breaks(a2), null);
+    assert.match(r.breaks(a1)!, /song repeat: played 21 min ago/);
+    r.played('file:/a1.mp3');
+    now = 40 * 60_000;
+    assert.match(r.breaks(a1)!, /played 19 min ago/, 'counted from when it aired');
+    // An artist known only from tags: the song dealt before it was known breaks the separation, and says so.
+    r.dealt({ source: 'file', path: '/d1.mp3' });
+    assert.match(r.learn({ source: 'file', path: '/d1.mp3' }, 'B')!, /artist separation: b played/);
+    assert.match(r.breaks({ source: 'file', path: '/d1.mp3' })!, /song repeat/);
+  });
+});
