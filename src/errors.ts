@@ -207,6 +207,7 @@ export function reasonOf(err: unknown): string {
 /** A music-service song the caller may not play (VIP-only, paid, delisted, geo-blocked): an answer, not a fault. */
 export class SongNotPlayableError extends ScastError {
   readonly result: number | undefined;
+  readonly why: string | undefined;
   /** @param why what the service said, when it said more than an empty play URL. */
   constructor(mid: string, result?: number, why?: string) {
     super(
@@ -217,6 +218,7 @@ export class SongNotPlayableError extends ScastError {
       { statusCode: 403 },
     );
     this.result = result;
+    this.why = why;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type * as z from 'zod';
 import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/contracts/api-proxy.js';
-import { SongNotFoundError, SongNotPlayableError, UpstreamError } from '../../src/errors.js';
+import { SongNotFoundError, SongNotPlayableError, UpstreamError, reasonOf } from '../../src/errors.js';
 import type { KvCache } from '../../src/media/kv-cache.js';
 import { SingleFlight } from '../single-flight.js';
 import { chooseQuality, parseLegacyPlaylist, parsePlaylist, parseSearch, parseSongDetail, parseVkey, vkeyFilename, vkeyRequest, type VkeyApi } from './shapes.js';
@@ -33,7 +33,7 @@ const HOT_MAX_SECONDS = 10;
  * QQ Music through the cache: a hit is answered from memory or Redis; a miss
  * makes one upstream call however many requests ask at once (single-flight),
  * and the answer is cached by kind. Errors are never cached; "not playable"
- * is, briefly. Stored values are `ok:<json>` or `np:<result>`.
+ * is, briefly. Stored values are `ok:<json>` or `np:{"result","why"}`.
  */
 export class QqService {
   private readonly flights = new SingleFlight<Answer>();
@@ -83,7 +83,11 @@ export class QqService {
         if (!(err instanceof UpstreamError)) throw err;
         // The newer call failed outright: the legacy endpoint may still answer.
         this.log.info({ playlist: id, err: err.message }, 'playlist call failed; trying the legacy endpoint');
-        parsed = parseLegacyPlaylist(id, await this.upstream.legacyPlaylist(id));
+        try {
+          parsed = parseLegacyPlaylist(id, await this.upstream.legacyPlaylist(id));
+        } catch (legacy) {
+          throw new UpstreamError(`${err.message.replace(/^music service failed: /, '')}; the legacy endpoint: ${reasonOf(legacy)}`, { cause: legacy });
+        }
       }
       return { value: { id, ...parsed }, ttl: TTL.playlist };
     });
@@ -128,7 +132,7 @@ export class QqService {
           if (!(err instanceof SongNotFoundError)) this.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'upstream call failed');
           throw err;
         }
-        stored = `np:${err.result ?? ''}`;
+        stored = `np:${JSON.stringify({ result: err.result ?? null, why: err.why ?? null })}`;
         ttl = TTL.notPlayable;
       }
       await this.cache.setRaw(key, stored, ttl);
@@ -139,8 +143,11 @@ export class QqService {
 
   private answer(key: string, stored: string, cache: 'hit' | 'miss'): Answer {
     if (stored.startsWith('np:')) {
-      const result = stored.slice(3);
-      throw new SongNotPlayableError(key.slice(key.lastIndexOf(':') + 1), result ? Number(result) : undefined);
+      const mid = key.slice(key.lastIndexOf(':') + 1);
+      const raw = stored.slice(3);
+      // Older entries hold the result code alone.
+      const np = raw.startsWith('{') ? (JSON.parse(raw) as { result: number | null; why: string | null }) : { result: raw ? Number(raw) : null, why: null };
+      throw new SongNotPlayableError(mid, np.result ?? undefined, np.why ?? undefined);
     }
     return { body: stored.slice(3), cache };
   }

@@ -89,6 +89,7 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
     const url = new URL(req.url ?? '/', 'http://x');
     // Any path ending in musicu.fcg: the proxy's upstream path is a setting.
     if (url.pathname.endsWith('/musicu.fcg')) {
+      count(`path:${url.pathname}`);
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {

@@ -17,6 +17,10 @@ const SONGS = [
   { mid: '005Slow0000000', title: 'Slow', singer: [], interval: 1, behaviour: 'slow' as const },
   { mid: '006Limited0000', title: 'Limited', singer: [], interval: 1, behaviour: 'rate-limited' as const },
   { mid: '007PaidMedia00', title: 'Other Media', singer: [{ mid: 's3', name: 'X' }], interval: 2, mediaMid: '007MediaFileId' },
+  { mid: '008PayToPlay00', title: 'Pay To Play', singer: [{ mid: 's4', name: 'V' }], interval: 2, behaviour: 'vip' as const },
+  { mid: '009WrongFile00', title: 'Wrong File', singer: [{ mid: 's5', name: 'W' }], interval: 2, behaviour: 'wrong-file' as const },
+  { mid: '010Signature00', title: 'Signed', singer: [], interval: 2, behaviour: 'signature' as const },
+  { mid: '011Credential0', title: 'Logged Out', singer: [], interval: 2, behaviour: 'credential' as const },
 ];
 
 describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_000 }, () => {
@@ -27,7 +31,11 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     fetch(`${proxy.url}${p}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
 
   before(async () => {
-    standin = await startStandin(SONGS, { '7039371977': { title: '我的歌单', mids: [SONGS[0]!.mid, SONGS[6]!.mid] } });
+    standin = await startStandin(SONGS, {
+      '7039371977': { title: '我的歌单', mids: [SONGS[0]!.mid, SONGS[6]!.mid] },
+      '8000000001': { title: 'Mixed shapes', mids: [SONGS[0]!.mid, SONGS[6]!.mid, SONGS[7]!.mid, SONGS[8]!.mid], shape: 'mixed' },
+      '8000000002': { title: 'Unreadable', mids: [SONGS[0]!.mid, SONGS[6]!.mid], shape: 'garbage' },
+    });
     redis = await startRedis();
     proxy = await startProxy({ REDIS_URL: redis.url, QQ_API_BASE: standin.base, QQ_C_BASE: standin.base, UPSTREAM_TIMEOUT_MS: '1000' });
     await until('redis connected', () => (proxy.cache.status === 'ready' ? true : undefined));
@@ -83,14 +91,62 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
       assert.equal(body.error.code, code, p);
       assert.ok(body.error.message.length > 10);
     }
-    const vkeyCalls = standin.calls.get('vkey.GetVkeyServer.CgiGetVkey');
+    const vkeyCalls = standin.calls.get('music.vkey.GetVkey.UrlGetVkey');
+    assert.ok(vkeyCalls! >= 1, 'the current call (music.vkey.GetVkey) by default');
     const again = await get(`/v1/qq/songs/${SONGS[1]!.mid}/url`);
     assert.equal(again.status, 403);
-    assert.equal(standin.calls.get('vkey.GetVkeyServer.CgiGetVkey'), vkeyCalls, 'served from cache');
+    assert.equal(standin.calls.get('music.vkey.GetVkey.UrlGetVkey'), vkeyCalls, 'served from cache');
     // Errors are never cached: a failing song is asked again.
     const before = standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq')!;
     await get(`/v1/qq/songs/${SONGS[2]!.mid}`);
     assert.equal(standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq'), before + 1);
+  });
+
+  test('current shapes: pay-to-play typed before any URL is asked, a URL for another file refused, codes 2000 and 1000 as clients read them', async () => {
+    const vkeyCalls = standin.calls.get('music.vkey.GetVkey.UrlGetVkey') ?? 0;
+    const vip = await get(`/v1/qq/songs/${SONGS[7]!.mid}/url`);
+    assert.equal(vip.status, 403);
+    assert.match(((await vip.json()) as { error: { message: string } }).error.message, /pay-to-play \(VIP-only\)/);
+    assert.equal(standin.calls.get('music.vkey.GetVkey.UrlGetVkey') ?? 0, vkeyCalls, 'no play URL asked for a VIP-only song');
+    const wrong = await get(`/v1/qq/songs/${SONGS[8]!.mid}/url`);
+    assert.equal(wrong.status, 502);
+    assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /is for file M500009WrongFile00009WrongFile00\.mp3, not the C400009WrongFile00009WrongFile00\.m4a asked for/);
+    for (const [mid, code] of [[SONGS[9]!.mid, 'SCAST_UPSTREAM_SIGNATURE'], [SONGS[10]!.mid, 'SCAST_UPSTREAM_CREDENTIAL']] as const) {
+      const res = await get(`/v1/qq/songs/${mid}`);
+      assert.equal(res.status, 502);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
+    }
+    // Qualities from the file sizes: no 320k file, so M800 falls back to one that exists.
+    const q = (await (await get(`/v1/qq/songs/${SONGS[0]!.mid}/url?quality=M800`)).json()) as { quality: string; url: string };
+    assert.equal(q.quality, 'C400');
+    assert.match(q.url, /\/C400\w+\.m4a\?/);
+  });
+
+  test('playlist items in both shapes; a playlist none of whose items can be read is an error, not an empty list', async () => {
+    const pl = (await (await get('/v1/qq/playlists/8000000001')).json()) as { songs: { mid: string; title: string; playable: boolean; artists: { name: string }[] }[] };
+    assert.deepEqual(pl.songs.map((s) => [s.mid, s.title, s.playable]), [
+      [SONGS[0]!.mid, '晴天', true],
+      [SONGS[6]!.mid, 'Other Media', true],
+      [SONGS[7]!.mid, 'Pay To Play', false],
+      [SONGS[8]!.mid, 'Wrong File', true],
+    ]);
+    assert.equal(pl.songs[1]!.artists[0]!.name, 'X', 'a legacy item (songmid/songname) read as well');
+    const bad = await get('/v1/qq/playlists/8000000002');
+    assert.equal(bad.status, 502);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /none of its 2 items could be read/);
+  });
+
+  test('the older vkey call and upstream paths are settings', async () => {
+    const other = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base, QQ_VKEY_API: 'CgiGetVkey', QQ_MUSICU_PATH: '/moved/cgi/musicu.fcg' });
+    try {
+      const res = await fetch(`${other.url}/v1/qq/songs/${SONGS[0]!.mid}/url`, { headers: { authorization: `Bearer ${other.token}` } });
+      assert.equal(res.status, 200);
+      assert.match(((await res.json()) as { url: string }).url, new RegExp(`^${standin.base}/cdn/C400`));
+      assert.ok(standin.calls.get('vkey.GetVkeyServer.CgiGetVkey')! >= 1);
+      assert.ok(standin.calls.get('path:/moved/cgi/musicu.fcg')! >= 2, 'song detail and vkey on the configured path');
+    } finally {
+      await other.close();
+    }
   });
 
   test('playlist and search', async () => {
