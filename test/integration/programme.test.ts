@@ -1,0 +1,107 @@
+/**
+ * A programme in real time, heard as a player hears it: a schedule block
+ * with a hard start cutting in at its minute, station IDs between songs,
+ * songs from a folder and an M3U file, and the folder picked up and dropped
+ * as files come and go.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { listen } from '../helpers/listener.js';
+import { makeTone, silentRuns } from '../helpers/media.js';
+import { until } from '../helpers/ports.js';
+import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+
+describe('a programme heard by a listener', { timeout: 180_000 }, () => {
+  test('a hard block cuts in at its minute (titles and the feed say so), IDs every two songs, songs from a folder and an M3U', async (t) => {
+    const dir = tempDir('programme');
+    mkdirSync(path.join(dir, 'music'));
+    mkdirSync(path.join(dir, 'evening'));
+    for (const [i, n] of ['M1', 'M2', 'M3'].entries()) await makeTone({ file: path.join(dir, 'music', `${n}.m4a`), freq: 300 + 50 * i, seconds: 4, args: ['-c:a', 'aac'], title: n });
+    for (const [i, n] of ['E1', 'E2'].entries()) await makeTone({ file: path.join(dir, 'evening', `${n}.mp3`), freq: 700 + 50 * i, seconds: 4, args: ['-c:a', 'libmp3lame'] });
+    await makeTone({ file: path.join(dir, 'id.mp3'), freq: 1500, seconds: 1, args: ['-c:a', 'libmp3lame'], title: 'id' });
+    writeFileSync(path.join(dir, 'evening.m3u'), '#EXTM3U\n#EXTINF:4,Evening Band - E1\nevening/E1.mp3\n#EXTINF:4,Evening Band - E2\nevening/E2.mp3\n/etc/passwd\nsmb://host/share/x.mp3\n');
+    // The block starts at the next whole minute at least 25 s away (UTC), so the station is well on air before it.
+    const start = Math.ceil((Date.now() + 25_000) / 60_000) * 60_000;
+    writePlaylist(dir, 'prog', {
+      name: 'Programme',
+      mount: '/prog.mp3',
+      timezone: 'UTC',
+      tracks: [{ source: 'folder', path: 'music' }],
+      jingles: { tracks: [{ source: 'file', path: 'id.mp3' }], every: { songs: 2 }, title: 'Station ID' },
+      schedule: [{ name: 'Evening', days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: hhmm(start), to: hhmm(start + 10 * 60_000), start: 'hard', tracks: [{ source: 'm3u', path: 'evening.m3u' }] }],
+    });
+    const station = await runStation({ PLAYLISTS_DIR: dir });
+    const feed: { type: string; at: number; programme?: { block: string | null }; nowPlaying?: { title: string; block?: string | null; jingle?: boolean } }[] = [];
+    const ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws?channel=prog`);
+    ws.on('message', (d) => feed.push({ ...(JSON.parse(String(d)) as (typeof feed)[number]), at: Date.now() }));
+    const listener = await listen(`${station.url}/prog.mp3`);
+    try {
+      await listener.waitForTitle((x) => x === 'M1', 20_000);
+      const view = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as { programme: { block: string | null; next: { block: string | null; at: string } | null } };
+      assert.deepEqual(view.programme, { block: null, next: { block: 'Evening', at: new Date(start).toISOString() } }, 'the API says what block comes next, and when');
+      const first = await listener.waitForTitle((x) => x.startsWith('Evening Band'), start - Date.now() + 15_000);
+      const errorMs = first.at - start;
+      t.diagnostic(`block "Evening" scheduled ${new Date(start).toISOString()}; its first title reached the listener ${errorMs} ms from then`);
+      assert.ok(Math.abs(errorMs) <= 1000, `the block's first song reaches the listener within 1 s of its time (${errorMs} ms)`);
+      await until('the feed says the block is on', () => feed.find((m) => m.type === 'block' && m.programme?.block === 'Evening'), 5000);
+      await listener.waitForTitle((x) => x === 'Evening Band - E2', 20_000);
+      // Heard in order: the channel's own songs with an ID after every two, then the block's, still with IDs.
+      const titles = listener.titles.map((x) => x.title);
+      t.diagnostic(`listener's titles: ${titles.map((x, i) => `${x}@${listener.titles[i]!.at - start}ms`).join(', ')}`);
+      const before = titles.slice(0, titles.findIndex((x) => x.startsWith('Evening')));
+      for (let i = 0; i < before.length; i++) if (before[i] === 'Station ID') assert.ok(i >= 2 && before[i - 1] !== 'Station ID' && before[i - 2] !== 'Station ID', `IDs after two songs: ${before.join(', ')}`);
+      assert.ok(before.filter((x) => x === 'Station ID').length >= Math.floor(before.filter((x) => /^M\d$/.test(x)).length / 2) - 1, `an ID after every two songs: ${before.join(', ')}`);
+      assert.ok(before.every((x) => /^M\d$/.test(x) || x === 'Station ID'));
+      const track = feed.filter((m) => m.type === 'track').map((m) => m.nowPlaying!);
+      assert.ok(track.some((n) => n.jingle === true && n.title === 'Station ID'), 'IDs are marked in the feed');
+      assert.ok(track.some((n) => n.block === 'Evening' && n.title === 'E1'), 'block songs are named by their block');
+      // The cut was a fade, never silence: no silent run over 50 ms around the block's start.
+      const pcm = await import('../helpers/media.js').then((m) => m.decodeMp3(listener.audio()));
+      const seam = Math.round(((first.audioOffset * 8) / 128_000) * 44_100);
+      const gaps = silentRuns(pcm.subarray(Math.max(0, seam - 3 * 44_100), seam + 3 * 44_100), 44_100).filter((g) => g.ms > 50);
+      assert.deepEqual(gaps, [], 'no silence at the hard start');
+      assert.ok(station.logs.find(/entries of the list left out/).length >= 1, 'the M3U entries out of bounds were refused with a log line');
+      const { history } = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as { history: { title: string; end?: string }[] };
+      assert.ok(history.some((h) => h.end === 'interrupted'), 'the song cut by the hard start is in the history as interrupted');
+    } finally {
+      ws.close();
+      listener.close();
+      await station.close();
+    }
+  });
+
+  test('a folder followed as files come and go: added songs join, removed ones leave, the song on air plays on', async () => {
+    const dir = tempDir('programme-folder');
+    const music = path.join(dir, 'music', 'sub');
+    mkdirSync(music, { recursive: true });
+    for (const n of ['F1', 'F2']) await makeTone({ file: path.join(music, `${n}.mp3`), freq: 440, seconds: 3, args: ['-c:a', 'libmp3lame'], title: n });
+    writeFileSync(path.join(music, 'notes.txt'), 'not audio');
+    writePlaylist(dir, 'folder', { name: 'Folder', mount: '/folder.mp3', tracks: [{ source: 'folder', path: 'music' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir });
+    const listener = await listen(`${station.url}/folder.mp3`);
+    try {
+      await listener.waitForTitle((x) => x === 'F1');
+      await makeTone({ file: path.join(dir, 'F3.tmp.mp3'), freq: 660, seconds: 3, args: ['-c:a', 'libmp3lame'], title: 'F3' });
+      // A new subfolder with a song, moved in whole (as a copy finishing would).
+      mkdirSync(path.join(dir, 'music', 'new'));
+      writeFileSync(path.join(dir, 'music', 'new', 'F3.mp3'), await import('node:fs/promises').then((f) => f.readFile(path.join(dir, 'F3.tmp.mp3'))));
+      await until('the new song is read', () => station.logs.find(/folder read/).find((l) => l.songs === 3), 10_000);
+      await listener.waitForTitle((x) => x === 'F3', 30_000);
+      rmSync(path.join(music, 'F2.mp3'));
+      await until('the removed song is dropped', () => station.logs.find(/folder read/).find((l) => l.songs === 2 && l.before === 3), 10_000);
+      const count = listener.titles.length;
+      await until('two more songs', () => (listener.titles.length >= count + 3 ? true : undefined), 30_000);
+      const after = listener.titles.slice(count + 1).map((x) => x.title);
+      assert.ok(!after.includes('F2'), `F2 no longer plays: ${after.join(', ')}`);
+      assert.equal(station.logs.find(/song skipped/).length, 0, 'nothing failed: the folder is followed, not guessed');
+    } finally {
+      listener.close();
+      await station.close();
+    }
+  });
+});
