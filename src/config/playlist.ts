@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { blockSchema, checkSchedule, jinglesSchema, rulesSchema } from './programme.js';
+import { blockSchema, checkSchedule, checkWeights, jinglesSchema, rulesSchema } from './programme.js';
 import { timeZoneSchema } from './week.js';
 
 /** MP3 CBR bitrates every MPEG-1 Layer III decoder accepts at 44.1 kHz. */
@@ -247,7 +247,10 @@ export const playlistSchema = z
     schedule: z.array(blockSchema(entriesSchema)).max(200, 'at most 200 blocks').default([]),
   })
   .strict()
-  .superRefine(checkSchedule);
+  .superRefine((p, ctx) => {
+    checkSchedule(p, ctx);
+    checkWeights(p, ctx);
+  });
 
 export type Playlist = z.output<typeof playlistSchema>;
 export type Track = z.output<typeof trackSchema>;

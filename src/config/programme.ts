@@ -120,3 +120,19 @@ export function checkSchedule(p: { schedule: readonly BlockLike[] }, ctx: z.Refi
     }
   }
 }
+
+interface ListLike {
+  order: 'sequential' | 'shuffle';
+  tracks: readonly object[];
+}
+
+/** Weights choose among a list's sources song by song, which only a shuffled list can honour. */
+export function checkWeights(p: ListLike & { schedule: readonly ListLike[]; jingles?: ListLike | undefined }, ctx: z.RefinementCtx): void {
+  const lists: [PropertyKey[], ListLike][] = [[[], p], ...p.schedule.map((b, i): [PropertyKey[], ListLike] => [['schedule', i], b]), ...(p.jingles ? [[['jingles'], p.jingles] as [PropertyKey[], ListLike]] : [])];
+  for (const [where, list] of lists) {
+    if (list.order === 'shuffle') continue;
+    list.tracks.forEach((t, i) => {
+      if ('weight' in t && t.weight !== undefined) ctx.addIssue({ code: 'custom', path: [...where, 'tracks', i, 'weight'], message: 'weights need "order": "shuffle" on their list (a sequential list plays in its own order)' });
+    });
+  }
+}

@@ -202,3 +202,26 @@ describe('rotation rules', () => {
     assert.match(r.breaks({ source: 'file', path: '/d1.mp3' })!, /song repeat/);
   });
 });
+
+describe('weights per source', () => {
+  test('songs drawn by weight across sources, however small a source is; a weight in a sequential list is refused', async () => {
+    const { Selection } = await import('../../src/playout/sources/playlist/selection.js');
+    const { captureLogs } = await import('../helpers/station.js');
+    const mk = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ source: 'file' as const, path: `/${prefix}/${i}.mp3` }));
+    const big = mk('big', 200);
+    const small = mk('small', 3);
+    const plain = mk('plain', 5);
+    const tracks = [...plain, ...big, ...small];
+    const groupOf = new Map([...big.map((t) => [t, 1] as const), ...small.map((t) => [t, 2] as const)]);
+    let seed = 3;
+    const s = new Selection({ list: { tracks, order: 'shuffle', loop: true, weights: { groupOf, weight: [1, 3, 1] } }, log: captureLogs().logger, now: () => 0, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
+    const counts = { plain: 0, big: 0, small: 0 };
+    for (let i = 0; i < 500; i++) {
+      const d = s.draw()!;
+      counts[d.track.source === 'file' ? (d.track.path.split('/')[1] as keyof typeof counts) : 'plain']++;
+    }
+    assert.deepEqual(counts, { plain: 100, big: 300, small: 100 }, 'weights 1 : 3 : 1 over 500 songs');
+    assert.match(refusal({ tracks: [{ source: 'folder', path: 'a', weight: 2 }] }).message, /tracks\[0\]\.weight: weights need "order": "shuffle"/);
+    assert.match(refusal({ schedule: [{ days: ['mon'], from: '07:00', to: '08:00', tracks: [{ source: 'folder', path: 'a', weight: 0 }], order: 'shuffle' }] }).message, /schedule\[0\]\.tracks\[0\]\.weight: more than 0/);
+  });
+});

@@ -5,6 +5,14 @@ export interface ListSpec {
   tracks: readonly Track[];
   order: 'sequential' | 'shuffle';
   loop: boolean;
+  /** Entries with a weight: which group each song is in (songs not listed: group 0) and each group's weight. */
+  weights?: Weights | null | undefined;
+}
+
+export interface Weights {
+  groupOf: ReadonlyMap<Track, number>;
+  /** Weight by group; group 0 (plain songs, collections without a weight) weighs 1. */
+  weight: readonly number[];
 }
 
 /** A song dealt by the queue, with the identity of its entry in the list. */
@@ -19,13 +27,13 @@ export interface Dealt {
 }
 
 /** Entry identities of a list, in order. */
-export function entriesOf(tracks: readonly Track[]): string[] {
+export function entriesOf(tracks: readonly Track[], prefix = ''): string[] {
   const seen = new Map<string, number>();
   return tracks.map((t) => {
     const key = trackKey(t);
     const n = seen.get(key) ?? 0;
     seen.set(key, n + 1);
-    return `${key}#${n}`;
+    return `${prefix}${key}#${n}`;
   });
 }
 
@@ -57,6 +65,8 @@ export class PlayQueue {
   constructor(
     playlist: ListSpec,
     private readonly random: () => number = Math.random,
+    /** Put before every entry's identity (a weighted source's group: "2|"), so entries of several queues never collide. */
+    private readonly prefix = '',
   ) {
     this.update(playlist);
   }
@@ -129,7 +139,7 @@ export class PlayQueue {
     const before = new Set(this.entries);
     const orderChanged = playlist.order !== this.order;
     this.tracks = [...playlist.tracks];
-    this.entries = entriesOf(this.tracks);
+    this.entries = entriesOf(this.tracks, this.prefix);
     this.at = new Map(this.entries.map((e, i) => [e, i]));
     this.order = playlist.order;
     this.loop = playlist.loop;

@@ -38,57 +38,101 @@ export interface DealtSlot {
  * apart from its logger and clock.
  */
 export class Selection {
-  private readonly queue: PlayQueue;
+  /** One queue; with weights, one per weighted source (group), group 0 holding every other song. */
+  private queues: PlayQueue[] = [];
   private readonly broken: SongBackoff;
   private readonly failureBackoff: RetryPolicy;
   private failedInARow = 0;
   private failureRound = 0;
   private pausedUntil = 0;
+  private weights: readonly number[] | null = null;
+  /** Smooth weighted round robin: each group's running credit. */
+  private readonly credit = new Map<number, number>();
 
   constructor(private readonly opts: SelectionOptions) {
-    this.queue = new PlayQueue(opts.list, opts.random);
     this.broken = new SongBackoff(opts.songRetry ?? SONG_RETRY, opts.now);
     this.failureBackoff = opts.failureBackoff ?? exponentialBackoff({ baseMs: 1000, capMs: 60_000 });
+    this.update(opts.list, [], null);
+  }
+
+  private get size(): number {
+    return this.queues.reduce((n, q) => n + q.size, 0);
   }
 
   /**
-   * The next song of the list, passing over those still waiting out a
-   * failure and, with rotation rules, those that would break one (the first
-   * song the rules allow among the next RULES_LOOKAHEAD). When none does,
-   * the rules give way, with a log line saying which. Null: nothing now.
+   * The next song: from the source whose turn it is when the list has
+   * weights (smooth weighted round robin: a source of weight 3 plays three
+   * songs to another's one, however few songs it holds), passing over songs
+   * still waiting out a failure and, with rotation rules, songs that would
+   * break one (the first the rules allow among the next RULES_LOOKAHEAD,
+   * from any source before a rule gives way). When none keeps them, the
+   * rules give way, with a log line saying which. Null: nothing now.
    */
   draw(): Dealt | null {
     if (this.opts.now() < this.pausedUntil) return null;
+    const order = this.turns();
+    for (const relax of [false, true]) {
+      for (const g of order) {
+        const dealt = this.drawFrom(this.queues[g]!, relax);
+        if (!dealt) continue;
+        this.took(g);
+        this.opts.rotation?.dealt(dealt.track);
+        return dealt;
+      }
+      if (!this.opts.rotation?.active) break;
+    }
+    return null;
+  }
+
+  private drawFrom(queue: PlayQueue, relax: boolean): Dealt | null {
     const rotation = this.opts.rotation;
     if (!rotation?.active) {
-      for (let i = 0; i < Math.max(1, this.queue.size); i++) {
-        const dealt = this.queue.next();
-        if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return this.dealt(dealt);
+      for (let i = 0; i < Math.max(1, queue.size); i++) {
+        const dealt = queue.next();
+        if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return dealt;
       }
       return null;
     }
-    const ahead = this.queue.peek(Math.min(this.queue.size, RULES_LOOKAHEAD));
+    const ahead = queue.peek(Math.min(queue.size, RULES_LOOKAHEAD));
     let fallback = -1;
     let why: string | null = null;
     for (let k = 0; k < ahead.length; k++) {
-      const track = this.queue.trackOf(ahead[k]!)!;
+      const track = queue.trackOf(ahead[k]!)!;
       if (this.broken.waiting(trackKey(track))) continue;
       const broken = rotation.breaks(track);
-      if (broken === null) return this.dealt(this.queue.nextAt(k));
+      if (broken === null) return queue.nextAt(k);
       if (fallback < 0) {
         fallback = k;
         why = broken;
       }
     }
-    if (fallback < 0) return null;
-    const dealt = this.queue.nextAt(fallback);
-    if (dealt) this.opts.log.info({ song: dealt.track.title ?? trackKey(dealt.track), rule: why, songs: this.queue.size }, `rotation rule relaxed: ${why} (no song of the ${this.queue.size} keeps every rule now)`);
-    return this.dealt(dealt);
+    if (!relax || fallback < 0) return null;
+    const dealt = queue.nextAt(fallback);
+    if (dealt) this.opts.log.info({ song: dealt.track.title ?? trackKey(dealt.track), rule: why, songs: this.size }, `rotation rule relaxed: ${why} (no song of the ${this.size} keeps every rule now)`);
+    return dealt;
   }
 
-  private dealt(d: Dealt | null): Dealt | null {
-    if (d) this.opts.rotation?.dealt(d.track);
-    return d;
+  /** Groups in the order to try them: the one whose turn it is first, then by credit. */
+  private turns(): number[] {
+    const present = this.queues.flatMap((q, g) => (q.size > 0 ? [g] : []));
+    if (!this.weights) return present;
+    return present
+      .map((g) => ({ g, c: (this.credit.get(g) ?? 0) + (this.weights![g] ?? 1) }))
+      .sort((a, b) => b.c - a.c || a.g - b.g)
+      .map((x) => x.g);
+  }
+
+  /** Group `chosen` played: every group with songs earns its weight, the chosen one pays the total. */
+  private took(chosen: number): void {
+    if (!this.weights) return;
+    let total = 0;
+    this.queues.forEach((q, g) => {
+      if (q.size === 0) return;
+      const w = this.weights![g] ?? 1;
+      total += w;
+      this.credit.set(g, (this.credit.get(g) ?? 0) + w);
+    });
+    this.credit.set(chosen, (this.credit.get(chosen) ?? 0) - total);
   }
 
   /**
@@ -97,11 +141,35 @@ export class Selection {
    * next (same entry, same fields): those stay prepared, the rest go back.
    */
   update(playlist: ListSpec, dealt: readonly DealtSlot[], playing: string | null): number {
-    this.queue.update(playlist, dealt.map((s) => s.entry!), playing);
-    const next = this.queue.peek(dealt.length);
+    const parts = split(playlist);
+    const weights = playlist.weights?.weight ?? null;
+    if (parts.length !== this.queues.length || (weights === null) !== (this.weights === null)) {
+      this.queues = parts.map((p, g) => new PlayQueue(p, this.opts.random, weights ? `${g}|` : ''));
+      this.credit.clear();
+    }
+    this.weights = weights;
+    const groupOf = (entry: string | null): number => (weights && entry ? Number(entry.slice(0, entry.indexOf('|'))) : 0);
+    this.queues.forEach((q, g) =>
+      q.update(
+        parts[g]!,
+        dealt.filter((s) => groupOf(s.entry) === g).map((s) => s.entry!),
+        groupOf(playing) === g ? playing : null,
+      ),
+    );
+    // Still what comes next: each group's dealt songs in that group's order, as long as the run lasts.
+    const taken = this.queues.map(() => 0);
+    const next = this.queues.map((q, g) => q.peek(dealt.filter((s) => groupOf(s.entry) === g).length));
     let keep = 0;
-    while (keep < dealt.length && dealt[keep]!.entry === next[keep] && sameTrack(dealt[keep]!.track, this.queue.trackOf(next[keep]!))) keep++;
-    for (let i = 0; i < keep; i++) this.queue.next();
+    for (; keep < dealt.length; keep++) {
+      const s = dealt[keep]!;
+      const g = groupOf(s.entry);
+      const expected = next[g]?.[taken[g]!];
+      if (expected === undefined || s.entry !== expected || !sameTrack(s.track, this.queues[g]!.trackOf(expected))) break;
+      taken[g]! += 1;
+    }
+    taken.forEach((n, g) => {
+      for (let i = 0; i < n; i++) this.queues[g]!.next();
+    });
     this.failedInARow = 0;
     this.pausedUntil = 0;
     return keep;
@@ -115,7 +183,7 @@ export class Selection {
     // Each broken song is a warning once; its further failures are routine until it plays.
     if (failures > 1) this.opts.log.debug({ song: label, err: reasonOf(err), failures, retryAt }, 'song skipped again');
     else this.opts.log.warn({ song: label, err: reasonOf(err), retryAt }, 'song skipped');
-    if (this.failedInARow >= Math.max(1, this.queue.size)) {
+    if (this.failedInARow >= Math.max(1, this.size)) {
       // Every song failed in a row: stay on air with silence, try again later.
       this.failureRound += 1;
       const wait = this.failureBackoff(this.failureRound, err) ?? 60_000;
@@ -135,6 +203,15 @@ export class Selection {
     this.broken.played(key);
     this.failureRound = 0;
   }
+}
+
+/** A list as one queue's part per group (one part when it has no weights). */
+function split(list: ListSpec): ListSpec[] {
+  const w = list.weights;
+  if (!w) return [list];
+  const parts: Track[][] = w.weight.map(() => []);
+  for (const t of list.tracks) parts[w.groupOf.get(t) ?? 0]!.push(t);
+  return parts.map((tracks) => ({ tracks, order: list.order, loop: list.loop }));
 }
 
 /** The same playlist entry with the same fields (a changed title must be prepared again to show). */

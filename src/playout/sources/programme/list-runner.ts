@@ -48,8 +48,8 @@ export class ListRunner {
   }
 
   private changed(): void {
-    const tracks = this.tracks.tracks;
-    this.source.update({ tracks, order: this.order, loop: this.loop });
+    const { tracks, weights } = this.tracks.weighted;
+    this.source.update({ tracks, order: this.order, loop: this.loop, weights });
     if (tracks.length !== this.lastSize) this.log.debug({ list: this.name ?? 'main', songs: tracks.length }, 'list read');
     this.lastSize = tracks.length;
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { isCollection, type CollectionEntry, type Entry, type Track } from '../../../config/playlist.js';
 import type { Collection } from '../../../media/collections/collection.js';
+import type { Weights } from '../playlist/queue.js';
 
 /** Opens a collection entry (a folder, an M3U, a QQ playlist) as songs kept in step. */
 export type OpenCollection = (entry: CollectionEntry, log: Logger) => Collection;
@@ -28,6 +29,30 @@ export class TrackList extends EventEmitter {
   /** The list's songs now (collections not read yet count as none). */
   get tracks(): Track[] {
     return this.entries.flatMap((e) => (isCollection(e) ? [...(this.open.get(JSON.stringify(e))?.tracks ?? [])] : [e]));
+  }
+
+  /**
+   * The list's songs with their groups, when an entry has a weight: songs
+   * of a weighted collection form its group, every other song group 0.
+   */
+  get weighted(): { tracks: Track[]; weights: Weights | null } {
+    if (!this.entries.some((e) => isCollection(e) && e.weight !== undefined)) return { tracks: this.tracks, weights: null };
+    const tracks: Track[] = [];
+    const groupOf = new Map<Track, number>();
+    const weight = [1];
+    for (const e of this.entries) {
+      if (!isCollection(e)) {
+        tracks.push(e);
+        continue;
+      }
+      const songs = this.open.get(JSON.stringify(e))?.tracks ?? [];
+      const group = e.weight === undefined ? 0 : weight.push(e.weight) - 1;
+      for (const t of songs) {
+        tracks.push(t);
+        if (group > 0) groupOf.set(t, group);
+      }
+    }
+    return { tracks, weights: { groupOf, weight } };
   }
 
   /** New entries: collections no longer listed are closed, new ones opened. */
