@@ -105,3 +105,50 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
     }
   });
 });
+
+describe('an M3U list at a URL', { timeout: 120_000 }, () => {
+  test('entries relative to the list and absolute URLs play; local paths from a remote list are refused; an edit upstream is picked up', async () => {
+    const { createServer } = await import('node:http');
+    const { readFileSync } = await import('node:fs');
+    const media = tempDir('m3u-url-media');
+    for (const [i, n] of ['U1', 'U2', 'U3'].entries()) await makeTone({ file: path.join(media, `${n}.mp3`), freq: 400 + 100 * i, seconds: 3, args: ['-c:a', 'libmp3lame'], title: n });
+    let list = '#EXTM3U\n#EXTINF:3,Remote - U1\nsongs/U1.mp3\n/etc/passwd\nfile:///etc/passwd\n#EXTINF:3,Remote - U2\nhttp://127.0.0.1:PORT/songs/U2.mp3\n';
+    let listReads = 0;
+    const server = createServer((req, res) => {
+      if (req.url === '/lists/radio.m3u') {
+        listReads++;
+        res.writeHead(200, { 'content-type': 'audio/x-mpegurl' });
+        res.end(list.replaceAll('PORT', String((server.address() as { port: number }).port)));
+        return;
+      }
+      const m = /^\/lists\/songs\/(U\d)\.mp3$|^\/songs\/(U\d)\.mp3$/.exec(req.url ?? '');
+      if (!m) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      const body = readFileSync(path.join(media, `${m[1] ?? m[2]}.mp3`));
+      res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': body.length });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const dir = tempDir('m3u-url');
+    writePlaylist(dir, 'remote', { name: 'Remote', mount: '/remote.mp3', tracks: [{ source: 'm3u', url: `http://127.0.0.1:${port}/lists/radio.m3u`, refreshMinutes: 0.25 }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir });
+    const listener = await listen(`${station.url}/remote.mp3`);
+    try {
+      await listener.waitForTitle((x) => x === 'Remote - U1', 20_000);
+      await listener.waitForTitle((x) => x === 'Remote - U2', 20_000);
+      const refused = station.logs.find(/entries of the list left out/)[0]!;
+      assert.equal(refused.count, 2, 'a remote list cannot name local files');
+      list = '#EXTM3U\n#EXTINF:3,Remote - U3\nsongs/U3.mp3\n';
+      await listener.waitForTitle((x) => x === 'Remote - U3', 40_000);
+      assert.ok(listReads >= 2);
+    } finally {
+      listener.close();
+      await station.close();
+      server.close();
+    }
+  });
+});
