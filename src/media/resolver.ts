@@ -291,5 +291,6 @@ export function fallbackTitle(track: Track): string {
   } catch {
     /* keep it encoded */
   }
-  return base || raw;
+  // A file name is anyone's text (a watched folder): same rules as any title shown.
+  return cleanDisplayText(base) ?? cleanDisplayText(raw) ?? 'untitled';
 }

@@ -225,3 +225,15 @@ describe('weights per source', () => {
     assert.match(refusal({ schedule: [{ days: ['mon'], from: '07:00', to: '08:00', tracks: [{ source: 'folder', path: 'a', weight: 0 }], order: 'shuffle' }] }).message, /schedule\[0\]\.tracks\[0\]\.weight: more than 0/);
   });
 });
+
+describe('hostile playlist files', () => {
+  test('XSPF and M3U built to make a parser crawl are read in linear time', () => {
+    const started = performance.now();
+    parseXspf('<tracklist>'.repeat(300_000) + '</track>');
+    parseXspf('<track><title>'.repeat(200_000));
+    parseM3u('#EXTINF:1,'.repeat(400_000));
+    parseXspf(`<track><location>${'<'.repeat(1_000_000)}</track>`);
+    const ms = performance.now() - started;
+    assert.ok(ms < 2000, `four 3-4 MB hostile lists in ${Math.round(ms)} ms`);
+  });
+});

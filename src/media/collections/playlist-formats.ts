@@ -59,20 +59,42 @@ export function parsePls(text: string): ListedEntry[] {
     .filter((e) => e.location !== '');
 }
 
-/** XSPF: `<track>` elements with `<location>`, `<title>`, `<creator>`. Read with patterns, not an XML parser: no entities are expanded but the five named ones and character references. */
+/**
+ * XSPF: `<track>` elements with `<location>`, `<title>`, `<creator>`. Read
+ * by scanning for tags, not with an XML parser: no entity is expanded but
+ * the five named ones and character references (no external entities), and
+ * every scan moves forward, so hostile input costs linear time.
+ */
 export function parseXspf(text: string): ListedEntry[] {
   const out: ListedEntry[] = [];
-  for (const m of text.matchAll(/<track\b[^>]*>([\s\S]*?)<\/track>/gi)) {
+  // XML names are case-sensitive and XSPF's are lower case: searched as written.
+  let at = 0;
+  while (out.length < MAX_LISTED) {
+    const open = text.indexOf('<track', at);
+    if (open < 0) break;
+    const bodyStart = text.indexOf('>', open);
+    if (bodyStart < 0) break;
+    // `<tracklist>` starts with `<track` too: only `<track>` or `<track ...>` open a track.
+    if (!/[>\s/]/.test(text[open + 6] ?? '')) {
+      at = bodyStart + 1;
+      continue;
+    }
+    const close = text.indexOf('</track>', bodyStart);
+    if (close < 0) break;
+    at = close + 8;
+    const body = text.slice(bodyStart + 1, close);
     const field = (name: string): string | undefined => {
-      const f = new RegExp(`<${name}\\b[^>]*>([\\s\\S]*?)</${name}>`, 'i').exec(m[1]!);
-      return f ? xmlText(f[1]!).trim() || undefined : undefined;
+      const o = body.indexOf(`<${name}`);
+      if (o < 0) return undefined;
+      const s = body.indexOf('>', o);
+      const e = s < 0 ? -1 : body.indexOf(`</${name}>`, s);
+      return e < 0 ? undefined : xmlText(body.slice(s + 1, e)).trim() || undefined;
     };
     const location = field('location');
     if (!location) continue;
     const title = field('title');
     const artist = field('creator');
     out.push({ location, ...(title ? { title } : {}), ...(artist ? { artist } : {}) });
-    if (out.length >= MAX_LISTED) break;
   }
   return out;
 }
