@@ -46,6 +46,8 @@ export class Selection {
   private failureRound = 0;
   private pausedUntil = 0;
   private weights: readonly number[] | null = null;
+  /** Rules shape a shuffled list; a sequential one plays in the order its operator wrote (passing songs over would starve them). */
+  private ruled = false;
   /** Smooth weighted round robin: each group's running credit. */
   private readonly credit = new Map<number, number>();
 
@@ -79,14 +81,14 @@ export class Selection {
         this.opts.rotation?.dealt(dealt.track);
         return dealt;
       }
-      if (!this.opts.rotation?.active) break;
+      if (!this.ruled) break;
     }
     return null;
   }
 
   private drawFrom(queue: PlayQueue, relax: boolean): Dealt | null {
     const rotation = this.opts.rotation;
-    if (!rotation?.active) {
+    if (!rotation || !this.ruled) {
       for (let i = 0; i < Math.max(1, queue.size); i++) {
         const dealt = queue.next();
         if (!dealt || !this.broken.waiting(trackKey(dealt.track))) return dealt;
@@ -148,6 +150,7 @@ export class Selection {
       this.credit.clear();
     }
     this.weights = weights;
+    this.ruled = playlist.order === 'shuffle' && this.opts.rotation?.active === true;
     const groupOf = (entry: string | null): number => (weights && entry ? Number(entry.slice(0, entry.indexOf('|'))) : 0);
     this.queues.forEach((q, g) =>
       q.update(
