@@ -237,3 +237,16 @@ describe('hostile playlist files', () => {
     assert.ok(ms < 2000, `four 3-4 MB hostile lists in ${Math.round(ms)} ms`);
   });
 });
+
+describe('jingles and loudness', () => {
+  test('a jingle set not to be normalized keeps its own level (and own gain); songs are brought to the target', async () => {
+    const { Normalize } = await import('../../src/playout/operators/normalize.js');
+    const { fakeSong, FakeSource } = await import('../helpers/fake-songs.js');
+    const analysis = { integratedLufs: -30, truePeakDb: -20, startSeconds: 0, endSeconds: null };
+    const song = { ...fakeSong(10, 0), analysis };
+    const jingle = { ...fakeSong(10, 0, { track: { gain: -2 } }), analysis, normalize: false };
+    const n = new Normalize(new FakeSource([song, jingle]), () => ({ target: -16, ceiling: -2 }));
+    assert.ok(Math.abs(n.take()!.gainDb - 14) < 0.01, 'the song: -30 LUFS brought up 14 dB to -16');
+    assert.equal(n.take()!.gainDb, -2, 'the jingle: its own gain only');
+  });
+});
