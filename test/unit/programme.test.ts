@@ -198,7 +198,7 @@ describe('rotation rules', () => {
     assert.match(r.breaks(a1)!, /played 19 min ago/, 'counted from when it aired');
     // An artist known only from tags: the song dealt before it was known breaks the separation, and says so.
     r.dealt({ source: 'file', path: '/d1.mp3' });
-    assert.match(r.learn({ source: 'file', path: '/d1.mp3' }, 'B')!, /artist separation: b played/);
+    assert.match(r.learn({ source: 'file', path: '/d1.mp3' }, 'B')!.rule, /artist separation: b played/);
     assert.match(r.breaks({ source: 'file', path: '/d1.mp3' })!, /song repeat/);
   });
 });

@@ -72,7 +72,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
       this.selection.started();
       const ready = slot.ready!;
       const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist) : null;
-      if (broke) this.opts.log.info({ song: ready.info.title, rule: broke }, `rotation rule broken: ${broke}; the song was lined up before its tags named its artist (known from now on)`);
+      if (broke) this.opts.log.info({ song: broke.song, rule: broke.rule }, `rotation rule broken: ${broke.rule}; a song was lined up before its tags named its artist (known from now on)`);
       const song: Song = {
         info: ready.info,
         label: slot.label,

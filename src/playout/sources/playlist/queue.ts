@@ -102,13 +102,21 @@ export class PlayQueue {
     return { track: this.tracks[this.at.get(entry)!]!, entry };
   }
 
-  /** The entries the next `n` calls of next() will deal, without dealing them. */
-  peek(n: number): string[] {
+  /**
+   * The entries the next `n` calls of next() will deal, without dealing them.
+   * @param distinct shuffle: rounds dealt ahead hold only entries not already
+   * waiting, so every entry waits once at most (what rotation rules look
+   * through: songs they pull forward then never pile up behind).
+   */
+  peek(n: number, distinct = false): string[] {
     if (this.tracks.length === 0 || this.finished) return [];
     if (this.order === 'shuffle') {
       // Rounds are dealt ahead as needed (at random): next() then deals exactly these.
       while (this.bag.length < n && (this.loop || (this.lastEntry === null && this.bag.length === 0))) {
-        this.bag.unshift(...this.deal(this.bag[0] ?? this.lastEntry));
+        const waiting = distinct ? new Set(this.bag) : null;
+        const round = this.deal(this.bag[0] ?? this.lastEntry).filter((e) => !waiting?.has(e));
+        if (round.length === 0) break;
+        this.bag.unshift(...round);
         if (!this.loop) break;
       }
       return this.bag.slice(-n).reverse();

@@ -9,7 +9,7 @@ import { SongBackoff } from './song-backoff.js';
 /** A failed song is tried again after 30 s, then 1, 2, 4... minutes, at most an hour. */
 export const SONG_RETRY = exponentialBackoff({ baseMs: 30_000, capMs: 3_600_000, random: () => 1 });
 
-/** Songs looked at, at most, for one that keeps the rotation rules. */
+/** Songs looked at, at most, for one that keeps the rotation rules (two rounds of a short list). */
 const RULES_LOOKAHEAD = 64;
 
 export interface SelectionOptions {
@@ -95,7 +95,8 @@ export class Selection {
       }
       return null;
     }
-    const ahead = queue.peek(Math.min(queue.size, RULES_LOOKAHEAD));
+    // Into the next round too: in a short list, the song the rules want may be dealt next time round.
+    const ahead = queue.peek(Math.min(queue.size * 2, RULES_LOOKAHEAD), true);
     let fallback = -1;
     let why: string | null = null;
     for (let k = 0; k < ahead.length; k++) {

@@ -17,8 +17,11 @@ export interface ProgrammeOptions {
   /** Wall-clock time (epoch ms): what the schedule and the top of the hour are read against. */
   clock?: () => number;
   /**
-   * How far the mix runs ahead of what listeners hear, ms: a block is
-   * started this much before its time, so it is heard on time. Default 500.
+   * How far the mix runs ahead of what listeners receive, ms: a block is
+   * started this much before its time, so it is heard on time. Default 800
+   * (measured: a cut reaches the outputs ~0.6 s after it is mixed, what the
+   * channel keeps queued in its encoder, and the incoming song is the louder
+   * ~0.2 s into its fade).
    */
   anticipateMs?: number;
 }
@@ -32,6 +35,8 @@ export interface NextBlock {
 
 /** A block due this soon has its first songs prepared, so it starts without a gap. */
 export const PREPARE_AHEAD_MS = 60_000;
+/** A block with a hard start due this soon has its first song's decoder started: at the cut, its audio is at hand. */
+export const WARM_AHEAD_MS = 5_000;
 
 /**
  * A channel's programme as one song source: the schedule's block on now
@@ -69,7 +74,7 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
     this.playlist = opts.playlist;
     this.log = opts.log;
     this.clock = opts.clock ?? Date.now;
-    this.anticipateMs = opts.anticipateMs ?? 500;
+    this.anticipateMs = opts.anticipateMs ?? 800;
     this.rotation = new Rotation(opts.playlist.rules, opts.deps.now);
     const deps: ListDeps = { ...opts.deps, rotation: this.rotation };
     this.main = this.runner(null, opts.playlist.tracks, opts.playlist, deps);
@@ -105,6 +110,8 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
     this.jingles?.source.prepare();
     const soon = this.schedule.at(t + PREPARE_AHEAD_MS);
     if (soon !== now) this.listOf(soon).source.prepare();
+    const cut = this.schedule.at(t + WARM_AHEAD_MS);
+    if (cut !== now && cut >= 0 && this.playlist.schedule[cut]?.start === 'hard') this.listOf(cut).source.warmUp();
   }
 
   take(): Song | null {

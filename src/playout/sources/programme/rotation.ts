@@ -33,10 +33,11 @@ export class Rotation {
   /**
    * A dealt song's artist became known from its tags (a folder's file names
    * none): remembered for its entry from now on, and checked against the
-   * songs dealt before it. Returns the separation it turned out to break,
-   * if it did: it was dealt before its artist could be known.
+   * songs dealt around it, which were lined up without knowing it. Returns
+   * the separation found broken, naming the song that breaks it (the later
+   * of the two), if one is.
    */
-  learn(track: Track, artist: string | undefined): string | null {
+  learn(track: Track, artist: string | undefined): { song: string; rule: string } | null {
     if (!artist || track.artist) return null;
     const key = trackKey(track);
     const name = normal(artist);
@@ -53,14 +54,19 @@ export class Rotation {
     this.recent[at]!.artist = name;
     const sep = this.rules?.artistSeparation;
     if (!sep) return null;
-    const before = this.recent.slice(0, at);
-    if (sep.songs !== undefined) {
-      const back = before.slice(-sep.songs).reverse().findIndex((r) => r.artist === name);
-      if (back >= 0) return `artist separation: ${name} played ${back + 1} song(s) before (songs ${sep.songs})`;
+    // Within the separation before it (it breaks it), or after it (the later song does).
+    const span = sep.songs ?? 0;
+    for (let i = Math.max(0, at - span); i <= Math.min(this.recent.length - 1, at + span); i++) {
+      if (i === at || this.recent[i]!.artist !== name) continue;
+      const later = this.recent[Math.max(i, at)]!;
+      return { song: later.key, rule: `artist separation: ${name} played ${Math.abs(i - at)} song(s) before (songs ${span})` };
     }
     if (sep.minutes !== undefined) {
-      const last = [...before].reverse().find((r) => r.artist === name);
-      if (last && this.recent[at]!.at - last.at < sep.minutes * 60_000) return `artist separation: ${name} played ${minutes(this.recent[at]!.at - last.at)} min before (minutes ${sep.minutes})`;
+      const near = this.recent.findIndex((r, i) => i !== at && r.artist === name && Math.abs(r.at - this.recent[at]!.at) < sep.minutes! * 60_000);
+      if (near >= 0) {
+        const later = this.recent[Math.max(near, at)]!;
+        return { song: later.key, rule: `artist separation: ${name} played ${minutes(Math.abs(this.recent[near]!.at - this.recent[at]!.at))} min before (minutes ${sep.minutes})` };
+      }
     }
     return null;
   }
