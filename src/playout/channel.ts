@@ -263,7 +263,7 @@ export class Channel extends EventEmitter implements AudioSource {
     const before = this.live.song;
     this.live.start(show);
     if (before) this.liveShows.replaced();
-    if (this.mixer.skip(TAKEOVER_FADE_SECONDS)) this.leaving = 'interrupted';
+    if (this.mixer.skip(TAKEOVER_FADE_SECONDS, { pending: true })) this.leaving = 'interrupted';
     this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
     // Now rather than at the next tick: the show's first audio reaches the encoder up to a tick sooner.
     this.tick();
@@ -304,7 +304,7 @@ export class Channel extends EventEmitter implements AudioSource {
       this.log.info({ block }, 'hard block start while a DJ is live: the show keeps the air, the block follows it');
       return;
     }
-    const song = this.mixer.skip(HARD_START_FADE_SECONDS);
+    const song = this.mixer.skip(HARD_START_FADE_SECONDS, { pending: true });
     if (song) {
       this.leaving = 'interrupted';
       this.log.info({ block, song: song.label }, `block "${block}" starts now: the song on air fades out`);

@@ -247,6 +247,23 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     assert.equal(channel.liveShow, null);
   });
 
+  test('a DJ taking over while the next song is taken but its decoder not yet started still goes on air (the song waiting is given up)', () => {
+    // The first song ends; the next is handed out but gives no audio yet (a slow decoder start): the mixer holds it.
+    const a = fakeSong(44100, 5000);
+    const slow = fakeSong(100 * 44100, -3000, { produced: 0 });
+    const { channel, run, source, titles } = setup([a, slow]);
+    channel.start();
+    run(1500);
+    assert.deepEqual(titles.map((t) => t.key), [a.info.key], 'the next song is held, not on air');
+    const dj = new FakeFeed(10 * 44100, () => 7000);
+    channel.djComing(true);
+    assert.equal(channel.goLive({ dj: 'dj2', name: undefined, feed: dj, gainDb: 0 }), true);
+    slow.feed.produced = slow.feed.total; // its decoder catches up: too late, it was given up
+    run(1000);
+    assert.deepEqual(titles.map((t) => t.key), [a.info.key, 'live:dj2']);
+    assert.deepEqual(source.ends.find((e) => e.song === slow)?.end, { how: 'stopped' });
+  });
+
   test('a show abandoned before its audio was ever heard closes its record, and goLive on a closed channel is refused', async () => {
     const a = fakeSong(100 * 44100, 5000);
     const { channel, run } = setup([a]);

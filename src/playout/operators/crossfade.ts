@@ -129,8 +129,18 @@ export class Crossfade {
     return { frames: done, marks };
   }
 
-  /** End the songs on air with a quick fade (`fadeSeconds`); the next song fades in meanwhile. Returns the song skipped. */
-  skip(fadeSeconds = SKIP_FADE_SECONDS): Song | null {
+  /**
+   * End the songs on air with a quick fade (`fadeSeconds`); the next song
+   * fades in meanwhile. Returns the song skipped.
+   * @param opts.pending also give up a song taken but not started yet (its
+   * audio not ready): what comes next must be what the source hands out now
+   * (a DJ taking over, a block starting), not what it handed out before.
+   */
+  skip(fadeSeconds = SKIP_FADE_SECONDS, opts: { pending?: boolean } = {}): Song | null {
+    if (opts.pending && this.pending) {
+      this.source.finished(this.pending.song, { how: 'stopped' });
+      this.pending = null;
+    }
     const lead = this.voices.find((v) => v.leading);
     if (!lead) return null;
     const fade = Math.max(1, frames(fadeSeconds));
