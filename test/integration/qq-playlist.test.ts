@@ -66,7 +66,9 @@ describe('a QQ playlist kept in sync', { timeout: 180_000 }, () => {
       const again = await listen(`${station.url}/owner.mp3`);
       const title = await again.waitForTitle((x) => x === 'Singer - One' || x === 'Trio - Three', 20_000);
       assert.ok(title);
-      assert.ok(station.logs.find(/QQ playlist read/).some((l) => l.how === 'kept from the last run'));
+      // Read from the copy kept in Redis: at once if Redis answered before the proxy's failure, else as that failure's fallback.
+      const read = station.logs.find(/QQ playlist read/)[0]!;
+      assert.ok(read.how === 'kept from the last run' || read.how === 'kept', `the kept copy plays (${String(read.how)})`);
       again.close();
     } finally {
       await station.close();
