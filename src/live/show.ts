@@ -104,11 +104,15 @@ export class Show extends EventEmitter {
     this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, quietMs: Math.round(this.o.now() - input.lastBytesAt), droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10, ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}) }, `live: ${this.dj.user} off: ${reason}`);
     if (!wasOnAir) this.o.channel.djComing(false);
     if (wasOnAir && reason === 'the DJ disconnected') {
+      const leftAt = this.o.now();
+      const bufferedMs = Math.round((input.lookahead(Infinity) / BYTES_PER_SECOND) * 1000);
       input.end();
       // What the client had sent ahead still decodes; it too is kept within 3 s of the end.
       const drain = setInterval(() => {
         input.keepUp(MAX_AHEAD_BYTES);
-        if (input.complete || input.ended) clearInterval(drain);
+        if (!input.complete && !input.ended) return;
+        clearInterval(drain);
+        this.log.debug({ bufferedMs, flushMs: Math.round(this.o.now() - leftAt) }, "live: the decoder gave the show's last audio");
       }, WATCH_MS);
     } else {
       input.abandon(reason);
