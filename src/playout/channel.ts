@@ -396,7 +396,9 @@ export class Channel extends EventEmitter implements AudioSource {
         ahead += pcm.length;
       }
     }
-    const floor = this.mixer.onAir ? FEED_UNDERRUN : FEED_LOW;
+    // With a song on air, or one taken and about to give its first audio (a hand-back, a seam whose next decoder
+    // is a moment late), pad only as the encoder is about to run dry: padding earlier is silence heard at the seam.
+    const floor = this.mixer.onAir || this.mixer.waiting ? FEED_UNDERRUN : FEED_LOW;
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
       if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');

@@ -76,6 +76,11 @@ export class Crossfade {
     return (this.voices.find((v) => v.leading) ?? this.voices.at(-1))?.song ?? null;
   }
 
+  /** A song has been taken and waits for its first audio (a decoder starting): it joins the moment it has some. */
+  get waiting(): boolean {
+    return this.pending !== null;
+  }
+
   /** Whether a song leads the mix (false while nothing plays, or a skipped song fades with no next yet). */
   get leading(): boolean {
     return this.voices.some((v) => v.leading);
