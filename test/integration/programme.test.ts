@@ -69,11 +69,12 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       for (let i = 0; i < before.length; i++) if (before[i] === 'Station ID') assert.ok(i >= 2 && before[i - 1] !== 'Station ID' && before[i - 2] !== 'Station ID', `IDs after two songs: ${before.join(', ')}`);
       assert.ok(before.filter((x) => x === 'Station ID').length >= Math.floor(before.filter(song).length / 2) - 1, `an ID after every two songs: ${before.join(', ')}`);
       assert.ok(before.every((x) => song(x) || x === 'Station ID'));
-      // The rule, as heard: once each file's tags were read (its first pass), the songs (IDs aside) never name one
-      // artist twice in a row; a repeat before then (lined up before its tags named its artist) has its log line.
+      // The rule, as heard: once each file's tags were read, the songs (IDs aside) never name one artist twice in a
+      // row; a repeat before then has its log line. Songs are lined up two ahead, so the last of the three files'
+      // tags are read as the fifth song is lined up: repeats may fall among the first five.
       const artists = before.filter(song).map((x) => x.split(' - ')[0]);
       const repeats = artists.flatMap((a, i) => (i > 0 && a === artists[i - 1] ? [i] : []));
-      assert.ok(artists.length >= 6 && repeats.every((i) => i < 3), `no artist twice in a row after the first pass: ${artists.join(', ')}`);
+      assert.ok(artists.length >= 6 && repeats.every((i) => i < 5), `no artist twice in a row after the first pass: ${artists.join(', ')}`);
       const logged = station.logs.find(/rotation rule (broken|relaxed)/).length;
       t.diagnostic(`artists heard: ${artists.join(', ')}; rule log lines: ${logged}`);
       assert.ok(repeats.length === 0 || logged > 0, 'a repeat of the first pass has its log line');
