@@ -174,32 +174,37 @@ describe('jingle clock', () => {
 });
 
 describe('rotation rules', () => {
-  test('song repeat and artist separation, counted from air time', () => {
+  test('song repeat and artist separation, counted from air time; songs another list lines up do not count until they air', () => {
     let now = 0;
     const r = new Rotation({ songRepeatMinutes: 30, artistSeparation: { songs: 2, minutes: 20 } }, () => now);
+    const list = {};
+    const block = {};
     const a1 = { source: 'file' as const, path: '/a1.mp3', artist: 'A' };
     const a2 = { source: 'file' as const, path: '/a2.mp3', artist: ' a ' };
     const b1 = { source: 'file' as const, path: '/b1.mp3', artist: 'B' };
     const c1 = { source: 'file' as const, path: '/c1.mp3' };
-    r.dealt(a1);
+    r.dealt(a1, list);
     now = 60_000;
-    assert.match(r.breaks(a2)!, /artist separation: a played 1 song\(s\) ago/);
-    assert.match(r.breaks(a1)!, /song repeat/);
-    assert.equal(r.breaks(b1), null);
-    r.dealt(b1);
-    r.dealt(c1);
-    now = 19 * 60_000;
-    assert.match(r.breaks(a2)!, /played 19 min ago \(minutes 20\)/);
-    now = 21 * 60_000;
-    assert.equal(r.breaks(a2), null);
-    assert.match(r.breaks(a1)!, /song repeat: played 21 min ago/);
+    assert.match(r.breaks(a2, list)!, /artist separation: a played 1 song\(s\) ago/);
+    assert.match(r.breaks(a1, list)!, /song repeat/);
+    assert.equal(r.breaks(a2, block), null, "what this list lined up is not before a block's songs");
+    assert.equal(r.breaks(b1, list), null);
     r.played('file:/a1.mp3');
-    now = 40 * 60_000;
-    assert.match(r.breaks(a1)!, /played 19 min ago/, 'counted from when it aired');
-    // An artist known only from tags: the song dealt before it was known breaks the separation, and says so.
-    r.dealt({ source: 'file', path: '/d1.mp3' });
-    assert.match(r.learn({ source: 'file', path: '/d1.mp3' }, 'B')!.rule, /artist separation: b played/);
-    assert.match(r.breaks({ source: 'file', path: '/d1.mp3' })!, /song repeat/);
+    assert.match(r.breaks(a2, block)!, /artist separation/, 'once aired, it counts for every list');
+    r.dealt(b1, list);
+    r.dealt(c1, list);
+    now = 19 * 60_000;
+    assert.match(r.breaks(a2, list)!, /played 18 min ago \(minutes 20\)/);
+    now = 21 * 60_000;
+    assert.equal(r.breaks(a2, list), null);
+    assert.match(r.breaks(a1, list)!, /song repeat: played 20 min ago/);
+    // A block lines songs up a minute ahead: they do not come between this list's songs.
+    r.dealt(a2, block);
+    assert.equal(r.breaks({ source: 'file', path: '/b2.mp3', artist: 'B' }, list) !== null, true, 'b1 is lined up on this list');
+    // An artist known only from tags: the song lined up before it was known breaks the separation, and says so.
+    r.dealt({ source: 'file', path: '/d1.mp3' }, list);
+    assert.equal(r.learn({ source: 'file', path: '/d1.mp3' }, 'B', list)!.song, 'file:/d1.mp3');
+    assert.match(r.breaks({ source: 'file', path: '/d1.mp3' }, list)!, /song repeat/);
   });
 });
 

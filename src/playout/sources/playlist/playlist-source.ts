@@ -71,7 +71,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
       }
       this.selection.started();
       const ready = slot.ready!;
-      const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist) : null;
+      const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist, this.selection) : null;
       if (broke) this.opts.log.info({ song: broke.song, rule: broke.rule }, `rotation rule broken: ${broke.rule}; a song was lined up before its tags named its artist (known from now on)`);
       const song: Song = {
         info: ready.info,
@@ -124,7 +124,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
    * are let go, and the place is kept for next time. Requests stay.
    */
   rest(): void {
-    this.selection.update(this.list, this.upcoming.dealt, this.lastEntry);
+    this.selection.update(this.list, this.upcoming.dealt, this.lastEntry, { keepNone: true });
     this.upcoming.dropDealt(0);
   }
 

@@ -78,7 +78,7 @@ export class Selection {
         const dealt = this.drawFrom(this.queues[g]!, relax);
         if (!dealt) continue;
         this.took(g);
-        this.opts.rotation?.dealt(dealt.track);
+        this.opts.rotation?.dealt(dealt.track, this);
         return dealt;
       }
       if (!this.ruled) break;
@@ -102,7 +102,7 @@ export class Selection {
     for (let k = 0; k < ahead.length; k++) {
       const track = queue.trackOf(ahead[k]!)!;
       if (this.broken.waiting(trackKey(track))) continue;
-      const broken = rotation.breaks(track);
+      const broken = rotation.breaks(track, this);
       if (broken === null) return queue.nextAt(k);
       if (fallback < 0) {
         fallback = k;
@@ -143,7 +143,7 @@ export class Selection {
    * but not playing, in order. Returns how many of them are still what comes
    * next (same entry, same fields): those stay prepared, the rest go back.
    */
-  update(playlist: ListSpec, dealt: readonly DealtSlot[], playing: string | null): number {
+  update(playlist: ListSpec, dealt: readonly DealtSlot[], playing: string | null, opts: { keepNone?: boolean } = {}): number {
     const parts = split(playlist);
     const weights = playlist.weights?.weight ?? null;
     if (parts.length !== this.queues.length || (weights === null) !== (this.weights === null)) {
@@ -164,7 +164,7 @@ export class Selection {
     const taken = this.queues.map(() => 0);
     const next = this.queues.map((q, g) => q.peek(dealt.filter((s) => groupOf(s.entry) === g).length));
     let keep = 0;
-    for (; keep < dealt.length; keep++) {
+    for (; !opts.keepNone && keep < dealt.length; keep++) {
       const s = dealt[keep]!;
       const g = groupOf(s.entry);
       const expected = next[g]?.[taken[g]!];
@@ -174,6 +174,8 @@ export class Selection {
     taken.forEach((n, g) => {
       for (let i = 0; i < n; i++) this.queues[g]!.next();
     });
+    // Songs given back are no longer lined up: they must not count before this list's next songs.
+    for (const s of dealt.slice(keep)) this.opts.rotation?.withdraw(s.track, this);
     this.failedInARow = 0;
     this.pausedUntil = 0;
     return keep;
