@@ -74,6 +74,8 @@ const FEED_LIVE = pcmBytesFor(0.25);
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
 const HISTORY = 20;
+/** A live show's hand-back lasts this long after the show leaves the mix (its next song's decoder may be a moment late). */
+const HAND_BACK_MS = 2000;
 /** A DJ taking over fades the song on air out (and fades in) over this long. */
 export const TAKEOVER_FADE_SECONDS = 1;
 /** A block with a hard start fades the song on air out over this long. */
@@ -124,6 +126,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly live: LiveSwitch;
   /** How the song on air is leaving, if early: recorded in the history as it ends. */
   private leaving: HistoryEnd | null = null;
+  /** Until when a live show's hand-back is under way (see feed). */
+  private liveUntil = -Infinity;
   private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
   /** DJs connected and about to go on air (their audio is buffering). */
   private djsComing = 0;
@@ -396,9 +400,12 @@ export class Channel extends EventEmitter implements AudioSource {
         ahead += pcm.length;
       }
     }
-    // With a song on air, or one taken and about to give its first audio (a hand-back, a seam whose next decoder
-    // is a moment late), pad only as the encoder is about to run dry: padding earlier is silence heard at the seam.
-    const floor = this.mixer.onAir || this.mixer.waiting ? FEED_UNDERRUN : FEED_LOW;
+    // With a song on air, or, as a live show hands back, the playlist's song taken and about to give its first
+    // audio, pad only as the encoder is about to run dry: padding earlier is silence heard at the seam (the
+    // show was mixed at the live edge, so the encoder holds less than the idle floor).
+    if (this.live.song) this.liveUntil = this.now() + HAND_BACK_MS;
+    const handingBack = this.mixer.waiting && this.now() < this.liveUntil;
+    const floor = this.mixer.onAir || handingBack ? FEED_UNDERRUN : FEED_LOW;
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
       if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');

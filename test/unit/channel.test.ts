@@ -201,27 +201,6 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
   });
 });
 
-describe('channel seams when the next decoder is a moment late', () => {
-  test('a seam whose next song gives its first audio 100 ms late is not padded with silence while the encoder still has audio queued', () => {
-    // The hand-back from a live show hit this: the next song was taken, its decoder not yet giving audio, and the
-    // channel padded straight up to its idle floor (~50-90 ms of zeros heard) though the encoder held 0.25 s.
-    const a = fakeSong(44100, 5000);
-    const late = fakeSong(3 * 44100, -3000, { produced: 0 });
-    const { channel, run, audio } = setup([a, late]);
-    channel.start();
-    // A's last sample is mixed about 0.6 s before it airs: the next song is taken then and waits.
-    run(450);
-    assert.equal(late.feed.pos, 0, 'the late song has given nothing yet');
-    run(100);
-    late.feed.produced = late.feed.total;
-    run(2000);
-    const end = audio.lastIndexOf(5000);
-    const start = audio.indexOf(-3000);
-    assert.ok(end > 0 && start > end, 'both played');
-    assert.equal(start - end - 1, 0, `no sample of silence between them (${start - end - 1})`);
-  });
-});
-
 describe('channel with a live show (fake clock, fake DJ feed)', () => {
   test('a DJ takes over through a 1 s fade, is heard to the sample, retitles, and hands back to the next song with no gap; history and events say so', () => {
     const a = fakeSong(100 * 44100, 5000);
