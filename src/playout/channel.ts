@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible, pcmBytesFor } from '../audio/pcm.js';
+import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible } from '../audio/pcm.js';
 import { GainLimiter } from '../audio/limiter.js';
 import { dbToLinear } from '../audio/loudness.js';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
 import type { Playlist, Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
-import type { AudioSource, NowPlaying, TrackInfo } from './now-playing.js';
+import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
+import { FEED_HIGH, FeedLevels } from './feed-levels.js';
 import { EncoderKeeper, type StartEncoding } from './encoder-keeper.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from './timers.js';
@@ -58,24 +59,7 @@ export interface ChannelOptions {
   stallMs?: number;
 }
 
-/** PCM kept queued in the encoder: enough to ride out a slow tick, little enough that skip is quick. */
-const FEED_HIGH = pcmBytesFor(0.6);
-const FEED_LOW = pcmBytesFor(0.3);
-/**
- * While a DJ is coming or on: what is queued plays before the takeover can,
- * and a live input cannot be read ahead anyway. Above FEED_UNDERRUN by two
- * ticks, so a DJ's uneven sending still rides on it.
- */
-const FEED_LIVE = pcmBytesFor(0.25);
-/**
- * Mid-song, a song with nothing to give is usually only waiting for the
- * event loop to read its decoder's pipe (after a busy moment): pad only
- * when the encoder is about to run dry, so a song is not broken up by silence.
- */
-const FEED_UNDERRUN = pcmBytesFor(0.1);
 const HISTORY = 20;
-/** A live show's hand-back lasts this long after the show leaves the mix (its next song's decoder may be a moment late). */
-const HAND_BACK_MS = 2000;
 /** A DJ taking over fades the song on air out (and fades in) over this long. */
 export const TAKEOVER_FADE_SECONDS = 1;
 /** A block with a hard start fades the song on air out over this long. */
@@ -126,8 +110,7 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly live: LiveSwitch;
   /** How the song on air is leaving, if early: recorded in the history as it ends. */
   private leaving: HistoryEnd | null = null;
-  /** Until when a live show's hand-back is under way (see feed). */
-  private liveUntil = -Infinity;
+  private readonly levels: FeedLevels;
   private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
   /** DJs connected and about to go on air (their audio is buffering). */
   private djsComing = 0;
@@ -192,6 +175,7 @@ export class Channel extends EventEmitter implements AudioSource {
       },
     });
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
+    this.levels = new FeedLevels(this.now);
     this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
   }
 
@@ -377,11 +361,11 @@ export class Channel extends EventEmitter implements AudioSource {
     this.emit('dead-air', { dead: change === 'started', song: this.mixer.onAir?.info.title ?? null });
   }
 
-  /** Keep the encoder's PCM queue between FEED_LOW and FEED_HIGH, with the mix if any, else silence. */
+  /** Keep the encoder's PCM queue within its levels (see FeedLevels), with the mix if any, else silence. */
   private feed(): void {
     let ahead = (this.encoder.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
-    // With no song leading (a skipped one fading, the next not ready), queue less: the next one is heard sooner.
-    const high = this.djsComing > 0 || this.live.song ? FEED_LIVE : this.mixer.leading ? FEED_HIGH : FEED_LOW;
+    const state = { live: this.live.song !== null, djComing: this.djsComing > 0, leading: this.mixer.leading, onAir: this.mixer.onAir !== null, waiting: this.mixer.waiting };
+    const high = this.levels.high(state);
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
       const out = this.scratch.subarray(0, want * 2);
@@ -400,12 +384,7 @@ export class Channel extends EventEmitter implements AudioSource {
         ahead += pcm.length;
       }
     }
-    // With a song on air, or, as a live show hands back, the playlist's song taken and about to give its first
-    // audio, pad only as the encoder is about to run dry: padding earlier is silence heard at the seam (the
-    // show was mixed at the live edge, so the encoder holds less than the idle floor).
-    if (this.live.song) this.liveUntil = this.now() + HAND_BACK_MS;
-    const handingBack = this.mixer.waiting && this.now() < this.liveUntil;
-    const floor = this.mixer.onAir || handingBack ? FEED_UNDERRUN : FEED_LOW;
+    const floor = this.levels.floor(state);
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
       if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');
@@ -425,11 +404,10 @@ export class Channel extends EventEmitter implements AudioSource {
     if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);
     else if (info.source !== 'live' && wasLive) this.liveShows.close(at);
     if (this.history.length > HISTORY) this.history.length = HISTORY;
-    const blockBefore = this.nowPlaying && this.nowPlaying.source !== 'live' ? (this.nowPlaying.block ?? null) : undefined;
+    const change = blockChange(this.nowPlaying, info);
     this.nowPlaying = { ...info, startedAt: at };
-    const block = info.source === 'live' ? undefined : (info.block ?? null);
-    if (block !== undefined && block !== blockBefore) {
-      this.log.info({ block: block ?? 'main' }, block ? `on air: block "${block}"` : "on air: the channel's own list");
+    if (change) {
+      this.log.info({ block: change.block ?? 'main' }, change.block ? `on air: block "${change.block}"` : "on air: the channel's own list");
       this.emit('block', this.programme);
     }
     this.source.played(info.key);

@@ -24,3 +24,15 @@ export interface AudioSource extends EventEmitter {
   readonly id: string;
   readonly nowPlaying: NowPlaying | null;
 }
+
+/**
+ * Whether `next` going on air after `before` changes the schedule block on
+ * air (null: the channel's own list). A live show belongs to no block: the
+ * block heard after one (or first at start) is announced afresh.
+ */
+export function blockChange(before: NowPlaying | null, next: TrackInfo): { block: string | null } | null {
+  if (next.source === 'live') return null;
+  const was = before && before.source !== 'live' ? (before.block ?? null) : undefined;
+  const block = next.block ?? null;
+  return block === was ? null : { block };
+}
