@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listen, type Listener } from '../helpers/listener.js';
-import { decodeMp3, frequencyTrack, makeTone, silentRuns, toneChanges } from '../helpers/media.js';
+import { AUDIBLE_RMS, decodeMp3, frequencyTrack, steadyToneWindows, makeTone, silentRuns, toneChanges } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { rateWatch, startStationProcess, type StationProcess } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
@@ -161,8 +161,8 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     assert.equal([...privateHost.hits.values()].reduce((a, b) => a + b, 0), 0, 'the private host was never contacted');
 
     const pcm = await decodeMp3(listener.audio());
-    const windows = frequencyTrack(pcm);
-    const secretWindows = windows.filter((f) => Math.abs(f - SECRET_HZ) < 300).length;
+    const windows = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
+    const secretWindows = steadyToneWindows(windows, SECRET_HZ);
     assert.equal(secretWindows, 0, `the secret file's tone was on air in ${secretWindows} windows of 20 ms`);
     // Good One -> (trickle, slow) -> Good Two: the seam passes over the trickle without a gap.
     const seam = toneChanges(pcm, [440, 550, 660]).find((c) => c.to === 550);

@@ -86,16 +86,45 @@ export function silentRuns(pcm: Int16Array, sampleRate = 44100, minMs = 3): Sile
   return runs;
 }
 
-/** Estimated frequency (Hz) of each `windowMs` window, from zero crossings: good enough to tell steady tones apart. */
-export function frequencyTrack(pcm: Int16Array, sampleRate = 44100, windowMs = 20): number[] {
+/**
+ * Estimated frequency (Hz) of each `windowMs` window, from zero crossings: good enough to tell steady tones apart.
+ * Windows quieter than `minRms` (sample units) give 0: the codec noise MP3 leaves next to digital silence crosses
+ * zero at any rate, and one such window can read as any tone.
+ */
+export function frequencyTrack(pcm: Int16Array, sampleRate = 44100, windowMs = 20, minRms = 0): number[] {
   const n = Math.floor((sampleRate * windowMs) / 1000);
   const out: number[] = [];
   for (let w = 0; w + n <= pcm.length; w += n) {
     let crossings = 0;
-    for (let i = w + 1; i < w + n; i++) if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
-    out.push((crossings / 2) * (1000 / windowMs));
+    let energy = 0;
+    for (let i = w + 1; i < w + n; i++) {
+      if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+      energy += pcm[i]! * pcm[i]!;
+    }
+    out.push(minRms > 0 && Math.sqrt(energy / (n - 1)) < minRms ? 0 : (crossings / 2) * (1000 / windowMs));
   }
   return out;
+}
+
+/** -50 dBFS in sample units: far under any song on air (normalized to -16 LUFS), over the codec's noise by silence. */
+export const AUDIBLE_RMS = 104;
+
+/**
+ * Windows of a `frequencyTrack` where a steady tone near `hz` sounds: in runs of at least `minRun` windows
+ * (60 ms at 20 ms windows), so one window straddling a seam (a tone's edge and codec noise) does not count,
+ * while any stretch of a song played would.
+ */
+export function steadyToneWindows(track: number[], hz: number, tolerance = 300, minRun = 3): number {
+  let total = 0;
+  let run = 0;
+  for (const f of [...track, 0]) {
+    if (Math.abs(f - hz) < tolerance) run++;
+    else {
+      if (run >= minRun) total += run;
+      run = 0;
+    }
+  }
+  return total;
 }
 
 /**
