@@ -42,6 +42,6 @@ lame.stdout.on('data', (chunk) => out.push(chunk));
 for (let i = 0; i < 5; i++) lame.stdin.write(pcm);
 setInterval(() => {
   lame.stdin.write(pcm);
-  if (out.length > 0) socket.write(out.length === 1 ? out[0] : Buffer.concat(out.splice(0)));
+  if (out.length > 0) socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
   out.length = 0;
 }, TICK_MS);

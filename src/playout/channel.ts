@@ -9,7 +9,7 @@ import type { Playlist, Track } from '../config/playlist.js';
 import { reasonOf } from '../errors.js';
 import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
-import { FEED_HIGH, FeedLevels } from './feed-levels.js';
+import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
 import { EncoderKeeper, type StartEncoding } from './encoder-keeper.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from './timers.js';
@@ -364,8 +364,7 @@ export class Channel extends EventEmitter implements AudioSource {
   /** Keep the encoder's PCM queue within its levels (see FeedLevels), with the mix if any, else silence. */
   private feed(): void {
     let ahead = (this.encoder.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
-    const state = { live: this.live.song !== null, djComing: this.djsComing > 0, leading: this.mixer.leading, onAir: this.mixer.onAir !== null, waiting: this.mixer.waiting };
-    const high = this.levels.high(state);
+    const high = this.levels.high(this.mixState());
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
       const out = this.scratch.subarray(0, want * 2);
@@ -384,7 +383,8 @@ export class Channel extends EventEmitter implements AudioSource {
         ahead += pcm.length;
       }
     }
-    const floor = this.levels.floor(state);
+    // Read again: the mix may have changed while read (a song joined, one ended).
+    const floor = this.levels.floor(this.mixState());
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
       if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');
@@ -392,6 +392,10 @@ export class Channel extends EventEmitter implements AudioSource {
       this.encoder.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
       this.silenceSeconds += pad / SAMPLE_RATE;
     }
+  }
+
+  private mixState(): MixState {
+    return { live: this.live.song !== null, djComing: this.djsComing > 0, leading: this.mixer.leading, onAir: this.mixer.onAir !== null, waiting: this.mixer.waiting };
   }
 
   /** Called by the pacer right before a new song's first frame is sent. */

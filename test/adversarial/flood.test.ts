@@ -11,10 +11,10 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listen, type Listener } from '../helpers/listener.js';
+import type { Listener } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, type StationProcess } from '../helpers/station-process.js';
+import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const NOFILE = 256;
@@ -98,8 +98,7 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
         /* exited: the tests say so */
       }
     }, 20);
-    listener = await listen(`${station.url}/flood.mp3`, { localAddress: '127.0.0.2' });
-    await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+    listener = await steadyListener(`${station.url}/flood.mp3`);
   });
 
   after(async () => {

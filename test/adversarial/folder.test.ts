@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listen, type Listener } from '../helpers/listener.js';
+import type { Listener } from '../helpers/listener.js';
 import { AUDIBLE_RMS, decodeMp3, frequencyTrack, steadyToneWindows, makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, type StationProcess } from '../helpers/station-process.js';
+import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const SECRET_HZ = 3000;
@@ -48,8 +48,7 @@ describe('adversarial: the playlists folder', { timeout: 120_000 }, () => {
     writeFileSync(path.join(dir, 'dangling.json.tmp'), '');
     symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling.json'));
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('folder-cache'), MAX_FILE_MB: '100' });
-    listener = await listen(`${station.url}/good.mp3`, { localAddress: '127.0.0.2' });
-    await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+    listener = await steadyListener(`${station.url}/good.mp3`);
     watch = rateWatch(listener, 128);
   });
 

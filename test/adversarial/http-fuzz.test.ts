@@ -10,10 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { listen, type Listener } from '../helpers/listener.js';
+import type { Listener } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, type StationProcess } from '../helpers/station-process.js';
+import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const TOKEN = 'fuzz-control-token-0123456789';
@@ -205,8 +204,7 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
     writePlaylist(dir, 'fuzz', { name: 'Fuzz', mount: '/fuzz.mp3', tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fuzz-cache'), CONTROL_TOKEN: TOKEN, MAX_CONNECTIONS_PER_ADDRESS: '0' });
     // The listener who must not notice any of it, from an address of its own.
-    listener = await listen(`${station.url}/fuzz.mp3`, { localAddress: '127.0.0.2' });
-    await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+    listener = await steadyListener(`${station.url}/fuzz.mp3`);
   });
 
   after(async () => {

@@ -13,10 +13,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listen, type Listener } from '../helpers/listener.js';
+import type { Listener } from '../helpers/listener.js';
 import { AUDIBLE_RMS, decodeMp3, frequencyTrack, steadyToneWindows, makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, type StationProcess } from '../helpers/station-process.js';
+import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const SECRET_HZ = 3000;
@@ -59,8 +59,7 @@ describe('adversarial: a watched media folder', { timeout: 150_000 }, () => {
     writeFileSync(path.join(lib, 'list.m3u.mp3'), `#EXTM3U\n${secret}\n`);
     writePlaylist(playlists, 'lib', { name: 'Library', mount: '/lib.mp3', tracks: [{ source: 'folder', path: lib }] });
     station = await startStationProcess({ PLAYLISTS_DIR: playlists, MEDIA_DIRS: media, CACHE_DIR: tempDir('media-folder-cache'), MAX_FILE_MB: '100' });
-    listener = await listen(`${station.url}/lib.mp3`, { localAddress: '127.0.0.2' });
-    await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+    listener = await steadyListener(`${station.url}/lib.mp3`);
     watch = rateWatch(listener, 128);
   });
 

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { listen, type Listener } from './listener.js';
 import { freePort, until } from './ports.js';
 import { stopChild } from './process.js';
 
@@ -100,6 +101,18 @@ export function childrenOf(pid: number): number[] {
     }
   }
   return found;
+}
+
+/**
+ * The listener an attack must not disturb: from an address of its own
+ * (127.0.0.2, outside the per-address cap the attack fills), returned once
+ * the burst sent on connect has played out, so what arrives from then on
+ * comes at real-time rate.
+ */
+export async function steadyListener(url: string): Promise<Listener> {
+  const listener = await listen(url, { localAddress: '127.0.0.2' });
+  await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+  return listener;
 }
 
 /**
