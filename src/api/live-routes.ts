@@ -19,6 +19,7 @@ export function liveRoutes(app: FastifyInstance, station: Station, live: LiveIng
     const who = await live.retitle(channel, basicCredentials(req.headers.authorization), update.title, req.socket.remoteAddress ?? '');
     if (who === 'denied') return xml(reply.header('www-authenticate', 'Basic realm="Icecast2 Server"'), 401, 'Authentication Required');
     if (who === 'no-show') return xml(reply, 400, 'Source does not exist');
+    if (who === 'busy') return xml(reply, 503, 'too many sign-ins at once; try again');
     return xml(reply, 200, 'Metadata update successful', true);
   });
 }

@@ -5,7 +5,7 @@
  * so an edit applies without a restart.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { PlaylistError } from '../errors.js';
 import { timeZoneSchema, windowSchema, inWindows, formatWindow } from '../config/week.js';
@@ -99,4 +99,40 @@ export function refusal(dj: DjAccount, channel: string, now: Date): string | nul
     return `outside DJ ${dj.user}'s hours (${dj.windows.map(formatWindow).join('; ')}, ${dj.timezone})`;
   }
   return null;
+}
+
+/**
+ * DJS_FILE as the station reads it at each sign-in: parsed once per version
+ * of the file (its inode, size and modification time), so a flood of
+ * sign-ins does not parse it again and again, and an unreadable version is
+ * reported once, not at every attempt. An unreadable file refuses every DJ
+ * (the caller answers 503: the station's fault, not the DJ's password).
+ */
+export class DjAccountsFile {
+  private version = '';
+  private last: DjFile | Error = { djs: [] };
+
+  constructor(
+    readonly file: string,
+    private readonly onBroken: (err: Error) => void,
+  ) {}
+
+  async read(): Promise<DjFile | Error> {
+    let version: string;
+    try {
+      const st = await stat(this.file);
+      version = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (err) {
+      version = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    }
+    if (version === this.version) return this.last;
+    this.version = version;
+    try {
+      this.last = await readDjFile(this.file);
+    } catch (err) {
+      this.last = err instanceof Error ? err : new Error(String(err));
+      this.onBroken(this.last);
+    }
+    return this.last;
+  }
 }

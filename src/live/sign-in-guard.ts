@@ -12,6 +12,9 @@ export interface SignInLimits {
   maxAddresses: number;
 }
 
+/** How long an address a DJ went on air from keeps its own lane for sign-ins. */
+const KNOWN_FOR_MS = 30 * 24 * 3600_000;
+
 export const SIGN_IN_LIMITS: SignInLimits = { maxFailures: 10, windowMs: 60_000, lockMs: 60_000, maxAddresses: 10_000 };
 
 interface Record {
@@ -22,6 +25,8 @@ interface Record {
 
 export class SignInGuard {
   private readonly seen = new Map<string, Record>();
+  /** Addresses a DJ was admitted from, with when: their sign-ins get the known lane (CheckGate). */
+  private readonly admittedFrom = new Map<string, number>();
 
   constructor(
     private readonly limits: SignInLimits = SIGN_IN_LIMITS,
@@ -54,7 +59,22 @@ export class SignInGuard {
     return false;
   }
 
-  succeeded(address: string): void {
+  /**
+   * A DJ was fully admitted to a channel from `address`: only this clears
+   * its failures (a right password for an account that may not broadcast
+   * there, or at this hour, does not), and the address is known for
+   * `KNOWN_FOR_MS`.
+   */
+  admitted(address: string): void {
     this.seen.delete(address);
+    this.admittedFrom.delete(address);
+    this.admittedFrom.set(address, this.now());
+    if (this.admittedFrom.size > this.limits.maxAddresses) this.admittedFrom.delete(this.admittedFrom.keys().next().value!);
+  }
+
+  /** Whether a DJ was admitted from `address` lately. */
+  known(address: string): boolean {
+    const at = this.admittedFrom.get(address);
+    return at !== undefined && this.now() - at < KNOWN_FOR_MS;
   }
 }

@@ -11,6 +11,8 @@ import { parseMetadataUpdate } from '../../src/live/metadata.js';
 import { basicCredentials, inputFormatOf, parseSourceHead, refuseReply, startsSourceRequest } from '../../src/live/source-head.js';
 import { PlaylistError } from '../../src/errors.js';
 import { SignInGuard } from '../../src/live/sign-in-guard.js';
+import { CheckGate } from '../../src/live/check-gate.js';
+import { clientKey } from '../../src/client-address.js';
 import { tempDir } from '../helpers/station.js';
 
 const run = promisify(execFile);
@@ -204,12 +206,67 @@ describe('failed sign-ins per address', () => {
       assert.equal(g.failed('c'), false);
     }
     g.failed('d');
-    g.succeeded('d');
+    g.admitted('d');
     for (let i = 0; i < 9; i++) g.failed('d');
     assert.equal(g.lockedFor('d'), 0, 'a success started the count afresh');
     // At most maxAddresses remembered: the oldest forgotten.
     g.failed('e');
     g.failed('f');
     assert.equal(g.lockedFor('a'), 0);
+  });
+});
+
+describe('the password-check budget', () => {
+  const budget = { atOnce: 1, lanes: { known: { perSecond: 2, burst: 2, queued: 1 }, other: { perSecond: 5, burst: 4, queued: 2 } }, perAddress: 2 };
+
+  test('a burst arriving in one tick is bounded at reservation, before any check has joined the queue', () => {
+    const clock = { t: 0 };
+    const gate = new CheckGate(budget, () => clock.t);
+    const got = Array.from({ length: 50 }, (_, i) => gate.reserve(`10.0.0.${i}`, 'other'));
+    const tickets = got.filter((g) => typeof g !== 'string');
+    // atOnce + queued = 3 outstanding at most, whatever the token bucket holds.
+    assert.equal(tickets.length, 3);
+    assert.deepEqual([...new Set(got.filter((g) => typeof g === 'string'))], ['queue-full']);
+    // The known lane is apart: a DJ who went on air before still gets a check.
+    assert.equal(typeof gate.reserve('192.0.2.9', 'known'), 'object');
+  });
+
+  test('the rate holds whatever the queue: 5 a second sustained after a burst of 4', async () => {
+    const clock = { t: 0 };
+    const gate = new CheckGate(budget, () => clock.t);
+    let granted = 0;
+    for (let step = 0; step < 100; step++) {
+      clock.t = step * 100;
+      const t = gate.reserve(`10.1.0.${step}`, 'other');
+      if (typeof t !== 'string') {
+        granted += 1;
+        await t.run(async () => true);
+      }
+    }
+    // 10 s: the burst (4) plus 5 a second over the rest.
+    assert.ok(granted >= 49 && granted <= 54, `${granted} checks in 10 s`);
+  });
+
+  test('one address holds at most its share; a released ticket gives its place back', () => {
+    const gate = new CheckGate(budget, () => 0);
+    const a = gate.reserve('a', 'other');
+    const b = gate.reserve('a', 'other');
+    assert.equal(gate.reserve('a', 'other'), 'address-busy');
+    assert.ok(typeof a !== 'string' && typeof b !== 'string');
+    a.release();
+    assert.equal(typeof gate.reserve('a', 'other'), 'object');
+  });
+});
+
+describe('client addresses as counted', () => {
+  test('IPv4-mapped addresses are their IPv4 address; IPv6 counts per /64', () => {
+    assert.equal(clientKey('::ffff:203.0.113.7'), '203.0.113.7');
+    assert.equal(clientKey('203.0.113.7'), '203.0.113.7');
+    assert.equal(clientKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64');
+    assert.equal(clientKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+    assert.equal(clientKey('2001:0db8:0001:0002::ffff'), '2001:db8:1:2::/64');
+    assert.notEqual(clientKey('2001:db8:1:3::1'), clientKey('2001:db8:1:2::1'));
+    assert.equal(clientKey('::1'), '0:0:0:0::/64');
+    assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
   });
 });
