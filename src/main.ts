@@ -118,16 +118,26 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   await station.start();
   await outputs.attemptsSettled(250);
   const { buildApp } = await import('./api/app.js');
-  const { descriptorLimit, effectiveConnectionCap } = await import('./api/connection-guard.js');
+  const { ConnectionGuard, descriptorLimit, descriptorReserve, effectiveConnectionCap } = await import('./api/connection-guard.js');
   const fdLimit = descriptorLimit();
-  const maxConnections = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, env.FD_RESERVE);
-  if (maxConnections < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve: env.FD_RESERVE, maxConnections }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
+  // The reserve grows with the channels: each holds descriptors of its own (decoders, encoder, files, Icecast).
+  let announced = env.MAX_CONNECTIONS;
+  const maxConnections = (): number => {
+    const reserve = descriptorReserve(env.FD_RESERVE, station.channels.length);
+    const cap = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, reserve);
+    if (cap !== announced && cap < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve, channels: station.channels.length, maxConnections: cap }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
+    announced = cap;
+    return cap;
+  };
+  maxConnections();
   const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
-  const app = buildApp({ station, outputs, live, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
+  // One guard for every listening socket: the HTTP port and LIVE_PORT draw on the same descriptors.
+  const guard = new ConnectionGuard(http, logger.child({ component: 'http' }));
+  const app = buildApp({ station, outputs, live, guard, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;
-  const livePort = env.LIVE_PORT === undefined ? null : sourceOnlyServer(env.HTTP_HEADERS_TIMEOUT_MS, (socket, first) => live.accept(socket, first));
+  const livePort = env.LIVE_PORT === undefined ? null : sourceOnlyServer(env.HTTP_HEADERS_TIMEOUT_MS, guard, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
   if (livePort) {
     await new Promise<void>((resolve, reject) => livePort.once('error', reject).listen(env.LIVE_PORT, env.HTTP_HOST, () => resolve()));
     logger.info({ port: (livePort.address() as { port: number }).port }, 'live sources also taken on LIVE_PORT');

@@ -40,6 +40,8 @@ export interface AppDeps {
   feed?: Partial<Pick<FeedOptions, 'maxBufferedBytes' | 'pingMs' | 'maxClientMessagesPerSecond'>>;
   /** Connection caps and timeouts; defaults suit a station facing the internet. */
   http?: Partial<HttpLimits>;
+  /** The station's one connection guard, when it has other listening sockets (LIVE_PORT); else the app makes its own. */
+  guard?: ConnectionGuard | undefined;
   /** DJs' live sources: SOURCE/PUT on this port, title updates at /admin/metadata. */
   live?: LiveIngest | undefined;
 }
@@ -80,7 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
       void reply.code(400).send({ error: { code: 'SCAST_BAD_REQUEST', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request target' } });
     },
   });
-  const guard = new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
+  const guard = deps.guard ?? new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
   guard.attach(app.server);
   if (deps.live) {
     const live = deps.live;

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { clientKey } from '../client-address.js';
 
 export interface ConnectionLimits {
-  /** Open connections at most, across all clients. */
-  maxConnections: number;
+  /** Open connections at most, across all clients; a function when it follows the station's own use of descriptors. */
+  maxConnections: number | (() => number);
   /** Open connections at most from one address; 0: no per-address cap (behind a reverse proxy). */
   maxPerAddress: number;
 }
@@ -37,6 +38,21 @@ export function descriptorLimit(limitsFile = '/proc/self/limits'): number | null
 }
 
 /**
+ * Descriptors one channel may hold at its busiest: the encoder's pipes, the
+ * song on air and the one crossfading in, two prepared ahead (their files
+ * held open, a probe and an analysis running), downloads, Icecast
+ * connections, a live show's decoder and recording. Measured: 10 channels
+ * of 20 s songs with 2 s crossfades held 56-91 descriptors in all (about
+ * 20 of them the process's own), 4-7 a channel; downloads add 2 each.
+ */
+export const DESCRIPTORS_PER_CHANNEL = 24;
+
+/** Descriptors the station keeps from clients: `base` for itself plus each channel's share. */
+export function descriptorReserve(base: number, channels: number): number {
+  return base + channels * DESCRIPTORS_PER_CHANNEL;
+}
+
+/**
  * The connection cap the station runs with: what the operator asked for, but
  * always `reserve` descriptors below the process's limit, so a flood of
  * connections can never take the descriptors ffmpeg, lame, downloads,
@@ -47,14 +63,10 @@ export function effectiveConnectionCap(wanted: number, fdLimit: number | null, r
   return Math.max(1, Math.min(wanted, fdLimit - reserve));
 }
 
-/** `::ffff:1.2.3.4` and `1.2.3.4` are one client. */
-function addressKey(socket: Socket): string {
-  const a = socket.remoteAddress ?? '?';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
 
 /**
- * Counts the HTTP server's connections as they are accepted and closes at
+ * Counts every listening socket's connections (the HTTP port and LIVE_PORT
+ * share one guard) as they are accepted and closes at
  * once those over the per-address cap, before a byte is read. At the
  * station-wide cap, the oldest connection that has not yet sent a whole
  * request (an idle or slow client: what a flood is made of) is closed to
@@ -81,6 +93,13 @@ export class ConnectionGuard {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The cap in force now. */
+  get maxConnections(): number {
+    const m = this.limits.maxConnections;
+    return typeof m === 'number' ? m : m();
+  }
+
+  /** Count an HTTP server's connections. */
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => this.admit(socket));
     const busy = (req: { socket: Socket }): void => this.busy(req.socket);
@@ -95,7 +114,7 @@ export class ConnectionGuard {
 
   /** Take a new connection in, or close it; true when admitted. */
   admit(socket: Socket): boolean {
-    const key = addressKey(socket);
+    const key = clientKey(socket.remoteAddress);
     const fromHere = this.perAddress.get(key) ?? 0;
     if (this.limits.maxPerAddress > 0 && fromHere >= this.limits.maxPerAddress) {
       this.stats.refusedTotal += 1;
@@ -104,7 +123,7 @@ export class ConnectionGuard {
       socket.destroy();
       return false;
     }
-    if (this.stats.open >= this.limits.maxConnections) {
+    if (this.stats.open >= this.maxConnections) {
       const oldest = this.waiting.values().next().value;
       if (oldest === undefined) {
         this.stats.refusedTotal += 1;
@@ -145,7 +164,7 @@ export class ConnectionGuard {
     if (t - this.lastLog < this.logEveryMs) return;
     const { open, refusedTotal, evicted } = this.stats;
     this.log.warn(
-      { sinceLastLine: this.refusedSinceLog, refusedTotal, evicted, lastAddress: address, open, maxConnections: this.limits.maxConnections, maxPerAddress: this.limits.maxPerAddress },
+      { sinceLastLine: this.refusedSinceLog, refusedTotal, evicted, lastAddress: address, open, maxConnections: this.maxConnections, maxPerAddress: this.limits.maxPerAddress },
       `connections shed: ${what} (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)`,
     );
     this.lastLog = t;

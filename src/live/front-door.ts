@@ -55,10 +55,19 @@ export function routeSources(server: Server, timeoutMs: number, onSource: Source
   server.prependListener('connection', (socket: Socket) => sniff(socket, timeoutMs, onSource, (s) => parser.call(server, s)));
 }
 
-/** LIVE_PORT: a server for sources only; anything else is told so and closed. */
-export function sourceOnlyServer(timeoutMs: number, onSource: SourceHandler): net.Server {
+/** Takes a connection in or closes it (the station's one connection guard). */
+export interface Admission {
+  admit(socket: Socket): boolean;
+}
+
+/**
+ * LIVE_PORT: a server for sources only; anything else is told so and closed.
+ * Its connections count against the same guard as the HTTP port's.
+ */
+export function sourceOnlyServer(timeoutMs: number, guard: Admission, onSource: SourceHandler): net.Server {
   return net.createServer((socket) => {
     socket.on('error', () => socket.destroy());
+    if (!guard.admit(socket)) return;
     sniff(socket, timeoutMs, onSource, (s) => {
       const body = 'this port takes live sources (SOURCE or PUT) only; listen on the station HTTP port\r\n';
       s.end(`HTTP/1.0 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
