@@ -204,6 +204,32 @@ export function reasonOf(err: unknown): string {
   return String(err);
 }
 
+const SHORTAGE_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC']);
+const SHORTAGE_TEXT = /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b|Too many open files|Resource temporarily unavailable|Cannot allocate memory/;
+
+/**
+ * Whether `err` (or any cause under it) is the station running short of
+ * something for a while (descriptors, processes, memory) rather than
+ * anything wrong with the song: such a failure is retried in seconds, and
+ * never counts the song as broken.
+ */
+export function isResourceShortage(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof WatchdogError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SHORTAGE_CODES.has(code)) return true;
+    if (SHORTAGE_TEXT.test(reasonOf(e))) return true;
+  }
+  return false;
+}
+
+/** A step that should take seconds took far longer (a stuck process, a starved thread pool): given up on, and tried again soon. */
+export class WatchdogError extends ScastError {
+  constructor(what: string, ms: number) {
+    super('SCAST_WATCHDOG', `${what} took over ${Math.round(ms / 1000)} s; given up on, to be tried again`);
+  }
+}
+
 /** A music-service song the caller may not play (VIP-only, paid, delisted, geo-blocked): an answer, not a fault. */
 export class SongNotPlayableError extends ScastError {
   readonly result: number | undefined;

@@ -86,12 +86,14 @@ export class Feed {
       this.broadcast(channel.id, { type: 'track', at: now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
       this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
+    const onIdle = (): void => this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'idle', output: null, song: null });
     const onLive = (type: 'live-start' | 'live-end') => (show: LiveShowRecord): void => this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
     const onBlock = (programme: Channel['programme']): void => this.broadcast(channel.id, { type: 'block', at: now(), channel: channel.id, programme });
     const onLiveStart = onLive('live-start');
     const onLiveEnd = onLive('live-end');
     channel.on('track', onTrack);
     channel.on('dead-air', onDeadAir);
+    channel.on('idle', onIdle);
     channel.on('live-start', onLiveStart);
     channel.on('live-end', onLiveEnd);
     channel.on('block', onBlock);
@@ -100,6 +102,7 @@ export class Feed {
       if (status !== 'closing' && status !== 'closed') return;
       channel.off('track', onTrack);
       channel.off('dead-air', onDeadAir);
+      channel.off('idle', onIdle);
       channel.off('live-start', onLiveStart);
       channel.off('live-end', onLiveEnd);
       channel.off('block', onBlock);

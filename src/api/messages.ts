@@ -84,7 +84,7 @@ export const statusMessageSchema = z.object({
    * channel fell into dead air (nothing audible for DEAD_AIR_SECONDS) and
    * came out of it.
    */
-  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected', 'output-spare', 'dead-air', 'audio-back']),
+  event: z.enum(['on-air', 'off-air', 'output-connected', 'output-disconnected', 'output-spare', 'dead-air', 'audio-back', 'idle']),
   output: outputViewSchema.nullable(),
   /** With dead-air and audio-back: the song on air, if any. */
   song: z.string().nullable().optional(),

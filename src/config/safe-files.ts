@@ -6,8 +6,8 @@
  * regular files inside the allowed folders, after every link is resolved,
  * are read, and never more than a bound.
  */
-import { constants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UnsafeFileError } from '../errors.js';
 
@@ -17,44 +17,94 @@ export function isInside(abs: string, root: string): boolean {
 }
 
 /**
+ * Open `file` for reading if it is a regular file of at most `maxBytes`
+ * inside one of `roots`; else an UnsafeFileError saying which rule it broke.
+ * The rules are checked on the file as opened (the kernel's own name for the
+ * descriptor, and its fstat), not on a path looked at before: a link or
+ * rename put in place between a check and an open cannot slip another file
+ * through. The caller closes the handle.
+ */
+async function openChecked(file: string, roots: readonly string[], maxBytes: number): Promise<{ handle: FileHandle; real: string; size: number }> {
+  // A first look at the path keeps devices outside the folders from even being opened (a tape rewinds on open).
+  const outside = async (real: string): Promise<string | null> => {
+    const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => path.resolve(r))));
+    return realRoots.some((r) => isInside(real, r)) ? null : `resolves to ${real}, outside the allowed folders (${roots.join(', ')})`;
+  };
+  let seen: string;
+  try {
+    seen = await realpath(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UnsafeFileError(file, code === 'ENOENT' ? 'no such file (or a link to nothing)' : `cannot be resolved (${code ?? String(err)})`);
+  }
+  const early = await outside(seen);
+  if (early) throw new UnsafeFileError(file, early);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+  const handle = await open(seen, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    throw new UnsafeFileError(file, err.code === 'ELOOP' ? 'became a link while being opened' : `cannot be opened (${err.code ?? err.message})`);
+  });
+  try {
+    // What was opened, as the kernel names it: a folder on the way swapped for a link shows here.
+    const real = PROC_FDS ? await readlink(`/proc/self/fd/${handle.fd}`) : seen;
+    const late = await outside(real);
+    if (late) throw new UnsafeFileError(file, late);
+    const st = await handle.stat();
+    if (!st.isFile()) throw new UnsafeFileError(file, `is not a regular file (${kindOf(st)}); only regular files are read`);
+    if (st.size > maxBytes) throw new UnsafeFileError(file, `is ${st.size} bytes, over the ${maxBytes}-byte limit`);
+    return { handle, real, size: st.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Whether this system names open descriptors under /proc (Linux): checks and pins use it. */
+const PROC_FDS = existsSync('/proc/self/fd');
+
+/**
  * `file` with every symbolic link resolved, if it is a regular file of at
  * most `maxBytes` inside one of `roots` (themselves resolved too); else an
  * UnsafeFileError saying which rule it broke.
  */
 export async function checkedRegularFile(file: string, roots: readonly string[], maxBytes: number): Promise<{ real: string; size: number }> {
-  let real: string;
-  try {
-    real = await realpath(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UnsafeFileError(file, code === 'ENOENT' ? 'no such file (or a link to nothing)' : `cannot be resolved (${code ?? String(err)})`);
-  }
-  const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => path.resolve(r))));
-  if (!realRoots.some((r) => isInside(real, r))) {
-    throw new UnsafeFileError(file, `resolves to ${real}, outside the allowed folders (${roots.join(', ')})`);
-  }
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-    throw new UnsafeFileError(file, `cannot be opened (${err.code ?? err.message})`);
-  });
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw new UnsafeFileError(file, `is not a regular file (${kindOf(st)}); only regular files are read`);
-    if (st.size > maxBytes) throw new UnsafeFileError(file, `is ${st.size} bytes, over the ${maxBytes}-byte limit`);
-    return { real, size: st.size };
-  } finally {
-    await handle.close();
-  }
+  const { handle, real, size } = await openChecked(file, roots, maxBytes);
+  await handle.close();
+  return { real, size };
 }
 
-/** Read a file checked by checkedRegularFile, never more than `maxBytes` whatever it grows to meanwhile. */
+/**
+ * A checked file held open, so that what plays is what was checked: readers
+ * (ffmpeg's probe, analysis and decoder) open `path`, the kernel's name for
+ * this very descriptor (`/proc/<pid>/fd/<n>`), which reaches the checked
+ * file whatever happens to its name afterwards (where /proc is missing,
+ * not Linux, `path` is the resolved name, checked once). `close()` once
+ * nothing will open it again.
+ */
+export interface PinnedFile {
+  /** What readers open. */
+  path: string;
+  /** The file's own resolved name, for logs and keys. */
+  real: string;
+  size: number;
+  close(): Promise<void>;
+}
+
+export async function pinRegularFile(file: string, roots: readonly string[], maxBytes: number): Promise<PinnedFile> {
+  const { handle, real, size } = await openChecked(file, roots, maxBytes);
+  let closed: Promise<void> | null = null;
+  return {
+    path: PROC_FDS ? `/proc/${process.pid}/fd/${handle.fd}` : real,
+    real,
+    size,
+    close: () => (closed ??= handle.close()),
+  };
+}
+
+/** Read a file checked as checkedRegularFile does, from the descriptor checked, never more than `maxBytes` whatever it grows to meanwhile. */
 export async function readRegularFile(file: string, roots: readonly string[], maxBytes: number): Promise<Buffer> {
-  const { real } = await checkedRegularFile(file, roots, maxBytes);
-  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  const { handle, size } = await openChecked(file, roots, maxBytes);
   try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw new UnsafeFileError(file, 'changed into something other than a regular file');
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await handle.read(buf, got, buf.length - got, got);

@@ -42,8 +42,9 @@ export class AnalysisStore {
   }
 
   /** The key of a file's current version; null when it cannot be read. */
-  static async keyOf(path: string): Promise<string | null> {
-    const st = await stat(path).catch(() => null);
+  /** `path` names the version; `statPath` is where it is read (a pinned file's descriptor), if elsewhere. */
+  static async keyOf(path: string, statPath = path): Promise<string | null> {
+    const st = await stat(statPath).catch(() => null);
     return st ? `${path}\u0000${st.size}\u0000${Math.round(st.mtimeMs)}` : null;
   }
 

@@ -2,10 +2,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { cleanDisplayText, trackKey, type QqTrack, type Track } from '../config/playlist.js';
-import { checkedRegularFile } from '../config/safe-files.js';
+import { pinRegularFile } from '../config/safe-files.js';
 import { redactUrl } from '../redact.js';
 import type { AddressPolicy } from '../config/address-policy.js';
-import { DownloadError, TrackUnavailableError, reasonOf, type TrackStep } from '../errors.js';
+import { DownloadError, TrackUnavailableError, WatchdogError, reasonOf, type TrackStep } from '../errors.js';
 import type { MediaCache, CacheLease } from './cache.js';
 import { downloadToFile } from './fetch.js';
 import { ProbeMemo, type Probed, type ProberChoice } from './probe-memo.js';
@@ -97,11 +97,22 @@ export class MediaResolver {
     let cacheKey: string | null = null;
     let remoteInfo: ResolvedRemote['info'] = {};
     let trusted = false;
+    /** The file's own name, for the analysis key (a pinned file is read through /proc). */
+    let keyPath: string | null = null;
+    /** A pinned file is closed once the song and its analysis are both done with it. */
+    let users = 1;
+    let holdOpen: ((n: 1 | -1) => void) | null = null;
     switch (track.source) {
       case 'file': {
-        // Links are followed here, at play time: a link planted after the playlist was read is caught too.
-        const { real } = await step(label, 'resolve', () => checkedRegularFile(track.path, this.opts.roots, this.opts.maxFileBytes));
-        lease = { path: real, release: () => undefined };
+        // Links are followed here, at play time: a link planted after the playlist was read is caught too. The file
+        // stays open until the song is done, and every ffmpeg reads it through that descriptor: what was checked plays.
+        const pin = await step(label, 'resolve', () => pinRegularFile(track.path, this.opts.roots, this.opts.maxFileBytes));
+        lease = { path: pin.path, release: () => void pin.close() };
+        keyPath = pin.real;
+        holdOpen = (n) => {
+          users += n;
+          if (users === 0) void pin.close();
+        };
         trusted = true;
         break;
       }
@@ -128,9 +139,22 @@ export class MediaResolver {
       }
     }
     // Measured alongside the probe; the song does not wait for it (see PreparedMedia.analysing).
-    const analysisKey = this.opts.analyses ? await AnalysisStore.keyOf(lease.path) : null;
+    if (holdOpen) {
+      const hold = holdOpen;
+      lease = { path: lease.path, release: () => hold(-1) };
+    }
+    let analysisKey: string | null = null;
+    try {
+      analysisKey = this.opts.analyses ? await step(label, 'probe', () => AnalysisStore.keyOf(keyPath ?? lease.path, lease.path)) : null;
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     const analysis = (analysisKey && this.opts.analyses?.get(analysisKey)) || null;
+    holdOpen?.(1);
     const analysing = analysis || !analysisKey ? null : this.analyse(analysisKey, lease.path, label);
+    if (analysing) void analysing.finally(() => holdOpen?.(-1));
+    else holdOpen?.(-1);
     let probed: Probed;
     try {
       probed = await step(label, 'probe', () => this.probes.probe(lease.path, trusted));
@@ -259,10 +283,28 @@ function safeCoverUrl(u: string | undefined): string | undefined {
   }
 }
 
-/** Run one preparation step, turning any failure into a TrackUnavailableError for that step. */
+/**
+ * The longest each preparation step may take before its watchdog gives up
+ * on it (the step's own time-outs come first; these catch what has none: a
+ * file system call stuck behind a busy thread pool, a process that never
+ * exits). Downloads are bounded by their own total time-out.
+ */
+const WATCHDOG_MS: Record<TrackStep, number> = { resolve: 60_000, download: Infinity, probe: 45_000, decode: Infinity };
+
+/** Run one preparation step under its watchdog, turning any failure into a TrackUnavailableError for that step. */
 async function step<T>(label: string, which: TrackStep, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    const limit = WATCHDOG_MS[which];
+    if (!Number.isFinite(limit)) return await fn();
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WatchdogError(`preparing ${label} (${which})`, limit)), limit);
+    });
+    try {
+      return await Promise.race([fn(), watchdog]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (err) {
     if (err instanceof TrackUnavailableError) throw err;
     throw new TrackUnavailableError(label, which, reasonOf(err), { cause: err });

@@ -60,6 +60,8 @@ export interface ChannelOptions {
 }
 
 const HISTORY = 20;
+/** The mix empty this long (the last song's tail has reached listeners, ~1 s): now-playing is cleared. */
+const IDLE_AFTER_MS = 3000;
 /** A DJ taking over fades the song on air out (and fades in) over this long. */
 export const TAKEOVER_FADE_SECONDS = 1;
 /** A block with a hard start fades the song on air out over this long. */
@@ -85,7 +87,8 @@ function ceilingOf(p: Playlist): number {
  * `dead-air` ({ dead, song }), `updated` (Playlist), `status` (ChannelStatus),
  * `live-start` (LiveShowRecord) as the DJ's first audio goes out, `live-end`
  * (LiveShowRecord) as the playlist's first song after it does, `block`
- * ({ block, next }) as the first song of another schedule block goes out.
+ * ({ block, next }) as the first song of another schedule block goes out,
+ * `idle` when nothing has been in the mix for a while (now-playing cleared).
  */
 export class Channel extends EventEmitter implements AudioSource {
   readonly id: string;
@@ -126,6 +129,8 @@ export class Channel extends EventEmitter implements AudioSource {
   /** The last song whose title was marked in the stream, and the last announced. */
   private lastMarked: TrackInfo | null = null;
   private lastAnnounced: TrackInfo | null = null;
+  /** Since when the mix has held no song (watchIdle). */
+  private emptySince: number | null = null;
 
   constructor(opts: ChannelOptions) {
     super();
@@ -346,6 +351,31 @@ export class Channel extends EventEmitter implements AudioSource {
     this.source.prepare();
     this.feed();
     this.watchDeadAir();
+    this.watchIdle();
+  }
+
+  /**
+   * Nothing in the mix for IDLE_AFTER_MS (no song is ready: a failed
+   * preparation, descriptors or downloads short): the song last announced
+   * is over, so it goes to the history and now-playing says nothing plays,
+   * rather than naming a song that ended long ago. The next song announces
+   * itself as usual.
+   */
+  private watchIdle(): void {
+    if (this.mixer.onAir !== null || this.mixer.waiting || this.live.song !== null) {
+      this.emptySince = null;
+      return;
+    }
+    const t = this.now();
+    this.emptySince ??= t;
+    if (this.nowPlaying === null || t - this.emptySince < IDLE_AFTER_MS) return;
+    const at = new Date().toISOString();
+    this.history.unshift({ ...this.nowPlaying, endedAt: at });
+    if (this.history.length > HISTORY) this.history.length = HISTORY;
+    if (this.nowPlaying.source === 'live') this.liveShows.close(at);
+    this.log.info({ song: this.nowPlaying.title }, 'nothing is ready to play: now-playing cleared until the next song');
+    this.nowPlaying = null;
+    this.emit('idle');
   }
 
   private watchDeadAir(): void {

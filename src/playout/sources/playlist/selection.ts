@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { trackKey, type Track } from '../../../config/playlist.js';
-import { reasonOf } from '../../../errors.js';
+import { isResourceShortage, reasonOf } from '../../../errors.js';
 import { exponentialBackoff, type RetryPolicy } from '../../../retry.js';
 import { PlayQueue, type Dealt, type ListSpec } from './queue.js';
 import type { Rotation } from '../programme/rotation.js';
 import { SongBackoff } from './song-backoff.js';
+
+/** A song that failed for want of descriptors or processes is tried again after this. */
+export const SHORTAGE_RETRY_MS = 2000;
 
 /** A failed song is tried again after 30 s, then 1, 2, 4... minutes, at most an hour. */
 export const SONG_RETRY = exponentialBackoff({ baseMs: 30_000, capMs: 3_600_000, random: () => 1 });
@@ -43,6 +46,8 @@ export class Selection {
   private readonly broken: SongBackoff;
   private readonly failureBackoff: RetryPolicy;
   private failedInARow = 0;
+  private deferredInARow = 0;
+  private deferredLoggedAt = -Infinity;
   private failureRound = 0;
   private pausedUntil = 0;
   private weights: readonly number[] | null = null;
@@ -183,6 +188,7 @@ export class Selection {
 
   /** A song failed (label: how logs name it): logged once at warn, then waits; all failing in a row pauses the list. */
   failed(track: Track, label: string, err: unknown): void {
+    if (isResourceShortage(err)) return this.deferred(track, label, err);
     this.failedInARow += 1;
     const { failures, retryInMs } = this.broken.failed(trackKey(track), err);
     const retryAt = new Date(Date.now() + retryInMs).toISOString();
@@ -199,9 +205,31 @@ export class Selection {
     }
   }
 
+  /**
+   * The song failed for want of the station's own resources (descriptors,
+   * processes, a step's watchdog): not the song's fault. It is tried again
+   * in seconds, is not counted as broken, and a list all of whose songs
+   * meet this waits seconds, not the broken-list backoff. Logged at most
+   * once per 10 s per list.
+   */
+  private deferred(track: Track, label: string, err: unknown): void {
+    this.broken.deferred(trackKey(track), SHORTAGE_RETRY_MS);
+    this.deferredInARow += 1;
+    const t = this.opts.now();
+    if (t - this.deferredLoggedAt >= 10_000) {
+      this.opts.log.warn({ song: label, err: reasonOf(err), retryInMs: SHORTAGE_RETRY_MS, sinceLastLine: this.deferredInARow }, 'song deferred: the station is short of descriptors or processes; trying again shortly');
+      this.deferredLoggedAt = t;
+    }
+    if (this.deferredInARow >= Math.max(1, this.size)) {
+      this.pausedUntil = t + SHORTAGE_RETRY_MS;
+      this.deferredInARow = 0;
+    }
+  }
+
   /** A song started: the failure streak is over. */
   started(): void {
     this.failedInARow = 0;
+    this.deferredInARow = 0;
   }
 
   /** A song reached the air: its slate is clean, and so is the list's. */

@@ -22,6 +22,12 @@ export class SongBackoff {
     return { failures, retryInMs };
   }
 
+  /** A failure that was not the song's (the station short of descriptors): it waits `ms`, and its count of failures is not raised. */
+  deferred(key: string, ms: number): void {
+    const failures = this.songs.get(key)?.failures ?? 0;
+    this.songs.set(key, { failures, until: this.now() + ms });
+  }
+
   /** Whether the song is still waiting out a failure. */
   waiting(key: string): boolean {
     const s = this.songs.get(key);
