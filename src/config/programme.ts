@@ -4,7 +4,7 @@
  * time of day). Schemas only; playout/sources/programme runs them.
  */
 import * as z from 'zod';
-import { WEEKDAYS, windowSchema, type WeekWindow } from './week.js';
+import { WEEKDAYS, emptyWindow, windowSchema, type WeekWindow } from './week.js';
 
 const displayName = z
   .string()
@@ -69,7 +69,7 @@ export const blockSchema = <T extends z.ZodType>(entries: T) =>
       order: z.enum(['sequential', 'shuffle']).default('sequential'),
     })
     .strict()
-    .refine((w) => w.from !== w.to, { message: 'from and to are the same time: the block would be empty', path: ['to'] });
+    .refine((w) => !emptyWindow(w), { message: 'from and to are the same time: the block would be empty', path: ['to'] });
 
 interface BlockLike extends WeekWindow {
   start: 'soft' | 'hard';
@@ -79,17 +79,31 @@ interface BlockLike extends WeekWindow {
 const MINUTES_PER_WEEK = 7 * 1440;
 const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** The minutes of the week (0: Sunday 00:00, local) a window covers. */
-export function weekMinutes(w: WeekWindow): Uint8Array {
-  const on = new Uint8Array(MINUTES_PER_WEEK);
+/** The spans of the week (minutes from Sunday 00:00, local) a window covers: one per day, split where it wraps past Saturday. */
+export function weekSpans(w: WeekWindow): [number, number][] {
   const from = minutesOf(w.from);
   const to = minutesOf(w.to);
+  const length = from < to ? to - from : 1440 - from + to;
+  const spans: [number, number][] = [];
   for (const day of w.days) {
     const start = WEEKDAYS.indexOf(day) * 1440 + from;
-    const length = from < to ? to - from : 1440 - from + to;
-    for (let m = 0; m < length; m++) on[(start + m) % MINUTES_PER_WEEK] = 1;
+    const end = start + length;
+    if (end <= MINUTES_PER_WEEK) spans.push([start, end]);
+    else spans.push([start, MINUTES_PER_WEEK], [0, end - MINUTES_PER_WEEK]);
   }
-  return on;
+  return spans;
+}
+
+/** The first minute of the week both windows cover, or -1. */
+function firstShared(a: [number, number][], b: [number, number][]): number {
+  let first = -1;
+  for (const [s1, e1] of a) {
+    for (const [s2, e2] of b) {
+      const s = Math.max(s1, s2);
+      if (s < Math.min(e1, e2) && (first < 0 || s < first)) first = s;
+    }
+  }
+  return first;
 }
 
 /** A block's name as shown: its own, else its days and times. */
@@ -103,13 +117,14 @@ export function blockName(b: BlockLike): string {
  * running at that time would break.
  */
 export function checkSchedule(p: { schedule: readonly BlockLike[] }, ctx: z.RefinementCtx): void {
-  const covered = p.schedule.map(weekMinutes);
+  // Spans, not a minute map per block: 200 blocks cost 200x200x14x14 comparisons at most, not 200x200x10080.
+  const covered = p.schedule.map(weekSpans);
   for (let j = 0; j < p.schedule.length; j++) {
     for (let i = 0; i < j; i++) {
       const a = p.schedule[i]!;
       const b = p.schedule[j]!;
       if (a.start !== 'hard' && b.start !== 'hard') continue;
-      const at = covered[j]!.findIndex((v, m) => v === 1 && covered[i]![m] === 1);
+      const at = firstShared(covered[j]!, covered[i]!);
       if (at < 0) continue;
       const when = `${WEEKDAYS[Math.floor(at / 1440)]} ${String(Math.floor((at % 1440) / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}`;
       ctx.addIssue({

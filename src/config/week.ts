@@ -6,10 +6,19 @@
  */
 import * as z from 'zod';
 
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time as HH:MM (00:00 to 24:00)');
+/** A window starts within its day: "24:00" is the next day's 00:00. */
+const startClock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a start time as HH:MM (00:00 to 23:59; 24:00 is the next day\'s 00:00)');
+
+/** Whether a window from `from` to `to` would be empty: both the same minute of the day (a start is never "24:00"; 00:00 to 24:00 is a whole day). */
+export function emptyWindow(w: { from: string; to: string }): boolean {
+  return minutesOf(w.from) === minutesOf(w.to);
+}
 
 /** Whether `tz` is an IANA zone name this runtime knows. */
 export function isTimeZone(tz: string): boolean {
@@ -27,14 +36,13 @@ export const timeZoneSchema = z.string().refine(isTimeZone, 'not a known IANA ti
 export const windowSchema = z
   .object({
     days: z.array(z.enum(WEEKDAYS)).min(1, 'at least one day').max(7),
-    from: clock,
+    from: startClock,
     to: clock,
   })
   .strict()
-  .refine((w) => w.from !== w.to, { message: 'from and to are the same time: the window would be empty', path: ['to'] });
+  .refine((w) => !emptyWindow(w), { message: 'from and to are the same time: the window would be empty', path: ['to'] });
 export type WeekWindow = z.infer<typeof windowSchema>;
 
-const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** Formatters by zone: building one costs far more than using it. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -88,15 +96,19 @@ export function zonedEpoch(tz: string, year: number, month: number, day: number,
 
 /** Whether `date` falls inside any of `windows`, read in `tz`. */
 export function inWindows(windows: readonly WeekWindow[], tz: string, date: Date): boolean {
-  const { day, minute } = localTime(date, tz);
+  const local = localTime(date, tz);
+  return windows.some((w) => inWindowAt(w, local));
+}
+
+/** Whether a local weekday and minute falls inside `w` (pure: the zone was read once, by the caller). */
+export function inWindowAt(w: WeekWindow, local: { day: Weekday; minute: number }): boolean {
+  const { day, minute } = local;
+  const from = minutesOf(w.from);
+  const to = minutesOf(w.to);
+  if (from < to) return w.days.includes(day) && minute >= from && minute < to;
+  // Past midnight: the evening part on the day named, the morning part on the day after.
   const yesterday = WEEKDAYS[(WEEKDAYS.indexOf(day) + 6) % 7]!;
-  return windows.some((w) => {
-    const from = minutesOf(w.from);
-    const to = minutesOf(w.to);
-    if (from < to) return w.days.includes(day) && minute >= from && minute < to;
-    // Past midnight: the evening part on the day named, the morning part on the day after.
-    return (w.days.includes(day) && minute >= from) || (w.days.includes(yesterday) && minute < to);
-  });
+  return (w.days.includes(day) && minute >= from) || (w.days.includes(yesterday) && minute < to);
 }
 
 /** "mon,tue 20:00-22:00" as a window (the command line's form); throws with the reason. */

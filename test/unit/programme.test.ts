@@ -52,8 +52,10 @@ describe('programme schema refuses nonsense with file, JSON path and reason', ()
     assert.match(refusal({ tracks: [{ source: 'qq-playlist', id: '123', refreshMinutes: 0 }] }).message, /tracks\[0\]\.refreshMinutes: at least 0\.25/);
     assert.match(refusal({ rules: { songRepeatMinutes: 0 } }).message, /rules\.songRepeatMinutes: at least 1 minute/);
     assert.match(refusal({ rules: { artistSeparation: {} } }).message, /rules\.artistSeparation: give "songs", "minutes" or both/);
-    assert.match(refusal({ schedule: [{ days: ['mon'], from: '7:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.from: a time as HH:MM/);
+    assert.match(refusal({ schedule: [{ days: ['mon'], from: '7:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.from: a start time as HH:MM/);
     assert.match(refusal({ schedule: [{ days: ['mon'], from: '10:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.to: from and to are the same time/);
+    // "24:00" is the next day's 00:00: as a start it is refused (24:00 to 00:00 was an empty block that passed).
+    assert.match(refusal({ schedule: [{ days: ['mon'], from: '24:00', to: '00:00', tracks: [] }] }).message, /schedule\[0\]\.from: a start time as HH:MM \(00:00 to 23:59; 24:00 is the next day's 00:00\)/);
     assert.match(refusal({ tracks: [{ source: 'm3u' }] }).message, /tracks\[0\]\.path: give either path or url/);
     assert.match(refusal({ tracks: [{ source: 'm3u', url: 'ftp://x/y.m3u' }] }).message, /tracks\[0\]\.url: must be an http/);
     assert.match(refusal({ tracks: [{ source: 'podcast' }] }).message, /source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"/);

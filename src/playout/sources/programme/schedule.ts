@@ -1,4 +1,4 @@
-import { inWindows, wallClock, zonedEpoch } from '../../../config/week.js';
+import { inWindowAt, localTime, wallClock, zonedEpoch } from '../../../config/week.js';
 import type { WeekWindow } from '../../../config/week.js';
 
 const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
@@ -13,6 +13,8 @@ const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Numb
  */
 export class Schedule {
   private readonly memo = new Map<number, number>();
+  /** Minutes of the day at which some block begins or ends. */
+  private edges: number[] | null = null;
 
   constructor(
     private readonly blocks: readonly WeekWindow[],
@@ -36,7 +38,8 @@ export class Schedule {
   next(ms: number): { at: number; index: number } | null {
     if (this.blocks.length === 0) return null;
     const now = this.at(ms);
-    const edges = [...new Set(this.blocks.flatMap((b) => [minutesOf(b.from), minutesOf(b.to)]))].sort((a, b) => a - b);
+    this.edges ??= [...new Set(this.blocks.flatMap((b) => [minutesOf(b.from), minutesOf(b.to)]))].sort((a, b) => a - b);
+    const edges = this.edges;
     const today = wallClock(new Date(ms), this.tz);
     for (let d = 0; d <= 8; d++) {
       const times = edges.map((m) => zonedEpoch(this.tz, today.year, today.month, today.day + d, m)).sort((a, b) => a - b);
@@ -49,8 +52,9 @@ export class Schedule {
     return null;
   }
 
+  /** The zone is read once per instant (an Intl call), then every block is checked in plain arithmetic. */
   private find(ms: number): number {
-    const date = new Date(ms);
-    return this.blocks.findIndex((b) => inWindows([b], this.tz, date));
+    const local = localTime(new Date(ms), this.tz);
+    return this.blocks.findIndex((b) => inWindowAt(b, local));
   }
 }
