@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FolderEntry, Track } from '../../config/playlist.js';
 import { reasonOf } from '../../errors.js';
+import { isInside } from '../../config/safe-files.js';
 import type { Collection } from './collection.js';
 
 /** File name endings taken as audio; anything else in the folder is passed over. */
@@ -18,6 +19,8 @@ const MAX_WATCHED = 2000;
 
 export interface FolderOptions {
   log: Logger;
+  /** Folders the entry's folder must resolve into, links followed (PLAYLISTS_DIR, MEDIA_DIRS). */
+  roots?: readonly string[];
   /** A full re-read this often, for file systems whose change events do not arrive. Default 60 s. */
   pollMs?: number;
   /** After a change event, wait this long for more before re-reading that folder. Default 300 ms. */
@@ -42,6 +45,7 @@ export class FolderCollection extends EventEmitter implements Collection {
   private closed = false;
   private signature = '';
   private warnedFull = false;
+  private refusedWhy: string | null = null;
 
   constructor(
     private readonly entry: FolderEntry,
@@ -61,10 +65,32 @@ export class FolderCollection extends EventEmitter implements Collection {
     this.watchers.clear();
   }
 
+  /** Why the entry's folder is not read (it resolves outside the allowed folders), or null. */
+  private async refusal(): Promise<string | null> {
+    const roots = this.opts.roots;
+    if (!roots) return null;
+    const real = await realpath(this.entry.path).catch(() => null);
+    if (real === null) return null;
+    const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => path.resolve(r))));
+    return realRoots.some((r) => isInside(real, r)) ? null : `resolves to ${real}, outside the allowed folders (${roots.join(', ')})`;
+  }
+
   private async readAll(): Promise<void> {
     const started = performance.now();
     this.files.clear();
     this.subdirs.clear();
+    // The entry's folder may itself be a link (planted, or swapped in later): it is looked at, links resolved, at each full read.
+    const why = await this.refusal();
+    if (why !== null) {
+      if (this.closed) return;
+      if (!this.refusedWhy) this.opts.log.warn({ folder: this.entry.path, why }, `folder not read: it ${why}`);
+      this.refusedWhy = why;
+      for (const w of this.watchers.values()) w.close();
+      this.watchers.clear();
+      this.publish(null);
+      return;
+    }
+    this.refusedWhy = null;
     const ok = await this.readTree(this.entry.path, 0);
     if (this.closed) return;
     for (const [dir, w] of this.watchers) {
@@ -141,6 +167,8 @@ export class FolderCollection extends EventEmitter implements Collection {
   }
 
   private async reread(dir: string): Promise<void> {
+    // A change at the top may be the folder itself swapped for a link: looked at again before it is read.
+    if (this.refusedWhy !== null || (dir === this.entry.path && (await this.refusal()) !== null)) return this.readAll();
     const before = new Set(this.subdirs.get(dir) ?? []);
     const ok = await this.readOne(dir);
     if (this.closed) return;

@@ -20,7 +20,7 @@ export function collectionOpener(deps: CollectionDeps): (entry: CollectionEntry,
   return (entry, log) => {
     switch (entry.source) {
       case 'folder':
-        return new FolderCollection(entry, { log, ...(deps.folderPollMs ? { pollMs: deps.folderPollMs } : {}) });
+        return new FolderCollection(entry, { log, roots: deps.roots, ...(deps.folderPollMs ? { pollMs: deps.folderPollMs } : {}) });
       case 'm3u':
         return new M3uCollection(entry, { log, roots: deps.roots, policy: deps.policy });
       case 'qq-playlist':
