@@ -1,0 +1,41 @@
+/**
+ * Icecast source clients as the tests play them: a raw request on a socket
+ * (an attacker's, or a refusal to read), and ffmpeg's own icecast output
+ * (a real DJ's client).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+/** Send `head` (and `body`), return what the station answered and when it closed. */
+export function sourceRequest(port: number, head: string | Buffer, body?: Buffer, opts: { slowMs?: number; from?: string } = {}): Promise<{ status: number; text: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port, ...(opts.from ? { localAddress: opts.from } : {}) });
+    let got = '';
+    s.on('connect', async () => {
+      const bytes = typeof head === 'string' ? Buffer.from(head, 'latin1') : head;
+      if (opts.slowMs) {
+        for (const b of bytes) {
+          if (s.destroyed) return;
+          s.write(Buffer.from([b]));
+          await new Promise((r) => setTimeout(r, opts.slowMs));
+        }
+      } else s.write(bytes);
+      if (body && !s.destroyed) s.write(body);
+    });
+    s.on('data', (d) => (got += d.toString('utf8')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve({ status: Number(got.split(' ')[1]) || 0, text: got, ms: Date.now() - t0 }));
+  });
+}
+
+export const basicAuth = (user: string, pw: string): string => `Authorization: Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}\r\n`;
+
+/** A SOURCE request head for `mount` signed in as `user`. */
+export const sourceHead = (mount: string, user: string, pw: string, type = 'audio/mpeg'): string => `SOURCE ${mount} HTTP/1.0\r\n${basicAuth(user, pw)}Content-Type: ${type}\r\n\r\n`;
+
+/** ffmpeg broadcasting a tone as MP3 to `url` (icecast://user:pw@host:port/mount), paced in real time. */
+export function ffmpegDj(url: string, opts: { seconds: number; freq?: number }): ChildProcess {
+  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${opts.freq ?? 1000}:duration=${opts.seconds}`, '-af', 'volume=0.5', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3', url];
+  return spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
