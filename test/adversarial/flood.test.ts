@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DESCRIPTORS_PER_CHANNEL } from '../../src/api/connection-guard.js';
@@ -17,46 +16,10 @@ import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
+import { openMany, stillOpen } from '../helpers/flood.js';
 
 const NOFILE = 256;
 const PER_ADDRESS = 16;
-
-interface Attacker {
-  socket: net.Socket;
-  /** The server closed it (as opposed to us). */
-  closedAt: number | null;
-}
-
-/** Open `n` connections from `from(i)`, each sending `hello` (or nothing), in bursts so the listen backlog keeps up. */
-async function openMany(port: number, n: number, from: (i: number) => string, hello = ''): Promise<Attacker[]> {
-  const out: Attacker[] = [];
-  for (let i = 0; i < n; i += 200) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(200, n - i) }, (_, j) =>
-        new Promise<Attacker>((resolve) => {
-          const a: Attacker = { socket: net.connect({ port, host: '127.0.0.1', localAddress: from(i + j) }), closedAt: null };
-          const done = (): void => resolve(a);
-          a.socket.setTimeout(3000, () => a.socket.destroy());
-          a.socket.once('connect', () => {
-            if (hello) a.socket.write(hello);
-            done();
-          });
-          a.socket.on('error', () => undefined);
-          a.socket.once('close', () => {
-            a.closedAt = Date.now();
-            done();
-          });
-        }),
-      ),
-    );
-    out.push(...batch);
-  }
-  return out;
-}
-
-function stillOpen(attackers: Attacker[]): number {
-  return attackers.filter((a) => a.closedAt === null).length;
-}
 
 /** GET from an address of its own: 127.0.0.1 is at its per-address cap during the attack. */
 function get(station: StationProcess, route: string): Promise<{ status: number; body: string }> {
