@@ -41,7 +41,11 @@ export interface RunningStation {
 }
 
 /** Start everything the environment describes. */
-export async function startStation(env: Readonly<Env>, logger: Logger, tuning: Pick<AppDeps, 'feed'> = {}): Promise<RunningStation> {
+/** What tests may set beyond the environment: the feed's limits, and the wall clock DJs' hours are read on. */
+export type StationTuning = Pick<AppDeps, 'feed'> & { liveClock?: () => Date };
+
+export async function startStation(env: Readonly<Env>, logger: Logger, tuning: StationTuning = {}): Promise<RunningStation> {
+  const { liveClock, ...appTuning } = tuning;
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath);
@@ -108,6 +112,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
     decoderPath: decoderFor('mp3', false),
     sourceTimeoutMs: env.LIVE_SOURCE_TIMEOUT_S * 1000,
     headTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+    ...(liveClock ? { clock: liveClock } : {}),
   });
   new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
   let baseUrl = '';
@@ -133,7 +138,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: P
   const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
   // One guard for every listening socket: the HTTP port and LIVE_PORT draw on the same descriptors.
   const guard = new ConnectionGuard(http, logger.child({ component: 'http' }));
-  const app = buildApp({ station, outputs, live, guard, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...tuning });
+  const app = buildApp({ station, outputs, live, guard, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...appTuning });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;

@@ -101,6 +101,8 @@ export const liveShowViewSchema = z.object({
   end: z.string().nullable(),
   /** File name of its recording, when the channel records shows. */
   recording: z.string().nullable(),
+  /** Set when the recording stopped before the show did (a full disk): the file holds only its start. */
+  recordingError: z.string().nullable(),
 });
 
 /** A DJ's show went on air (`live-start`, as listeners hear its first audio) or left it (`live-end`, as the playlist's return is heard). */

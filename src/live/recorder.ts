@@ -40,8 +40,10 @@ export class ShowRecorder {
       }
       file = createWriteStream(where, { flags: 'wx', mode: 0o640 });
       file.on('error', (err) => {
-        this.log.warn({ channel: channel.id, file: where, err: err.message }, 'live: recording stopped: the file cannot be written');
+        this.log.warn({ channel: channel.id, file: where, err: err.message, bytes }, 'live: recording stopped before the show: the file cannot be written (it holds only the start)');
         channel.off('audio', audio);
+        // Listed as cut short, not as a complete recording.
+        show.recordingError = `stopped after ${bytes} bytes: ${err.message}`;
         file = null;
       });
       bytes = 0;
@@ -52,9 +54,13 @@ export class ShowRecorder {
     channel.on('live-end', (show: LiveShowRecord) => {
       if (!file) return;
       channel.off('audio', audio);
-      file.end();
+      const closing = file;
       file = null;
-      this.log.info({ channel: channel.id, dj: show.dj, file: show.recording, seconds: show.seconds, bytes }, 'live: show recorded');
+      // A write that fails as the file is flushed (the disk filled at the end) is caught here too.
+      closing.end(() => {
+        if (show.recordingError) return;
+        this.log.info({ channel: channel.id, dj: show.dj, file: show.recording, seconds: show.seconds, bytes }, 'live: show recorded');
+      });
     });
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { BYTES_PER_SECOND } from '../audio/pcm.js';
 import type { StreamInput } from '../media/ffmpeg-input.js';
 import type { Channel } from '../playout/channel.js';
-import type { DjAccount } from './accounts.js';
+import { refusal, type DjAccount } from './accounts.js';
 import { LiveInput } from './live-input.js';
 
 /** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
@@ -34,8 +34,13 @@ export interface ShowOptions {
   decoderPath: string;
   sourceTimeoutMs: number;
   now: () => number;
+  /** Wall clock, for the DJ's hours. */
+  clock: () => Date;
   log: Logger;
 }
+
+/** How often a show on air checks that its DJ is still within their hours. */
+const HOURS_CHECK_MS = 5000;
 
 /**
  * One DJ's connection to a channel, from the accepted request to the end
@@ -56,6 +61,7 @@ export class Show extends EventEmitter {
   private readonly startedAt: number;
   private watch: ReturnType<typeof setInterval>;
   private dropped = 0;
+  private hoursCheckedAt: number;
   private readonly onChannelStatus = (s: string): void => {
     if (s !== 'on-air') this.end('the channel closed');
   };
@@ -66,6 +72,7 @@ export class Show extends EventEmitter {
     this.name = o.name;
     this.log = o.log;
     this.startedAt = o.now();
+    this.hoursCheckedAt = this.startedAt;
     const loudness = o.channel.playlist.loudness;
     this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now, loudnessTarget: loudness === false ? undefined : loudness.target });
     // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
@@ -144,6 +151,12 @@ export class Show extends EventEmitter {
       return;
     }
     if (t - input.lastTakenAt > deadAir * 1000) return this.end(`dead air: no audio for ${deadAir} s`, 'warn');
+    // An account's hours hold for the whole show, not only at sign-in: at the window's end the playlist takes the air back.
+    if (t - this.hoursCheckedAt >= HOURS_CHECK_MS) {
+      this.hoursCheckedAt = t;
+      const why = refusal(this.dj, o.channel.id, o.clock());
+      if (why) return this.end(why);
+    }
     if (t - input.lastAudibleAt > deadAir * 1000) return this.end(`dead air: silent for ${deadAir} s`, 'warn');
   }
 

@@ -13,6 +13,8 @@ export interface LiveShowRecord {
   end: string | null;
   /** The file it was recorded to, if recording is on. */
   recording: string | null;
+  /** Why the recording stopped before the show did (a full disk), if it did: the file holds only the show's start. */
+  recordingError: string | null;
 }
 
 /**
@@ -39,7 +41,7 @@ export class LiveShows {
   /** A show's first audio went out at `at`. */
   open(info: TrackInfo, at: string): void {
     const dj = djOf(info.key);
-    const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null };
+    const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null, recordingError: null };
     this.list.unshift(show);
     if (this.list.length > this.limit) this.list.length = this.limit;
     this.emit('live-start', show);
