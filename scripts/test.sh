@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles;
 # ezstream and liquidsoap: live shows are tested with real source clients.
-bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 bash scripts/audit.sh

@@ -213,7 +213,7 @@ export class LiveIngest {
   }
 
   private start(dj: DjAccount, channel: Channel, socket: Socket, head: SourceHead, format: StreamInput['format'], rest: Buffer, who: Omit<OnAir, 'show'>): void {
-    const show = new Show({ dj, channel, socket, format, rest, name: cleanTitle(head.headers.get('ice-name')), decoderPath: this.opts.decoderPath, sourceTimeoutMs: this.opts.sourceTimeoutMs, now: this.now, clock: this.clock, log: this.log.child({ channel: channel.id, dj: dj.user }) });
+    const show = new Show({ dj, channel, socket, format, rest, chunked: head.chunked, name: cleanTitle(head.headers.get('ice-name')), decoderPath: this.opts.decoderPath, sourceTimeoutMs: this.opts.sourceTimeoutMs, now: this.now, clock: this.clock, log: this.log.child({ channel: channel.id, dj: dj.user }) });
     this.shows.set(channel.id, { show, ...who });
     show.on('status', (s: ShowStatus) => {
       if (s === 'ended' && this.shows.get(channel.id)?.show === show) this.shows.delete(channel.id);

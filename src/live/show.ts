@@ -6,6 +6,7 @@ import type { StreamInput } from '../media/ffmpeg-input.js';
 import type { Channel } from '../playout/channel.js';
 import { refusal, type DjAccount } from './accounts.js';
 import { LiveInput } from './live-input.js';
+import { ChunkedDecoder } from './chunked.js';
 
 /** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
 const START_BUFFER_BYTES = Math.round(BYTES_PER_SECOND * 0.05);
@@ -29,6 +30,8 @@ export interface ShowOptions {
   format: StreamInput['format'];
   /** Audio that came with the request head. */
   rest: Buffer;
+  /** The body is in HTTP/1.1 chunks: decoded before the audio. */
+  chunked: boolean;
   /** The client's ice-name, cleaned. */
   name: string | undefined;
   decoderPath: string;
@@ -78,9 +81,19 @@ export class Show extends EventEmitter {
     // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
     const { input } = this;
     const { socket } = o;
-    const feed = (chunk: Buffer): void => {
-      if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
-      if (!input.write(chunk)) socket.pause();
+    const unchunk = o.chunked ? new ChunkedDecoder() : null;
+    const feed = (bytes: Buffer): void => {
+      let chunk = bytes;
+      if (unchunk) {
+        chunk = unchunk.push(bytes);
+        if (unchunk.error) return this.end(`the chunked body is malformed (${unchunk.error})`, 'warn');
+      }
+      if (chunk.length > 0) {
+        if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
+        if (!input.write(chunk)) socket.pause();
+      }
+      // The last chunk: the client is done sending, as if it had disconnected.
+      if (unchunk?.done) this.end('the DJ disconnected');
     };
     input.onDrain(() => socket.resume());
     if (o.rest.length > 0) feed(o.rest);

@@ -24,6 +24,8 @@ export interface SourceHead {
   credentials: Credentials | null;
   /** `Expect: 100-continue` was sent: answer 100 before 200. */
   expectContinue: boolean;
+  /** The body comes in HTTP/1.1 chunks (`Transfer-Encoding: chunked`), to be decoded before the audio. */
+  chunked: boolean;
 }
 
 export type HeadParse = { kind: 'more' } | { kind: 'head'; head: SourceHead; rest: Buffer } | { kind: 'bad'; reason: string };
@@ -54,6 +56,8 @@ export function parseSourceHead(buf: Buffer): HeadParse {
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return { kind: 'bad', reason: `control characters in header ${name}` };
     headers.set(name, line.slice(colon + 1).trim());
   }
+  const coding = (headers.get('transfer-encoding') ?? 'identity').toLowerCase();
+  if (coding !== 'identity' && coding !== 'chunked') return { kind: 'bad', reason: `unsupported Transfer-Encoding ${JSON.stringify(coding.slice(0, 40))} (send the audio unframed, or chunked)` };
   let mount: string;
   try {
     mount = decodeURIComponent(m[2]!.split('?')[0]!);
@@ -68,6 +72,7 @@ export function parseSourceHead(buf: Buffer): HeadParse {
       headers,
       credentials: basicCredentials(headers.get('authorization')),
       expectContinue: (headers.get('expect') ?? '').toLowerCase() === '100-continue',
+      chunked: coding === 'chunked',
     },
     rest: buf.subarray(end + 4),
   };

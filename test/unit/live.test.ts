@@ -12,6 +12,7 @@ import { basicCredentials, inputFormatOf, parseSourceHead, refuseReply, startsSo
 import { PlaylistError } from '../../src/errors.js';
 import { SignInGuard } from '../../src/live/sign-in-guard.js';
 import { CheckGate } from '../../src/live/check-gate.js';
+import { ChunkedDecoder } from '../../src/live/chunked.js';
 import { clientKey } from '../../src/client-address.js';
 import { tempDir } from '../helpers/station.js';
 
@@ -268,5 +269,43 @@ describe('client addresses as counted', () => {
     assert.notEqual(clientKey('2001:db8:1:3::1'), clientKey('2001:db8:1:2::1'));
     assert.equal(clientKey('::1'), '0:0:0:0::/64');
     assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  });
+});
+
+describe('chunked source bodies', () => {
+  const payload = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+  const body = Buffer.concat([Buffer.from('7d0\r\n'), payload.subarray(0, 2000), Buffer.from('\r\n3E8;name=x\r\n'), payload.subarray(2000), Buffer.from('\r\n0\r\nX-Trailer: y\r\n\r\n')]);
+
+  test('decoded whole, byte by byte, and split at every boundary: the payload and nothing else', () => {
+    const whole = new ChunkedDecoder();
+    assert.deepEqual(whole.push(body), payload);
+    assert.equal(whole.done, true);
+    const bytewise = new ChunkedDecoder();
+    assert.deepEqual(Buffer.concat([...body].map((b) => bytewise.push(Buffer.from([b])))), payload);
+    for (let at = 0; at <= body.length; at += 7) {
+      const d = new ChunkedDecoder();
+      assert.deepEqual(Buffer.concat([d.push(body.subarray(0, at)), d.push(body.subarray(at))]), payload, `split at ${at}`);
+      assert.equal(d.error, null);
+    }
+  });
+
+  test('malformed frames stop the body with a reason', () => {
+    const bad = (text: string): string => {
+      const d = new ChunkedDecoder();
+      d.push(Buffer.from(text, 'latin1'));
+      return d.error ?? 'none';
+    };
+    assert.match(bad('zz\r\nabc'), /not a chunk size line/);
+    assert.match(bad('2\r\nabcd\r\n'), /longer than its size line says/);
+    assert.match(bad('1'.repeat(2000)), /chunk line over 1024 bytes/);
+    assert.equal(bad('3\r\nabc\r\n'), 'none');
+  });
+
+  test('a source head with Transfer-Encoding: chunked is read as chunked; another coding is refused', () => {
+    const head = (te: string): ReturnType<typeof parseSourceHead> => parseSourceHead(Buffer.from(`PUT /radio.mp3 HTTP/1.1\r\nTransfer-Encoding: ${te}\r\n\r\n`));
+    const ok = head('chunked');
+    assert.ok(ok.kind === 'head' && ok.head.chunked);
+    const gz = head('gzip');
+    assert.ok(gz.kind === 'bad' && /unsupported Transfer-Encoding "gzip"/.test(gz.reason));
   });
 });
