@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { AnalysisStore } from '../../src/media/analysis-store.js';
+import { captureLogs } from '../helpers/station.js';
 import { GainLimiter } from '../../src/audio/limiter.js';
 import { dbToLinear, gainFor, parseEbur128 } from '../../src/audio/loudness.js';
 import { AutoGain, LoudnessMeter } from '../../src/audio/loudness-meter.js';
@@ -128,5 +133,40 @@ describe('live loudness meter and automatic gain', () => {
     const far = new AutoGain({ target: -16, rangeDb: 6 });
     far.push(sine(3, 10 ** (-40 / 20)));
     assert.equal(far.db, 6);
+  });
+});
+
+describe('the analysis store file', () => {
+  const a = (lufs: number) => ({ integratedLufs: lufs, truePeakDb: -1, startSeconds: 0, endSeconds: null });
+  const line = (key: string, lufs: number): string => `${JSON.stringify({ key, a: a(lufs) })}\n`;
+
+  test('read in pieces: valid lines kept, a torn line, an oversized line and junk skipped and counted', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'analyses-'));
+    const file = path.join(dir, 'analysis.jsonl');
+    // A 3 MB line (no entry is that long) between good ones, spanning several read pieces.
+    writeFileSync(file, line('one', -14) + `{"key":"huge","a":"${'x'.repeat(3 * 1024 * 1024)}"}\n` + line('two', -20) + 'not json\n' + line('three', -9) + '{"key":"torn","a":{"integ');
+    const logs = captureLogs('info');
+    const store = new AnalysisStore(file, logs.logger);
+    await store.load();
+    assert.equal(store.get('one')?.integratedLufs, -14);
+    assert.equal(store.get('two')?.integratedLufs, -20);
+    assert.equal(store.get('three')?.integratedLufs, -9);
+    assert.equal(store.get('huge'), undefined);
+    assert.equal(logs.find(/not valid were skipped/)[0]?.skipped, 3);
+  });
+
+  test('a file over the read limit: only its last part is read, and that is said', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'analyses-'));
+    const file = path.join(dir, 'analysis.jsonl');
+    const lines = Array.from({ length: 2000 }, (_, i) => line(`song-${i}`, -10 - (i % 20)));
+    writeFileSync(file, lines.join(''));
+    const logs = captureLogs('info');
+    const store = new AnalysisStore(file, logs.logger, 20_000);
+    await store.load();
+    assert.equal(store.get('song-0'), undefined, 'the oldest entries were left out');
+    assert.equal(store.get('song-1999')?.integratedLufs, -10 - (1999 % 20));
+    const cut = logs.find(/larger than is read/)[0];
+    assert.ok(cut && Number(cut.skippedBytes) > 0);
+    assert.equal(logs.find(/not valid were skipped/).length, 0, 'the line cut at the start is not counted as invalid');
   });
 });
