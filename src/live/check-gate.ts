@@ -13,8 +13,9 @@
  *
  * Addresses that were fully admitted before (a DJ who went on air) have a
  * lane of their own, with its own rate and queue, served first: a flood of
- * strangers cannot keep a known DJ's reconnect waiting behind it. Pure
- * apart from its clock.
+ * strangers cannot keep a known DJ's reconnect waiting behind it. When
+ * their lane is spent they may still use the common one. Pure apart from
+ * its clock.
  */
 export interface CheckBudget {
   /** Checks running at once (scrypt runs on the thread pool). */
@@ -29,7 +30,7 @@ export type Lane = 'known' | 'other';
 
 export const CHECK_BUDGET: CheckBudget = {
   atOnce: 1,
-  lanes: { known: { perSecond: 2, burst: 4, queued: 4 }, other: { perSecond: 5, burst: 10, queued: 8 } },
+  lanes: { known: { perSecond: 2, burst: 6, queued: 4 }, other: { perSecond: 5, burst: 10, queued: 8 } },
   perAddress: 2,
 };
 
@@ -68,8 +69,13 @@ export class CheckGate {
     return this.lanes.known.waiting.length + this.lanes.other.waiting.length;
   }
 
-  /** Reserve a check for address `key` in `lane`, now; a Refusal when over budget (answer 503). */
+  /** Reserve a check for address `key` in `lane` (a known address falls back on the common lane), now; a Refusal when over budget (answer 503). */
   reserve(key: string, lane: Lane): Ticket | Refusal {
+    const got = this.reserveIn(key, lane);
+    return typeof got === 'string' && lane === 'known' && got !== 'address-busy' ? this.reserveIn(key, 'other') : got;
+  }
+
+  private reserveIn(key: string, lane: Lane): Ticket | Refusal {
     const fromHere = this.byAddress.get(key) ?? 0;
     if (fromHere >= this.budget.perAddress) return 'address-busy';
     const state = this.lanes[lane];

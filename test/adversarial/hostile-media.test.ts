@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { decoderReading } from '../helpers/children.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -212,14 +213,8 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     assert.equal((await ctl('/queue', { source: 'file', path: path.basename(long), title: 'Long' })).status, 202);
     assert.equal((await ctl('/queue', { source: 'file', path: 'good2.m4a', title: 'After The Hang' })).status, 202);
     await listener.waitForTitle((t) => t === 'Long', 20_000);
-    // Its decoder: the ffmpeg child reading long.m4a. Stopped, as a hung process would be.
-    const decoder = await until('the decoder', () => station.children().find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('long.m4a');
-      } catch {
-        return false;
-      }
-    }), 5000);
+    // Its decoder: the ffmpeg child decoding to PCM with long.m4a open (it reads the station's pinned descriptor). Stopped, as a hung process would be.
+    const decoder = await until('the decoder', () => decoderReading('long.m4a', station.pid), 5000);
     const stoppedAt = Date.now();
     process.kill(decoder, 'SIGSTOP');
     const next = await listener.waitForTitle((t) => t === 'After The Hang', 20_000);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Processes whose parent is this one, whose command name is `comm` and whose command line matches `args` (read from /proc). */
 export function childProcesses(comm: string, args?: RegExp): number[] {
@@ -25,6 +25,46 @@ export function childProcesses(comm: string, args?: RegExp): number[] {
       if (!args.test(cmdline)) continue;
     }
     found.push(Number(entry));
+  }
+  return found;
+}
+
+/**
+ * The decoder (an ffmpeg writing PCM, a child of `parent`) that has a file
+ * named `name` open. Decoders read a song through the station's own
+ * descriptor (/proc/<pid>/fd/<n>), so the name is found among the files
+ * the process holds, not on its command line.
+ */
+export function decoderReading(name: string, parent = process.pid): number | undefined {
+  for (const pid of childPids(parent)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('s16le')) continue;
+      if (readdirSync(`/proc/${pid}/fd`).some((fd) => linkOf(`/proc/${pid}/fd/${fd}`).endsWith(`/${name}`))) return pid;
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return undefined;
+}
+
+function linkOf(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
+
+function childPids(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) found.push(Number(entry));
+    } catch {
+      /* exited */
+    }
   }
   return found;
 }

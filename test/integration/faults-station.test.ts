@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { childProcesses } from '../helpers/children.js';
+import { childProcesses, decoderReading } from '../helpers/children.js';
 import { startIcecast } from '../helpers/icecast.js';
 import { listen } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
@@ -146,7 +146,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     const { station, listener, channel } = await longSongOnAir('k');
     try {
       const startedLong = Date.parse(channel.nowPlaying!.startedAt);
-      const pid = Number(execFileSync('pgrep', ['-n', '-f', '--', `-i file:${path.join(media, 'long.m4a')}`]).toString().trim());
+      const pid = await until('the decoder of long.m4a', () => decoderReading('long.m4a'), 5000);
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       // What was already decoded plays out (about 2 s of buffers), then the next song.

@@ -232,6 +232,20 @@ describe('the password-check budget', () => {
     assert.equal(typeof gate.reserve('192.0.2.9', 'known'), 'object');
   });
 
+  test('a known address whose lane is spent still has the common lane', async () => {
+    const clock = { t: 0 };
+    const gate = new CheckGate(budget, () => clock.t);
+    // Known lane: burst 2. Sequential checks from one known address: 2 from its lane, then 4 from the common burst.
+    let granted = 0;
+    for (let i = 0; i < 8; i++) {
+      const t = gate.reserve('192.0.2.1', 'known');
+      if (typeof t === 'string') break;
+      granted += 1;
+      await t.run(async () => true);
+    }
+    assert.equal(granted, 6);
+  });
+
   test('the rate holds whatever the queue: 5 a second sustained after a burst of 4', async () => {
     const clock = { t: 0 };
     const gate = new CheckGate(budget, () => clock.t);
