@@ -348,7 +348,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private tick(): void {
     if (this.status !== 'on-air') return;
     this.pacer.tick();
-    this.source.prepare();
+    // Through the graph, not to the bottom source: a side door here skipped the live switch's warm-up (issue 25).
+    this.mixer.prepare();
     this.feed();
     this.watchDeadAir();
     this.watchIdle();

@@ -273,3 +273,24 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     assert.equal(channel.goLive({ dj: 'late', name: undefined, feed: new FakeFeed(44100, () => 1), gainDb: 0 }), false);
   });
 });
+
+describe('control travels through the graph', () => {
+  test("during a live show the playlist's next song is warmed up (its decoder started) before the DJ leaves", () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const b = fakeSong(100 * 44100, -3000);
+    const { channel, run, source } = setup([a, b]);
+    channel.start();
+    run(1000);
+    // A show whose client keeps sending: 30 s decoded so far, more to come, so its end is not known until the DJ leaves.
+    const dj = new FakeFeed(60 * 44100, () => 7000, 30 * 44100);
+    channel.djComing(true);
+    assert.equal(channel.goLive({ dj: 'dj1', name: undefined, feed: dj, gainDb: 0 }), true);
+    run(1500);
+    const before = source.warmUps;
+    run(5000);
+    const during = source.warmUps - before;
+    assert.equal(channel.liveShow?.dj, 'dj1', 'the show is on');
+    // The channel prepares on every 50 ms tick; the live switch warms the next song up each time while the show is on.
+    assert.ok(during >= 90, `${during} warm-ups in 5 s on air (the side door gave 0)`);
+  });
+});

@@ -71,6 +71,16 @@ export class Crossfade {
     this.stallMs = opts.stallMs ?? STALL_MS;
   }
 
+  /**
+   * Let the sources beneath get their next songs ready. The channel calls
+   * this, not the bottom source: control travels down the graph like audio
+   * comes up it, so each operator does its part (the live switch warms up
+   * the playlist's next song while a show is on).
+   */
+  prepare(): void {
+    this.source.prepare();
+  }
+
   /** The song leading the mix (the one whose title is up, or about to be). */
   get onAir(): Song | null {
     return (this.voices.find((v) => v.leading) ?? this.voices.at(-1))?.song ?? null;
