@@ -191,7 +191,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.route({ method: 'HEAD', url: '/*', handler: serveMount(true) });
 
   const feed = new Feed({ ...deps.feed, server: app.server, station: deps.station, outputs: deps.outputs, ctx, viewsFor: (headers) => viewsFor(ctx, headers, deps.fixedPublicUrl), logger: deps.logger });
-  app.addHook('onClose', async () => feed.close());
+  // preClose, not onClose: an open WebSocket keeps the HTTP server from closing, so subscribers are closed first.
+  app.addHook('preClose', async () => feed.close());
   return Object.assign(app, { feed, guard });
 }
 
