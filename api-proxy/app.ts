@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import * as z from 'zod';
 import { PLAYLIST_ID, SONG_MID, qualitySchema } from '../src/contracts/api-proxy.js';
-import { BadRequestError, ScastError, UnauthorizedError } from '../src/errors.js';
+import { BadRequestError, UnauthorizedError, errorResponse } from '../src/errors.js';
 import type { CacheStatus } from '../src/media/kv-cache.js';
 import type { Answer, QqService } from './qq/service.js';
 
@@ -46,12 +46,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     maxParamLength: 200,
   });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    const status = err instanceof ScastError ? err.statusCode : (err.statusCode ?? 500);
-    if (status >= 500 && !(err instanceof ScastError)) deps.logger.error({ err }, 'request failed');
-    const body: { error: { code: string; message: string; issues?: unknown } } = {
-      error: { code: err instanceof ScastError ? err.code : status < 500 ? 'SCAST_BAD_REQUEST' : 'SCAST_INTERNAL', message: err.message },
-    };
-    if (err instanceof BadRequestError) body.error.issues = err.issues;
+    const { status, body, logIt } = errorResponse(err);
+    if (logIt) deps.logger.error({ err }, 'request failed');
     void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {

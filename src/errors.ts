@@ -302,3 +302,19 @@ export class BadRequestError extends ScastError {
     this.issues = issues;
   }
 }
+
+/**
+ * An error as both services answer it over HTTP: `{"error":{"code","message"}}`
+ * (with `issues` for a bad request). A ScastError's message is written for
+ * the caller and goes out as it is; anything else at 5xx is a bug whose
+ * message may name internals, so the caller gets "internal error" and the
+ * log gets the rest (`logIt`).
+ */
+export function errorResponse(err: Error & { statusCode?: number }): { status: number; body: { error: { code: string; message: string; issues?: unknown } }; logIt: boolean } {
+  const known = err instanceof ScastError;
+  const status = known ? err.statusCode : (err.statusCode ?? 500);
+  const code = known ? err.code : status < 500 ? 'SCAST_BAD_REQUEST' : 'SCAST_INTERNAL';
+  const body: { error: { code: string; message: string; issues?: unknown } } = { error: { code, message: !known && status >= 500 ? 'internal error' : err.message } };
+  if (err instanceof BadRequestError) body.error.issues = err.issues;
+  return { status, body, logIt: status >= 500 && !known };
+}

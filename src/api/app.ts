@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { zodIssues } from '../config/env.js';
 import { resolveTrackPath } from '../config/playlist-file.js';
 import { trackSchema } from '../config/playlist.js';
-import { BadRequestError, ForbiddenError, NotFoundError, ScastError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError, errorResponse } from '../errors.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
@@ -92,11 +92,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
-    const status = err instanceof ScastError ? err.statusCode : (err.statusCode ?? 500);
+    const { status, body } = errorResponse(err);
     if (status >= 500) deps.logger.error({ err: err.message }, 'request failed');
-    const code = err instanceof ScastError ? err.code : status < 500 ? 'SCAST_BAD_REQUEST' : 'SCAST_INTERNAL';
-    const body: { error: { code: string; message: string; issues?: unknown } } = { error: { code, message: status >= 500 ? 'internal error' : err.message } };
-    if (err instanceof BadRequestError) body.error.issues = err.issues;
     void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
