@@ -294,3 +294,32 @@ describe('control travels through the graph', () => {
     assert.ok(during >= 90, `${during} warm-ups in 5 s on air (the side door gave 0)`);
   });
 });
+
+describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () => {
+  test('a DJ taking over anywhere in a 3 s crossfade stays on air, heard whole, while the client sends', () => {
+    const failures: string[] = [];
+    // The overlap of a (8 s) into b runs from 5 s to 8 s of a; the sweep starts just before it and ends after it.
+    for (let at = 4800; at <= 8200; at += 50) {
+      const a = fakeSong(8 * 44100, 5000, { seconds: 8 });
+      const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
+      const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
+      const { channel, run, audio, titles } = setup([a, b, c], { crossfade: 3 });
+      channel.start();
+      run(at);
+      // The DJ's client keeps sending: 10 s decoded, more to come.
+      const dj = new FakeFeed(60 * 44100, () => 7000, 10 * 44100);
+      channel.djComing(true);
+      channel.goLive({ dj: 'dj', name: undefined, feed: dj, gainDb: 0 });
+      const from = audio.length;
+      run(4000);
+      const after = audio.slice(from);
+      // After the takeover fade (1 s, plus what was queued), the show alone: 7000 in every frame of the last 2 s (one value per frame).
+      const tail = after.slice(after.length - 2 * 44100);
+      const notShow = tail.filter((v) => v !== 7000).length;
+      const live = channel.liveShow;
+      const lastTitle = titles.at(-1)?.key;
+      if (!live || notShow > 0 || lastTitle !== 'live:dj') failures.push(`at ${at} ms: on air ${live ? 'yes' : 'no'}, ${notShow} samples of the last 2 s not the show's, last title ${lastTitle}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});

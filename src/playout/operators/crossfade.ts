@@ -161,6 +161,9 @@ export class Crossfade {
     const fade = Math.max(1, frames(fadeSeconds));
     for (const v of this.voices) {
       v.leading = false;
+      // A song skipped before its title went up (one fading in, in the first half of a crossfade) never announces itself:
+      // its title would go up over what replaced it (a DJ's show, seen as ended the moment it began).
+      v.markAt = null;
       if (v.stopped) continue;
       v.stopped = true;
       const left = v.end === null ? fade : Math.min(fade, v.end - v.pos);
