@@ -16,7 +16,7 @@ import { openMany, stillOpen, type Attacker } from '../helpers/flood.js';
 import type { Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
 import { freePort, until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, steadyListener, type StationProcess } from '../helpers/station-process.js';
+import { peakDescriptors, rateWatch, startStationProcess, steadyListener, type StationProcess } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const NOFILE = 768;
@@ -38,8 +38,7 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
   let station: StationProcess;
   let livePort: number;
   let listeners: Listener[] = [];
-  let peakFds = 0;
-  let sampler: NodeJS.Timeout;
+  let fdWatch: ReturnType<typeof peakDescriptors> | undefined;
 
   before(async () => {
     const dir = tempDir('fds');
@@ -50,18 +49,12 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
       { PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fds-cache'), LIVE_PORT: String(livePort), MAX_CONNECTIONS_PER_ADDRESS: '16', HTTP_HEADERS_TIMEOUT_MS: '3000', HTTP_IDLE_TIMEOUT_MS: '4000' },
       { nofile: NOFILE },
     );
-    sampler = setInterval(() => {
-      try {
-        peakFds = Math.max(peakFds, station.fds());
-      } catch {
-        /* exited: the tests say so */
-      }
-    }, 20);
+    fdWatch = peakDescriptors(station);
     listeners = [await steadyListener(`${station.url}/c0.mp3`), await steadyListener(`${station.url}/c${CHANNELS - 1}.mp3`)];
   });
 
   after(async () => {
-    clearInterval(sampler);
+    fdWatch?.stop();
     for (const l of listeners) l.close();
     await station?.close();
   });
@@ -99,12 +92,12 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
     const slowestHealth = Math.max(...checks.map((c) => c.ms));
     const failedHealth = checks.filter((c) => c.status !== 200).length;
     console.log(
-      `# ${CHANNELS} channels under ulimit -n ${NOFILE}, 6000 connections over ${Date.now() - t0} ms: peak descriptors ${peakFds}; still open at the end ${stillOpen(attackers)}; ` +
+      `# ${CHANNELS} channels under ulimit -n ${NOFILE}, 6000 connections over ${Date.now() - t0} ms: peak descriptors ${fdWatch!.peak()}; still open at the end ${stillOpen(attackers)}; ` +
         `longest silence ${silences.map((s) => s.toFixed(0)).join(' / ')} ms; listeners at ${watches.map((w) => (w.share() * 100).toFixed(1)).join(' / ')} %; ` +
         `${lost.length} songs skipped or deferred; /health ${checks.length - failedHealth} of ${checks.length} answered 200, slowest ${slowestHealth} ms`,
     );
     assert.ok(station.alive());
-    assert.ok(peakFds < NOFILE, `peak ${peakFds} descriptors`);
+    assert.ok(fdWatch!.peak() < NOFILE, `peak ${fdWatch!.peak()} descriptors`);
     assert.deepEqual(
       lost.map((l) => String(l.err)),
       [],

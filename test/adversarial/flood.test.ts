@@ -14,7 +14,7 @@ import { DESCRIPTORS_PER_CHANNEL } from '../../src/api/connection-guard.js';
 import type { Listener } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
-import { rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
+import { peakDescriptors, rateWatch, startStationProcess, type StationProcess, steadyListener } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 import { openMany, stillOpen } from '../helpers/flood.js';
 
@@ -44,8 +44,7 @@ async function metric(station: StationProcess, name: string): Promise<number> {
 describe('adversarial: connection floods at a lowered descriptor limit', { timeout: 180_000 }, () => {
   let station: StationProcess;
   let listener: Listener;
-  let peakFds = 0;
-  let sampler: NodeJS.Timeout;
+  let fdWatch: ReturnType<typeof peakDescriptors> | undefined;
 
   before(async () => {
     const dir = tempDir('flood');
@@ -55,18 +54,12 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
       { PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('flood-cache'), MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS), HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '3000' },
       { nofile: NOFILE },
     );
-    sampler = setInterval(() => {
-      try {
-        peakFds = Math.max(peakFds, station.fds());
-      } catch {
-        /* exited: the tests say so */
-      }
-    }, 20);
+    fdWatch = peakDescriptors(station);
     listener = await steadyListener(`${station.url}/flood.mp3`);
   });
 
   after(async () => {
-    clearInterval(sampler);
+    fdWatch?.stop();
     listener?.close();
     await station?.close();
   });
@@ -106,12 +99,12 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
     const refusalLines = station.find(/connections shed/).length;
     console.log(
       `# per address: ${fromOne} of 200 held; 3000 more from 3000 addresses: peak ${peakOpen} open (cap ${NOFILE - 128 - DESCRIPTORS_PER_CHANNEL}), ${refused} refused, ${evicted} idle ones evicted, ` +
-        `peak descriptors ${peakFds} of ${NOFILE}; all closed ${closedWithin} ms after the flood began; ${refusalLines} refusal log lines; ` +
+        `peak descriptors ${fdWatch!.peak()} of ${NOFILE}; all closed ${closedWithin} ms after the flood began; ${refusalLines} refusal log lines; ` +
         `${titlesDuring} song changes meanwhile; listener at ${(watch.share() * 100).toFixed(1)} %, longest gap ${watch.maxGapMs()} ms`,
     );
     assert.ok(fromOne <= PER_ADDRESS, `${fromOne} connections held from one address`);
     assert.ok(peakOpen <= NOFILE - 128 - DESCRIPTORS_PER_CHANNEL, `peak ${peakOpen} open connections`);
-    assert.ok(peakFds < NOFILE - 32, `peak ${peakFds} descriptors: the reserve held`);
+    assert.ok(fdWatch!.peak() < NOFILE - 32, `peak ${fdWatch!.peak()} descriptors: the reserve held`);
     assert.ok(refused >= 200 - PER_ADDRESS, `${refused} refused`);
     assert.ok(evicted > 2000, `${evicted} idle connections evicted for newcomers`);
     assert.ok(refusalLines >= 1 && refusalLines <= 3, `${refusalLines} log lines for ${refused + evicted} connections shed`);

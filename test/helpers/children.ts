@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { childrenOf } from './station-process.js';
 
 /** Processes whose parent is this one, whose command name is `comm` and whose command line matches `args` (read from /proc). */
 export function childProcesses(comm: string, args?: RegExp): number[] {
@@ -36,7 +37,7 @@ export function childProcesses(comm: string, args?: RegExp): number[] {
  * the process holds, not on its command line.
  */
 export function decoderReading(name: string, parent = process.pid): number | undefined {
-  for (const pid of childPids(parent)) {
+  for (const pid of childrenOf(parent)) {
     try {
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('s16le')) continue;
       if (readdirSync(`/proc/${pid}/fd`).some((fd) => linkOf(`/proc/${pid}/fd/${fd}`).endsWith(`/${name}`))) return pid;
@@ -53,18 +54,4 @@ function linkOf(p: string): string {
   } catch {
     return '';
   }
-}
-
-function childPids(parent: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) found.push(Number(entry));
-    } catch {
-      /* exited */
-    }
-  }
-  return found;
 }

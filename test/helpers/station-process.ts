@@ -145,3 +145,16 @@ export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] 
     },
   };
 }
+
+/** The most descriptors `station` has held, sampled every 20 ms until `stop()`. */
+export function peakDescriptors(station: StationProcess): { peak(): number; stop(): void } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, station.fds());
+    } catch {
+      /* exited: the tests say so */
+    }
+  }, 20);
+  return { peak: () => peak, stop: () => clearInterval(timer) };
+}
