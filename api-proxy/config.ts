@@ -11,31 +11,33 @@ const base = z
 
 const upstreamPath = z.string().regex(/^\/[A-Za-z0-9._~\-/]{0,200}$/, 'expected a path like /cgi-bin/musicu.fcg (letters, digits, . _ ~ - /)');
 
-/** api-proxy's environment; README.md documents each variable. */
+/** api-proxy's environment; docs/configuration.md is generated from these comments. */
 export const proxyEnvSchema = z.object({
-  /** Port to listen on. Default 8090. */
+  /** Port to listen on. */
   PORT: int(0, 65535).default(8090),
+  /** Address to bind. */
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** Bearer token every request must carry. Required; at least 16 characters. */
+  /** every request but `/health` carries `Authorization: Bearer <token>` (16+ characters) */
   API_PROXY_TOKEN: z.string({ error: 'required: the token clients send as "Authorization: Bearer <token>"' }).min(16, 'at least 16 characters'),
-  /** Redis for the answer cache. Unset: no cache. */
+  /** answer cache; when Redis is down the proxy answers from upstream and reconnects by itself */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
-  /** QQ Music API origin. Default https://u.y.qq.com. */
+  /** QQ Music API origin (the only host the proxy ever calls, with `QQ_C_BASE`) */
   QQ_API_BASE: base.default('https://u.y.qq.com'),
-  /** QQ Music legacy API origin. Default https://c.y.qq.com. */
+  /** legacy API origin (old playlist endpoint) */
   QQ_C_BASE: base.default('https://c.y.qq.com'),
   /** Path of the musicu call on QQ_API_BASE (upstream paths move too). Default /cgi-bin/musicu.fcg. */
   QQ_MUSICU_PATH: upstreamPath.default('/cgi-bin/musicu.fcg'),
   /** Path of the legacy playlist call on QQ_C_BASE. Default /qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg. */
   QQ_LEGACY_PLAYLIST_PATH: upstreamPath.default('/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg'),
-  /** Which play-URL call: `GetVkey` (music.vkey.GetVkey / UrlGetVkey, what current clients use) or `CgiGetVkey` (vkey.GetVkeyServer, the older one). Default GetVkey. */
+  /** play-URL call: `GetVkey` (`music.vkey.GetVkey` / `UrlGetVkey`, reading `wifiurl`, what current open clients use) or `CgiGetVkey` (`vkey.GetVkeyServer`, reading `purl`) */
   QQ_VKEY_API: z.enum(['GetVkey', 'CgiGetVkey']).default('GetVkey'),
-  /** Per upstream call. Default 8000. */
+  /** per upstream call */
   UPSTREAM_TIMEOUT_MS: int(100, 120_000).default(8000),
   /** Largest upstream answer read, in bytes (a 1000-song playlist is ~1 MB). Default 8 MiB. */
   UPSTREAM_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
-  /** Upstream calls in flight at most. Default 8. */
+  /** upstream calls in flight at most */
   UPSTREAM_CONCURRENCY: int(1, 256).default(8),
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),

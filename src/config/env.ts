@@ -80,11 +80,11 @@ function redact(entry: string): string {
 }
 
 /**
- * The streamer's environment. Each option is documented with its default;
- * README.md carries the same table.
+ * The streamer's environment. Each option's comment is its entry in
+ * docs/configuration.md (generated: `npm run docs`); defaults are the schema's.
  */
 export const envSchema = z.object({
-  /** Comma-separated Icecast servers, `http://source:PASSWORD@host:8000`. Unset: no Icecast output. */
+  /** `http://source:PASSWORD@host:8000`; several, comma-separated, for several servers */
   ICECAST_URL: z
     .string()
     .optional()
@@ -92,11 +92,11 @@ export const envSchema = z.object({
       const entries = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
       return entries.map((e) => parseIcecastUrl(e, ctx));
     }),
-  /** `PUT` (HTTP/1.1, Icecast >= 2.4) or `SOURCE` (legacy, as libshout). Default PUT. */
+  /** `PUT` (HTTP/1.1 + `Expect: 100-continue`) or legacy `SOURCE` */
   ICECAST_METHOD: z.enum(['PUT', 'SOURCE']).default('PUT'),
-  /** Admin user for title updates. Unset: the source credentials are used. */
+  /** credentials for title updates (`/admin/metadata`) */
   ICECAST_ADMIN_USER: z.string().min(1).optional(),
-  /** Admin password for title updates. */
+  /** credentials for title updates (`/admin/metadata`) */
   ICECAST_ADMIN_PASSWORD: z.string().min(1).optional(),
   /** Longest wait between reconnect attempts, in ms. Default 600 (on air within 1 s of Icecast's return). */
   ICECAST_RECONNECT_MAX_MS: intInRange(100, 600_000).default(600),
@@ -110,14 +110,11 @@ export const envSchema = z.object({
   CACHE_MAX_MB: intInRange(1, 10_000_000).default(2048),
   /** Largest single download in MiB. Default 200. */
   MAX_DOWNLOAD_MB: intInRange(1, 100_000).default(200),
-  /** Longest one download may take, in seconds (a body slower than 64 KiB per 20 s is given up on sooner). Default 300. */
+  /** longest one download may take; a body slower than 64 KiB per 20 s is given up on sooner, and no 15 s may pass without data */
   DOWNLOAD_TIMEOUT_S: intInRange(10, 86_400).default(300),
   /** Largest local media file (`file` tracks) read, in MiB. Default 2048. */
   MAX_FILE_MB: intInRange(1, 1_000_000).default(2048),
-  /**
-   * Loopback, private and other special addresses media may still be downloaded from: host names, addresses or
-   * CIDR networks, comma-separated (e.g. `nas.local,192.168.1.0/24`). Default: none, only public addresses.
-   */
+  /** loopback, private and other special addresses media may still come from: host names, addresses or CIDR networks, comma-separated (`nas.local,192.168.1.0/24`). Everything else special is refused */
   MEDIA_ALLOW_HOSTS: z
     .string()
     .optional()
@@ -129,27 +126,27 @@ export const envSchema = z.object({
     }),
   /** HTTP port for the built-in listener output and the API. Default 8080; 0 picks a free port. */
   HTTP_PORT: intInRange(0, 65535).default(8080),
-  /** Address the HTTP server binds. Default 0.0.0.0. */
+  /** address the HTTP server binds */
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
-  /** Open HTTP connections at most (listeners, page, API, feed), kept FD_RESERVE below the descriptor limit. Default 4096. */
+  /** open connections at most, the HTTP port and `LIVE_PORT` together (listeners, page, API, feed, DJs); always kept the descriptor reserve below `ulimit -n` */
   MAX_CONNECTIONS: intInRange(1, 1_000_000).default(4096),
-  /** Open HTTP connections at most from one address; 0: no cap (set 0 behind a reverse proxy, and cap there). Default 64. */
+  /** open HTTP connections at most from one address; `0`: no cap (behind a reverse proxy, where every client has the proxy's address: cap there) */
   MAX_CONNECTIONS_PER_ADDRESS: intInRange(0, 1_000_000).default(64),
-  /** Descriptors never given to HTTP clients, kept for ffmpeg, lame, downloads, Icecast and files. Default 128. */
+  /** descriptors never given to clients, plus 24 per channel (recomputed as channels come and go): ffmpeg, lame, downloads, Icecast and files always have them */
   FD_RESERVE: intInRange(16, 100_000).default(128),
-  /** A client must send its request head within this many ms. Default 10000. */
+  /** a client must send its whole request head within this */
   HTTP_HEADERS_TIMEOUT_MS: intInRange(1000, 600_000).default(10_000),
   /** An HTTP connection with no traffic for this many ms is closed (listeners always have traffic). Default 15000. */
   HTTP_IDLE_TIMEOUT_MS: intInRange(1000, 3_600_000).default(15_000),
-  /** Serve each channel at its mount on the HTTP server. Default true. */
+  /** serve each channel at its mount on `HTTP_PORT` */
   BUILTIN_OUTPUT: flag.default(true),
-  /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
+  /** `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent` */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
-  /** ffmpeg for decoding songs. Default: the one from @ffmpeg-installer/ffmpeg if installed (fast start), else FFMPEG_PATH's. */
+  /** ffmpeg that decodes every song when set. Decoding is a short-lived process per song: the static build starts in ~10 ms and ~13 MB, Debian's in ~60 ms and ~50 MB. The static build dates from 2018, so it only decodes the operator's own files, and only codecs it decodes sample for sample like Debian's ffmpeg 5.1 (not Vorbis, whose end trimming it ignores); see docs/security.md. */
   FFMPEG_DECODER_PATH: z.string().min(1).optional(),
   /** MP3 encoder: lame (LAME's own front end), ffmpeg (its libmp3lame), or auto: lame when installed. Same bytes either way; lame costs less. Default auto. */
   MP3_ENCODER: z.enum(['auto', 'lame', 'ffmpeg']).default('auto'),
@@ -157,23 +154,23 @@ export const envSchema = z.object({
   LAME_PATH: z.string().min(1).optional(),
   /** api-proxy base URL for `qq` tracks, e.g. http://api-proxy:8090. Unset: `qq` tracks are skipped. */
   API_PROXY_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port' }).optional(),
-  /** Bearer token for api-proxy. */
+  /** the proxy's bearer token */
   API_PROXY_TOKEN: z.string().min(1).optional(),
   /** Longest wait for one api-proxy answer, in ms; then the song is skipped. Default 10000. */
   API_PROXY_TIMEOUT_MS: intInRange(100, 120_000).default(10_000),
-  /** Redis for resolved song metadata. Unset: kept in memory. */
+  /** Redis for resolved song metadata, e.g. `redis://redis:6379` */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
   /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */
   CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  /** Base URL listeners reach this server at, for listen URLs (e.g. https://radio.example.org). Default: from HTTP_HOST and the port. */
+  /** base URL listeners reach the station at, for listen URLs. Unset, links (API, feed snapshot, the page's play button) use the request's `Host` (and `https` when `X-Forwarded-Proto` says so), so a page opened at `http://192.168.1.20:8080/` plays from there; an Icecast on loopback is shown on that host at its own port */
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional().transform((u) => u?.replace(/\/$/, '')),
-  /** Nothing audible on a channel for this many seconds is dead air: a warning, /health degraded, a feed event. Default 30. */
+  /** nothing audible on a channel for this long is dead air: a warn line naming the song, `/health` degraded, `scast_dead_air_seconds`, a feed `status` event */
   DEAD_AIR_SECONDS: intInRange(1, 86_400).default(30),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
   PACING_LEAD_MS: intInRange(0, 2000).default(250),
   /** DJ accounts (`npm run dj`): who may broadcast live into which channels. Default: djs.json beside the playlists folder. */
   DJS_FILE: z.string().min(1).optional(),
-  /** A second port that serves only live sources (DJs), for operators who firewall it apart. Unset: sources use HTTP_PORT only. */
+  /** a second port that takes live sources only (anything else gets 405), for operators who firewall DJs apart */
   LIVE_PORT: intInRange(0, 65535).optional(),
   /** A DJ connection that sends nothing for this many seconds is dropped (Icecast's source-timeout). Default 10. */
   LIVE_SOURCE_TIMEOUT_S: intInRange(1, 600).default(10),

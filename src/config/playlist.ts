@@ -177,14 +177,16 @@ export const mountSchema = z
     `collides with the station's own routes (${RESERVED_PATHS.join(', ')})`,
   );
 
-/** One channel: a playlist file. Options and their defaults are documented in README.md. */
+/** One channel: a playlist file. Each field's comment is its entry in docs/playlist-fields.md (generated: `npm run docs`). */
 export const playlistSchema = z
   .object({
     /** Station name shown by players (ice-name / icy-name). */
     name: displayText(200),
     /** Mount path, e.g. /radio.mp3, on Icecast and on the built-in output. */
     mount: mountSchema,
+    /** What players show under the name (ice-description). */
     description: displayText(1000).optional(),
+    /** Genre shown by players and directories (ice-genre). */
     genre: displayText(200).optional(),
     /** Station web page (ice-url). */
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -236,6 +238,7 @@ export const playlistSchema = z
       })
       .strict()
       .default({ record: false, takeover: false, deadAirSeconds: 5, gain: 0 }),
+    /** Songs (`file`, `url`, `qq`) and collections of songs kept elsewhere (`folder`, `m3u`, `qq-playlist`), at most 20 000 entries: see playlists.md. */
     tracks: entriesSchema,
     /** IANA time zone the schedule and the top of the hour are read in. Default UTC. */
     timezone: timeZoneSchema.default('UTC'),
