@@ -40,6 +40,8 @@ export interface ChannelSource extends SongSource, EventEmitter {
   close(): void;
   /** The schedule block on now and the next change, for a programme. */
   readonly onNow?: { block: string | null; next: { block: string | null; at: string } | null };
+  /** The block on at `ms` (epoch) and the next change after it. */
+  onAt?(ms: number): { block: string | null; next: { block: string | null; at: string } | null };
 }
 
 export interface ChannelOptions {
@@ -285,9 +287,12 @@ export class Channel extends EventEmitter implements AudioSource {
 
   /** The schedule block on air (null: the channel's own list), and what comes next. */
   get programme(): { block: string | null; next: { block: string | null; at: string } | null } {
-    const now = this.source.onNow ?? { block: null, next: null };
+    let now = this.source.onNow ?? { block: null, next: null };
     const np = this.nowPlaying;
-    return { block: np && np.source !== 'live' ? (np.block ?? null) : now.block, next: now.next };
+    const block = np && np.source !== 'live' ? (np.block ?? null) : now.block;
+    // A hard start's first song goes out just ahead of its minute: the next change is then the block itself. What follows it is what comes next.
+    if (now.next && now.next.block === block && block !== now.block && this.source.onAt) now = this.source.onAt(Date.parse(now.next.at));
+    return { block, next: now.next };
   }
 
   /** A block with a hard start is due: what plays fades out and the block's first song follows. A live show keeps the air. */

@@ -39,7 +39,7 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       schedule: [{ name: 'Evening', days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: hhmm(start), to: hhmm(start + 10 * 60_000), start: 'hard', tracks: [{ source: 'm3u', path: 'evening.m3u' }] }],
     });
     const station = await runStation({ PLAYLISTS_DIR: dir });
-    const feed: { type: string; at: number; programme?: { block: string | null }; nowPlaying?: { title: string; block?: string | null; jingle?: boolean } }[] = [];
+    const feed: { type: string; at: number; programme?: { block: string | null; next?: { block: string | null; at: string } | null }; nowPlaying?: { title: string; block?: string | null; jingle?: boolean } }[] = [];
     const ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws?channel=prog`);
     ws.on('message', (d) => feed.push({ ...(JSON.parse(String(d)) as (typeof feed)[number]), at: Date.now() }));
     const listener = await listen(`${station.url}/prog.mp3`);
@@ -48,7 +48,9 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       const view = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as { programme: { block: string | null; next: { block: string | null; at: string } | null } };
       assert.deepEqual(view.programme, { block: null, next: { block: 'Evening', at: new Date(start).toISOString() } }, 'the API says what block comes next, and when');
       const first = await listener.waitForTitle((x) => x.startsWith('Evening Band'), start - Date.now() + 15_000);
-      await until('the feed says the block is on', () => feed.find((m) => m.type === 'block' && m.programme?.block === 'Evening'), 5000);
+      const announced = await until('the feed says the block is on', () => feed.find((m) => m.type === 'block' && m.programme?.block === 'Evening'), 5000);
+      // Its next change is the block's end, not the block itself (a hard start's song goes out just ahead of its minute).
+      assert.deepEqual(announced.programme?.next, { block: null, at: new Date(start + 10 * 60_000).toISOString() }, 'the block message names what follows the block');
       await listener.waitForTitle((x) => x === 'Evening Band - E2', 20_000);
       // When the block is heard: where its song's tone takes over in the recording, and when those bytes arrived.
       const pcm = await decodeMp3(listener.audio());

@@ -92,7 +92,11 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
 
   /** The block the clock says is on (null: the channel's own list), and the next change. */
   get onNow(): { block: string | null; next: NextBlock | null } {
-    const now = this.clock();
+    return this.onAt(this.clock());
+  }
+
+  /** The block on at `now` (epoch ms) and the next change after it. */
+  onAt(now: number): { block: string | null; next: NextBlock | null } {
     const block = this.schedule.at(now);
     const next = this.schedule.next(now);
     return {
