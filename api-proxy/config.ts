@@ -20,7 +20,10 @@ export const proxyEnvSchema = z.object({
   /** every request but `/health` carries `Authorization: Bearer <token>` (16+ characters) */
   API_PROXY_TOKEN: z.string({ error: 'required: the token clients send as "Authorization: Bearer <token>"' }).min(16, 'at least 16 characters'),
   /** answer cache; when Redis is down the proxy answers from upstream and reconnects by itself */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://host:6379')
+    .optional(),
   /** QQ Music API origin (the only host the proxy ever calls, with `QQ_C_BASE`) */
   QQ_API_BASE: base.default('https://u.y.qq.com'),
   /** legacy API origin (old playlist endpoint) */

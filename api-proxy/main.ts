@@ -19,7 +19,15 @@ export interface RunningProxy {
 /** Compose and start the proxy the environment describes. */
 export async function startProxy(env: Readonly<ProxyEnv>, logger: Logger): Promise<RunningProxy> {
   const cache = new KvCache(env.REDIS_URL, logger);
-  const upstream = new QqUpstream({ apiBase: env.QQ_API_BASE, cBase: env.QQ_C_BASE, musicuPath: env.QQ_MUSICU_PATH, legacyPlaylistPath: env.QQ_LEGACY_PLAYLIST_PATH, timeoutMs: env.UPSTREAM_TIMEOUT_MS, concurrency: env.UPSTREAM_CONCURRENCY, maxBodyBytes: env.UPSTREAM_MAX_BYTES });
+  const upstream = new QqUpstream({
+    apiBase: env.QQ_API_BASE,
+    cBase: env.QQ_C_BASE,
+    musicuPath: env.QQ_MUSICU_PATH,
+    legacyPlaylistPath: env.QQ_LEGACY_PLAYLIST_PATH,
+    timeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    concurrency: env.UPSTREAM_CONCURRENCY,
+    maxBodyBytes: env.UPSTREAM_MAX_BYTES,
+  });
   const qq = new QqService(upstream, cache, logger, env.QQ_VKEY_API);
   const app = buildProxyApp({ qq, token: env.API_PROXY_TOKEN, logger, cacheStatus: () => cache.status, inFlight: () => upstream.inFlight });
   await app.listen({ port: env.PORT, host: env.HOST });

@@ -15,7 +15,14 @@ import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { channels: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '30' }, loudness: { type: 'string', default: 'on' }, crossfade: { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: {
+    channels: { type: 'string', default: '1,10' },
+    seconds: { type: 'string', default: '30' },
+    loudness: { type: 'string', default: 'on' },
+    crossfade: { type: 'string', default: '0' },
+  },
+});
 const crossfade = Number(values.crossfade);
 const counts = values.channels.split(',').map(Number);
 const seconds = Number(values.seconds);
@@ -47,7 +54,10 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
         order: 'shuffle',
         ...(loudness ? {} : { loudness: false }),
         crossfade,
-        tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({ source: 'file', path: path.join(demo, 'media', f) })),
+        tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({
+          source: 'file',
+          path: path.join(demo, 'media', f),
+        })),
       }),
     );
   }
@@ -59,14 +69,27 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  await until('station up', async () => (await fetch(`${base}/health`).then((r) => r.ok, () => false)) || undefined, 20_000);
+  await until(
+    'station up',
+    async () =>
+      (await fetch(`${base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )) || undefined,
+    20_000,
+  );
   const listener = await listen(`${base}/c0.mp3`, { icy: false });
   await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
   // Each song is analysed once ever (then kept in the cache): the steady state is measured, after the 4 analyses.
-  await until('every song analysed', () => {
-    const lines = readFileSync(path.join(cacheDir, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
-    return lines >= 4 ? true : undefined;
-  }, 60_000, 200);
+  await until(
+    'every song analysed',
+    () => {
+      const lines = readFileSync(path.join(cacheDir, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
+      return lines >= 4 ? true : undefined;
+    },
+    60_000,
+    200,
+  );
   const u0 = treeUsage(child.pid!);
   const t0 = performance.now();
   const b0 = listener.bytes;
@@ -109,14 +132,20 @@ const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 
 // Alternating modes per count, so a drift of the machine does not favour one.
 for (const n of counts) for (const mode of modes) rows.push(await measure(n, mode));
 console.log(JSON.stringify(rows));
-console.log('| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |');
+console.log(
+  '| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`);
+  console.log(
+    `| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`,
+  );
 }
 const first = rows.filter((r) => r.loudness === rows[0]!.loudness);
 if (first.length > 1) {
   const a = first[0]!;
   const b = first[first.length - 1]!;
-  console.log(`memory per further channel: ${((b.pssMB - a.pssMB) / (b.channels - a.channels)).toFixed(1)} MB PSS, ${((b.rssMB - a.rssMB) / (b.channels - a.channels)).toFixed(1)} MB RSS`);
+  console.log(
+    `memory per further channel: ${((b.pssMB - a.pssMB) / (b.channels - a.channels)).toFixed(1)} MB PSS, ${((b.rssMB - a.rssMB) / (b.channels - a.channels)).toFixed(1)} MB RSS`,
+  );
 }

@@ -22,7 +22,13 @@ async function once(label: string): Promise<{ label: string; mountMs: number; so
   const t0 = performance.now();
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
-    env: { ...process.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: mkdtempSync(path.join(os.tmpdir(), 'scast-bench-start-')), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      HTTP_PORT: String(port),
+      HTTP_HOST: '127.0.0.1',
+      CACHE_DIR: mkdtempSync(path.join(os.tmpdir(), 'scast-bench-start-')),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'ignore'],
     detached: true,
   });
@@ -53,4 +59,5 @@ for (let i = 0; i < runs; i++) {
   results.push(await once(`first start after npm ci (run ${i + 1})`));
   results.push(await once(`warm start (run ${i + 1})`));
 }
-for (const r of results) console.log(`${r.label.padEnd(34)} mount answers ${(r.mountMs / 1000).toFixed(2)} s, first song heard ${(r.songMs / 1000).toFixed(2)} s`);
+for (const r of results)
+  console.log(`${r.label.padEnd(34)} mount answers ${(r.mountMs / 1000).toFixed(2)} s, first song heard ${(r.songMs / 1000).toFixed(2)} s`);

@@ -20,11 +20,26 @@ execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' 
 const port = await freePort();
 const child = spawn(process.execPath, ['dist/src/main.js'], {
   cwd: root,
-  env: { ...process.env, PLAYLISTS_DIR: path.join(root, 'playlists'), HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('ws-cache'), LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    PLAYLISTS_DIR: path.join(root, 'playlists'),
+    HTTP_PORT: String(port),
+    HTTP_HOST: '127.0.0.1',
+    CACHE_DIR: tempDir('ws-cache'),
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-await until('station up', async () => (await fetch(`${base}/health`).then((r) => r.ok, () => false)) || undefined, 20_000);
+await until(
+  'station up',
+  async () =>
+    (await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    )) || undefined,
+  20_000,
+);
 await new Promise((r) => setTimeout(r, 5000));
 
 /** Node's own memory (the feed lives there; ffmpeg children are the same either way). */

@@ -21,22 +21,69 @@ import { until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '70' }, settle: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' }, 'skip-scale': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '70' },
+    settle: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    'skip-scale': { type: 'boolean', default: false },
+  },
+});
 const seconds = Number(values.seconds);
 /** Seconds after a mount goes live before its CPU is counted: start-up work (sCast loads its HTTP side after the handshake, Liquidsoap compiles its script) is in "CPU from spawn", not in the steady state. */
 const settle = Number(values.settle);
 const runs = Math.max(1, Number(values.runs));
 const root = path.resolve(import.meta.dirname, '..');
-execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'lame', 'liquidsoap', 'ezstream', 'gettext-base'], { cwd: root, stdio: 'inherit' });
+execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'lame', 'liquidsoap', 'ezstream', 'gettext-base'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
 // The playlist: five 15 s steady tones (silence is then measurable), four AAC 44.1 kHz stereo, one AAC 48 kHz mono, Chinese titles.
 const media = tempDir('bench-media');
-const songs = [300, 400, 500, 600, 700].map((freq, i) => ({ freq, title: `测试歌曲${i + 1}`, artist: '基准', file: path.join(media, `song${i + 1}.m4a`), mono: i === 4 }));
+const songs = [300, 400, 500, 600, 700].map((freq, i) => ({
+  freq,
+  title: `测试歌曲${i + 1}`,
+  artist: '基准',
+  file: path.join(media, `song${i + 1}.m4a`),
+  mono: i === 4,
+}));
 for (const s of songs) {
-  await makeTone({ file: s.file, freq: s.freq, seconds: 15, sampleRate: s.mono ? 48000 : 44100, channels: s.mono ? 1 : 2, title: s.title, artist: s.artist, args: ['-c:a', 'aac', '-b:a', '128k'] });
+  await makeTone({
+    file: s.file,
+    freq: s.freq,
+    seconds: 15,
+    sampleRate: s.mono ? 48000 : 44100,
+    channels: s.mono ? 1 : 2,
+    title: s.title,
+    artist: s.artist,
+    args: ['-c:a', 'aac', '-b:a', '128k'],
+  });
   // ezstream sends files as they are: pre-transcode each to MP3 128k.
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', s.file, '-c:a', 'libmp3lame', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-id3v2_version', '3', '-metadata', `title=${s.title}`, '-metadata', `artist=${s.artist}`, s.file.replace('.m4a', '.mp3')]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    s.file,
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '128k',
+    '-ar',
+    '44100',
+    '-ac',
+    '2',
+    '-id3v2_version',
+    '3',
+    '-metadata',
+    `title=${s.title}`,
+    '-metadata',
+    `artist=${s.artist}`,
+    s.file.replace('.m4a', '.mp3'),
+  ]);
 }
 const freqs = songs.map((s) => s.freq);
 const ice = await startIcecast({ env: { ICECAST_MAX_SOURCES: '64', ICECAST_MAX_CLIENTS: '1200' } });
@@ -58,7 +105,20 @@ const scastCache = tempDir('bench-cache');
 function startScast(dir: string, extra: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: media, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', CACHE_DIR: scastCache, LOG_LEVEL: 'warn', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword, BUILTIN_OUTPUT: 'false', ...extra },
+    env: {
+      ...process.env,
+      PLAYLISTS_DIR: dir,
+      MEDIA_DIRS: media,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      CACHE_DIR: scastCache,
+      LOG_LEVEL: 'warn',
+      ICECAST_URL: ice.sourceUrl,
+      ICECAST_ADMIN_USER: 'admin',
+      ICECAST_ADMIN_PASSWORD: ice.adminPassword,
+      BUILTIN_OUTPUT: 'false',
+      ...extra,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -94,7 +154,10 @@ const tools: Tool[] = [
     mount: '/scast.mp3',
     start() {
       const dir = tempDir('bench-scast');
-      writeFileSync(path.join(dir, 'scast.json'), JSON.stringify({ name: 'sCast', mount: '/scast.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+      writeFileSync(
+        path.join(dir, 'scast.json'),
+        JSON.stringify({ name: 'sCast', mount: '/scast.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
+      );
       return startScast(dir);
     },
   },
@@ -105,7 +168,16 @@ const tools: Tool[] = [
     mount: '/scast-xf.mp3',
     start() {
       const dir = tempDir('bench-scast-xf');
-      writeFileSync(path.join(dir, 'scast-xf.json'), JSON.stringify({ name: 'sCast', mount: '/scast-xf.mp3', crossfade: 3, loudness: { target: -16 }, tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+      writeFileSync(
+        path.join(dir, 'scast-xf.json'),
+        JSON.stringify({
+          name: 'sCast',
+          mount: '/scast-xf.mp3',
+          crossfade: 3,
+          loudness: { target: -16 },
+          tracks: songs.map((s) => ({ source: 'file', path: s.file })),
+        }),
+      );
       return startScast(dir);
     },
   },
@@ -139,7 +211,35 @@ const tools: Tool[] = [
       const dir = tempDir('bench-ff');
       const list = path.join(dir, 'list.txt');
       writeFileSync(list, songs.map((s) => `file '${s.file}'`).join('\n') + '\n');
-      return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'libmp3lame', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-content_type', 'audio/mpeg', '-f', 'mp3', `icecast://source:${pw}@127.0.0.1:${ice.port}/ffmpeg.mp3`], { stdio: ['ignore', 'ignore', 'ignore'] });
+      return spawn(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-re',
+          '-f',
+          'concat',
+          '-safe',
+          '0',
+          '-i',
+          list,
+          '-c:a',
+          'libmp3lame',
+          '-b:a',
+          '128k',
+          '-ar',
+          '44100',
+          '-ac',
+          '2',
+          '-content_type',
+          'audio/mpeg',
+          '-f',
+          'mp3',
+          `icecast://source:${pw}@127.0.0.1:${ice.port}/ffmpeg.mp3`,
+        ],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
     },
   },
   {
@@ -147,7 +247,9 @@ const tools: Tool[] = [
     name: 'floor: node + lame, nothing else',
     mount: '/floor.mp3',
     start() {
-      return spawn(process.execPath, [path.join(root, 'scripts/lib/floor-source.mjs'), '127.0.0.1', String(ice.port), '/floor.mp3', pw], { stdio: ['ignore', 'ignore', 'ignore'] });
+      return spawn(process.execPath, [path.join(root, 'scripts/lib/floor-source.mjs'), '127.0.0.1', String(ice.port), '/floor.mp3', pw], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      });
     },
   },
 ];
@@ -175,7 +277,9 @@ interface Row {
 async function measure(tool: Tool): Promise<Row> {
   const t0 = performance.now();
   const proc = tool.start();
-  const live = await until(`${tool.name} live`, async () => ((await mountListed(ice, tool.mount)) ? performance.now() : undefined), 20_000, 10).catch(() => null);
+  const live = await until(`${tool.name} live`, async () => ((await mountListed(ice, tool.mount)) ? performance.now() : undefined), 20_000, 10).catch(
+    () => null,
+  );
   const listener = await listen(`${ice.url}${tool.mount}`);
   await new Promise((r) => setTimeout(r, settle * 1000));
   const u0 = treeUsage(proc.pid!);
@@ -233,12 +337,20 @@ async function measure(tool: Tool): Promise<Row> {
 
 // Warm the analyses: one station over the playlist until every song is measured; the CPU it took is the analysis cost.
 const warmDir = tempDir('bench-warm');
-writeFileSync(path.join(warmDir, 'warm.json'), JSON.stringify({ name: 'Warm', mount: '/warm.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+writeFileSync(
+  path.join(warmDir, 'warm.json'),
+  JSON.stringify({ name: 'Warm', mount: '/warm.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
+);
 const warm = startScast(warmDir);
-await until('every song analysed', () => {
-  const lines = readFileSync(path.join(scastCache, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
-  return lines >= songs.length ? true : undefined;
-}, 60_000, 100);
+await until(
+  'every song analysed',
+  () => {
+    const lines = readFileSync(path.join(scastCache, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
+    return lines >= songs.length ? true : undefined;
+  },
+  60_000,
+  100,
+);
 warm.kill('SIGKILL');
 await new Promise((r) => (warm.exitCode !== null ? r(null) : warm.once('exit', r)));
 const analysisCpu = analysisCost(songs.map((s) => s.file));
@@ -284,7 +396,10 @@ const rows: Summary[] = tools.map((t) => {
 // Scale: 1, 10, 20 sCast channels (the channel benchmark, same machine, same run).
 let scale: { channels: number; cpuPercentPerChannel: number; pssMB: number; rssMB: number; worstPacingErrorMs: number }[] = [];
 if (!values['skip-scale']) {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-channels.ts', '--channels', '1,10,20', '--seconds', '20'], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-channels.ts', '--channels', '1,10,20', '--seconds', '20'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   scale = JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as typeof scale;
 }
 
@@ -296,7 +411,9 @@ async function crowd(url: string, n: number, ms: number, pid: () => number | und
   const sockets: net.Socket[] = [];
   for (let i = 0; i < n; i++) {
     // Five listeners an address (127.0.1.2-101): a crowd, not one host, which the built-in output caps at 16 connections.
-    const s = net.connect({ port: Number(u.port), host: u.hostname, localAddress: `127.0.1.${(i % 100) + 2}` }, () => s.write(`GET ${u.pathname} HTTP/1.0\r\n\r\n`));
+    const s = net.connect({ port: Number(u.port), host: u.hostname, localAddress: `127.0.1.${(i % 100) + 2}` }, () =>
+      s.write(`GET ${u.pathname} HTTP/1.0\r\n\r\n`),
+    );
     s.on('data', (d: Buffer) => {
       bytes += d.length;
     });
@@ -318,12 +435,25 @@ async function crowd(url: string, n: number, ms: number, pid: () => number | und
   return { cpuPercent: Number(((cpu / wall) * 100).toFixed(2)), mbDelivered: Number(((bytes - b0) / 1e6).toFixed(1)), dropped: dropped - d0 };
 }
 const crowdDir = tempDir('bench-crowd');
-writeFileSync(path.join(crowdDir, 'crowd.json'), JSON.stringify({ name: 'Crowd', mount: '/crowd.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }));
+writeFileSync(
+  path.join(crowdDir, 'crowd.json'),
+  JSON.stringify({ name: 'Crowd', mount: '/crowd.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
+);
 const crowdPort = 18000 + Math.floor(Math.random() * 1000);
 const station = startScast(crowdDir, { BUILTIN_OUTPUT: 'true', HTTP_PORT: String(crowdPort) });
 await until('crowd mount on Icecast', async () => ((await mountListed(ice, '/crowd.mp3')) ? true : undefined), 20_000);
 // The HTTP side starts after the mounts: wait for it too.
-await until('built-in output answering', async () => ((await fetch(`http://127.0.0.1:${crowdPort}/health`).then((r) => r.ok, () => false)) ? true : undefined), 20_000);
+await until(
+  'built-in output answering',
+  async () =>
+    (await fetch(`http://127.0.0.1:${crowdPort}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+      ? true
+      : undefined,
+  20_000,
+);
 const builtin = await crowd(`http://127.0.0.1:${crowdPort}/crowd.mp3`, 500, 20_000, () => station.pid);
 const icecast = await crowd(`${ice.url}/crowd.mp3`, 500, 20_000, () => ice.pid());
 station.kill('SIGKILL');
@@ -359,8 +489,14 @@ line('sCast / tool: peak RSS', (r) => ratio(sc.peakRssMB, r.peakRssMB));
 const sx = rows.find((r) => r.tool.startsWith('sCast: loudness'))!;
 line('sCast loudness + crossfade / tool: CPU while recording', (r) => ratio(sx.cpuPercent, r.cpuPercent));
 line('sCast loudness + crossfade / tool: peak PSS', (r) => ratio(sx.peakPssMB, r.peakPssMB));
-md.push('', "The floor column is no product: a node process that only writes a ready tone to `lame` every 100 ms and sends the MP3 to Icecast, as any node streamer built like sCast must (no decoding, mixing, titles or pacing logic). What sCast spends above it is what its own work costs.");
-md.push('', `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * 15)) * 60).toFixed(2)} s per minute of audio), not counted above.`);
+md.push(
+  '',
+  'The floor column is no product: a node process that only writes a ready tone to `lame` every 100 ms and sends the MP3 to Icecast, as any node streamer built like sCast must (no decoding, mixing, titles or pacing logic). What sCast spends above it is what its own work costs.',
+);
+md.push(
+  '',
+  `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * 15)) * 60).toFixed(2)} s per minute of audio), not counted above.`,
+);
 if (scale.length) {
   md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
   for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);
@@ -372,7 +508,10 @@ const results = path.join(root, 'results');
 mkdirSync(results, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(path.join(results, `bench-${stamp}.md`), md.join('\n') + '\n');
-writeFileSync(path.join(results, `bench-${stamp}.json`), JSON.stringify({ seconds, runs, tools: rows, everyRun: all, scale, crowd: { builtin, icecast } }, null, 2));
+writeFileSync(
+  path.join(results, `bench-${stamp}.json`),
+  JSON.stringify({ seconds, runs, tools: rows, everyRun: all, scale, crowd: { builtin, icecast } }, null, 2),
+);
 if (scale.length) writeFileSync(path.join(results, `bench-${stamp}.svg`), plot(scale));
 console.log(md.join('\n'));
 process.exit(0);
@@ -382,7 +521,9 @@ function analysisCost(files: string[]): number {
   let total = 0;
   for (const f of files) {
     const before = readCpuOfChildren();
-    execFileSync('ffmpeg', ['-hide_banner', '-nostats', '-i', f, '-map', '0:a:0', '-af', 'ebur128=peak=true,silencedetect=n=-50dB:d=0.05', '-f', 'null', '-'], { stdio: 'ignore' });
+    execFileSync('ffmpeg', ['-hide_banner', '-nostats', '-i', f, '-map', '0:a:0', '-af', 'ebur128=peak=true,silencedetect=n=-50dB:d=0.05', '-f', 'null', '-'], {
+      stdio: 'ignore',
+    });
     total += readCpuOfChildren() - before;
   }
   return total;

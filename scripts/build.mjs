@@ -45,7 +45,10 @@ if (forStart) {
   const built = statSync(stamp, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   if (built >= newestSource()) process.exit(0);
 } else {
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 const started = Date.now();
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });

@@ -49,7 +49,8 @@ function schemaFields(file: string, constName: string): Field[] {
     const visit = (n: ts.Node): void => {
       if (found) return;
       const callee = ts.isCallExpression(n) ? n.expression : null;
-      const isObjectCall = callee !== null && ts.isPropertyAccessExpression(callee) && callee.name.text === 'object' && callee.expression.getText(source) === 'z';
+      const isObjectCall =
+        callee !== null && ts.isPropertyAccessExpression(callee) && callee.name.text === 'object' && callee.expression.getText(source) === 'z';
       if (ts.isCallExpression(n) && isObjectCall && n.arguments[0] && ts.isObjectLiteralExpression(n.arguments[0])) {
         found = n.arguments[0];
         return;

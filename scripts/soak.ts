@@ -36,17 +36,38 @@ const playlists = tempDir('soak-playlists');
 for (let i = 0; i < channels; i++) {
   writeFileSync(
     path.join(playlists, `soak${i}.json`),
-    JSON.stringify({ name: `Soak ${i}`, mount: `/soak${i}.mp3`, order: 'shuffle', tracks: songs.map((s) => ({ source: 'file', path: path.join(media, s.file) })) }),
+    JSON.stringify({
+      name: `Soak ${i}`,
+      mount: `/soak${i}.mp3`,
+      order: 'shuffle',
+      tracks: songs.map((s) => ({ source: 'file', path: path.join(media, s.file) })),
+    }),
   );
 }
 const port = await freePort();
 const station = spawn(process.execPath, ['dist/src/main.js'], {
   cwd: root,
-  env: { ...process.env, PLAYLISTS_DIR: playlists, MEDIA_DIRS: media, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('soak-cache'), LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    PLAYLISTS_DIR: playlists,
+    MEDIA_DIRS: media,
+    HTTP_PORT: String(port),
+    HTTP_HOST: '127.0.0.1',
+    CACHE_DIR: tempDir('soak-cache'),
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-await until('station up', async () => (await fetch(`${base}/health`).then((r) => r.ok, () => false)) || undefined, 30_000);
+await until(
+  'station up',
+  async () =>
+    (await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    )) || undefined,
+  30_000,
+);
 
 /** Streams a listener's MP3 through ffmpeg and measures silent runs (under -45 dBFS) as they come. */
 class SilenceMeter {
@@ -112,7 +133,13 @@ const sample = async (): Promise<void> => {
   const u = treeUsage(station.pid!);
   const nodeOnly = Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${station.pid}/status`]).toString())?.[1]) * 1024;
   const health = (await (await fetch(`${base}/health`)).json()) as { channels: { pacingErrorMs: number }[] };
-  samples.push({ t: (Date.now() - t0) / 1000, rss: nodeOnly, pss: u.pssBytes, fds: fds(), worstPacingMs: Math.max(...health.channels.map((c) => Math.abs(c.pacingErrorMs))) });
+  samples.push({
+    t: (Date.now() - t0) / 1000,
+    rss: nodeOnly,
+    pss: u.pssBytes,
+    fds: fds(),
+    worstPacingMs: Math.max(...health.channels.map((c) => Math.abs(c.pacingErrorMs))),
+  });
 };
 await sample();
 while (Date.now() - t0 < minutes * 60_000) {
@@ -139,7 +166,11 @@ const report = {
   listenerDisconnects: listeners.filter((e) => e.disconnected).length,
   audioReceivedVsWallPercent: Number(((listeners.reduce((s, e) => s + e.meter.samples, 0) / channels / 44100 / ((Date.now() - t0) / 1000)) * 100).toFixed(2)),
   worstPacingErrorMs: Math.max(...samples.map((s) => s.worstPacingMs)),
-  nodeRssMB: { start: Number((first.rss / 1e6).toFixed(1)), end: Number((last.rss / 1e6).toFixed(1)), slopeMBPerHour: Number(((last.rss - first.rss) / 1e6 / hours).toFixed(2)) },
+  nodeRssMB: {
+    start: Number((first.rss / 1e6).toFixed(1)),
+    end: Number((last.rss / 1e6).toFixed(1)),
+    slopeMBPerHour: Number(((last.rss - first.rss) / 1e6 / hours).toFixed(2)),
+  },
   treePssMB: { start: Number((first.pss / 1e6).toFixed(1)), end: Number((last.pss / 1e6).toFixed(1)) },
   openFds: { start: first.fds, end: last.fds, max: Math.max(...samples.map((s) => s.fds)) },
 };

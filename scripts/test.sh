@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
+# Lint (ESLint, type-aware: no floating promises) and formatting (Prettier).
+npm run -s lint
 # The reference pages generated from the schemas must be what the schemas say.
 node --import tsx scripts/gen-docs.ts --check
 bash scripts/audit.sh

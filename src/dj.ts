@@ -37,7 +37,10 @@ async function readPassword(user: string): Promise<string> {
     process.stderr.write('\n');
   }
   stdin.pause();
-  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n|\r/)[0] ?? '';
+  const password =
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .split(/\r?\n|\r/)[0] ?? '';
   if (password.length < 8) fail('the password must have at least 8 characters');
   if (password.length > 1024) fail('the password is longer than 1024 characters');
   return password;
@@ -58,7 +61,10 @@ async function main(): Promise<void> {
   switch (command) {
     case 'list':
       if (data.djs.length === 0) process.stdout.write(`no DJs in ${file}\n`);
-      for (const d of data.djs) process.stdout.write(`${d.user}\tchannels: ${d.channels.join(', ')}\t${d.windows?.length ? `${d.windows.map(formatWindow).join('; ')} (${d.timezone})` : 'any time'}\n`);
+      for (const d of data.djs)
+        process.stdout.write(
+          `${d.user}\tchannels: ${d.channels.join(', ')}\t${d.windows?.length ? `${d.windows.map(formatWindow).join('; ')} (${d.timezone})` : 'any time'}\n`,
+        );
       return;
     case 'add': {
       const name = needUser();

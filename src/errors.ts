@@ -95,10 +95,7 @@ export class IcecastConnectionError extends ScastError {
 
 export class IcecastWriteTimeoutError extends ScastError {
   constructor(server: string, mount: string, ms: number) {
-    super(
-      'SCAST_ICECAST_WRITE_TIMEOUT',
-      `Icecast ${server} stopped reading mount ${mount} for ${ms} ms; dropping the connection and reconnecting`,
-    );
+    super('SCAST_ICECAST_WRITE_TIMEOUT', `Icecast ${server} stopped reading mount ${mount} for ${ms} ms; dropping the connection and reconnecting`);
   }
 }
 
@@ -310,11 +307,17 @@ export class BadRequestError extends ScastError {
  * message may name internals, so the caller gets "internal error" and the
  * log gets the rest (`logIt`).
  */
-export function errorResponse(err: Error & { statusCode?: number }): { status: number; body: { error: { code: string; message: string; issues?: unknown } }; logIt: boolean } {
+export function errorResponse(err: Error & { statusCode?: number }): {
+  status: number;
+  body: { error: { code: string; message: string; issues?: unknown } };
+  logIt: boolean;
+} {
   const known = err instanceof ScastError;
   const status = known ? err.statusCode : (err.statusCode ?? 500);
   const code = known ? err.code : status < 500 ? 'SCAST_BAD_REQUEST' : 'SCAST_INTERNAL';
-  const body: { error: { code: string; message: string; issues?: unknown } } = { error: { code, message: !known && status >= 500 ? 'internal error' : err.message } };
+  const body: { error: { code: string; message: string; issues?: unknown } } = {
+    error: { code, message: !known && status >= 500 ? 'internal error' : err.message },
+  };
   if (err instanceof BadRequestError) body.error.issues = err.issues;
   return { status, body, logIt: status >= 500 && !known };
 }

@@ -18,7 +18,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-export function toPlaylistFile(id: string, qq: { title: string; songs: { mid: string; title: string; artists: { name: string }[]; album: { name: string } | null }[] }) {
+export function toPlaylistFile(
+  id: string,
+  qq: { title: string; songs: { mid: string; title: string; artists: { name: string }[]; album: { name: string } | null }[] },
+) {
   return playlistSchema.parse({
     name: qq.title.slice(0, 200) || id,
     mount: `/${id}.mp3`,
@@ -28,7 +31,11 @@ export function toPlaylistFile(id: string, qq: { title: string; songs: { mid: st
       source: 'qq',
       id: s.mid,
       title: s.title.slice(0, 500) || undefined,
-      artist: s.artists.map((a) => a.name).join(' / ').slice(0, 500) || undefined,
+      artist:
+        s.artists
+          .map((a) => a.name)
+          .join(' / ')
+          .slice(0, 500) || undefined,
       album: s.album?.name.slice(0, 500) || undefined,
     })),
   });
@@ -48,7 +55,11 @@ async function main(): Promise<void> {
   const token = process.env.API_PROXY_TOKEN;
   if (!base || !token) fail('set API_PROXY_URL and API_PROXY_TOKEN');
   process.stderr.write(`fetching QQ playlist ${disstid} through ${base} ...\n`);
-  const res = await request(new URL(`/v1/qq/playlists/${disstid}`, base), { headers: { authorization: `Bearer ${token}` }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const res = await request(new URL(`/v1/qq/playlists/${disstid}`, base), {
+    headers: { authorization: `Bearer ${token}` },
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const body: unknown = await res.body.json().catch(() => null);
   if (res.statusCode !== 200) {
     const e = errorSchema.safeParse(body);

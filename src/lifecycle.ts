@@ -29,7 +29,9 @@ export interface ServiceOptions<E extends { LOG_LEVEL: string; LOG_FORMAT: 'auto
   forceStopMs?: number;
 }
 
-export async function runService<E extends { LOG_LEVEL: string; LOG_FORMAT: 'auto' | 'json' | 'pretty' }, R extends { close(): Promise<void> }>(opts: ServiceOptions<E, R>): Promise<void> {
+export async function runService<E extends { LOG_LEVEL: string; LOG_FORMAT: 'auto' | 'json' | 'pretty' }, R extends { close(): Promise<void> }>(
+  opts: ServiceOptions<E, R>,
+): Promise<void> {
   let env: Readonly<E>;
   try {
     env = opts.loadEnv();

@@ -49,9 +49,14 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath);
-  logger.info({ ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac', true), downloadsDecoder: decoderFor('aac', false), encoder }, `encoding with ${encoder.tool}`);
+  logger.info(
+    { ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac', true), downloadsDecoder: decoderFor('aac', false), encoder },
+    `encoding with ${encoder.tool}`,
+  );
   if (!env.FFMPEG_DECODER_PATH && mainIsShippedBuild(ffmpegPath)) {
-    logger.warn('no system ffmpeg: downloaded songs are decoded by the npm-shipped 2018 build, which lacks years of decoder security fixes (apt-get install ffmpeg)');
+    logger.warn(
+      'no system ffmpeg: downloaded songs are decoded by the npm-shipped 2018 build, which lacks years of decoder security fixes (apt-get install ffmpeg)',
+    );
   }
   if (env.MP3_ENCODER === 'auto' && encoder.tool === 'ffmpeg') {
     logger.info('lame is not installed: encoding with ffmpeg (apt-get install lame gives the same MP3 bytes for ~1/10 of the encoder memory)');
@@ -89,17 +94,15 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     createChannel: ({ id, playlist }) => {
       const log = logger.child({ channel: id });
       const source = new ProgrammeSource({ playlist, log, deps: { resolver, decoderFor, openCollection, now: () => performance.now() } });
-      const startEncoding: StartEncoding = (o) => new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
+      const startEncoding: StartEncoding = (o) =>
+        new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
       return new Channel({ id, playlist, source, startEncoding, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
     },
   });
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,
     method: env.ICECAST_METHOD,
-    admin:
-      env.ICECAST_ADMIN_USER && env.ICECAST_ADMIN_PASSWORD
-        ? { user: env.ICECAST_ADMIN_USER, password: env.ICECAST_ADMIN_PASSWORD }
-        : undefined,
+    admin: env.ICECAST_ADMIN_USER && env.ICECAST_ADMIN_PASSWORD ? { user: env.ICECAST_ADMIN_USER, password: env.ICECAST_ADMIN_PASSWORD } : undefined,
     retry: icecastRetryPolicy({ capMs: env.ICECAST_RECONNECT_MAX_MS }),
     builtin: env.BUILTIN_OUTPUT,
     logger,
@@ -130,19 +133,44 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const maxConnections = (): number => {
     const reserve = descriptorReserve(env.FD_RESERVE, station.channels.length);
     const cap = effectiveConnectionCap(env.MAX_CONNECTIONS, fdLimit, reserve);
-    if (cap !== announced && cap < env.MAX_CONNECTIONS) logger.info({ fdLimit, reserve, channels: station.channels.length, maxConnections: cap }, 'connection cap lowered to stay within the descriptor limit (ulimit -n)');
+    if (cap !== announced && cap < env.MAX_CONNECTIONS)
+      logger.info(
+        { fdLimit, reserve, channels: station.channels.length, maxConnections: cap },
+        'connection cap lowered to stay within the descriptor limit (ulimit -n)',
+      );
     announced = cap;
     return cap;
   };
   maxConnections();
-  const http = { maxConnections, maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS, headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS, idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS };
+  const http = {
+    maxConnections,
+    maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS,
+    headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS,
+  };
   // One guard for every listening socket: the HTTP port and LIVE_PORT draw on the same descriptors.
   const guard = new ConnectionGuard(http, logger.child({ component: 'http' }));
-  const app = buildApp({ station, outputs, live, guard, logger, publicUrl: () => env.PUBLIC_URL ?? baseUrl, fixedPublicUrl: env.PUBLIC_URL, icecastUrls, controlToken: env.CONTROL_TOKEN, metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }), http, ...appTuning });
+  const app = buildApp({
+    station,
+    outputs,
+    live,
+    guard,
+    logger,
+    publicUrl: () => env.PUBLIC_URL ?? baseUrl,
+    fixedPublicUrl: env.PUBLIC_URL,
+    icecastUrls,
+    controlToken: env.CONTROL_TOKEN,
+    metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }),
+    http,
+    ...appTuning,
+  });
   await app.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.HTTP_PORT;
-  const livePort = env.LIVE_PORT === undefined ? null : sourceOnlyServer(env.HTTP_HEADERS_TIMEOUT_MS, guard, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
+  const livePort =
+    env.LIVE_PORT === undefined
+      ? null
+      : sourceOnlyServer(env.HTTP_HEADERS_TIMEOUT_MS, guard, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
   if (livePort) {
     await new Promise<void>((resolve, reject) => livePort.once('error', reject).listen(env.LIVE_PORT, env.HTTP_HOST, () => resolve()));
     logger.info({ port: (livePort.address() as { port: number }).port }, 'live sources also taken on LIVE_PORT');
@@ -153,7 +181,10 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     logger.info({ channel: c.id, listen: where.filter(Boolean) }, `tune in: ${where.filter(Boolean).join('  ')}`);
   }
   if (process.stderr.isTTY) {
-    for (const c of station.channels) process.stderr.write(`\n  ${c.playlist.name}: ${env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : icecastUrls.map((u) => u + c.playlist.mount).join(' ')}\n`);
+    for (const c of station.channels)
+      process.stderr.write(
+        `\n  ${c.playlist.name}: ${env.BUILTIN_OUTPUT ? `${baseUrl}${c.playlist.mount}` : icecastUrls.map((u) => u + c.playlist.mount).join(' ')}\n`,
+      );
     process.stderr.write('\n');
   }
   if (station.channels.length === 0) logger.warn({ dir: playlistsDir }, 'no playlists yet: add a .json file to start a channel');
@@ -179,6 +210,6 @@ if (isEntry(import.meta.url)) {
     service: 'streamer',
     loadEnv: loadEnv,
     start: startStation,
-  stopping: 'stopping: ending Icecast connections cleanly',
+    stopping: 'stopping: ending Icecast connections cleanly',
   });
 }

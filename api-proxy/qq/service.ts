@@ -4,7 +4,17 @@ import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, 
 import { SongNotFoundError, SongNotPlayableError, UpstreamError, reasonOf } from '../../src/errors.js';
 import type { KvCache } from '../../src/media/kv-cache.js';
 import { SingleFlight } from '../single-flight.js';
-import { chooseQuality, parseLegacyPlaylist, parsePlaylist, parseSearch, parseSongDetail, parseVkey, vkeyFilename, vkeyRequest, type VkeyApi } from './shapes.js';
+import {
+  chooseQuality,
+  parseLegacyPlaylist,
+  parsePlaylist,
+  parseSearch,
+  parseSongDetail,
+  parseVkey,
+  vkeyFilename,
+  vkeyRequest,
+  type VkeyApi,
+} from './shapes.js';
 import type { QqUpstream } from './upstream.js';
 
 /** Seconds each kind of answer is cached. */

@@ -157,7 +157,15 @@ export function vkeyFilename(mid: string, mediaMid: string | null, quality: Qual
 
 const vkeySchema = z.looseObject({
   midurlinfo: z
-    .array(z.looseObject({ songmid: z.string().optional(), filename: z.string().optional(), purl: z.string().default(''), wifiurl: z.string().default(''), result: z.number().optional() }))
+    .array(
+      z.looseObject({
+        songmid: z.string().optional(),
+        filename: z.string().optional(),
+        purl: z.string().default(''),
+        wifiurl: z.string().default(''),
+        result: z.number().optional(),
+      }),
+    )
     .min(1),
   sip: z.array(z.string()).default([]),
   expiration: z.number().optional(),
@@ -169,9 +177,7 @@ export type VkeyApi = 'GetVkey' | 'CgiGetVkey';
 /** The request key for a play URL, by call. */
 export function vkeyRequest(api: VkeyApi, mid: string, filename: string, guid: string): Record<string, unknown> {
   const param = { filename: [filename], guid, songmid: [mid], songtype: [0], uin: '0', loginflag: 1, platform: '20' };
-  return api === 'GetVkey'
-    ? { module: 'music.vkey.GetVkey', method: 'UrlGetVkey', param }
-    : { module: 'vkey.GetVkeyServer', method: 'CgiGetVkey', param };
+  return api === 'GetVkey' ? { module: 'music.vkey.GetVkey', method: 'UrlGetVkey', param } : { module: 'vkey.GetVkeyServer', method: 'CgiGetVkey', param };
 }
 
 /**
@@ -204,7 +210,11 @@ export function parsePlaylist(id: string, body: Record<string, unknown>): { titl
   const dirinfo = (data.dirinfo ?? {}) as { title?: unknown };
   if (list.length === 0 && !dirinfo.title) throw new SongNotFoundError(`playlist ${id}`);
   const songs = songsOf(id, list);
-  return { title: typeof dirinfo.title === 'string' ? dirinfo.title : id, total: typeof data.total_song_num === 'number' ? data.total_song_num : songs.length, songs };
+  return {
+    title: typeof dirinfo.title === 'string' ? dirinfo.title : id,
+    total: typeof data.total_song_num === 'number' ? data.total_song_num : songs.length,
+    songs,
+  };
 }
 
 /** The legacy c.y.qq.com playlist shape: `cdlist[0].songlist[]`. */

@@ -51,7 +51,11 @@ export class QqUpstream {
   /** One musicu.fcg call with one or more request keys; returns the parsed body. */
   musicu(payload: Record<string, unknown>): Promise<Record<string, unknown>> {
     const body = JSON.stringify({ comm: { uin: '0', format: 'json', ct: 24, cv: 0 }, ...payload });
-    return this.json(`${this.opts.apiBase}${this.opts.musicuPath ?? '/cgi-bin/musicu.fcg'}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    return this.json(`${this.opts.apiBase}${this.opts.musicuPath ?? '/cgi-bin/musicu.fcg'}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
   }
 
   /** The legacy playlist endpoint on c.y.qq.com. */

@@ -32,7 +32,26 @@ await new Promise((resolve) => socket.once('data', resolve));
 
 // 128 kbit/s: 100 ms is about 3.8 MP3 frames; sCast lets lame write in blocks of whole frames per tick.
 const blockBytes = Math.round((Math.floor(TICK_MS / ((1152 / RATE) * 1000)) * 1152 * 128_000) / 8 / RATE);
-const lameArgs = ['-r', '-s', '44.1', '--bitwidth', '16', '--signed', '--little-endian', '-m', 'j', '-b', '128', '--cbr', '--resample', '44.1', '-t', '--quiet', '-', '-'];
+const lameArgs = [
+  '-r',
+  '-s',
+  '44.1',
+  '--bitwidth',
+  '16',
+  '--signed',
+  '--little-endian',
+  '-m',
+  'j',
+  '-b',
+  '128',
+  '--cbr',
+  '--resample',
+  '44.1',
+  '-t',
+  '--quiet',
+  '-',
+  '-',
+];
 const lame = spawn('stdbuf', [`-o${blockBytes}`, 'lame', ...lameArgs], { stdio: ['pipe', 'pipe', 'ignore'] });
 lame.on('exit', () => process.exit(1));
 const out = [];

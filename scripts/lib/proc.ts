@@ -45,7 +45,10 @@ export interface TreeUsage {
 
 /** CPU and memory of a process and all its descendants. */
 export function treeUsage(root: number): TreeUsage {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => read(Number(d))).filter((p): p is ProcInfo => p !== null);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => read(Number(d)))
+    .filter((p): p is ProcInfo => p !== null);
   const children = new Map<number, ProcInfo[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   const tree: ProcInfo[] = [];

@@ -79,7 +79,9 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     clientErrorHandler: clientError,
     // Targets the router refuses before any route runs (bad escapes, over-long ids): our shape too.
     frameworkErrors: (err, _req, reply: FastifyReply) => {
-      void reply.code(400).send({ error: { code: 'SCAST_BAD_REQUEST', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request target' } });
+      void reply.code(400).send({
+        error: { code: 'SCAST_BAD_REQUEST', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request target' },
+      });
     },
   });
   const guard = deps.guard ?? new ConnectionGuard(limits, deps.logger.child({ component: 'http' }));
@@ -146,7 +148,10 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     if (track.source === 'file') {
       const file = deps.station.fileOf(channel);
       const abs = file ? resolveTrackPath(track.path, path.dirname(file), deps.station.roots) : null;
-      if (!abs) throw new BadRequestError(`body.path: "${track.path}" points outside the playlists folder`, [{ where: 'body.path', message: 'outside the playlists folder' }]);
+      if (!abs)
+        throw new BadRequestError(`body.path: "${track.path}" points outside the playlists folder`, [
+          { where: 'body.path', message: 'outside the playlists folder' },
+        ]);
       track.path = abs;
     }
     const position = channel.enqueue(track);
@@ -187,7 +192,15 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.route({ method: 'GET', url: '/*', handler: serveMount(false), exposeHeadRoute: false });
   app.route({ method: 'HEAD', url: '/*', handler: serveMount(true) });
 
-  const feed = new Feed({ ...deps.feed, server: app.server, station: deps.station, outputs: deps.outputs, ctx, viewsFor: (headers) => viewsFor(ctx, headers, deps.fixedPublicUrl), logger: deps.logger });
+  const feed = new Feed({
+    ...deps.feed,
+    server: app.server,
+    station: deps.station,
+    outputs: deps.outputs,
+    ctx,
+    viewsFor: (headers) => viewsFor(ctx, headers, deps.fixedPublicUrl),
+    logger: deps.logger,
+  });
   // preClose, not onClose: an open WebSocket keeps the HTTP server from closing, so subscribers are closed first.
   app.addHook('preClose', async () => feed.close());
   return Object.assign(app, { feed, guard });

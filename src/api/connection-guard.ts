@@ -63,7 +63,6 @@ export function effectiveConnectionCap(wanted: number, fdLimit: number | null, r
   return Math.max(1, Math.min(wanted, fdLimit - reserve));
 }
 
-
 /**
  * Counts every listening socket's connections (the HTTP port and LIVE_PORT
  * share one guard) as they are accepted and closes at
@@ -164,7 +163,15 @@ export class ConnectionGuard {
     if (t - this.lastLog < this.logEveryMs) return;
     const { open, refusedTotal, evicted } = this.stats;
     this.log.warn(
-      { sinceLastLine: this.refusedSinceLog, refusedTotal, evicted, lastAddress: address, open, maxConnections: this.maxConnections, maxPerAddress: this.limits.maxPerAddress },
+      {
+        sinceLastLine: this.refusedSinceLog,
+        refusedTotal,
+        evicted,
+        lastAddress: address,
+        open,
+        maxConnections: this.maxConnections,
+        maxPerAddress: this.limits.maxPerAddress,
+      },
       `connections shed: ${what} (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS)`,
     );
     this.lastLog = t;

@@ -57,10 +57,17 @@ export class Feed {
     const onAdded = (c: Channel): void => this.watch(c);
     const onRemoved = (c: Channel): void => this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'off-air', output: null });
     const onOutput = (c: Channel, o: IcecastOutput, connected: boolean): void =>
-      this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: connected ? 'output-connected' : 'output-disconnected', output: icecastOutputView(o) });
+      this.broadcast(c.id, {
+        type: 'status',
+        at: now(),
+        channel: c.id,
+        event: connected ? 'output-connected' : 'output-disconnected',
+        output: icecastOutputView(o),
+      });
     opts.station.on('channel-added', onAdded);
     opts.station.on('channel-removed', onRemoved);
-    const onSpare = (c: Channel, o: IcecastOutput): void => this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'output-spare', output: icecastOutputView(o) });
+    const onSpare = (c: Channel, o: IcecastOutput): void =>
+      this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'output-spare', output: icecastOutputView(o) });
     opts.outputs.on('output-status', onOutput);
     opts.outputs.on('output-spare', onSpare);
     this.detach.push(() => {
@@ -87,7 +94,10 @@ export class Feed {
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
       this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
     const onIdle = (): void => this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'idle', output: null, song: null });
-    const onLive = (type: 'live-start' | 'live-end') => (show: LiveShowRecord): void => this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
+    const onLive =
+      (type: 'live-start' | 'live-end') =>
+      (show: LiveShowRecord): void =>
+        this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
     const onBlock = (programme: Channel['programme']): void => this.broadcast(channel.id, { type: 'block', at: now(), channel: channel.id, programme });
     const onLiveStart = onLive('live-start');
     const onLiveEnd = onLive('live-end');

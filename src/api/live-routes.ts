@@ -10,7 +10,8 @@ import { basicCredentials } from '../live/source-head.js';
  * with. Answered in Icecast's XML, which clients parse.
  */
 export function liveRoutes(app: FastifyInstance, station: Station, live: LiveIngest): void {
-  const xml = (reply: FastifyReply, status: number, message: string, ok = false) => reply.code(status).type('text/xml; charset=utf-8').send(metadataReplyXml(message, ok));
+  const xml = (reply: FastifyReply, status: number, message: string, ok = false) =>
+    reply.code(status).type('text/xml; charset=utf-8').send(metadataReplyXml(message, ok));
   app.get('/admin/metadata', async (req, reply) => {
     const update = parseMetadataUpdate(req.url);
     if (!update.ok) return xml(reply, update.status, update.reason);

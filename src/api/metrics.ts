@@ -40,7 +40,11 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
   perChannel('scast_songs_played_total', 'Songs that went on air', (c) => c.songsPlayed);
   perChannel('scast_songs_failed_total', 'Songs skipped because they could not be prepared or decoded', (c) => c.songsFailed);
   perChannel('scast_silence_seconds_total', 'Seconds of silence sent because no song was ready', (c) => c.silenceSeconds);
-  perChannel('scast_standin_seconds_total', 'Seconds of silent frames sent because the encoder had nothing ready in time (an encoder stall)', (c) => c.standInSeconds);
+  perChannel(
+    'scast_standin_seconds_total',
+    'Seconds of silent frames sent because the encoder had nothing ready in time (an encoder stall)',
+    (c) => c.standInSeconds,
+  );
   perChannel('scast_encoder_restarts_total', 'Times the channel encoder had to be restarted', (c) => c.encoderRestarts);
 
   new Gauge({
@@ -80,7 +84,8 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of channels()) for (const o of src.outputs.of(c)?.icecast ?? []) this.set({ channel: c.id, server: o.server }, o.client.status === 'streaming' ? 1 : 0);
+      for (const c of channels())
+        for (const o of src.outputs.of(c)?.icecast ?? []) this.set({ channel: c.id, server: o.server }, o.client.status === 'streaming' ? 1 : 0);
     },
   });
   new Counter({
@@ -90,7 +95,8 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of channels()) for (const o of src.outputs.of(c)?.icecast ?? []) this.inc({ channel: c.id, server: o.server }, Math.max(0, o.client.connections - 1));
+      for (const c of channels())
+        for (const o of src.outputs.of(c)?.icecast ?? []) this.inc({ channel: c.id, server: o.server }, Math.max(0, o.client.connections - 1));
     },
   });
   new Counter({

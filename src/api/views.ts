@@ -39,7 +39,13 @@ export function nextView(c: Channel): ChannelView['next'] {
 
 /** Songs that played, as the public sees them: titles and times, not keys or paths; how each left if early; live shows. */
 export function historyView(c: Channel) {
-  return c.history.map((h) => ({ ...nowPlayingView(h), elapsedMs: undefined, endedAt: h.endedAt, ...(h.source === 'live' ? { live: true } : {}), ...(h.end ? { end: h.end } : {}) }));
+  return c.history.map((h) => ({
+    ...nowPlayingView(h),
+    elapsedMs: undefined,
+    endedAt: h.endedAt,
+    ...(h.source === 'live' ? { live: true } : {}),
+    ...(h.end ? { end: h.end } : {}),
+  }));
 }
 
 /** A live show as the API and the feed show it: the recording by its file name only. */

@@ -11,7 +11,7 @@
  * nothing clips and the rest of the song keeps its level. A last hard clip
  * at the ceiling catches what the smoothed attack could not.
  */
-import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from './pcm.js';
+import { SAMPLE_RATE } from './pcm.js';
 
 export interface LimiterOptions {
   /** Highest sample level let through, linear (1 = full scale). */

@@ -24,7 +24,13 @@ function kWeighting(rate: number): [Biquad, Biquad] {
   const Vh = 10 ** (G / 20);
   const Vb = Vh ** 0.4996667741545416;
   let a0 = 1 + K / Q + K * K;
-  const shelf = { b0: (Vh + (Vb * K) / Q + K * K) / a0, b1: (2 * (K * K - Vh)) / a0, b2: (Vh - (Vb * K) / Q + K * K) / a0, a1: (2 * (K * K - 1)) / a0, a2: (1 - K / Q + K * K) / a0 };
+  const shelf = {
+    b0: (Vh + (Vb * K) / Q + K * K) / a0,
+    b1: (2 * (K * K - Vh)) / a0,
+    b2: (Vh - (Vb * K) / Q + K * K) / a0,
+    a1: (2 * (K * K - 1)) / a0,
+    a2: (1 - K / Q + K * K) / a0,
+  };
   f0 = 38.13547087602444;
   Q = 0.5003270373238773;
   K = Math.tan((Math.PI * f0) / rate);
@@ -140,7 +146,7 @@ export class AutoGain {
 
   push(pcm: Buffer): void {
     // Block by block, so the gain steps with the meter as it was at each block's end, however the PCM is cut.
-    for (let at = 0; at < pcm.length; ) {
+    for (let at = 0; at < pcm.length;) {
       const take = Math.min(pcm.length - at, (BLOCK_FRAMES - this.pending) * 4);
       this.meter.push(pcm.subarray(at, at + take));
       at += take;

@@ -44,7 +44,7 @@ export function parseIcecastUrl(entry: string, ctx: z.RefinementCtx): IcecastTar
   const problems: string[] = [];
   if (scheme !== 'http') problems.push(`scheme must be http: (got ${scheme}:)`);
   if (colon < 0 || colon === userinfo.length - 1) problems.push('the source password is missing (http://source:PASSWORD@host:port)');
-  const hp = /^(\[[0-9a-fA-F:.]+\]|[^:/?#\[\]]+)(?::(\d{1,5}))?\/?$/.exec(hostPart);
+  const hp = /^(\[[0-9a-fA-F:.]+\]|[^:/?#[\]]+)(?::(\d{1,5}))?\/?$/.exec(hostPart);
   if (!hp) problems.push(hostPart.includes('/') ? 'no path expected: each playlist names its own mount' : `"${hostPart}" is not host or host:port`);
   const port = hp?.[2] ? Number(hp[2]) : 8000;
   if (port < 1 || port > 65535) problems.push(`port ${port} is out of range`);
@@ -89,7 +89,10 @@ export const envSchema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => {
-      const entries = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const entries = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       return entries.map((e) => parseIcecastUrl(e, ctx));
     }),
   /** `PUT` (HTTP/1.1 + `Expect: 100-continue`) or legacy `SOURCE` */
@@ -103,7 +106,10 @@ export const envSchema = z.object({
   /** Folder of playlist JSON files, one channel each. Default ./playlists. */
   PLAYLISTS_DIR: z.string().min(1).default('./playlists'),
   /** Extra folders `file` tracks may live in (path-delimited). Default: only PLAYLISTS_DIR. */
-  MEDIA_DIRS: z.string().optional().transform((v) => (v ?? '').split(path.delimiter).filter(Boolean)),
+  MEDIA_DIRS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(path.delimiter).filter(Boolean)),
   /** Disk cache for downloaded media. Default ./.cache. */
   CACHE_DIR: z.string().min(1).default('./.cache'),
   /** Cache size bound in MiB; least recently used media is evicted past it. Default 2048. */
@@ -119,9 +125,13 @@ export const envSchema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => {
-      const entries = (v ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+      const entries = (v ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       const bad = invalidAllowEntries(entries);
-      if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `not a host name, address or CIDR network: ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+      if (bad.length > 0)
+        ctx.addIssue({ code: 'custom', message: `not a host name, address or CIDR network: ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
       return entries;
     }),
   /** HTTP port for the built-in listener output and the API. Default 8080; 0 picks a free port. */
@@ -159,11 +169,17 @@ export const envSchema = z.object({
   /** Longest wait for one api-proxy answer, in ms; then the song is skipped. Default 10000. */
   API_PROXY_TIMEOUT_MS: intInRange(100, 120_000).default(10_000),
   /** Redis for resolved song metadata, e.g. `redis://redis:6379` */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:6379').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://host:6379')
+    .optional(),
   /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */
   CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** base URL listeners reach the station at, for listen URLs. Unset, links (API, feed snapshot, the page's play button) use the request's `Host` (and `https` when `X-Forwarded-Proto` says so), so a page opened at `http://192.168.1.20:8080/` plays from there; an Icecast on loopback is shown on that host at its own port */
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional().transform((u) => u?.replace(/\/$/, '')),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .transform((u) => u?.replace(/\/$/, '')),
   /** nothing audible on a channel for this long is dead air: a warn line naming the song, `/health` degraded, `scast_dead_air_seconds`, a feed `status` event */
   DEAD_AIR_SECONDS: intInRange(1, 86_400).default(30),
   /** How far audio may be sent ahead of real time, in ms. Default 250. */
@@ -190,7 +206,10 @@ function crossChecks(env: Env): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (env.API_PROXY_URL && !env.API_PROXY_TOKEN) issues.push({ where: 'API_PROXY_TOKEN', message: 'required when API_PROXY_URL is set' });
   if (Boolean(env.ICECAST_ADMIN_USER) !== Boolean(env.ICECAST_ADMIN_PASSWORD)) {
-    issues.push({ where: env.ICECAST_ADMIN_USER ? 'ICECAST_ADMIN_PASSWORD' : 'ICECAST_ADMIN_USER', message: 'set both ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD, or neither' });
+    issues.push({
+      where: env.ICECAST_ADMIN_USER ? 'ICECAST_ADMIN_PASSWORD' : 'ICECAST_ADMIN_USER',
+      message: 'set both ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD, or neither',
+    });
   }
   return issues;
 }

@@ -25,9 +25,7 @@ export const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export async function loadPlaylistFile(file: string, roots: readonly string[], read?: Buffer): Promise<LoadedPlaylist> {
   const id = path.basename(file, '.json');
   if (!CHANNEL_ID.test(id)) {
-    throw new PlaylistError(file, [
-      { where: '', message: `file name "${id}" is not a valid channel id (letters, digits, . _ -, up to 64)` },
-    ]);
+    throw new PlaylistError(file, [{ where: '', message: `file name "${id}" is not a valid channel id (letters, digits, . _ -, up to 64)` }]);
   }
   const bytes = read ?? (await readPlaylistBytes(file, roots[0] ?? path.dirname(file)));
   const playlist = parsePlaylist(file, bytes);

@@ -72,7 +72,8 @@ const httpUrl = z
   }, 'must be an http:// or https:// URL');
 
 /** Explicit cue points must leave something to play. */
-const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean => t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
+const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean =>
+  t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
 const CUES_MESSAGE = { message: 'cueOut must be after cueIn', path: ['cueOut'] };
 
 export const fileTrackSchema = z
@@ -105,8 +106,7 @@ export const qqTrackSchema = z
   .refine(cuesInOrder, CUES_MESSAGE);
 
 export const trackSchema = z.discriminatedUnion('source', [fileTrackSchema, urlTrackSchema, qqTrackSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq"' : undefined,
+  error: (issue) => (issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq"' : undefined),
 });
 
 /** What a collection passes on to each of its songs, and how often it plays among the list's other entries. */
@@ -159,10 +159,13 @@ export const qqPlaylistEntrySchema = z
   .strict();
 
 /** One entry of a list: a song, or a collection of songs kept elsewhere. */
-export const entrySchema = z.discriminatedUnion('source', [fileTrackSchema, urlTrackSchema, qqTrackSchema, folderEntrySchema, m3uEntrySchema, qqPlaylistEntrySchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"' : undefined,
-});
+export const entrySchema = z.discriminatedUnion(
+  'source',
+  [fileTrackSchema, urlTrackSchema, qqTrackSchema, folderEntrySchema, m3uEntrySchema, qqPlaylistEntrySchema],
+  {
+    error: (issue) => (issue.code === 'invalid_union' ? 'source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"' : undefined),
+  },
+);
 
 /** A list of entries, bounded. */
 export const entriesSchema = z.array(entrySchema).max(MAX_TRACKS, `at most ${MAX_TRACKS} tracks per playlist`);

@@ -12,10 +12,13 @@ const displayName = z
   .max(200, 'at most 200 characters')
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters or line breaks');
 
-const every = z.union([
-  z.object({ songs: z.number().int('a whole number').min(1, 'at least 1 (0 would play nothing but jingles)').max(1000) }).strict(),
-  z.object({ minutes: z.number().min(1, 'at least 1 minute').max(1440, 'at most 1440 minutes') }).strict(),
-], { error: 'must be { "songs": N } or { "minutes": N }' });
+const every = z.union(
+  [
+    z.object({ songs: z.number().int('a whole number').min(1, 'at least 1 (0 would play nothing but jingles)').max(1000) }).strict(),
+    z.object({ minutes: z.number().min(1, 'at least 1 minute').max(1440, 'at most 1440 minutes') }).strict(),
+  ],
+  { error: 'must be { "songs": N } or { "minutes": N }' },
+);
 
 /** Station IDs and jingles: their own list, played between songs. */
 export const jinglesSchema = <T extends z.ZodType>(entries: T) =>
@@ -34,7 +37,10 @@ export const jinglesSchema = <T extends z.ZodType>(entries: T) =>
       order: z.enum(['sequential', 'shuffle']).default('shuffle'),
     })
     .strict()
-    .refine((j) => j.every !== undefined || j.topOfHour, { message: 'say when jingles play: "every" ({ "songs": N } or { "minutes": N }), "topOfHour": true, or both', path: ['every'] });
+    .refine((j) => j.every !== undefined || j.topOfHour, {
+      message: 'say when jingles play: "every" ({ "songs": N } or { "minutes": N }), "topOfHour": true, or both',
+      path: ['every'],
+    });
 
 /** Rotation rules: relaxed, with a log line, when the list is too short to keep them. */
 export const rulesSchema = z
@@ -143,11 +149,20 @@ interface ListLike {
 
 /** Weights choose among a list's sources song by song, which only a shuffled list can honour. */
 export function checkWeights(p: ListLike & { schedule: readonly ListLike[]; jingles?: ListLike | undefined }, ctx: z.RefinementCtx): void {
-  const lists: [PropertyKey[], ListLike][] = [[[], p], ...p.schedule.map((b, i): [PropertyKey[], ListLike] => [['schedule', i], b]), ...(p.jingles ? [[['jingles'], p.jingles] as [PropertyKey[], ListLike]] : [])];
+  const lists: [PropertyKey[], ListLike][] = [
+    [[], p],
+    ...p.schedule.map((b, i): [PropertyKey[], ListLike] => [['schedule', i], b]),
+    ...(p.jingles ? [[['jingles'], p.jingles] as [PropertyKey[], ListLike]] : []),
+  ];
   for (const [where, list] of lists) {
     if (list.order === 'shuffle') continue;
     list.tracks.forEach((t, i) => {
-      if ('weight' in t && t.weight !== undefined) ctx.addIssue({ code: 'custom', path: [...where, 'tracks', i, 'weight'], message: 'weights need "order": "shuffle" on their list (a sequential list plays in its own order)' });
+      if ('weight' in t && t.weight !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...where, 'tracks', i, 'weight'],
+          message: 'weights need "order": "shuffle" on their list (a sequential list plays in its own order)',
+        });
     });
   }
 }

@@ -13,7 +13,7 @@ export type Weekday = (typeof WEEKDAYS)[number];
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time as HH:MM (00:00 to 24:00)');
 /** A window starts within its day: "24:00" is the next day's 00:00. */
-const startClock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a start time as HH:MM (00:00 to 23:59; 24:00 is the next day\'s 00:00)');
+const startClock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a start time as HH:MM (00:00 to 23:59; 24:00 is the next day's 00:00)");
 
 /** Whether a window from `from` to `to` would be empty: both the same minute of the day (a start is never "24:00"; 00:00 to 24:00 is a whole day). */
 export function emptyWindow(w: { from: string; to: string }): boolean {
@@ -43,20 +43,32 @@ export const windowSchema = z
   .refine((w) => !emptyWindow(w), { message: 'from and to are the same time: the window would be empty', path: ['to'] });
 export type WeekWindow = z.infer<typeof windowSchema>;
 
-
 /** Formatters by zone: building one costs far more than using it. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(tz, f);
   }
   return f;
 }
 
 /** Wall-clock fields of `date` in `tz`. */
-export function wallClock(date: Date, tz: string): { year: number; month: number; day: number; weekday: Weekday; hour: number; minute: number; second: number } {
+export function wallClock(
+  date: Date,
+  tz: string,
+): { year: number; month: number; day: number; weekday: Weekday; hour: number; minute: number; second: number } {
   const parts = formatter(tz).formatToParts(date);
   const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
   return {

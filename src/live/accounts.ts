@@ -60,7 +60,12 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   const N = Number(n);
   // Costs from the file are bounded: a hand-edited hash must not make a check take minutes or gigabytes.
   if (!(N >= 1024 && N <= 1 << 20 && Number(r) <= 32 && Number(p) <= 16) || expected.length < 16) return false;
-  const got = await scrypt(password, Buffer.from(salt ?? '', 'base64'), expected.length, { N, r: Number(r), p: Number(p), maxmem: 256 * N * Number(r) + 1024 * 1024 });
+  const got = await scrypt(password, Buffer.from(salt ?? '', 'base64'), expected.length, {
+    N,
+    r: Number(r),
+    p: Number(p),
+    maxmem: 256 * N * Number(r) + 1024 * 1024,
+  });
   return timingSafeEqual(got, expected);
 }
 

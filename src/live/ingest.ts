@@ -69,7 +69,9 @@ export class LiveIngest {
     this.now = opts.now ?? (() => performance.now());
     this.clock = opts.clock ?? (() => new Date());
     this.gate = new CheckGate(opts.checks, this.now);
-    this.accounts = new DjAccountsFile(opts.djsFile, (err) => this.log.error({ file: opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused (503) until it is fixed'));
+    this.accounts = new DjAccountsFile(opts.djsFile, (err) =>
+      this.log.error({ file: opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused (503) until it is fixed'),
+    );
   }
 
   /**
@@ -179,7 +181,12 @@ export class LiveIngest {
     const why = refusal(dj, channel.id, this.clock());
     if (why) return refuse(403, why, dj.user);
     const format = inputFormatOf(head.headers.get('content-type'));
-    if (!format) return refuse(403, `Content-type not supported: ${JSON.stringify((head.headers.get('content-type') ?? 'none').slice(0, 60))} (send audio/mpeg, audio/aac or application/ogg)`, dj.user);
+    if (!format)
+      return refuse(
+        403,
+        `Content-type not supported: ${JSON.stringify((head.headers.get('content-type') ?? 'none').slice(0, 60))} (send audio/mpeg, audio/aac or application/ogg)`,
+        dj.user,
+      );
     const busy = this.shows.get(channel.id);
     if (busy && !channel.playlist.live.takeover) return refuse(403, `Mountpoint in use (DJ ${busy.show.dj.user} is live)`, dj.user);
     if (channel.status !== 'on-air') return refuse(503, 'the channel is not on air', dj.user);
@@ -199,7 +206,11 @@ export class LiveIngest {
   }
 
   private failed(key: string, from: string): void {
-    if (this.signIns.failed(key)) this.log.warn({ from, address: key, lockSeconds: SIGN_IN_LIMITS.lockMs / 1000 }, `live: ${SIGN_IN_LIMITS.maxFailures} failed sign-ins from ${key}; its sign-ins are refused for ${SIGN_IN_LIMITS.lockMs / 1000} s`);
+    if (this.signIns.failed(key))
+      this.log.warn(
+        { from, address: key, lockSeconds: SIGN_IN_LIMITS.lockMs / 1000 },
+        `live: ${SIGN_IN_LIMITS.maxFailures} failed sign-ins from ${key}; its sign-ins are refused for ${SIGN_IN_LIMITS.lockMs / 1000} s`,
+      );
   }
 
   /** A flood of sign-ins is one log line per 10 s, not one per attempt. */
@@ -212,13 +223,37 @@ export class LiveIngest {
     this.busyRefusals = 0;
   }
 
-  private start(dj: DjAccount, channel: Channel, socket: Socket, head: SourceHead, format: StreamInput['format'], rest: Buffer, who: Omit<OnAir, 'show'>): void {
-    const show = new Show({ dj, channel, socket, format, rest, chunked: head.chunked, name: cleanTitle(head.headers.get('ice-name')), decoderPath: this.opts.decoderPath, sourceTimeoutMs: this.opts.sourceTimeoutMs, now: this.now, clock: this.clock, log: this.log.child({ channel: channel.id, dj: dj.user }) });
+  private start(
+    dj: DjAccount,
+    channel: Channel,
+    socket: Socket,
+    head: SourceHead,
+    format: StreamInput['format'],
+    rest: Buffer,
+    who: Omit<OnAir, 'show'>,
+  ): void {
+    const show = new Show({
+      dj,
+      channel,
+      socket,
+      format,
+      rest,
+      chunked: head.chunked,
+      name: cleanTitle(head.headers.get('ice-name')),
+      decoderPath: this.opts.decoderPath,
+      sourceTimeoutMs: this.opts.sourceTimeoutMs,
+      now: this.now,
+      clock: this.clock,
+      log: this.log.child({ channel: channel.id, dj: dj.user }),
+    });
     this.shows.set(channel.id, { show, ...who });
     show.on('status', (s: ShowStatus) => {
       if (s === 'ended' && this.shows.get(channel.id)?.show === show) this.shows.delete(channel.id);
     });
-    show.log.info({ from: socket.remoteAddress, format, name: show.name, client: head.headers.get('user-agent')?.slice(0, 80) }, `live: ${dj.user} connected to ${channel.id}`);
+    show.log.info(
+      { from: socket.remoteAddress, format, name: show.name, client: head.headers.get('user-agent')?.slice(0, 80) },
+      `live: ${dj.user} connected to ${channel.id}`,
+    );
   }
 
   /** Take no more sources and end every show (the station stops). Idempotent. */
@@ -233,5 +268,10 @@ function cleanTitle(s: string | undefined): string | undefined {
   if (!s) return undefined;
   // Header values arrive as latin1 code points; clients send UTF-8 bytes.
   const text = Buffer.from(s, 'latin1').toString('utf8');
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, 200) || undefined;
+  return (
+    text
+      .replace(/[\u0000-\u001f\u007f]/g, ' ')
+      .trim()
+      .slice(0, 200) || undefined
+  );
 }

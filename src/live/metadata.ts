@@ -64,7 +64,8 @@ export function parseMetadataUpdate(target: string): MetadataUpdate {
     if (!bytes) return undefined;
     return decodeText(bytes, charsetName) ?? undefined;
   };
-  if (charsetName && decodeText(Buffer.alloc(0), charsetName) === null) return { ok: false, status: 400, reason: `unknown charset "${charsetName.slice(0, 40)}"` };
+  if (charsetName && decodeText(Buffer.alloc(0), charsetName) === null)
+    return { ok: false, status: 400, reason: `unknown charset "${charsetName.slice(0, 40)}"` };
   const mount = raw.get('mount')?.toString('utf8');
   if (!mount || !mount.startsWith('/')) return { ok: false, status: 400, reason: 'mount= is missing or does not start with /' };
   const song = text('song');

@@ -35,12 +35,18 @@ export class ShowRecorder {
       try {
         mkdirSync(this.dir, { recursive: true });
       } catch (err) {
-        this.log.warn({ channel: channel.id, dir: this.dir, err: (err as Error).message }, 'live: cannot record the show: the recordings folder cannot be made');
+        this.log.warn(
+          { channel: channel.id, dir: this.dir, err: (err as Error).message },
+          'live: cannot record the show: the recordings folder cannot be made',
+        );
         return;
       }
       file = createWriteStream(where, { flags: 'wx', mode: 0o640 });
       file.on('error', (err) => {
-        this.log.warn({ channel: channel.id, file: where, err: err.message, bytes }, 'live: recording stopped before the show: the file cannot be written (it holds only the start)');
+        this.log.warn(
+          { channel: channel.id, file: where, err: err.message, bytes },
+          'live: recording stopped before the show: the file cannot be written (it holds only the start)',
+        );
         channel.off('audio', audio);
         // Listed as cut short, not as a complete recording.
         show.recordingError = `stopped after ${bytes} bytes: ${err.message}`;

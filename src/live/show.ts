@@ -121,7 +121,17 @@ export class Show extends EventEmitter {
     clearInterval(this.watch);
     this.o.channel.off('status', this.onChannelStatus);
     const { input } = this;
-    this.log[level]({ reason, seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10, bytesIn: input.bytesIn, quietMs: Math.round(this.o.now() - input.lastBytesAt), droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10, ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}) }, `live: ${this.dj.user} off: ${reason}`);
+    this.log[level](
+      {
+        reason,
+        seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10,
+        bytesIn: input.bytesIn,
+        quietMs: Math.round(this.o.now() - input.lastBytesAt),
+        droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10,
+        ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}),
+      },
+      `live: ${this.dj.user} off: ${reason}`,
+    );
     if (!wasOnAir) this.o.channel.djComing(false);
     if (wasOnAir && reason === 'the DJ disconnected') {
       const leftAt = this.o.now();
@@ -153,7 +163,17 @@ export class Show extends EventEmitter {
       if (input.lookahead(START_BUFFER_BYTES) >= START_BUFFER_BYTES || (input.complete && input.lookahead(1) > 0)) {
         this.log.debug({ afterMs: Math.round(t - this.startedAt), bytesIn: input.bytesIn }, 'live: first audio decoded; taking over');
         const auto = input.autoGain;
-        if (!o.channel.goLive({ dj: this.dj.user, name: this.name, title: this.title, feed: input, gainDb: o.channel.playlist.live.gain, ...(auto ? { autoGainDb: () => auto.db } : {}) })) return this.end('the channel closed');
+        if (
+          !o.channel.goLive({
+            dj: this.dj.user,
+            name: this.name,
+            title: this.title,
+            feed: input,
+            gainDb: o.channel.playlist.live.gain,
+            ...(auto ? { autoGainDb: () => auto.db } : {}),
+          })
+        )
+          return this.end('the channel closed');
         input.onAir();
         this.setStatus('on-air');
         clearInterval(this.watch);

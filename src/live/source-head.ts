@@ -57,7 +57,8 @@ export function parseSourceHead(buf: Buffer): HeadParse {
     headers.set(name, line.slice(colon + 1).trim());
   }
   const coding = (headers.get('transfer-encoding') ?? 'identity').toLowerCase();
-  if (coding !== 'identity' && coding !== 'chunked') return { kind: 'bad', reason: `unsupported Transfer-Encoding ${JSON.stringify(coding.slice(0, 40))} (send the audio unframed, or chunked)` };
+  if (coding !== 'identity' && coding !== 'chunked')
+    return { kind: 'bad', reason: `unsupported Transfer-Encoding ${JSON.stringify(coding.slice(0, 40))} (send the audio unframed, or chunked)` };
   let mount: string;
   try {
     mount = decodeURIComponent(m[2]!.split('?')[0]!);
@@ -115,5 +116,8 @@ export function refuseReply(status: 401 | 403 | 400 | 404 | 503, reason: string)
   const text = { 400: 'Bad Request', 401: 'Authentication Required', 403: 'Forbidden', 404: 'File Not Found', 503: 'Service Unavailable' }[status];
   const auth = status === 401 ? 'WWW-Authenticate: Basic realm="Icecast2 Server"\r\n' : '';
   const body = `${reason.replace(/[\r\n]/g, ' ')}\r\n`;
-  return Buffer.from(`HTTP/1.0 ${status} ${text}\r\n${auth}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'utf8');
+  return Buffer.from(
+    `HTTP/1.0 ${status} ${text}\r\n${auth}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    'utf8',
+  );
 }

@@ -38,7 +38,7 @@ export class AnalysisStore {
     const handle = await open(this.file, 'r').catch(() => null);
     if (!handle) return;
     let skipped = 0;
-    let cut = 0;
+    let cut: number;
     try {
       const size = (await handle.stat()).size;
       let at = Math.max(0, size - this.maxFileBytes);
@@ -72,7 +72,11 @@ export class AnalysisStore {
       await handle.close();
     }
     if (this.entries.size > 0) this.log.info({ songs: this.entries.size, file: this.file }, 'loudness analyses loaded');
-    if (cut > 0) this.log.warn({ file: this.file, skippedBytes: cut, maxBytes: this.maxFileBytes }, 'analysis file is larger than is read: its oldest entries were left out (those songs will be measured again)');
+    if (cut > 0)
+      this.log.warn(
+        { file: this.file, skippedBytes: cut, maxBytes: this.maxFileBytes },
+        'analysis file is larger than is read: its oldest entries were left out (those songs will be measured again)',
+      );
     if (skipped > 0) this.log.warn({ skipped, file: this.file }, 'analysis lines that are not valid were skipped; those songs will be measured again');
   }
 

@@ -109,7 +109,14 @@ async function requestFollowing(url: string, opts: DownloadOptions, signal: Abor
   const dispatcher = opts.dispatcher ?? (await mediaAgent(opts.policy));
   let at = url;
   for (let hop = 0; ; hop++) {
-    const res = await request(at, { method: 'GET', dispatcher, headers: { 'user-agent': 'sCast', ...opts.headers }, headersTimeout: idle, bodyTimeout: idle, signal });
+    const res = await request(at, {
+      method: 'GET',
+      dispatcher,
+      headers: { 'user-agent': 'sCast', ...opts.headers },
+      headersTimeout: idle,
+      bodyTimeout: idle,
+      signal,
+    });
     const location = res.headers.location;
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || typeof location !== 'string') return res;
     res.body.destroy();
@@ -167,7 +174,13 @@ async function downloadOnce(url: string, file: string, opts: DownloadOptions): P
       if (t - windowStart >= windowMs) {
         // A trickle (1 byte a second) never trips the idle timeout: rate does.
         if (windowBytes < minBytes) {
-          cb(new DownloadError(url, `too slow: ${windowBytes} bytes in ${Math.round((t - windowStart) / 1000)} s (at least ${minBytes} per ${windowMs / 1000} s)`, { retryable: false, status }));
+          cb(
+            new DownloadError(
+              url,
+              `too slow: ${windowBytes} bytes in ${Math.round((t - windowStart) / 1000)} s (at least ${minBytes} per ${windowMs / 1000} s)`,
+              { retryable: false, status },
+            ),
+          );
           return;
         }
         windowStart = t;

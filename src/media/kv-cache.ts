@@ -19,7 +19,11 @@ export class KvCache {
   private configured = false;
   private readonly maxEntries: number;
 
-  constructor(url: string | undefined, private readonly log: Logger, opts: { memory?: boolean; maxMemoryEntries?: number } = {}) {
+  constructor(
+    url: string | undefined,
+    private readonly log: Logger,
+    opts: { memory?: boolean; maxMemoryEntries?: number } = {},
+  ) {
     this.memory = !url && opts.memory ? new Map() : null;
     this.maxEntries = opts.maxMemoryEntries ?? 10_000;
     if (!url) return;

@@ -32,7 +32,12 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
         codec = data;
       })
       .on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
-        const why = (stderr ?? '').trim().split('\n').filter((l) => !/^\s/.test(l)).slice(-2).join(' | ');
+        const why = (stderr ?? '')
+          .trim()
+          .split('\n')
+          .filter((l) => !/^\s/.test(l))
+          .slice(-2)
+          .join(' | ');
         reject(new FfmpegError('probe', why || err.message, { cause: err }));
       })
       .on('end', () => {
@@ -65,7 +70,9 @@ export function parseFfmetadata(text: string): Pick<MediaTags, 'title' | 'artist
     if (line.startsWith(';') || line.startsWith('#')) continue;
     const eq = findUnescaped(line, '=');
     if (eq < 0) continue;
-    const value = unescape(line.slice(eq + 1)).replace(/\u0000/g, '\n').trim();
+    const value = unescape(line.slice(eq + 1))
+      .replace(/\u0000/g, '\n')
+      .trim();
     if (value) tags[unescape(line.slice(0, eq)).toLowerCase()] = value;
   }
   const out: Pick<MediaTags, 'title' | 'artist' | 'album'> = {};

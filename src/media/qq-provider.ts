@@ -124,7 +124,11 @@ export class QqProvider implements RemoteProvider {
       if (err instanceof ApiProxyError) throw err;
       if (err instanceof ResponseTooLargeError) throw new ApiProxyError('SCAST_UPSTREAM_FAILED', err.message, 502);
       const timedOut = timer.aborted;
-      throw new ApiProxyError(timedOut ? 'SCAST_UPSTREAM_TIMEOUT' : 'SCAST_UPSTREAM_FAILED', timedOut ? `no answer within ${timeout} ms` : `unreachable (${reasonOf(err)})`, timedOut ? 504 : 502);
+      throw new ApiProxyError(
+        timedOut ? 'SCAST_UPSTREAM_TIMEOUT' : 'SCAST_UPSTREAM_FAILED',
+        timedOut ? `no answer within ${timeout} ms` : `unreachable (${reasonOf(err)})`,
+        timedOut ? 504 : 502,
+      );
     }
     if (status !== 200) {
       const e = errorSchema.safeParse(body);

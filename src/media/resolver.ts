@@ -143,7 +143,7 @@ export class MediaResolver {
       const hold = holdOpen;
       lease = { path: lease.path, release: () => hold(-1) };
     }
-    let analysisKey: string | null = null;
+    let analysisKey: string | null;
     try {
       analysisKey = this.opts.analyses ? await step(label, 'probe', () => AnalysisStore.keyOf(keyPath ?? lease.path, lease.path)) : null;
     } catch (err) {
@@ -262,7 +262,9 @@ export class MediaResolver {
  */
 export function cueSpan(track: Track, analysis: Analysis | null, exactSeconds: number | null): { startSeconds: number; endSeconds: number | null } {
   const startSeconds = track.cueIn ?? analysis?.startSeconds ?? 0;
-  const ends = [track.cueOut, track.cueOut === undefined ? (analysis?.endSeconds ?? undefined) : undefined, exactSeconds ?? undefined].filter((x): x is number => x !== undefined);
+  const ends = [track.cueOut, track.cueOut === undefined ? (analysis?.endSeconds ?? undefined) : undefined, exactSeconds ?? undefined].filter(
+    (x): x is number => x !== undefined,
+  );
   return { startSeconds, endSeconds: ends.length > 0 ? Math.max(startSeconds, Math.min(...ends)) : null };
 }
 

@@ -390,7 +390,10 @@ export class Channel extends EventEmitter implements AudioSource {
     const song = this.mixer.onAir?.label ?? null;
     if (change === 'started') {
       const why = !this.encoder.running ? 'the encoder is down' : song ? 'the song on air is silent' : 'no song is ready';
-      this.log.warn({ song, silentSeconds: Math.round(this.deadAir.silentSeconds), why }, `dead air: nothing audible for ${Math.round(this.deadAir.silentSeconds)} s (${why})`);
+      this.log.warn(
+        { song, silentSeconds: Math.round(this.deadAir.silentSeconds), why },
+        `dead air: nothing audible for ${Math.round(this.deadAir.silentSeconds)} s (${why})`,
+      );
     } else {
       this.log.info({ song }, 'dead air over: audio is back');
     }
@@ -423,7 +426,11 @@ export class Channel extends EventEmitter implements AudioSource {
     const floor = this.levels.floor(this.mixState());
     if (ahead < floor) {
       const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
-      if (this.mixer.onAir) this.log.debug({ song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) }, 'decoder underrun; padding with silence');
+      if (this.mixer.onAir)
+        this.log.debug(
+          { song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) },
+          'decoder underrun; padding with silence',
+        );
       // Through the limiter too: its delay line stays continuous. The scratch buffer holds FEED_HIGH, more than any pad.
       this.encoder.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
       this.silenceSeconds += pad / SAMPLE_RATE;
@@ -431,7 +438,13 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   private mixState(): MixState {
-    return { live: this.live.song !== null, djComing: this.djsComing > 0, leading: this.mixer.leading, onAir: this.mixer.onAir !== null, waiting: this.mixer.waiting };
+    return {
+      live: this.live.song !== null,
+      djComing: this.djsComing > 0,
+      leading: this.mixer.leading,
+      onAir: this.mixer.onAir !== null,
+      waiting: this.mixer.waiting,
+    };
   }
 
   /** Called by the pacer right before a new song's first frame is sent. */

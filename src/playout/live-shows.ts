@@ -54,7 +54,14 @@ export class LiveShows {
 
   /** The show's song left the mix, `end` as the mixer says; `closing`: the channel is stopping. Returns why, said plainly. */
   left(song: Song, end: SongEnd, closing: boolean): string {
-    this.why = end.how === 'failed' ? `failed: ${end.error.message}` : end.how === 'stopped' ? (closing ? 'channel closed' : 'stopped') : (song.feed.error?.message ?? 'the DJ disconnected');
+    this.why =
+      end.how === 'failed'
+        ? `failed: ${end.error.message}`
+        : end.how === 'stopped'
+          ? closing
+            ? 'channel closed'
+            : 'stopped'
+          : (song.feed.error?.message ?? 'the DJ disconnected');
     return this.why;
   }
 

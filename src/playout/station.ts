@@ -108,10 +108,13 @@ export class Station extends EventEmitter {
   private schedule(file: string): void {
     clearTimeout(this.debounce.get(file));
     // Editors save in several steps; wait for the last one.
-    this.debounce.set(file, setTimeout(() => {
-      this.debounce.delete(file);
-      void this.serial(() => this.apply(file));
-    }, 150));
+    this.debounce.set(
+      file,
+      setTimeout(() => {
+        this.debounce.delete(file);
+        void this.serial(() => this.apply(file));
+      }, 150),
+    );
   }
 
   /** Run changes one at a time, so two edits never race. */
@@ -163,9 +166,7 @@ export class Station extends EventEmitter {
   private checkMountFree(loaded: LoadedPlaylist, own: Channel | null): void {
     const other = this.byMount(loaded.playlist.mount);
     if (other && other !== own) {
-      throw new PlaylistError(loaded.file, [
-        { where: 'mount', message: `mount ${loaded.playlist.mount} is already used by channel "${other.id}"` },
-      ]);
+      throw new PlaylistError(loaded.file, [{ where: 'mount', message: `mount ${loaded.playlist.mount} is already used by channel "${other.id}"` }]);
     }
   }
 

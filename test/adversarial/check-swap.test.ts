@@ -36,7 +36,12 @@ describe('adversarial: check, then swap', { timeout: 120_000 }, () => {
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 12, args: ['-c:a', 'aac'], title: 'Aye' });
     await makeTone({ file: path.join(dir, 'b.m4a'), freq: 550, seconds: 5, args: ['-c:a', 'aac'], title: 'Bee' });
     await makeTone({ file: path.join(dir, 'c.m4a'), freq: 660, seconds: 5, args: ['-c:a', 'aac'], title: 'Cee' });
-    writePlaylist(dir, 'swap', { name: 'Swap', mount: '/swap.mp3', loudness: false, tracks: ['a', 'b', 'c'].map((n) => ({ source: 'file', path: `${n}.m4a` })) });
+    writePlaylist(dir, 'swap', {
+      name: 'Swap',
+      mount: '/swap.mp3',
+      loudness: false,
+      tracks: ['a', 'b', 'c'].map((n) => ({ source: 'file', path: `${n}.m4a` })),
+    });
     symlinkSync(outside, path.join(dir, 'linkdir'));
     writePlaylist(dir, 'linked', { name: 'Linked', mount: '/linked.mp3', loudness: false, tracks: [{ source: 'folder', path: 'linkdir' }] });
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('swap-cache') });
@@ -68,7 +73,9 @@ describe('adversarial: check, then swap', { timeout: 120_000 }, () => {
     const windows = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
     const secretWindows = steadyToneWindows(windows, SECRET_HZ);
     const beeWindows = steadyToneWindows(windows, 550, 60);
-    console.log(`# after the swap: the outside file's tone in ${secretWindows} windows of 20 ms, the checked song's in ${beeWindows}; titles ${listener.titles.map((t) => t.title).join(' > ')}`);
+    console.log(
+      `# after the swap: the outside file's tone in ${secretWindows} windows of 20 ms, the checked song's in ${beeWindows}; titles ${listener.titles.map((t) => t.title).join(' > ')}`,
+    );
     assert.equal(secretWindows, 0, `the outside file was on air in ${secretWindows} windows of 20 ms`);
     assert.ok(beeWindows > 150, `the checked song was heard in ${beeWindows} windows (5 s is 250)`);
     // Its next turn: the name now leads outside, and is refused with the reason.

@@ -58,14 +58,20 @@ describe('adversarial: configuration work never blocks the audio', { timeout: 18
     const watch = rateWatch(listener, 128);
     for (let edit = 1; edit <= 6; edit++) {
       writeFileSync(path.join(dir, 'big.json'), JSON.stringify(bigProgramme(edit)));
-      await until(`edit ${edit} applied`, async () => {
-        const c = (await (await fetch(`${station.url}/api/channels/big`)).json()) as { name: string };
-        return c.name === `Big ${edit}` ? true : undefined;
-      }, 20_000);
+      await until(
+        `edit ${edit} applied`,
+        async () => {
+          const c = (await (await fetch(`${station.url}/api/channels/big`)).json()) as { name: string };
+          return c.name === `Big ${edit}` ? true : undefined;
+        },
+        20_000,
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
     const refused = station.find(/playlist (refused|invalid)|is invalid/);
-    console.log(`# 6 edits of a 200-block programme: longest gap between audio arrivals ${watch.maxGapMs()} ms, listener at ${(watch.share() * 100).toFixed(1)} % of real time`);
+    console.log(
+      `# 6 edits of a 200-block programme: longest gap between audio arrivals ${watch.maxGapMs()} ms, listener at ${(watch.share() * 100).toFixed(1)} % of real time`,
+    );
     assert.equal(refused.length, 0, `the programme was refused: ${JSON.stringify(refused[0])}`);
     // The pacer sends a tick every 100 ms; a player holds seconds of audio, but a gap this long means the loop was held.
     assert.ok(watch.maxGapMs() < 500, `audio stopped arriving for ${watch.maxGapMs()} ms`);

@@ -18,9 +18,31 @@ import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 describe('adversarial: dead air that looks healthy', { timeout: 60_000 }, () => {
   test('a silent song is reported as dead air everywhere, and the end of it too', async () => {
     const dir = tempDir('deadair');
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '6', '-metadata', 'title=Quiet Upload', '-c:a', 'aac', path.join(dir, 'silent.m4a')]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=44100:cl=stereo',
+      '-t',
+      '6',
+      '-metadata',
+      'title=Quiet Upload',
+      '-c:a',
+      'aac',
+      path.join(dir, 'silent.m4a'),
+    ]);
     await makeTone({ file: path.join(dir, 'loud.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'], title: 'Loud' });
-    writePlaylist(dir, 'd', { name: 'D', mount: '/d.mp3', tracks: [{ source: 'file', path: 'silent.m4a' }, { source: 'file', path: 'loud.m4a' }] });
+    writePlaylist(dir, 'd', {
+      name: 'D',
+      mount: '/d.mp3',
+      tracks: [
+        { source: 'file', path: 'silent.m4a' },
+        { source: 'file', path: 'loud.m4a' },
+      ],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, DEAD_AIR_SECONDS: '2' });
     const events: { event: string; song?: string | null; at: number }[] = [];
     const ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws?channel=d`);

@@ -42,11 +42,20 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
 
   before(async () => {
     const dir = tempDir('fds');
-    for (const [i, f] of [440, 550, 660].entries()) await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 3, args: ['-c:a', 'aac'], title: `Tone ${i}` });
-    for (let c = 0; c < CHANNELS; c++) writePlaylist(dir, `c${c}`, { name: `C${c}`, mount: `/c${c}.mp3`, crossfade: 1, tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
+    for (const [i, f] of [440, 550, 660].entries())
+      await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 3, args: ['-c:a', 'aac'], title: `Tone ${i}` });
+    for (let c = 0; c < CHANNELS; c++)
+      writePlaylist(dir, `c${c}`, { name: `C${c}`, mount: `/c${c}.mp3`, crossfade: 1, tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
     livePort = await freePort();
     station = await startStationProcess(
-      { PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fds-cache'), LIVE_PORT: String(livePort), MAX_CONNECTIONS_PER_ADDRESS: '16', HTTP_HEADERS_TIMEOUT_MS: '3000', HTTP_IDLE_TIMEOUT_MS: '4000' },
+      {
+        PLAYLISTS_DIR: dir,
+        CACHE_DIR: tempDir('fds-cache'),
+        LIVE_PORT: String(livePort),
+        MAX_CONNECTIONS_PER_ADDRESS: '16',
+        HTTP_HEADERS_TIMEOUT_MS: '3000',
+        HTTP_IDLE_TIMEOUT_MS: '4000',
+      },
       { nofile: NOFILE },
     );
     fdWatch = peakDescriptors(station);
@@ -87,7 +96,9 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
     } finally {
       clearInterval(probe);
     }
-    const silences = await Promise.all(listeners.map(async (l, i) => Math.max(0, ...silentRuns(await decodeMp3(l.audio().subarray(from[i]))).map((r) => r.ms))));
+    const silences = await Promise.all(
+      listeners.map(async (l, i) => Math.max(0, ...silentRuns(await decodeMp3(l.audio().subarray(from[i]))).map((r) => r.ms))),
+    );
     const lost = station.find(/song skipped|song deferred/).slice(skippedBefore);
     const slowestHealth = Math.max(...checks.map((c) => c.ms));
     const failedHealth = checks.filter((c) => c.status !== 200).length;
@@ -103,7 +114,10 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
       [],
       'no song was skipped or deferred for want of descriptors',
     );
-    assert.ok(silences.every((s) => s < 300), `silence at a listener: ${silences.join(', ')} ms`);
+    assert.ok(
+      silences.every((s) => s < 300),
+      `silence at a listener: ${silences.join(', ')} ms`,
+    );
     assert.ok(checks.length >= 4 && failedHealth === 0, `/health: ${failedHealth} of ${checks.length} failed`);
     // Answered throughout; at the flood's peak the loop is accepting and shedding hundreds of connections a tick (194-2205 ms measured).
     assert.ok(slowestHealth < 3000, `/health took up to ${slowestHealth} ms`);

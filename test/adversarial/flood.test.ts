@@ -48,10 +48,17 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
 
   before(async () => {
     const dir = tempDir('flood');
-    for (const [i, f] of [440, 550, 660].entries()) await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 2, args: ['-c:a', 'aac'], title: `Tone ${i}` });
+    for (const [i, f] of [440, 550, 660].entries())
+      await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 2, args: ['-c:a', 'aac'], title: `Tone ${i}` });
     writePlaylist(dir, 'flood', { name: 'Flood', mount: '/flood.mp3', tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
     station = await startStationProcess(
-      { PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('flood-cache'), MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS), HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '3000' },
+      {
+        PLAYLISTS_DIR: dir,
+        CACHE_DIR: tempDir('flood-cache'),
+        MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_IDLE_TIMEOUT_MS: '3000',
+      },
       { nofile: NOFILE },
     );
     fdWatch = peakDescriptors(station);
@@ -84,7 +91,9 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
     const startedAt = Date.now();
     const many = await openMany(station.port, 3000, (i) => `127.0.${1 + (i % 200)}.${1 + Math.floor(i / 200)}`);
     const peakOpen = await metric(station, 'scast_http_connections{kind="peak"}');
-    const refused = (await metric(station, 'scast_http_connections_refused_total{cap="total"}')) + (await metric(station, 'scast_http_connections_refused_total{cap="address"}'));
+    const refused =
+      (await metric(station, 'scast_http_connections_refused_total{cap="total"}')) +
+      (await metric(station, 'scast_http_connections_refused_total{cap="address"}'));
     const evicted = await metric(station, 'scast_http_connections_refused_total{cap="evicted"}');
 
     // Idle clients (nothing sent) are closed by the header timeout (2 s, checked every 1 s).
@@ -94,7 +103,11 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
     // The station went on making audio: new songs (new decoders, descriptors) through the flood. Idle
     // connections are closed at the header timeout itself (2 s), so the flood may be over before a
     // second 2 s song starts: counted from the flood's start, within 6 s of it.
-    await until('two song changes since the flood began', () => (listener.titles.length - titlesBefore >= 2 ? true : undefined), Math.max(0, 6000 - (Date.now() - startedAt))).catch(() => undefined);
+    await until(
+      'two song changes since the flood began',
+      () => (listener.titles.length - titlesBefore >= 2 ? true : undefined),
+      Math.max(0, 6000 - (Date.now() - startedAt)),
+    ).catch(() => undefined);
     const titlesDuring = listener.titles.length - titlesBefore;
     const refusalLines = station.find(/connections shed/).length;
     console.log(

@@ -82,7 +82,8 @@ describe('adversarial: the playlists folder', { timeout: 120_000 }, () => {
   test('media behind links, FIFOs and sparse files is skipped with its reason; the secret file is never on air', async () => {
     await until('a second round', () => (listener.titles.filter((t) => t.title === 'OK').length >= 2 ? true : undefined), 30_000);
     const skipped = station.find(/song skipped/).map((l) => String(l.err));
-    const why = (name: string) => skipped.find((e) => e.includes(`/${name} `) || e.includes(`/${name}:`)) ?? `(not skipped: ${name}) ${JSON.stringify(skipped)}`;
+    const why = (name: string) =>
+      skipped.find((e) => e.includes(`/${name} `) || e.includes(`/${name}:`)) ?? `(not skipped: ${name}) ${JSON.stringify(skipped)}`;
     assert.match(why('link-out.m4a'), /outside the allowed folders/);
     assert.match(why('link-zero.m4a'), /outside the allowed folders/);
     assert.match(why('fifo.m4a'), /not a regular file \(a FIFO\)/);

@@ -47,7 +47,13 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     secret = await makeTone({ file: path.join(outside, 'secret.m4a'), freq: SECRET_HZ, seconds: 3, args: ['-c:a', 'aac'], title: 'SECRET' });
     await makeTone({ file: path.join(dir, 'good1.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'], title: 'Good One' });
     await makeTone({ file: path.join(dir, 'good2.m4a'), freq: 550, seconds: 2, args: ['-c:a', 'aac'], title: 'Good Two' });
-    const evil = await makeTone({ file: path.join(outside, 'evil.mp3'), freq: 660, seconds: 2, args: ['-c:a', 'libmp3lame'], title: "Evil\r\nX-Injected: 1\u0007 ';StreamUrl='http://evil.example/';" });
+    const evil = await makeTone({
+      file: path.join(outside, 'evil.mp3'),
+      freq: 660,
+      seconds: 2,
+      args: ['-c:a', 'libmp3lame'],
+      title: "Evil\r\nX-Injected: 1\u0007 ';StreamUrl='http://evil.example/';",
+    });
     const evilBytes = readFileSync(evil);
     privateHost = await serve('127.0.0.5', (_req, res) => {
       res.writeHead(200, { 'content-type': 'audio/mp4' });
@@ -148,7 +154,11 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
   test('only the intended songs reach the air; every hostile one is skipped with its reason', async () => {
     const watch = rateWatch(listener, 128);
     // Two whole rounds of the list: every hostile entry met twice.
-    await until('a whole round played', () => (listener.titles.some((t) => t.title.includes('Evil')) && listener.titles.filter((t) => t.title === 'Good One').length >= 2 ? true : undefined), 60_000);
+    await until(
+      'a whole round played',
+      () => (listener.titles.some((t) => t.title.includes('Evil')) && listener.titles.filter((t) => t.title === 'Good One').length >= 2 ? true : undefined),
+      60_000,
+    );
     const skipped = station.find(/song skipped/).map((l) => `${String(l.song)} => ${String(l.err)}`);
     const reason = (route: string) => skipped.find((s) => s.includes(route)) ?? `(not skipped: ${route})`;
     assert.match(reason('/hls.m4a'), /probe/);
@@ -159,7 +169,11 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     assert.match(reason('/to-private'), /127\.0\.0\.5.*loopback, private/);
     assert.match(reason('/loop'), /more than 5 redirects/);
     assert.match(reason('/direct.m4a'), /127\.0\.0\.5.*loopback, private/);
-    assert.equal([...privateHost.hits.values()].reduce((a, b) => a + b, 0), 0, 'the private host was never contacted');
+    assert.equal(
+      [...privateHost.hits.values()].reduce((a, b) => a + b, 0),
+      0,
+      'the private host was never contacted',
+    );
 
     const pcm = await decodeMp3(listener.audio());
     const windows = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
@@ -171,7 +185,9 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     const gap = silentRuns(pcm).find((r) => Math.abs(r.startSec + r.ms / 2000 - seam.at) < 0.5 && r.ms > 50);
     assert.equal(gap, undefined, `silence at the seam past the trickling download: ${JSON.stringify(gap)}`);
     assert.ok(watch.deficitMs() < 300, `listener ${Math.round(watch.deficitMs())} ms short of real time (${(watch.share() * 100).toFixed(1)} %)`);
-    console.log(`# ${skipped.length} skips over two rounds, secret tone windows ${secretWindows}, private host hits 0, listener ${(watch.share() * 100).toFixed(1)} %, longest gap ${watch.maxGapMs()} ms`);
+    console.log(
+      `# ${skipped.length} skips over two rounds, secret tone windows ${secretWindows}, private host hits 0, listener ${(watch.share() * 100).toFixed(1)} %, longest gap ${watch.maxGapMs()} ms`,
+    );
   });
 
   test('titles from hostile tags are cleaned: no line breaks, no control characters, no field injection', () => {
@@ -182,21 +198,26 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
   });
 
   test('secrets in track URLs never appear in the API, the health check, the metrics or the logs', async () => {
-    const bodies = await Promise.all(['/api/channels', '/api/channels/hostile', '/health', '/metrics'].map(async (p) => (await fetch(`${station.url}${p}`)).text()));
+    const bodies = await Promise.all(
+      ['/api/channels', '/api/channels/hostile', '/health', '/metrics'].map(async (p) => (await fetch(`${station.url}${p}`)).text()),
+    );
     const logs = JSON.stringify(station.lines);
     for (const [where, text] of [...bodies.map((b, i) => [`answer ${i}`, b] as const), ['logs', logs] as const]) {
       assert.ok(!text.includes('SECRET-pw') && !text.includes('SECRET-token'), `${where} shows a URL secret`);
     }
     // Logs are the operator's and name files; public answers do not.
     for (const b of bodies.slice(0, 3)) assert.ok(!b.includes(dir), `a public answer shows the server's media folder: ${b.slice(0, 300)}`);
-    assert.ok(station.find(/song skipped/).some((l) => String(l.song).includes('missing.mp3?token=***')), 'the URL is shown redacted');
+    assert.ok(
+      station.find(/song skipped/).some((l) => String(l.song).includes('missing.mp3?token=***')),
+      'the URL is shown redacted',
+    );
   });
 
   test('child processes start without the station secrets in their environment', async () => {
     const kids = station.children();
     assert.ok(kids.length >= 1, 'at least the encoder runs');
     for (const pid of kids) {
-      let environ = '';
+      let environ: string;
       try {
         environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       } catch {
@@ -209,7 +230,12 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
 
   test('a hung decoder is killed by the watchdog and the next song follows', async () => {
     const long = await makeTone({ file: path.join(dir, 'long.m4a'), freq: 440, seconds: 60, args: ['-c:a', 'aac'], title: 'Long' });
-    const ctl = (p: string, body: unknown) => fetch(`${station.url}/api/channels/hostile${p}`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const ctl = (p: string, body: unknown) =>
+      fetch(`${station.url}/api/channels/hostile${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CONTROL_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     assert.equal((await ctl('/queue', { source: 'file', path: path.basename(long), title: 'Long' })).status, 202);
     assert.equal((await ctl('/queue', { source: 'file', path: 'good2.m4a', title: 'After The Hang' })).status, 202);
     await listener.waitForTitle((t) => t === 'Long', 20_000);
@@ -221,7 +247,10 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
     const took = next.at - stoppedAt;
     console.log(`# decoder stopped; next song on air ${took} ms later`);
     assert.ok(took < 9000, `took ${took} ms`);
-    assert.ok(station.find(/decoder failed mid-song/).some((l) => /made no progress/.test(String(l.err))), 'the watchdog says what it did');
+    assert.ok(
+      station.find(/decoder failed mid-song/).some((l) => /made no progress/.test(String(l.err))),
+      'the watchdog says what it did',
+    );
     assert.ok(station.alive());
   });
 });

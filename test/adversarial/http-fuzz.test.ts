@@ -18,7 +18,11 @@ import { tempDir, writePlaylist } from '../helpers/station.js';
 const TOKEN = 'fuzz-control-token-0123456789';
 
 /** Send raw bytes on a fresh connection; collect what comes back until the server closes or `waitMs` passes. */
-function exchange(port: number, payload: Buffer | string, opts: { localAddress?: string; waitMs?: number } = {}): Promise<{ data: Buffer; closedByServer: boolean }> {
+function exchange(
+  port: number,
+  payload: Buffer | string,
+  opts: { localAddress?: string; waitMs?: number } = {},
+): Promise<{ data: Buffer; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let closedByServer = false;
@@ -62,7 +66,8 @@ function judge(data: Buffer): Verdict {
     if (body.length > 0) {
       try {
         const json = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-        if (typeof json.error?.code !== 'string' || !json.error.code.startsWith('SCAST_') || typeof json.error.message !== 'string') return { status, problem: `error body not in the project's shape: ${body.slice(0, 200)}` };
+        if (typeof json.error?.code !== 'string' || !json.error.code.startsWith('SCAST_') || typeof json.error.message !== 'string')
+          return { status, problem: `error body not in the project's shape: ${body.slice(0, 200)}` };
       } catch {
         if (status !== 400 || !/Bad Request/.test(text)) return { status, problem: `error body not JSON: ${body.slice(0, 200)}` };
       }
@@ -77,7 +82,8 @@ const AUTH = `Authorization: Bearer ${TOKEN}\r\n`;
 
 /** Hand-made attacks: the shapes that broke servers like this one before. */
 function handMade(): [string, string | Buffer][] {
-  const post = (p: string, body: string, extra = '') => `POST ${p} HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+  const post = (p: string, body: string, extra = '') =>
+    `POST ${p} HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
   return [
     ['upgrade with a target that is not a path (the 70-byte crash)', `GET //[ HTTP/1.1\r\n${H}${UPGRADE}\r\n`],
     ['upgrade, absolute-form target', `GET http://[::1 HTTP/1.1\r\n${H}${UPGRADE}\r\n`],
@@ -85,7 +91,10 @@ function handMade(): [string, string | Buffer][] {
     ['upgrade, bad percent-encoding in the channel', `GET /ws?channel=%E0%A4%A HTTP/1.1\r\n${H}${UPGRADE}\r\n`],
     ['upgrade to an unknown channel', `GET /ws?channel=nope HTTP/1.1\r\n${H}${UPGRADE}\r\n`],
     ['upgrade on a mount', `GET /fuzz.mp3 HTTP/1.1\r\n${H}${UPGRADE}\r\n`],
-    ['upgrade, wrong WebSocket version', `GET /ws HTTP/1.1\r\n${H}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`],
+    [
+      'upgrade, wrong WebSocket version',
+      `GET /ws HTTP/1.1\r\n${H}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`,
+    ],
     ['upgrade, no key', `GET /ws HTTP/1.1\r\n${H}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`],
     ['upgrade by POST', `POST /ws HTTP/1.1\r\n${H}${UPGRADE}Content-Length: 0\r\n\r\n`],
     ['upgrade to h2c', `GET / HTTP/1.1\r\n${H}Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`],
@@ -112,11 +121,17 @@ function handMade(): [string, string | Buffer][] {
     ['a 20 KB header', `GET /health HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
     ['a 20 KB target', `GET /${'a'.repeat(20_000)} HTTP/1.1\r\n${H}\r\n`],
     ['500 headers', `GET /health HTTP/1.1\r\n${H}${Array.from({ length: 500 }, (_, i) => `X-${i}: ${i}\r\n`).join('')}\r\n`],
-    ['Content-Length and chunked together (smuggling)', `POST /api/reload HTTP/1.1\r\n${H}${AUTH}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\n${H}\r\n`],
+    [
+      'Content-Length and chunked together (smuggling)',
+      `POST /api/reload HTTP/1.1\r\n${H}${AUTH}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\n${H}\r\n`,
+    ],
     ['two Content-Lengths that differ', `POST /api/reload HTTP/1.1\r\n${H}${AUTH}Content-Length: 1\r\nContent-Length: 2\r\n\r\nxx`],
     ['negative Content-Length', `POST /api/reload HTTP/1.1\r\n${H}${AUTH}Content-Length: -1\r\n\r\n`],
     ['Content-Length past 2^53', `POST /api/reload HTTP/1.1\r\n${H}${AUTH}Content-Length: 99999999999999999999\r\n\r\n`],
-    ['bad chunk size', `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`],
+    [
+      'bad chunk size',
+      `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    ],
     ['body over the limit', post('/api/channels/fuzz/queue', `{"source":"file","path":"${'x'.repeat(70_000)}"}`)],
     ['body that is not JSON', post('/api/channels/fuzz/queue', '{"source": ')],
     ['JSON null body', post('/api/channels/fuzz/queue', 'null')],
@@ -127,8 +142,14 @@ function handMade(): [string, string | Buffer][] {
     ['a url track to a file: URL', post('/api/channels/fuzz/queue', '{"source":"url","url":"file:///etc/passwd"}')],
     ['a file track outside the folder', post('/api/channels/fuzz/queue', '{"source":"file","path":"../../../../etc/passwd"}')],
     ['a file track with NUL', post('/api/channels/fuzz/queue', '{"source":"file","path":"a\\u0000b"}')],
-    ['charset the parser does not know', `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json; charset=utf-32\r\nContent-Length: 2\r\n\r\n{}`],
-    ['content type it does not take', `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b`],
+    [
+      'charset the parser does not know',
+      `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/json; charset=utf-32\r\nContent-Length: 2\r\n\r\n{}`,
+    ],
+    [
+      'content type it does not take',
+      `POST /api/channels/fuzz/queue HTTP/1.1\r\n${H}${AUTH}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b`,
+    ],
     ['a 10 KB bearer token', `POST /api/reload HTTP/1.1\r\n${H}Authorization: Bearer ${'t'.repeat(10_000)}\r\nContent-Length: 0\r\n\r\n`],
     ['Basic instead of Bearer', `POST /api/reload HTTP/1.1\r\n${H}Authorization: Basic ###\r\nContent-Length: 0\r\n\r\n`],
     ['channel id of odd characters', `GET /api/channels/%F0%9F%92%A9%00%0A HTTP/1.1\r\n${H}\r\n`],
@@ -200,7 +221,8 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
 
   before(async () => {
     const dir = tempDir('fuzz');
-    for (const [i, f] of [440, 550, 660].entries()) await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 4, args: ['-c:a', 'aac'], title: `Tone ${i}` });
+    for (const [i, f] of [440, 550, 660].entries())
+      await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 4, args: ['-c:a', 'aac'], title: `Tone ${i}` });
     writePlaylist(dir, 'fuzz', { name: 'Fuzz', mount: '/fuzz.mp3', tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fuzz-cache'), CONTROL_TOKEN: TOKEN, MAX_CONNECTIONS_PER_ADDRESS: '0' });
     // The listener who must not notice any of it, from an address of its own.
@@ -229,7 +251,9 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
       });
       assert.ok(station.alive(), `the station process died at case ${i}: ${station.stray().slice(-2000)}`);
     }
-    console.log(`# ${cases.length} requests: ${JSON.stringify(Object.fromEntries(statuses))}; listener at ${(watch.share() * 100).toFixed(1)} % of 128 kbit/s, longest gap ${watch.maxGapMs()} ms`);
+    console.log(
+      `# ${cases.length} requests: ${JSON.stringify(Object.fromEntries(statuses))}; listener at ${(watch.share() * 100).toFixed(1)} % of 128 kbit/s, longest gap ${watch.maxGapMs()} ms`,
+    );
     assert.deepEqual(problems, []);
     assert.ok(station.alive());
     assert.equal(station.find(/caught by the process guard/).length, 0, 'nothing reached the process guard');

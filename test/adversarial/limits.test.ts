@@ -46,7 +46,11 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     const song = await makeTone({ file: path.join(dir, 's.m4a'), freq: 440, seconds: 1, args: ['-c:a', 'aac'] });
     // A process of its own, under `ulimit -n 64`, that uses up every descriptor first.
     const script = path.join(ROOT, 'test/helpers/spawn-without-descriptors.ts');
-    const r = spawnSync('sh', ['-c', `ulimit -n 64 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(script)} ${JSON.stringify(song)}`], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'sh',
+      ['-c', `ulimit -n 64 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(script)} ${JSON.stringify(song)}`],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(r.status, 0, `the process ended badly: ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { held: number; decoder: string | null; encoder: string };
     console.log(`# ${out.held} descriptors held; decoder: ${out.decoder}; encoder: ${out.encoder}`);
@@ -59,11 +63,25 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     const dir = tempDir('dns');
     try {
       const none = new AddressPolicy();
-      for (const url of [`http://localhost:${s.port}/a`, `${s.base}/b`, `http://[::1]:${s.port}/c`, `http://2130706433:${s.port}/d`, `http://0x7f.1:${s.port}/e`, `http://127.1:${s.port}/f`]) {
-        await assert.rejects(downloadToFile(url, path.join(dir, 'x'), { maxBytes: 1e6, policy: none, retry: () => null }), /loopback, private or special address/, url);
+      for (const url of [
+        `http://localhost:${s.port}/a`,
+        `${s.base}/b`,
+        `http://[::1]:${s.port}/c`,
+        `http://2130706433:${s.port}/d`,
+        `http://0x7f.1:${s.port}/e`,
+        `http://127.1:${s.port}/f`,
+      ]) {
+        await assert.rejects(
+          downloadToFile(url, path.join(dir, 'x'), { maxBytes: 1e6, policy: none, retry: () => null }),
+          /loopback, private or special address/,
+          url,
+        );
       }
       assert.equal(s.hits(), 0, 'no request reached the loopback server');
-      const { bytes } = await downloadToFile(`http://localhost:${s.port}/ok`, path.join(dir, 'ok'), { maxBytes: 1e6, policy: new AddressPolicy(['127.0.0.1', '::1']) });
+      const { bytes } = await downloadToFile(`http://localhost:${s.port}/ok`, path.join(dir, 'ok'), {
+        maxBytes: 1e6,
+        policy: new AddressPolicy(['127.0.0.1', '::1']),
+      });
       assert.equal(bytes, 1000);
     } finally {
       s.close();
@@ -101,7 +119,13 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     try {
       const t0 = Date.now();
       await assert.rejects(
-        downloadToFile(`${s.base}/trickle`, path.join(tempDir('slow'), 'x'), { maxBytes: 1e6, policy: new AddressPolicy(['127.0.0.1']), minBytesPerWindow: 4096, slowWindowMs: 1000, retry: () => null }),
+        downloadToFile(`${s.base}/trickle`, path.join(tempDir('slow'), 'x'), {
+          maxBytes: 1e6,
+          policy: new AddressPolicy(['127.0.0.1']),
+          minBytesPerWindow: 4096,
+          slowWindowMs: 1000,
+          retry: () => null,
+        }),
         /too slow: \d+ bytes in 1 s/,
       );
       assert.ok(Date.now() - t0 < 3000);
@@ -125,14 +149,26 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
       res.on('drain', pump);
       pump();
     });
-    const proxy = await startProxy({ QQ_API_BASE: upstream.base, QQ_C_BASE: upstream.base, UPSTREAM_MAX_BYTES: String(4 * 1024 * 1024), UPSTREAM_TIMEOUT_MS: '20000' });
+    const proxy = await startProxy({
+      QQ_API_BASE: upstream.base,
+      QQ_C_BASE: upstream.base,
+      UPSTREAM_MAX_BYTES: String(4 * 1024 * 1024),
+      UPSTREAM_TIMEOUT_MS: '20000',
+    });
     try {
       const rss0 = process.memoryUsage().rss;
       const answers = await Promise.all(
-        Array.from({ length: 16 }, (_, i) => fetch(`${proxy.url}/v1/qq/songs/000${i}abc`, { headers: { authorization: `Bearer ${proxy.token}` } }).then(async (r) => ({ status: r.status, body: await r.text() }))),
+        Array.from({ length: 16 }, (_, i) =>
+          fetch(`${proxy.url}/v1/qq/songs/000${i}abc`, { headers: { authorization: `Bearer ${proxy.token}` } }).then(async (r) => ({
+            status: r.status,
+            body: await r.text(),
+          })),
+        ),
       );
       const grew = (process.memoryUsage().rss - rss0) / 1024 / 1024;
-      console.log(`# 16 huge answers: ${answers.map((a) => a.status).join(',')}; upstream wrote ${(written / 1024 / 1024).toFixed(0)} MB; RSS grew ${grew.toFixed(0)} MB`);
+      console.log(
+        `# 16 huge answers: ${answers.map((a) => a.status).join(',')}; upstream wrote ${(written / 1024 / 1024).toFixed(0)} MB; RSS grew ${grew.toFixed(0)} MB`,
+      );
       for (const a of answers) {
         assert.equal(a.status, 502);
         assert.match(a.body, /SCAST_UPSTREAM_FAILED.*over 4194304 bytes/);
@@ -177,7 +213,12 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     const station = await runStation({ PLAYLISTS_DIR: dir, CONTROL_TOKEN: token });
     try {
       await until('the first song on air', () => station.station.channels[0]?.nowPlaying ?? undefined, 10_000);
-      const post = () => fetch(`${station.url}/api/channels/q/queue`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ source: 'file', path: 'a.m4a' }) });
+      const post = () =>
+        fetch(`${station.url}/api/channels/q/queue`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ source: 'file', path: 'a.m4a' }),
+        });
       const statuses: number[] = [];
       for (let i = 0; i < 21; i++) statuses.push((await post()).status);
       assert.deepEqual(statuses, [...Array(20).fill(202), 429]);

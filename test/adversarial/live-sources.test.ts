@@ -49,14 +49,20 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
   test('300 password guesses at once from one address: a few checked, the rest refused for load; guessing on, locked out at the tenth failure; the listener never starved; a real DJ elsewhere still signs in', async () => {
     const from = listener.bytes;
     const t0 = Date.now();
-    const guesses = Promise.all(Array.from({ length: 300 }, (_, i) => source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', `guess-${i}`)}Content-Type: audio/mpeg\r\n\r\n`, undefined, { from: '127.0.0.5' })));
+    const guesses = Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', `guess-${i}`)}Content-Type: audio/mpeg\r\n\r\n`, undefined, { from: '127.0.0.5' }),
+      ),
+    );
     const health = await fetch(`${station.url}/health`);
     const healthMs = Date.now() - t0;
     const answers = await guesses;
     // One address holds at most two checks at a time: the burst cost two. Guessing on, one at a time, it is locked out at its tenth failure.
     let tries = 0;
     for (; tries < 20; tries++) {
-      const r = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', `again-${tries}`)}Content-Type: audio/mpeg\r\n\r\n`, undefined, { from: '127.0.0.5' });
+      const r = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', `again-${tries}`)}Content-Type: audio/mpeg\r\n\r\n`, undefined, {
+        from: '127.0.0.5',
+      });
       if (r.status === 403) break;
     }
     // After that, more guesses from there are refused before any password check, even the right password.
@@ -74,7 +80,9 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
     await until('2 s more audio', () => (listener.bytes > from + 2 * 16000 ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const longest = Math.max(0, ...silentRuns(pcm, 44100, 3).map((r) => r.ms));
-    console.log(`# live guessing: ${JSON.stringify(counts)}, then locked out after ${tries} more, slowest answer ${slowest} ms, /health in ${healthMs} ms, longest silence at the listener ${longest.toFixed(0)} ms`);
+    console.log(
+      `# live guessing: ${JSON.stringify(counts)}, then locked out after ${tries} more, slowest answer ${slowest} ms, /health in ${healthMs} ms, longest silence at the listener ${longest.toFixed(0)} ms`,
+    );
     assert.equal((counts[401] ?? 0) + (counts[403] ?? 0) + (counts[503] ?? 0), 300);
     // A few checked and refused as wrong (two at a time from one address, within the budget's burst); the rest refused for load (503), uncounted and unchecked.
     assert.ok((counts[401] ?? 0) >= 1 && (counts[401] ?? 0) <= 10, `checked and refused as wrong: ${counts[401]}`);
@@ -85,7 +93,9 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
   });
 
   test('a head sent a byte at a time is cut off at the header timeout; an oversized one is refused at once', async () => {
-    const slow = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: audio/mpeg\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`, undefined, { slowMs: 50 });
+    const slow = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: audio/mpeg\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`, undefined, {
+      slowMs: 50,
+    });
     assert.ok(slow.ms < 4000, `held for ${slow.ms} ms`);
     assert.equal(slow.status, 400);
     const big = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\nX-Big: ${'b'.repeat(10_000)}\r\n\r\n`);
@@ -98,13 +108,19 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
     const escape = await source(port, `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: audio/mpeg\r\nice-name: Evil\x1b[2J\r\n\r\n`);
     assert.equal(escape.status, 400, 'a control character in a header');
     assert.match(escape.text, /control characters in header ice-name/);
-    const hostile = Buffer.from(`SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: application/ogg\r\nice-name: Evil';StreamUrl='http://x/\r\n\r\n`, 'latin1');
+    const hostile = Buffer.from(
+      `SOURCE /radio.mp3 HTTP/1.0\r\n${auth('dj', PW)}Content-Type: application/ogg\r\nice-name: Evil';StreamUrl='http://x/\r\n\r\n`,
+      'latin1',
+    );
     const answer = await source(port, hostile, randomBytes(200_000));
     assert.match(answer.text, /^HTTP\/1\.0 200 OK/);
     const off = await until('noise dropped', () => station.logs.find(/live: dj off/)[0], 10_000);
     assert.match(String(off.reason), /no decodable audio|could not be decoded/);
     assert.equal(off.dj, 'dj');
-    assert.ok(listener.titles.slice(seen).every((t) => t.title === 'Music'), `titles: ${JSON.stringify(listener.titles.slice(seen))}`);
+    assert.ok(
+      listener.titles.slice(seen).every((t) => t.title === 'Music'),
+      `titles: ${JSON.stringify(listener.titles.slice(seen))}`,
+    );
     assert.equal(processFaults.uncaught, faults, 'nothing reached the process guard');
   });
 });

@@ -84,7 +84,11 @@ describe('adversarial: a watched media folder', { timeout: 150_000 }, () => {
     assert.match(why('sparse.flac'), /over the 104857600-byte limit/);
     for (const script of ['hls.m4a', 'ffconcat.mp3', 'list.m3u.mp3']) assert.match(why(script), /probe|no audio|invalid data|format/i, script);
     const heard = new Set(listener.titles.map((t) => t.title));
-    for (const g of GOOD) assert.ok([...heard].some((t) => t.includes(`Tone ${g.hz}`)), `${JSON.stringify(g.name)} was heard (titles: ${JSON.stringify([...heard])})`);
+    for (const g of GOOD)
+      assert.ok(
+        [...heard].some((t) => t.includes(`Tone ${g.hz}`)),
+        `${JSON.stringify(g.name)} was heard (titles: ${JSON.stringify([...heard])})`,
+      );
     for (const t of heard) assert.doesNotMatch(t, /SECRET|HIDDEN|[\r\n]/, 'no secret or hidden title, no line break on air');
     const pcm = await decodeMp3(listener.audio());
     const track = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
@@ -107,7 +111,15 @@ describe('adversarial: a watched media folder', { timeout: 150_000 }, () => {
     rmSync(burst, { recursive: true });
     // Then one real song: the folder is still followed after the burst.
     await makeTone({ file: path.join(lib, 'after.m4a'), freq: 440, seconds: 1, args: ['-c:a', 'aac'], title: 'After' });
-    const settled = await until('the new song is read', () => station.find(/folder read/).slice(before).find((l) => l.songs === GOOD.length + 7), 10_000);
+    const settled = await until(
+      'the new song is read',
+      () =>
+        station
+          .find(/folder read/)
+          .slice(before)
+          .find((l) => l.songs === GOOD.length + 7),
+      10_000,
+    );
     const published = reads() - before;
     console.log(`# 4000 changes in a burst, then one song: ${published} new song lists, the last with ${settled.songs} songs`);
     assert.ok(published <= 10, `the burst was batched: ${published} new song lists`);

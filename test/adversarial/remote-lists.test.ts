@@ -28,7 +28,8 @@ describe('adversarial: large remote lists changing at every refresh', { timeout:
     server = http.createServer((_req, res) => {
       served += 1;
       const lines = ['#EXTM3U'];
-      for (let i = 0; i < ENTRIES; i++) lines.push(`#EXTINF:180,Artist ${i % 997} - Song ${i} of read ${served}`, `http://127.0.0.1:9/r${served}/song-${i}.mp3`);
+      for (let i = 0; i < ENTRIES; i++)
+        lines.push(`#EXTINF:180,Artist ${i % 997} - Song ${i} of read ${served}`, `http://127.0.0.1:9/r${served}/song-${i}.mp3`);
       res.writeHead(200, { 'content-type': 'audio/x-mpegurl' }).end(lines.join('\n'));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -55,7 +56,9 @@ describe('adversarial: large remote lists changing at every refresh', { timeout:
     await until('three more reads', () => (station.find(/playlist file read/).length >= reads + 3 ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 1000));
     const last = station.find(/playlist file read/).at(-1)!;
-    console.log(`# ${served} reads of a ${ENTRIES}-entry list (${last.songs} songs each): longest gap between audio arrivals ${watch.maxGapMs()} ms, listener at ${(watch.share() * 100).toFixed(1)} %`);
+    console.log(
+      `# ${served} reads of a ${ENTRIES}-entry list (${last.songs} songs each): longest gap between audio arrivals ${watch.maxGapMs()} ms, listener at ${(watch.share() * 100).toFixed(1)} %`,
+    );
     assert.equal(last.songs, ENTRIES);
     // Audio is released every 100 ms; a read done in one go held the loop ~300 ms (gaps of 322 ms), in slices under 100 ms.
     assert.ok(watch.maxGapMs() < 280, `audio stopped arriving for ${watch.maxGapMs()} ms`);

@@ -69,7 +69,13 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
       ],
     });
     livePort = await freePort();
-    station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('signin-cache'), DJS_FILE: djs, LIVE_PORT: String(livePort), MAX_CONNECTIONS_PER_ADDRESS: '16' });
+    station = await startStationProcess({
+      PLAYLISTS_DIR: dir,
+      CACHE_DIR: tempDir('signin-cache'),
+      DJS_FILE: djs,
+      LIVE_PORT: String(livePort),
+      MAX_CONNECTIONS_PER_ADDRESS: '16',
+    });
     radio = await steadyListener(`${station.url}/radio.mp3`);
     other = await steadyListener(`${station.url}/other.mp3`);
   });
@@ -86,7 +92,9 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
     const fromOther = other.bytes;
     const t0 = Date.now();
     const flood = Promise.all(
-      Array.from({ length: 800 }, (_, i) => sourceRequest(i % 2 ? livePort : station.port, sourceHead('/radio.mp3', 'alice', `guess-${i}`), undefined, { from: attacker(i >> 1) })),
+      Array.from({ length: 800 }, (_, i) =>
+        sourceRequest(i % 2 ? livePort : station.port, sourceHead('/radio.mp3', 'alice', `guess-${i}`), undefined, { from: attacker(i >> 1) }),
+      ),
     );
     const health = await get(`${station.url}/health`);
     const answers = await flood;
@@ -104,20 +112,34 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
         `longest silence ${silences.map((s) => s.toFixed(0)).join(' / ')} ms (radio / other); real DJ admitted ${onAirMs} ms after the flood`,
     );
     assert.equal(answers.length, 800);
-    assert.ok(answers.every((a) => [401, 503].includes(a.status)), `answers ${JSON.stringify(counts)}`);
+    assert.ok(
+      answers.every((a) => [401, 503].includes(a.status)),
+      `answers ${JSON.stringify(counts)}`,
+    );
     // The budget: a burst of 10 and 5 a second; no address reached 10 failures, and the load refusals counted for nobody.
     const bound = 10 + Math.ceil((floodMs / 1000) * 5) + 1;
     assert.ok((counts[401] ?? 0) <= bound, `${counts[401]} password checks in ${floodMs} ms (bound ${bound})`);
     assert.ok(slowest < 5000, `slowest answer ${slowest} ms`);
     assert.equal(health.status, 200);
     assert.ok(health.ms < 1000, `/health took ${health.ms} ms`);
-    assert.ok(silences.every((s) => s < 300), `silence at a listener: ${silences.join(', ')} ms`);
+    assert.ok(
+      silences.every((s) => s < 300),
+      `silence at a listener: ${silences.join(', ')} ms`,
+    );
     assert.ok(onAirMs < 5000, `the real DJ took ${onAirMs} ms to be admitted`);
   });
 
   test("the live DJ's own title updates during a flood all land, and never lock her out", async () => {
-    await until('alice heard', () => station.find(/live: first audio decoded/)[0] ?? station.find(/now playing/).find((l) => /alice/.test(String(l.key))), 10_000).catch(() => undefined);
-    const flood = Promise.all(Array.from({ length: 600 }, (_, i) => sourceRequest(i % 2 ? livePort : station.port, sourceHead('/radio.mp3', 'alice', `again-${i}`), undefined, { from: attacker(1000 + i) })));
+    await until(
+      'alice heard',
+      () => station.find(/live: first audio decoded/)[0] ?? station.find(/now playing/).find((l) => /alice/.test(String(l.key))),
+      10_000,
+    ).catch(() => undefined);
+    const flood = Promise.all(
+      Array.from({ length: 600 }, (_, i) =>
+        sourceRequest(i % 2 ? livePort : station.port, sourceHead('/radio.mp3', 'alice', `again-${i}`), undefined, { from: attacker(1000 + i) }),
+      ),
+    );
     const auth = { authorization: `Basic ${Buffer.from(`alice:${PW.alice}`).toString('base64')}` };
     const updates: { status: number; ms: number }[] = [];
     for (let i = 0; i < 12; i++) updates.push(await get(`${station.url}/admin/metadata?mode=updinfo&mount=/radio.mp3&song=Song%20${i}`, '127.0.0.1', auth));
@@ -126,7 +148,9 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
     dj?.kill('SIGKILL');
     await until('the show ended', () => station.find(/live: alice off/)[0], 10_000);
     const again = await sourceRequest(station.port, sourceHead('/radio.mp3', 'alice', PW.alice), undefined, { from: '127.0.0.1' });
-    console.log(`# 12 title updates during 600 sign-ins: ${JSON.stringify(tally(updates))}, slowest ${Math.max(...updates.map((u) => u.ms))} ms; her reconnect: ${again.status}`);
+    console.log(
+      `# 12 title updates during 600 sign-ins: ${JSON.stringify(tally(updates))}, slowest ${Math.max(...updates.map((u) => u.ms))} ms; her reconnect: ${again.status}`,
+    );
     assert.deepEqual(tally(updates), { 200: 12 }, 'every title update of the live DJ landed');
     assert.equal(again.status, 200, `her reconnect was answered ${again.text.trim()}`);
   });
@@ -134,7 +158,8 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
   test("another DJ's right password does not clear an address's failed guesses", async () => {
     // Sequential, within the check budget: 9 wrong for alice, bob's right password (refused: not his channel), one more wrong.
     const from = '127.0.9.9';
-    for (let i = 0; i < 9; i++) assert.equal((await sourceRequest(station.port, sourceHead('/radio.mp3', 'alice', `wrong-${i}`), undefined, { from })).status, 401);
+    for (let i = 0; i < 9; i++)
+      assert.equal((await sourceRequest(station.port, sourceHead('/radio.mp3', 'alice', `wrong-${i}`), undefined, { from })).status, 401);
     const bob = await sourceRequest(station.port, sourceHead('/radio.mp3', 'bob', PW.bob), undefined, { from });
     assert.match(bob.text, /may not broadcast into channel radio/);
     assert.equal((await sourceRequest(station.port, sourceHead('/radio.mp3', 'alice', 'wrong-9'), undefined, { from })).status, 401);

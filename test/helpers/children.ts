@@ -17,7 +17,7 @@ export function childProcesses(comm: string, args?: RegExp): number[] {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (ppid !== process.pid || name !== comm) continue;
     if (args) {
-      let cmdline = '';
+      let cmdline: string;
       try {
         cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
       } catch {

@@ -68,7 +68,11 @@ export class FakeFeed implements PcmFeed {
 let counter = 0;
 
 /** A song of `frames` frames whose every sample is `value(frame)`. */
-export function fakeSong(frames: number, value: number | ((frame: number) => number), opts: { track?: Partial<Track>; produced?: number; seconds?: number | null; gainDb?: number; partialBytes?: number } = {}): Song & { feed: FakeFeed } {
+export function fakeSong(
+  frames: number,
+  value: number | ((frame: number) => number),
+  opts: { track?: Partial<Track>; produced?: number; seconds?: number | null; gainDb?: number; partialBytes?: number } = {},
+): Song & { feed: FakeFeed } {
   const key = `fake:${++counter}`;
   const fn = typeof value === 'number' ? () => value : value;
   const info: TrackInfo = { key, source: 'file', title: key };

@@ -16,21 +16,23 @@ export async function openMany(port: number, n: number, from: (i: number) => str
   const out: Attacker[] = [];
   for (let i = 0; i < n; i += 200) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(200, n - i) }, (_, j) =>
-        new Promise<Attacker>((resolve) => {
-          const a: Attacker = { socket: net.connect({ port, host: '127.0.0.1', localAddress: from(i + j) }), closedAt: null };
-          const done = (): void => resolve(a);
-          a.socket.setTimeout(timeoutMs, () => a.socket.destroy());
-          a.socket.once('connect', () => {
-            if (hello) a.socket.write(hello);
-            done();
-          });
-          a.socket.on('error', () => undefined);
-          a.socket.once('close', () => {
-            a.closedAt = Date.now();
-            done();
-          });
-        }),
+      Array.from(
+        { length: Math.min(200, n - i) },
+        (_, j) =>
+          new Promise<Attacker>((resolve) => {
+            const a: Attacker = { socket: net.connect({ port, host: '127.0.0.1', localAddress: from(i + j) }), closedAt: null };
+            const done = (): void => resolve(a);
+            a.socket.setTimeout(timeoutMs, () => a.socket.destroy());
+            a.socket.once('connect', () => {
+              if (hello) a.socket.write(hello);
+              done();
+            });
+            a.socket.on('error', () => undefined);
+            a.socket.once('close', () => {
+              a.closedAt = Date.now();
+              done();
+            });
+          }),
       ),
     );
     out.push(...batch);
@@ -41,4 +43,3 @@ export async function openMany(port: number, n: number, from: (i: number) => str
 export function stillOpen(attackers: Attacker[]): number {
   return attackers.filter((a) => a.closedAt === null).length;
 }
-

@@ -80,11 +80,19 @@ export async function startIcecast(opts: { port?: number; sourcePassword?: strin
     stopping = false;
     const acceptedAt = await waitForPort(port);
     // Accepting is not serving yet: wait for an HTTP answer, failing fast if it died.
-    await until('Icecast answering HTTP', async () => {
-      if (exited) throw new Error(exited);
-      const ok = await fetch(`http://127.0.0.1:${port}/status-json.xsl`).then((r) => r.ok, () => false);
-      return ok ? true : undefined;
-    }, 10_000, 10);
+    await until(
+      'Icecast answering HTTP',
+      async () => {
+        if (exited) throw new Error(exited);
+        const ok = await fetch(`http://127.0.0.1:${port}/status-json.xsl`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        return ok ? true : undefined;
+      },
+      10_000,
+      10,
+    );
     started = true;
     return acceptedAt;
   }

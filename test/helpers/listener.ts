@@ -60,8 +60,17 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
         const seen = l.titles.find((t) => match(t.title));
         if (seen) return Promise.resolve(seen);
         return new Promise((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`no matching title within ${timeoutMs} ms; saw ${JSON.stringify(l.titles.map((t) => t.title))}`)), timeoutMs);
-          waiters.push({ match, resolve: (t) => { clearTimeout(timer); res(t); } });
+          const timer = setTimeout(
+            () => rej(new Error(`no matching title within ${timeoutMs} ms; saw ${JSON.stringify(l.titles.map((t) => t.title))}`)),
+            timeoutMs,
+          );
+          waiters.push({
+            match,
+            resolve: (t) => {
+              clearTimeout(timer);
+              res(t);
+            },
+          });
         });
       },
       close() {
@@ -101,14 +110,21 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
           if (ev.title === undefined) return;
           const seen = { title: ev.title, audioOffset: ev.audioOffset, at: Date.now() };
           l.titles.push(seen);
-          for (const w of [...waiters]) if (w.match(ev.title)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(seen); }
+          for (const w of [...waiters])
+            if (w.match(ev.title)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(seen);
+            }
         });
       } else {
         plain = true;
       }
       const rest = head.subarray(end + 4);
       resolve(l);
-      if (rest.length > 0) (reader ? reader.push(rest) : onAudio(rest));
+      if (rest.length > 0) {
+        if (reader) reader.push(rest);
+        else onAudio(rest);
+      }
     });
     socket.on('close', () => {
       l.closed = true;

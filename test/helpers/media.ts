@@ -35,7 +35,19 @@ export async function makeTone(spec: ToneSpec): Promise<string> {
 
 /** A noisy PNG of about `kb` KiB, to make a large ID3 picture frame. */
 export async function makeCover(file: string, size = 400): Promise<string> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `nullsrc=s=${size}x${size},geq=random(1)*255:128:128`, '-frames:v', '1', file]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `nullsrc=s=${size}x${size},geq=random(1)*255:128:128`,
+    '-frames:v',
+    '1',
+    file,
+  ]);
   return file;
 }
 
@@ -98,7 +110,7 @@ export function frequencyTrack(pcm: Int16Array, sampleRate = 44100, windowMs = 2
     let crossings = 0;
     let energy = 0;
     for (let i = w + 1; i < w + n; i++) {
-      if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+      if (pcm[i - 1]! < 0 !== pcm[i]! < 0) crossings++;
       energy += pcm[i]! * pcm[i]!;
     }
     out.push(minRms > 0 && Math.sqrt(energy / (n - 1)) < minRms ? 0 : (crossings / 2) * (1000 / windowMs));
@@ -149,7 +161,19 @@ export function toneChanges(pcm: Int16Array, freqs: number[], sampleRate = 44100
 
 /** Integrated loudness and true peak of a file (or a stretch of it), as ffmpeg's ebur128 measures. */
 export async function measureLoudness(file: string, from = 0, seconds?: number): Promise<{ lufs: number; peak: number }> {
-  const args = ['-hide_banner', '-nostats', ...(from > 0 ? ['-ss', String(from)] : []), ...(seconds ? ['-t', String(seconds)] : []), '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'];
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    ...(from > 0 ? ['-ss', String(from)] : []),
+    ...(seconds ? ['-t', String(seconds)] : []),
+    '-i',
+    file,
+    '-af',
+    'ebur128=peak=true',
+    '-f',
+    'null',
+    '-',
+  ];
   const { stderr } = await run('ffmpeg', args, { maxBuffer: 64 * 1024 * 1024 });
   const tail = stderr.slice(stderr.lastIndexOf('Summary:'));
   return { lufs: Number(/I:\s*(-?[\d.]+) LUFS/.exec(tail)![1]), peak: Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(tail)![1]) };

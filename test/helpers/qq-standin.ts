@@ -93,7 +93,10 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString() || url.searchParams.get('data') || '{}') as Record<string, { module?: string; method?: string; param?: Record<string, unknown> }>;
+        const body = JSON.parse(Buffer.concat(chunks).toString() || url.searchParams.get('data') || '{}') as Record<
+          string,
+          { module?: string; method?: string; param?: Record<string, unknown> }
+        >;
         const out: Record<string, unknown> = { code: 0, ts: Date.now() };
         let delay = 0;
         for (const [key, r] of Object.entries(body)) {
@@ -136,14 +139,30 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
                 msg: '127.0.0.1',
                 sip: ['http://ws.stream.qqmusic.qq.com/', `${s.base}/cdn/`],
                 // The current call answers the path in `wifiurl` (and `purl` empty or the same); the older in `purl`.
-                midurlinfo: [{ songmid: mid, filename, purl: current ? '' : purl, ...(current ? { wifiurl: purl, flowurl: '' } : {}), vkey: playable ? 'V' : '', result: playable ? 0 : 104003 }],
+                midurlinfo: [
+                  {
+                    songmid: mid,
+                    filename,
+                    purl: current ? '' : purl,
+                    ...(current ? { wifiurl: purl, flowurl: '' } : {}),
+                    vkey: playable ? 'V' : '',
+                    result: playable ? 0 : 104003,
+                  },
+                ],
               },
             };
           } else if (r.module === 'music.srfDissInfo.aiDissInfo') {
             const id = String(r.param?.disstid);
             const pl = s.playlists.get(id);
             out[key] = pl
-              ? { code: 0, data: { dirinfo: { id: Number(id), title: pl.title }, total_song_num: pl.mids.length, songlist: pl.mids.map((m, i) => itemOf(pl, s.songs.get(m)!, i)) } }
+              ? {
+                  code: 0,
+                  data: {
+                    dirinfo: { id: Number(id), title: pl.title },
+                    total_song_num: pl.mids.length,
+                    songlist: pl.mids.map((m, i) => itemOf(pl, s.songs.get(m)!, i)),
+                  },
+                }
               : { code: 0, data: { dirinfo: {}, total_song_num: 0, songlist: [] } };
           } else if (r.module === 'music.search.SearchCgiService') {
             const q = String(r.param?.query).toLowerCase();

@@ -7,7 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
 /** Send `head` (and `body`), return what the station answered and when it closed. */
-export function sourceRequest(port: number, head: string | Buffer, body?: Buffer, opts: { slowMs?: number; from?: string } = {}): Promise<{ status: number; text: string; ms: number }> {
+export function sourceRequest(
+  port: number,
+  head: string | Buffer,
+  body?: Buffer,
+  opts: { slowMs?: number; from?: string } = {},
+): Promise<{ status: number; text: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port, ...(opts.from ? { localAddress: opts.from } : {}) });
@@ -32,10 +37,33 @@ export function sourceRequest(port: number, head: string | Buffer, body?: Buffer
 export const basicAuth = (user: string, pw: string): string => `Authorization: Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}\r\n`;
 
 /** A SOURCE request head for `mount` signed in as `user`. */
-export const sourceHead = (mount: string, user: string, pw: string, type = 'audio/mpeg'): string => `SOURCE ${mount} HTTP/1.0\r\n${basicAuth(user, pw)}Content-Type: ${type}\r\n\r\n`;
+export const sourceHead = (mount: string, user: string, pw: string, type = 'audio/mpeg'): string =>
+  `SOURCE ${mount} HTTP/1.0\r\n${basicAuth(user, pw)}Content-Type: ${type}\r\n\r\n`;
 
 /** ffmpeg broadcasting a tone as MP3 to `url` (icecast://user:pw@host:port/mount), paced in real time. */
 export function ffmpegDj(url: string, opts: { seconds: number; freq?: number }): ChildProcess {
-  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${opts.freq ?? 1000}:duration=${opts.seconds}`, '-af', 'volume=0.5', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3', url];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${opts.freq ?? 1000}:duration=${opts.seconds}`,
+    '-af',
+    'volume=0.5',
+    '-ac',
+    '2',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '128k',
+    '-content_type',
+    'audio/mpeg',
+    '-f',
+    'mp3',
+    url,
+  ];
   return spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }

@@ -80,7 +80,16 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
     close: () => stopChild(child, 'SIGTERM'),
   };
   try {
-    await until('the station listening', () => (!alive() ? Promise.reject(new Error(`station exited: ${stray}`)) : lines.some((l) => String(l.msg).startsWith('tune in') || /no playlists yet/.test(String(l.msg))) ? true : undefined), 30_000);
+    await until(
+      'the station listening',
+      () =>
+        !alive()
+          ? Promise.reject(new Error(`station exited: ${stray}`))
+          : lines.some((l) => String(l.msg).startsWith('tune in') || /no playlists yet/.test(String(l.msg)))
+            ? true
+            : undefined,
+      30_000,
+    );
   } catch (err) {
     await p.close();
     throw err;

@@ -38,7 +38,11 @@ export function writePlaylist(dir: string, id: string, playlist: unknown): strin
 }
 
 /** A station on a free HTTP port with the given environment on top of test defaults. */
-export async function runStation(env: Record<string, string>, logs = captureLogs(), tuning: Parameters<typeof startStation>[2] = {}): Promise<RunningStation & { logs: LogCapture }> {
+export async function runStation(
+  env: Record<string, string>,
+  logs = captureLogs(),
+  tuning: Parameters<typeof startStation>[2] = {},
+): Promise<RunningStation & { logs: LogCapture }> {
   const parsed = loadEnv({
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',

@@ -110,8 +110,14 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     assert.equal(standin.calls.get('music.vkey.GetVkey.UrlGetVkey') ?? 0, vkeyCalls, 'no play URL asked for a VIP-only song');
     const wrong = await get(`/v1/qq/songs/${SONGS[8]!.mid}/url`);
     assert.equal(wrong.status, 502);
-    assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /is for file M500009WrongFile00009WrongFile00\.mp3, not the C400009WrongFile00009WrongFile00\.m4a asked for/);
-    for (const [mid, code] of [[SONGS[9]!.mid, 'SCAST_UPSTREAM_SIGNATURE'], [SONGS[10]!.mid, 'SCAST_UPSTREAM_CREDENTIAL']] as const) {
+    assert.match(
+      ((await wrong.json()) as { error: { message: string } }).error.message,
+      /is for file M500009WrongFile00009WrongFile00\.mp3, not the C400009WrongFile00009WrongFile00\.m4a asked for/,
+    );
+    for (const [mid, code] of [
+      [SONGS[9]!.mid, 'SCAST_UPSTREAM_SIGNATURE'],
+      [SONGS[10]!.mid, 'SCAST_UPSTREAM_CREDENTIAL'],
+    ] as const) {
       const res = await get(`/v1/qq/songs/${mid}`);
       assert.equal(res.status, 502);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
@@ -123,13 +129,18 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
   });
 
   test('playlist items in both shapes; a playlist none of whose items can be read is an error, not an empty list', async () => {
-    const pl = (await (await get('/v1/qq/playlists/8000000001')).json()) as { songs: { mid: string; title: string; playable: boolean; artists: { name: string }[] }[] };
-    assert.deepEqual(pl.songs.map((s) => [s.mid, s.title, s.playable]), [
-      [SONGS[0]!.mid, '晴天', true],
-      [SONGS[6]!.mid, 'Other Media', true],
-      [SONGS[7]!.mid, 'Pay To Play', false],
-      [SONGS[8]!.mid, 'Wrong File', true],
-    ]);
+    const pl = (await (await get('/v1/qq/playlists/8000000001')).json()) as {
+      songs: { mid: string; title: string; playable: boolean; artists: { name: string }[] }[];
+    };
+    assert.deepEqual(
+      pl.songs.map((s) => [s.mid, s.title, s.playable]),
+      [
+        [SONGS[0]!.mid, '晴天', true],
+        [SONGS[6]!.mid, 'Other Media', true],
+        [SONGS[7]!.mid, 'Pay To Play', false],
+        [SONGS[8]!.mid, 'Wrong File', true],
+      ],
+    );
     assert.equal(pl.songs[1]!.artists[0]!.name, 'X', 'a legacy item (songmid/songname) read as well');
     const bad = await get('/v1/qq/playlists/8000000002');
     assert.equal(bad.status, 502);
@@ -153,10 +164,16 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     const pl = (await (await get('/v1/qq/playlists/7039371977')).json()) as { title: string; total: number; songs: { mid: string }[] };
     assert.equal(pl.title, '我的歌单');
     assert.equal(pl.total, 2);
-    assert.deepEqual(pl.songs.map((s) => s.mid), [SONGS[0]!.mid, SONGS[6]!.mid]);
+    assert.deepEqual(
+      pl.songs.map((s) => s.mid),
+      [SONGS[0]!.mid, SONGS[6]!.mid],
+    );
     assert.equal((await get('/v1/qq/playlists/123')).status, 404);
     const found = (await (await get(`/v1/qq/search?q=${encodeURIComponent('周杰伦')}`)).json()) as { songs: { title: string }[] };
-    assert.deepEqual(found.songs.map((s) => s.title), ['晴天']);
+    assert.deepEqual(
+      found.songs.map((s) => s.title),
+      ['晴天'],
+    );
   });
 
   test('the import command turns a QQ playlist into a valid playlist file', async () => {
@@ -166,8 +183,11 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     const out = path.join(tempDir('import'), 'mine.json');
     const run = (args: string[]) =>
       new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/import.ts', ...args], { env: { ...process.env, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token } }, (err, _o, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/import.ts', ...args],
+          { env: { ...process.env, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token } },
+          (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
         );
       });
     const ok = await run(['qq:7039371977', out]);
@@ -176,7 +196,10 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     const playlist = parsePlaylist(out, readFileSync(out));
     assert.equal(playlist.name, '我的歌单');
     assert.equal(playlist.mount, '/mine.mp3');
-    assert.deepEqual(playlist.tracks.map((t) => (t.source === 'qq' ? t.id : null)), [SONGS[0]!.mid, SONGS[6]!.mid]);
+    assert.deepEqual(
+      playlist.tracks.map((t) => (t.source === 'qq' ? t.id : null)),
+      [SONGS[0]!.mid, SONGS[6]!.mid],
+    );
     const first = playlist.tracks[0]!;
     assert.equal(first.source === 'qq' ? first.artist : null, '周杰伦');
     const again = await run(['qq:7039371977', out]);
@@ -245,7 +268,11 @@ describe('qq tracks end to end: playlist -> api-proxy -> stand-in CDN -> ffmpeg 
     ]);
     const proxy = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base });
     const dir = tempDir('qq-playlists');
-    writePlaylist(dir, 'qq', { name: 'QQ', mount: '/qq.mp3', tracks: ['AAA000000000a1', 'CCC000000000c3', 'BBB000000000b2'].map((id) => ({ source: 'qq', id })) });
+    writePlaylist(dir, 'qq', {
+      name: 'QQ',
+      mount: '/qq.mp3',
+      tracks: ['AAA000000000a1', 'CCC000000000c3', 'BBB000000000b2'].map((id) => ({ source: 'qq', id })),
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token });
     try {
       const listener = await listen(`${station.url}/qq.mp3`);

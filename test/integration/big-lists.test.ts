@@ -45,7 +45,16 @@ describe('big lists load without touching the audio', { timeout: 180_000 }, () =
       const heardFrom = listener.bytes;
       loop.enable();
       const edited = performance.now();
-      writePlaylist(dir, 'big', { name: 'Big', mount: '/big.mp3', order: 'shuffle', tracks: [{ source: 'file', path: 'steady.mp3' }, { source: 'folder', path: 'library' }, { source: 'qq-playlist', id: '9100000001' }] });
+      writePlaylist(dir, 'big', {
+        name: 'Big',
+        mount: '/big.mp3',
+        order: 'shuffle',
+        tracks: [
+          { source: 'file', path: 'steady.mp3' },
+          { source: 'folder', path: 'library' },
+          { source: 'qq-playlist', id: '9100000001' },
+        ],
+      });
       const folder = await until('the folder read', () => station.logs.find(/folder read/).find((l) => l.songs === 10_000), 30_000);
       const qq = await until('the QQ playlist read', () => station.logs.find(/QQ playlist read/).find((l) => l.songs === 1000), 30_000);
       const loadedMs = Math.round(performance.now() - edited);
@@ -57,7 +66,15 @@ describe('big lists load without touching the audio', { timeout: 180_000 }, () =
       const before = station.logs.find(/folder read/).length;
       const added = performance.now();
       linkSync(song, path.join(library, 'artist-42', 'new.mp3'));
-      const again = await until('the new file read', () => station.logs.find(/folder read/).slice(before).find((l) => l.songs === 10_001), 10_000);
+      const again = await until(
+        'the new file read',
+        () =>
+          station.logs
+            .find(/folder read/)
+            .slice(before)
+            .find((l) => l.songs === 10_001),
+        10_000,
+      );
       const addedMs = Math.round(performance.now() - added);
       assert.equal(again.ms, undefined, 'a change re-reads its own folder (a full read logs how long it took)');
       // What the listener heard across all of it: one steady tone, no silence.

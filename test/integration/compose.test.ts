@@ -106,7 +106,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     try {
       await until(`${name} healthy`, async () => ((await healthy(name)) ? true : undefined), timeoutMs, 100);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; ${name} said: ${stderrOf.get(name)?.().slice(-2000) ?? '(nothing)'}`);
+      throw new Error(`${(err as Error).message}; ${name} said: ${stderrOf.get(name)?.().slice(-2000) ?? '(nothing)'}`, { cause: err });
     }
   }
 
@@ -137,7 +137,10 @@ describe('docker compose: validated, and its services run as plain processes', {
     const argv = cmd.map((a) => mapPaths(a, svc));
     if (argv[0] === 'node') argv[0] = process.execPath;
     const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
-    return run(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, ...environment } }).then(() => true, () => false);
+    return run(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH!, ...environment } }).then(
+      () => true,
+      () => false,
+    );
   }
 
   test('docker-compose config refuses to run without the secrets, naming the variable', async () => {
@@ -181,7 +184,21 @@ describe('docker compose: validated, and its services run as plain processes', {
     start('icecast-relay');
     await waitForPort(ports.ICECAST_RELAY_PORT!);
     const relayUrl = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
-    await until('relay has the mount', async () => ((await fetch(relayUrl, { method: 'GET', signal: AbortSignal.timeout(2000) }).then((r) => { void r.body?.cancel(); return r.status === 200; }, () => false)) ? true : undefined), 30_000, 500);
+    await until(
+      'relay has the mount',
+      async () =>
+        (await fetch(relayUrl, { method: 'GET', signal: AbortSignal.timeout(2000) }).then(
+          (r) => {
+            void r.body?.cancel();
+            return r.status === 200;
+          },
+          () => false,
+        ))
+          ? true
+          : undefined,
+      30_000,
+      500,
+    );
     const listener = await listen(relayUrl);
     assert.equal(listener.status, 200);
     await until('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);

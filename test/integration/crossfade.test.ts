@@ -64,12 +64,19 @@ const centre = (k: number): number => k * HOP_S + 0.02;
 
 /** Short-term (3 s) loudness every 100 ms, as ebur128 reports it, with each value's time. */
 async function shortTerm(file: string): Promise<{ t: number; s: number }[]> {
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], { maxBuffer: 256 * 1024 * 1024 });
-  return [...stderr.matchAll(/t:\s*([\d.]+)\s+TARGET.*?S:\s*(-?[\d.]+|-inf)/g)].map((m) => ({ t: Number(m[1]), s: m[2] === '-inf' ? -Infinity : Number(m[2]) }));
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return [...stderr.matchAll(/t:\s*([\d.]+)\s+TARGET.*?S:\s*(-?[\d.]+|-inf)/g)].map((m) => ({
+    t: Number(m[1]),
+    s: m[2] === '-inf' ? -Infinity : Number(m[2]),
+  }));
 }
 
 async function truePeak(file: string): Promise<number> {
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(stderr.slice(stderr.lastIndexOf('Summary:')))![1]);
 }
 
@@ -88,9 +95,26 @@ interface Song {
 
 async function make(dir: string, s: Song): Promise<void> {
   let tone = `sine=frequency=${s.freq}:sample_rate=44100:duration=${s.seconds},volume=${s.gainDb}dB,aformat=channel_layouts=stereo`;
-  if (s.clicks) tone += `[t];aevalsrc='if(lt(mod(t+0.5,2),0.0001),0.99,0)':s=44100:d=${s.seconds},aformat=channel_layouts=stereo[k];[t][k]amix=inputs=2:normalize=0`;
-  const graph = s.lead || s.tail ? `anullsrc=r=44100:cl=stereo:d=${s.lead ?? 0.01}[a];${tone}[b];sine=frequency=${s.freq}:sample_rate=44100:duration=${s.tail ?? 0.01},volume=${s.gainDb - 60}dB,aformat=channel_layouts=stereo[c];[a][b][c]concat=n=3:v=0:a=1[out]` : `${tone}[out]`;
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph, '-map', '[out]', '-metadata', `title=${s.name}`, ...s.codec, path.join(dir, `${s.name}.${s.ext}`)]);
+  if (s.clicks)
+    tone += `[t];aevalsrc='if(lt(mod(t+0.5,2),0.0001),0.99,0)':s=44100:d=${s.seconds},aformat=channel_layouts=stereo[k];[t][k]amix=inputs=2:normalize=0`;
+  const graph =
+    s.lead || s.tail
+      ? `anullsrc=r=44100:cl=stereo:d=${s.lead ?? 0.01}[a];${tone}[b];sine=frequency=${s.freq}:sample_rate=44100:duration=${s.tail ?? 0.01},volume=${s.gainDb - 60}dB,aformat=channel_layouts=stereo[c];[a][b][c]concat=n=3:v=0:a=1[out]`
+      : `${tone}[out]`;
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-filter_complex',
+    graph,
+    '-map',
+    '[out]',
+    '-metadata',
+    `title=${s.name}`,
+    ...s.codec,
+    path.join(dir, `${s.name}.${s.ext}`),
+  ]);
 }
 
 describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
@@ -103,7 +127,12 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
       { name: 'quiet', freq: 660, seconds: 8, gainDb: -12, codec: ['-c:a', 'libvorbis', '-q:a', '6'], ext: 'ogg', clicks: true },
     ];
     for (const s of songs) await make(dir, s);
-    writePlaylist(dir, 'x', { name: 'Xfade', mount: '/x.mp3', crossfade: CROSSFADE, tracks: songs.map((s) => ({ source: 'file', path: `${s.name}.${s.ext}`, title: s.name })) });
+    writePlaylist(dir, 'x', {
+      name: 'Xfade',
+      mount: '/x.mp3',
+      crossfade: CROSSFADE,
+      tracks: songs.map((s) => ({ source: 'file', path: `${s.name}.${s.ext}`, title: s.name })),
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('crossfade-cache'), CONTROL_TOKEN: CONTROL });
     try {
       const listener = await listen(`${station.url}/x.mp3`);
@@ -114,7 +143,11 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
         if (m.type === 'track') trackMsgs.push({ title: m.nowPlaying!.title, at: Date.now() });
       });
       // Round one warms the analyses (cues and gains); round two is measured.
-      await until('two rounds and a bit', () => (listener.titles.filter((t) => t.title === 'padded').length >= 3 && listener.titles.at(-1)?.title === 'hot' ? true : undefined), 150_000);
+      await until(
+        'two rounds and a bit',
+        () => (listener.titles.filter((t) => t.title === 'padded').length >= 3 && listener.titles.at(-1)?.title === 'hot' ? true : undefined),
+        150_000,
+      );
       // A skip in the middle of `hot`.
       const hotStart = listener.titles.at(-1)!;
       await until('mid-song', () => (listener.bytes > hotStart.audioOffset + 3 * 16000 ? true : undefined), 10_000);
@@ -137,11 +170,15 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
       const to = padded[2]!.audioOffset / 16000 + 4;
       const order = ['padded', 'hot', 'short', 'quiet', 'padded'];
       /** Each tone's steady level: the median of its level where it is the loudest. */
-      const steady = new Map(songs.map((s) => {
-        const l = level.get(s.name)!;
-        const vals = [...l].filter((v, k) => centre(k) > from && centre(k) < to && songs.every((o) => o === s || v > 4 * level.get(o.name)![k]!)).sort((a, b) => a - b);
-        return [s.name, vals[Math.floor(vals.length / 2)]!];
-      }));
+      const steady = new Map(
+        songs.map((s) => {
+          const l = level.get(s.name)!;
+          const vals = [...l]
+            .filter((v, k) => centre(k) > from && centre(k) < to && songs.every((o) => o === s || v > 4 * level.get(o.name)![k]!))
+            .sort((a, b) => a - b);
+          return [s.name, vals[Math.floor(vals.length / 2)]!];
+        }),
+      );
       const r = 0.03; // -30 dB: where a fading tone counts as present
       const t1 = (2 / Math.PI) * Math.asin(r);
       const t2 = (2 / Math.PI) * Math.acos(r);
@@ -174,7 +211,9 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
         const midByte = Math.round((mid + skipped) * 16000);
         const msg = trackMsgs.find((t) => t.title === inc && Math.abs(t.at - listener.arrivalOf(midByte)!) < 3000);
         const msgOffset = msg ? msg.at - listener.arrivalOf(midByte)! : NaN;
-        report.push(`${out}->${inc}: overlap ${overlap.toFixed(3)} s (want ${expected}), mid-levels ${outMid.toFixed(2)}/${inMid.toFixed(2)}, ICY title ${Math.round(titleOffset * 1000)} ms, feed ${Math.round(msgOffset)} ms from mid`);
+        report.push(
+          `${out}->${inc}: overlap ${overlap.toFixed(3)} s (want ${expected}), mid-levels ${outMid.toFixed(2)}/${inMid.toFixed(2)}, ICY title ${Math.round(titleOffset * 1000)} ms, feed ${Math.round(msgOffset)} ms from mid`,
+        );
         assert.ok(Math.abs(overlap - expected) <= 0.05, `${out}->${inc} overlap ${overlap}`);
         assert.ok(Math.abs(outMid - Math.SQRT1_2) < 0.08 && Math.abs(inMid - Math.SQRT1_2) < 0.08, `${out}->${inc} mid levels ${outMid} ${inMid}`);
         // ICY titles ride between blocks of `icy-metaint` audio bytes: the first block boundary after the middle.

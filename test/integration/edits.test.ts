@@ -17,8 +17,15 @@ describe('edits keep the play position', { timeout: 120_000 }, () => {
   test('a subscriber hears the exact title sequence across an append, a genre change, a broken save and a duplicate entry', async () => {
     const dir = tempDir('edits');
     const names = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7'];
-    for (const [i, n] of names.entries()) await makeTone({ file: path.join(dir, `${n}.m4a`), freq: 300 + 60 * i, seconds: 1.5, args: ['-c:a', 'aac'], title: n });
-    const list = (n: string[], extra: Record<string, unknown> = {}) => ({ name: 'Edits', mount: '/edits.mp3', genre: 'Test', ...extra, tracks: n.map((x) => ({ source: 'file', path: `${x}.m4a` })) });
+    for (const [i, n] of names.entries())
+      await makeTone({ file: path.join(dir, `${n}.m4a`), freq: 300 + 60 * i, seconds: 1.5, args: ['-c:a', 'aac'], title: n });
+    const list = (n: string[], extra: Record<string, unknown> = {}) => ({
+      name: 'Edits',
+      mount: '/edits.mp3',
+      genre: 'Test',
+      ...extra,
+      tracks: n.map((x) => ({ source: 'file', path: `${x}.m4a` })),
+    });
     writePlaylist(dir, 'edits', list(names.slice(0, 6)));
     const station = await runStation({ PLAYLISTS_DIR: dir });
     const heard: string[] = [];
@@ -27,7 +34,8 @@ describe('edits keep the play position', { timeout: 120_000 }, () => {
       const m = JSON.parse(String(d)) as { type: string; nowPlaying?: { title: string } };
       if (m.type === 'track') heard.push(m.nowPlaying!.title);
     });
-    const playing = (title: string, nth = 1) => until(`${title} on air (${nth})`, () => (heard.filter((t) => t === title).length >= nth ? true : undefined), 30_000);
+    const playing = (title: string, nth = 1) =>
+      until(`${title} on air (${nth})`, () => (heard.filter((t) => t === title).length >= nth ? true : undefined), 30_000);
     const applied = async (n: number) => until(`edit ${n} applied`, () => (station.logs.find(/playlist updated/).length >= n ? true : undefined), 5000);
     try {
       await new Promise((r) => ws.once('open', r));

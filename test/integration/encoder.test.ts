@@ -53,7 +53,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
       // Frames only: an MPEG-1 Layer III sync word first, no ID3 or LAME tag.
       assert.equal(a[0], 0xff, `${kbps} kbit/s: starts with a frame`);
       assert.equal(a.subarray(0, 3).toString('latin1') === 'ID3', false);
-      assert.ok(a.length > (kbps * 1000 * 2) / 8 * 0.95, `${kbps} kbit/s: ${a.length} bytes for 2 s`);
+      assert.ok(a.length > ((kbps * 1000 * 2) / 8) * 0.95, `${kbps} kbit/s: ${a.length} bytes for 2 s`);
       assert.ok(a.equals(b), `${kbps} kbit/s: lame ${a.length} bytes, ffmpeg ${b.length} bytes, first difference at ${a.findIndex((x, i) => x !== b[i])}`);
     }
     const decoded = await decodeMp3(await encode(lame, 128, pcm));
@@ -86,7 +86,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     const frames = await run({ ...lame, stdbuf: undefined });
     // Bounded by the frames encoded, not by the frame-by-frame run's read count:
     // on a busy machine node coalesces that run's reads too (19 instead of ~46 seen in CI).
-    const encodedFrames = Math.ceil((pcm.length / BYTES_PER_PCM_FRAME) / 1152);
+    const encodedFrames = Math.ceil(pcm.length / BYTES_PER_PCM_FRAME / 1152);
     console.log(`# ${encodedFrames} frames: ${blocks.writes} reads in blocks, ${frames.writes} frame by frame`);
     assert.ok(blocks.writes * 2 <= encodedFrames, `${blocks.writes} reads for ${encodedFrames} frames`);
     assert.ok(frames.writes > blocks.writes, `frame by frame (${frames.writes}) wakes node more than blocks (${blocks.writes})`);
@@ -121,7 +121,10 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
       assert.deepEqual(resolveEncoder('ffmpeg', undefined, ffmpegPath), ffmpeg);
       process.env.PATH = tempDir('empty-path');
       assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath), ffmpeg);
-      assert.throws(() => resolveEncoder('lame', undefined, ffmpegPath), (err: Error) => err instanceof EncoderNotFoundError && /lame is not on PATH.*apt-get install lame/.test(err.message));
+      assert.throws(
+        () => resolveEncoder('lame', undefined, ffmpegPath),
+        (err: Error) => err instanceof EncoderNotFoundError && /lame is not on PATH.*apt-get install lame/.test(err.message),
+      );
       assert.throws(() => resolveEncoder('auto', '/nonexistent/lame', ffmpegPath), /LAME_PATH=\/nonexistent\/lame is not an executable file/);
       // Without stdbuf on PATH, lame writes frame by frame (--flush): no block option.
       assert.deepEqual(resolveEncoder('auto', lame.path, ffmpegPath), { tool: 'lame', path: lame.path, stdbuf: undefined });

@@ -19,7 +19,9 @@ import { until } from '../helpers/ports.js';
 
 const FRAME = silentFrame(128);
 
-async function fakeIcecast(onConnection: (socket: net.Socket, index: number) => void): Promise<{ port: number; connections: net.Socket[]; close(): Promise<void> }> {
+async function fakeIcecast(
+  onConnection: (socket: net.Socket, index: number) => void,
+): Promise<{ port: number; connections: net.Socket[]; close(): Promise<void> }> {
   const connections: net.Socket[] = [];
   const server = net.createServer((s) => {
     connections.push(s);
@@ -135,25 +137,41 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
     const answers = await fakeIcecast((s) => s.once('data', () => s.write('HTTP/1.1 100 Continue\r\n\r\n')));
     const refuses = await fakeIcecast((s) => s.once('data', () => s.end('HTTP/1.0 401 Unauthorized\r\n\r\n')));
     const silent = await fakeIcecast(() => undefined);
-    const playlist = parsePlaylist('settle.json', Buffer.from(JSON.stringify({ name: 'Settle', mount: '/settle.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] })));
+    const playlist = parsePlaylist(
+      'settle.json',
+      Buffer.from(JSON.stringify({ name: 'Settle', mount: '/settle.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] })),
+    );
     // The outputs need only what a channel shows them: its playlist, its events, what is playing.
     const channel = Object.assign(new EventEmitter(), { id: 'settle', playlist, nowPlaying: null }) as unknown as Channel;
     const station = Object.assign(new EventEmitter(), { channels: [channel] }) as unknown as Station;
     const target = (port: number) => ({ server: `127.0.0.1:${port}`, host: '127.0.0.1', port, user: 'source', password: 'pw' });
     const setOf = (ports: number[]) =>
-      new OutputSet(station, { icecast: ports.map(target), method: 'PUT', retry: () => 60_000, builtin: false, logger: pino({ level: 'silent' }), userAgent: 'sCast/test' });
+      new OutputSet(station, {
+        icecast: ports.map(target),
+        method: 'PUT',
+        retry: () => 60_000,
+        builtin: false,
+        logger: pino({ level: 'silent' }),
+        userAgent: 'sCast/test',
+      });
     const quick = setOf([answers.port, refuses.port]);
     const stuck = setOf([answers.port, silent.port]);
     try {
       const t0 = performance.now();
       await quick.attemptsSettled(5000);
       const quickMs = performance.now() - t0;
-      assert.deepEqual(quick.of(channel)!.icecast.map((o) => o.client.status), ['streaming', 'waiting']);
+      assert.deepEqual(
+        quick.of(channel)!.icecast.map((o) => o.client.status),
+        ['streaming', 'waiting'],
+      );
       assert.ok(quickMs < 1000, `settled when both answered, not at the cap (${quickMs.toFixed(0)} ms)`);
       const t1 = performance.now();
       await stuck.attemptsSettled(300);
       const stuckMs = performance.now() - t1;
-      assert.deepEqual(stuck.of(channel)!.icecast.map((o) => o.client.status), ['streaming', 'connecting']);
+      assert.deepEqual(
+        stuck.of(channel)!.icecast.map((o) => o.client.status),
+        ['streaming', 'connecting'],
+      );
       assert.ok(stuckMs >= 290, `a server that never answers holds start-up only until the cap (${stuckMs.toFixed(0)} ms)`);
       await quick.attemptsSettled(5000); // nothing connecting: at once
       const c0 = performance.now();

@@ -47,7 +47,9 @@ async function mediaServer(files: Record<string, Buffer>): Promise<{ base: strin
       res.writeHead(200, { 'content-type': 'audio/mpeg' });
       const chunk = Buffer.alloc(64 * 1024, 0xff);
       const pump = (): void => {
-        while (res.write(chunk)) { /* keep going */ }
+        while (res.write(chunk)) {
+          /* keep going */
+        }
         res.once('drain', pump);
       };
       pump();
@@ -83,7 +85,6 @@ before(async () => {
 });
 
 describe('faults in a running station', { timeout: 240_000 }, () => {
-
   test('truncated download, corrupt m4a, an HTML page and an endless response are skipped with reasons; nothing half-written stays in the cache', async () => {
     const server = await mediaServer({ 'good.m4a': readFileSync(path.join(media, 'good.m4a')) });
     const dir = tempDir('bad-media');
@@ -105,9 +106,17 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       await listener.waitForTitle((t) => t === 'Good', 60_000);
       listener.close();
       // A retried download (the truncated one) is slow, and Good, ready, may play before it fails.
-      await until('every bad song skipped', () => (bad.every((n) => station.logs.find(/song skipped/).some((l) => String(l.song).includes(n))) ? true : undefined), 20_000);
+      await until(
+        'every bad song skipped',
+        () => (bad.every((n) => station.logs.find(/song skipped/).some((l) => String(l.song).includes(n))) ? true : undefined),
+        20_000,
+      );
       const skipped = station.logs.find(/song skipped/);
-      for (const n of bad) assert.ok(skipped.some((l) => String(l.song).includes(n)), `${n} skipped: ${JSON.stringify(skipped.map((l) => l.err))}`);
+      for (const n of bad)
+        assert.ok(
+          skipped.some((l) => String(l.song).includes(n)),
+          `${n} skipped: ${JSON.stringify(skipped.map((l) => l.err))}`,
+        );
       const why = (n: string) => String(skipped.find((l) => String(l.song).includes(n))!.err);
       assert.match(why('truncated.m4a'), /download: .*(truncated|terminated|other side closed)/i);
       assert.match(why('corrupt.m4a'), /probe: /);
@@ -130,7 +139,14 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
   /** A channel playing 'Long' (6 s) then 'Other', with a listener that has heard Long's title. */
   async function longSongOnAir(id: string) {
     const dir = tempDir(`kill-${id}`);
-    writePlaylist(dir, id, { name: id, mount: `/${id}.mp3`, tracks: [{ source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' }, { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' }] });
+    writePlaylist(dir, id, {
+      name: id,
+      mount: `/${id}.mp3`,
+      tracks: [
+        { source: 'file', path: path.join(media, 'long.m4a'), title: 'Long' },
+        { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' },
+      ],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media });
     try {
       const listener = await listen(`${station.url}/${id}.mp3`);
@@ -182,7 +198,10 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       const [second] = childProcesses('lame');
       process.kill(second!, 'SIGKILL');
       await until('the second restart', () => (channel.encoderRestarts === 2 && childProcesses('lame').some((p) => p !== second) ? true : undefined), 5000);
-      assert.deepEqual(station.logs.find(/encoder failed; silence until it is back/).map((l) => l.retryInMs), [100, 200]);
+      assert.deepEqual(
+        station.logs.find(/encoder failed; silence until it is back/).map((l) => l.retryInMs),
+        [100, 200],
+      );
       await listener.waitForTitle((t) => t === 'Other', 15_000);
       listener.close();
     } finally {
@@ -195,7 +214,14 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'x.m4a'), Buffer.alloc(10_000, 1));
     writeFileSync(path.join(dir, 'y.mp3'), 'not audio at all');
-    writePlaylist(dir, 'allbad', { name: 'All bad', mount: '/allbad.mp3', tracks: [{ source: 'file', path: 'x.m4a' }, { source: 'file', path: 'y.mp3' }] });
+    writePlaylist(dir, 'allbad', {
+      name: 'All bad',
+      mount: '/allbad.mp3',
+      tracks: [
+        { source: 'file', path: 'x.m4a' },
+        { source: 'file', path: 'y.mp3' },
+      ],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir });
     try {
       const listener = await listen(`${station.url}/allbad.mp3`);
@@ -226,7 +252,11 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     }
     const server = await mediaServer(big);
     const dir = tempDir('full');
-    writePlaylist(dir, 'full', { name: 'Full', mount: '/full.mp3', tracks: [0, 1, 2].map((i) => ({ source: 'url', url: `${server.base}/big${i}.m4a`, title: `Big ${i}` })) });
+    writePlaylist(dir, 'full', {
+      name: 'Full',
+      mount: '/full.mp3',
+      tracks: [0, 1, 2].map((i) => ({ source: 'url', url: `${server.base}/big${i}.m4a`, title: `Big ${i}` })),
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_MAX_MB: '1' });
     try {
       const listener = await listen(`${station.url}/full.mp3`);
@@ -244,8 +274,21 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
   test('api-proxy down and Redis down: qq songs are skipped with the reason, local songs keep playing', async () => {
     const dir = tempDir('noproxy');
     const closedPort = await freePort();
-    writePlaylist(dir, 'np', { name: 'NP', mount: '/np.mp3', tracks: [{ source: 'qq', id: '0039MnYb0qxYhV' }, { source: 'file', path: path.join(media, 'good.m4a'), title: 'Local' }] });
-    const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, API_PROXY_URL: `http://127.0.0.1:${closedPort}`, API_PROXY_TOKEN: 'x'.repeat(20), REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+    writePlaylist(dir, 'np', {
+      name: 'NP',
+      mount: '/np.mp3',
+      tracks: [
+        { source: 'qq', id: '0039MnYb0qxYhV' },
+        { source: 'file', path: path.join(media, 'good.m4a'), title: 'Local' },
+      ],
+    });
+    const station = await runStation({
+      PLAYLISTS_DIR: dir,
+      MEDIA_DIRS: media,
+      API_PROXY_URL: `http://127.0.0.1:${closedPort}`,
+      API_PROXY_TOKEN: 'x'.repeat(20),
+      REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+    });
     try {
       const listener = await listen(`${station.url}/np.mp3`);
       await listener.waitForTitle((t) => t === 'Local', 20_000);
@@ -265,10 +308,26 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     });
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
-    for (const [server, reason] of [[hanging, /api-proxy: no answer within 1000 ms/], [garbage, /api-proxy: answered 200 with non-JSON/]] as const) {
+    for (const [server, reason] of [
+      [hanging, /api-proxy: no answer within 1000 ms/],
+      [garbage, /api-proxy: answered 200 with non-JSON/],
+    ] as const) {
       const d = tempDir('badproxy');
-      writePlaylist(d, 'bp', { name: 'BP', mount: '/bp.mp3', tracks: [{ source: 'qq', id: '0039MnYb0qxYhV' }, { source: 'file', path: path.join(media, 'good.m4a'), title: 'Local' }] });
-      const s2 = await runStation({ PLAYLISTS_DIR: d, MEDIA_DIRS: media, API_PROXY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, API_PROXY_TOKEN: 'x'.repeat(20), API_PROXY_TIMEOUT_MS: '1000' });
+      writePlaylist(d, 'bp', {
+        name: 'BP',
+        mount: '/bp.mp3',
+        tracks: [
+          { source: 'qq', id: '0039MnYb0qxYhV' },
+          { source: 'file', path: path.join(media, 'good.m4a'), title: 'Local' },
+        ],
+      });
+      const s2 = await runStation({
+        PLAYLISTS_DIR: d,
+        MEDIA_DIRS: media,
+        API_PROXY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        API_PROXY_TOKEN: 'x'.repeat(20),
+        API_PROXY_TIMEOUT_MS: '1000',
+      });
       try {
         const l = await listen(`${s2.url}/bp.mp3`);
         await l.waitForTitle((t) => t === 'Local', 20_000);
@@ -282,7 +341,12 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     hanging.close();
     garbage.close();
     // And the proxy itself with Redis down from the start.
-    const proxy = await startProxy({ REDIS_URL: `redis://127.0.0.1:${closedPort}`, QQ_API_BASE: 'http://127.0.0.1:9', QQ_C_BASE: 'http://127.0.0.1:9', UPSTREAM_TIMEOUT_MS: '500' });
+    const proxy = await startProxy({
+      REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+      QQ_API_BASE: 'http://127.0.0.1:9',
+      QQ_C_BASE: 'http://127.0.0.1:9',
+      UPSTREAM_TIMEOUT_MS: '500',
+    });
     try {
       const health = (await (await fetch(`${proxy.url}/health`)).json()) as { status: string; redis: string };
       assert.deepEqual([health.status, health.redis], ['degraded', 'down']);
@@ -296,7 +360,12 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
 
 describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
   function startProcess(env: Record<string, string>, opts: { group?: boolean } = {}) {
-    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, detached: opts.group ?? false, env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: ROOT,
+      detached: opts.group ?? false,
+      env: { ...process.env, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', MEDIA_ALLOW_HOSTS: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -341,7 +410,10 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
       const ice = await startIcecast();
       const dir = tempDir('stop-signal');
       writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [{ source: 'file', path: path.join(media, 'good.m4a') }] });
-      const p = startProcess({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('stop-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl }, { group: true });
+      const p = startProcess(
+        { PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('stop-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl },
+        { group: true },
+      );
       try {
         await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? true : undefined), 20_000);
         await until('a song on air', () => (p.out().includes('"now playing"') ? true : undefined), 10_000);
@@ -355,7 +427,10 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
         console.log(`# ${signal} to the group, to exit: ${ms} ms`);
         assert.equal(code, 0);
         assert.ok(ms < 1000, `${ms} ms`);
-        const errors = p.out().split('\n').filter((l) => /"level":(50|60)/.test(l));
+        const errors = p
+          .out()
+          .split('\n')
+          .filter((l) => /"level":(50|60)/.test(l));
         assert.deepEqual(errors, [], 'no error-level lines');
         await until('Icecast dropped the source', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/t.mp3')) ? undefined : true), 3000);
         assert.match(p.out(), /stopping: ending Icecast connections cleanly/);
@@ -381,8 +456,11 @@ describe('invalid environment', { timeout: 30_000 }, () => {
   test('the streamer refuses to start, naming every invalid variable, and exits 2', async () => {
     const { execFile } = await import('node:child_process');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH!, HTTP_PORT: 'abc', LOG_LEVEL: 'chatty', ICECAST_URL: 'http://source@h:1', API_PROXY_URL: 'http://p:1' } }, (err, _out, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts'],
+        { cwd: ROOT, env: { PATH: process.env.PATH!, HTTP_PORT: 'abc', LOG_LEVEL: 'chatty', ICECAST_URL: 'http://source@h:1', API_PROXY_URL: 'http://p:1' } },
+        (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
       );
     });
     assert.equal(result.code, 2);

@@ -42,7 +42,14 @@ describe('ffmpeg and lame processes never outlive what started them', { timeout:
     const dir = tempDir('procs-station');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 1.5, args: ['-c:a', 'aac'] });
     await makeTone({ file: path.join(dir, 'b.m4a'), freq: 550, seconds: 1.5, args: ['-c:a', 'aac'] });
-    writePlaylist(dir, 'p', { name: 'P', mount: '/p.mp3', tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'file', path: 'b.m4a' }] });
+    writePlaylist(dir, 'p', {
+      name: 'P',
+      mount: '/p.mp3',
+      tracks: [
+        { source: 'file', path: 'a.m4a' },
+        { source: 'file', path: 'b.m4a' },
+      ],
+    });
     const env = { PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('procs-cache') };
 
     const atOnce = await runStation(env);
@@ -73,10 +80,15 @@ describe('one decoder per channel at a time', { timeout: 60_000 }, () => {
       const listener = await listen(`${station.url}/d.mp3`);
       const channel = station.station.channel('d')!;
       let most = 0;
-      await until('five songs played', () => {
-        most = Math.max(most, childProcesses('ffmpeg', /-vn -f s16le -map 0:a:0/).length);
-        return channel.songsPlayed >= 5 ? true : undefined;
-      }, 20_000, 5);
+      await until(
+        'five songs played',
+        () => {
+          most = Math.max(most, childProcesses('ffmpeg', /-vn -f s16le -map 0:a:0/).length);
+          return channel.songsPlayed >= 5 ? true : undefined;
+        },
+        20_000,
+        5,
+      );
       listener.close();
       assert.equal(most, 1, `at most one decoder ran at a time (saw ${most})`);
       const pcm = await decodeMp3(listener.audio());
@@ -102,7 +114,10 @@ describe('probes are remembered per file version', () => {
     writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${runs}'\nexec '${resolveFfmpegPath()}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     // Probes only: fluent-ffmpeg also asks a binary for its formats and encoders, once per process.
-    const count = () => readFileSync(runs, 'utf8').split('\n').filter((l) => l.includes('-i ')).length;
+    const count = () =>
+      readFileSync(runs, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('-i ')).length;
     const memo = new ProbeMemo({ trusted: [wrapper], untrusted: [wrapper] });
 
     const all = await Promise.all(Array.from({ length: 5 }, () => memo.probe(file, true)));
@@ -126,7 +141,11 @@ describe('probes are remembered per file version', () => {
     const fallback = await new ProbeMemo({ trusted: [refuses, wrapper], untrusted: [wrapper] }).probe(file, true);
     assert.equal(fallback.tags.title, 'Memo');
     assert.equal(count(), 5);
-    await assert.rejects(new ProbeMemo({ trusted: [wrapper, refuses], untrusted: [refuses] }).probe(bad, true), /Invalid data found/, 'the last build\'s reason is the one reported');
+    await assert.rejects(
+      new ProbeMemo({ trusted: [wrapper, refuses], untrusted: [refuses] }).probe(bad, true),
+      /Invalid data found/,
+      "the last build's reason is the one reported",
+    );
   });
 });
 

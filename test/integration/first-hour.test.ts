@@ -22,12 +22,14 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -38,10 +40,14 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     writePlaylist(dir, 'r', { name: 'R', mount: '/radio.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] });
     const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: 'http://source:pw@127.0.0.1:8000' });
     try {
-      const remote = JSON.parse((await get(`${station.url}/api/channels/r`, { host: '192.168.1.20:8080' })).body) as { listen: { builtin: string; icecast: string[] } };
+      const remote = JSON.parse((await get(`${station.url}/api/channels/r`, { host: '192.168.1.20:8080' })).body) as {
+        listen: { builtin: string; icecast: string[] };
+      };
       assert.equal(remote.listen.builtin, 'http://192.168.1.20:8080/radio.mp3');
       assert.deepEqual(remote.listen.icecast, ['http://192.168.1.20:8000/radio.mp3'], 'an Icecast on loopback is shown on the host the client used');
-      const proxied = JSON.parse((await get(`${station.url}/api/channels`, { host: 'radio.example.org', 'x-forwarded-proto': 'https' })).body) as { channels: { listen: { builtin: string } }[] };
+      const proxied = JSON.parse((await get(`${station.url}/api/channels`, { host: 'radio.example.org', 'x-forwarded-proto': 'https' })).body) as {
+        channels: { listen: { builtin: string } }[];
+      };
       assert.equal(proxied.channels[0]!.listen.builtin, 'https://radio.example.org/radio.mp3');
       const forged = JSON.parse((await get(`${station.url}/api/channels/r`, { host: 'evil.example/<script>' })).body) as { listen: { builtin: string } };
       assert.equal(forged.listen.builtin, `${station.url}/radio.mp3`, 'a Host that is not a host is ignored');
@@ -112,7 +118,13 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     writePlaylist(dir, 'd', {
       name: 'D',
       mount: '/d.mp3',
-      tracks: [{ source: 'url', url: `${base}/dead.mp3` }, { source: 'url', url: `${base}/corrupt.m4a` }, { source: 'url', url: `${base}/gone.mp3` }, { source: 'file', path: 'good.m4a' }, { source: 'file', path: 'good2.m4a' }],
+      tracks: [
+        { source: 'url', url: `${base}/dead.mp3` },
+        { source: 'url', url: `${base}/corrupt.m4a` },
+        { source: 'url', url: `${base}/gone.mp3` },
+        { source: 'file', path: 'good.m4a' },
+        { source: 'file', path: 'good2.m4a' },
+      ],
     });
     const station = await runStation({ PLAYLISTS_DIR: dir });
     try {
@@ -120,7 +132,9 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       const first = await until('first good song', () => station.logs.find(/now playing/)[0], 10_000);
       const ms = Number(first.time) - started;
       await until('four rounds', () => (station.logs.find(/now playing/).filter((l) => l.song === 'Good').length >= 4 ? true : undefined), 30_000);
-      console.log(`# first good song on air ${ms} ms after the channel started, behind 3 broken ones; fetches over 4 rounds: ${JSON.stringify(Object.fromEntries(hits))}`);
+      console.log(
+        `# first good song on air ${ms} ms after the channel started, behind 3 broken ones; fetches over 4 rounds: ${JSON.stringify(Object.fromEntries(hits))}`,
+      );
       assert.equal(first.song, 'Good');
       // Measured 1.2-1.4 s, of which ~0.35 s is start-up every station pays and ~0.35 s the first song's own way through encoder and pacing lead.
       assert.ok(ms < 2000, `${ms} ms of silence before the first good song`);
@@ -142,17 +156,27 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [] });
     // script(1) runs the station on a pseudo-terminal, as `npm start` in a terminal does.
     const onTerminal = (env: Record<string, string>) => {
-      const vars = Object.entries({ PLAYLISTS_DIR: dir, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('tty-cache'), ...env }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-      const r = spawnSync('script', ['-qec', `${vars} timeout -s INT 4 ${JSON.stringify(process.execPath)} --import tsx src/main.ts`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      const vars = Object.entries({ PLAYLISTS_DIR: dir, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', CACHE_DIR: tempDir('tty-cache'), ...env })
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(' ');
+      const r = spawnSync('script', ['-qec', `${vars} timeout -s INT 4 ${JSON.stringify(process.execPath)} --import tsx src/main.ts`, '/dev/null'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       return r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
     };
     const pretty = onTerminal({});
-    assert.match(pretty, /^\d\d:\d\d:\d\d INFO  t  channel started  mount="\/t.mp3" tracks=0/m);
+    assert.match(pretty, /^\d\d:\d\d:\d\d INFO {2}t {2}channel started {2}mount="\/t.mp3" tracks=0/m);
     assert.doesNotMatch(pretty, /\{"level":/);
     const json = onTerminal({ LOG_FORMAT: 'json' });
     assert.match(json, /\{"level":30,.*"msg":"channel started"\}/);
     // A piped start (not a terminal) stays JSON: the other tests read it so.
-    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH!, HTTP_PORT: 'x', LOG_LEVEL: 'loud', MAX_CONNECTIONS: '-3' } });
+    const piped = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH!, HTTP_PORT: 'x', LOG_LEVEL: 'loud', MAX_CONNECTIONS: '-3' },
+    });
     assert.equal(piped.status, 2);
     const problems = piped.stderr.split('\n').filter((l) => l.startsWith('  - '));
     assert.deepEqual(problems.map((l) => l.split(':')[0]).sort(), ['  - HTTP_PORT', '  - LOG_LEVEL', '  - MAX_CONNECTIONS'], piped.stderr);
@@ -166,7 +190,14 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     const dir = tempDir('garble');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'], title: '晨光', artist: '演示乐队' });
     await makeTone({ file: path.join(dir, 'b.m4a'), freq: 550, seconds: 3, args: ['-c:a', 'aac'], title: '夜曲' });
-    writePlaylist(dir, 'g', { name: 'G', mount: '/g.mp3', tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'file', path: 'b.m4a' }] });
+    writePlaylist(dir, 'g', {
+      name: 'G',
+      mount: '/g.mp3',
+      tracks: [
+        { source: 'file', path: 'a.m4a' },
+        { source: 'file', path: 'b.m4a' },
+      ],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl });
     try {
       const warn = await until('the garbled-title warning', () => station.logs.find(/shows titles garbled/)[0], 15_000);
@@ -200,9 +231,23 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     const dir = tempDir('details');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'], title: 'A' });
     await makeTone({ file: path.join(dir, 'b.m4a'), freq: 660, seconds: 2, args: ['-c:a', 'aac'], title: 'B' });
-    const list = (extra: Record<string, unknown>) => ({ name: 'Before', mount: '/d.mp3', genre: 'Old', ...extra, tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'file', path: 'b.m4a' }] });
+    const list = (extra: Record<string, unknown>) => ({
+      name: 'Before',
+      mount: '/d.mp3',
+      genre: 'Old',
+      ...extra,
+      tracks: [
+        { source: 'file', path: 'a.m4a' },
+        { source: 'file', path: 'b.m4a' },
+      ],
+    });
     writePlaylist(dir, 'd', list({}));
-    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword });
+    const station = await runStation({
+      PLAYLISTS_DIR: dir,
+      ICECAST_URL: ice.sourceUrl,
+      ICECAST_ADMIN_USER: 'admin',
+      ICECAST_ADMIN_PASSWORD: ice.adminPassword,
+    });
     try {
       await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/d.mp3')) ? true : undefined), 10_000);
       const staying = await listen(`${ice.url}/d.mp3`);
@@ -224,12 +269,21 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       const after = staying.bytes;
       await until('two more seconds heard', () => (staying.bytes > after + 32_000 ? true : undefined), 10_000);
       staying.close();
-      console.log(`# Icecast listener through the hand-over: ${(watch.share() * 100).toFixed(1)} % of real time, longest gap ${watch.maxGapMs()} ms, still connected: ${!staying.closed}`);
+      console.log(
+        `# Icecast listener through the hand-over: ${(watch.share() * 100).toFixed(1)} % of real time, longest gap ${watch.maxGapMs()} ms, still connected: ${!staying.closed}`,
+      );
       assert.ok(watch.maxGapMs() < 1000, `longest gap ${watch.maxGapMs()} ms`);
       // Each move may skip or repeat a little around Icecast's burst point (measured ~200 ms over both).
-      assert.ok(watch.deficitMs() < 500, `${Math.round(watch.deficitMs())} ms of real-time audio did not reach the listener (${(watch.share() * 100).toFixed(1)} %)`);
+      assert.ok(
+        watch.deficitMs() < 500,
+        `${Math.round(watch.deficitMs())} ms of real-time audio did not reach the listener (${(watch.share() * 100).toFixed(1)} %)`,
+      );
       const pcm = await decodeMp3(staying.audio());
-      assert.deepEqual(silentRuns(pcm).filter((r) => r.ms > 50), [], 'no silence in what the listener heard');
+      assert.deepEqual(
+        silentRuns(pcm).filter((r) => r.ms > 50),
+        [],
+        'no silence in what the listener heard',
+      );
       assert.equal((await ice.status()).filter((x) => x.listenurl.includes('scast-handover')).length, 0, 'the temporary mount is gone');
     } finally {
       await station.close();

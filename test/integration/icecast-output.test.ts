@@ -67,10 +67,17 @@ describe('Icecast source output against a real Icecast 2', { timeout: 180_000 },
 
     const pcm = await decodeMp3(listener.audio());
     const runs = silentRuns(pcm);
-    assert.deepEqual(runs.filter((r) => r.ms > 26), [], `silence over 26 ms: ${JSON.stringify(runs)}`);
+    assert.deepEqual(
+      runs.filter((r) => r.ms > 26),
+      [],
+      `silence over 26 ms: ${JSON.stringify(runs)}`,
+    );
 
     // Each title arrives within one metadata interval (1 s at 128 kbit/s) of the audible seam.
-    const changes = toneChanges(pcm, SONGS.map((s) => s.freq));
+    const changes = toneChanges(
+      pcm,
+      SONGS.map((s) => s.freq),
+    );
     assert.ok(changes.length >= 4, `seams heard: ${JSON.stringify(changes)}`);
     const offsets: number[] = [];
     for (const change of changes) {
@@ -102,11 +109,15 @@ describe('Icecast source output against a real Icecast 2', { timeout: 180_000 },
     console.log(`# back on air ${backMs} ms after Icecast accepted (start took ${acceptedAt - before} ms)`);
     assert.ok(backMs <= 1000, `back after ${backMs} ms`);
     const np = output().nowPlaying!;
-    const title = await until('title re-sent', async () => {
-      const m = (await ice.status()).find((x) => x.listenurl.endsWith('/main.mp3'));
-      const want = displayTitle(output().nowPlaying ?? np);
-      return m?.title === want ? m.title : undefined;
-    }, 5000);
+    const title = await until(
+      'title re-sent',
+      async () => {
+        const m = (await ice.status()).find((x) => x.listenurl.endsWith('/main.mp3'));
+        const want = displayTitle(output().nowPlaying ?? np);
+        return m?.title === want ? m.title : undefined;
+      },
+      5000,
+    );
     assert.ok(SONGS.map(displayTitle).includes(title));
     // A listener after the restart hears audio again.
     const listener = await listen(`${ice.url}/main.mp3`);
@@ -156,7 +167,9 @@ describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
     const squatter = net.connect(up.port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       squatter.once('connect', () => {
-        squatter.write(`SOURCE /multi.mp3 HTTP/1.0\r\nAuthorization: Basic ${Buffer.from(`source:${up.sourcePassword}`).toString('base64')}\r\nContent-Type: audio/mpeg\r\n\r\n`);
+        squatter.write(
+          `SOURCE /multi.mp3 HTTP/1.0\r\nAuthorization: Basic ${Buffer.from(`source:${up.sourcePassword}`).toString('base64')}\r\nContent-Type: audio/mpeg\r\n\r\n`,
+        );
       });
       squatter.once('data', () => resolve());
       squatter.once('error', reject);
@@ -175,7 +188,11 @@ describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
       const builtin = await listen(`${station.url}/multi.mp3`);
       await builtin.waitForTitle((t) => t === 'A');
       squatter.destroy();
-      await until('on air on the live server', async () => ((await up.status()).some((m) => m.listenurl.endsWith('/multi.mp3') && m.user_agent === 'sCast/0.1.0') ? true : undefined), 5000);
+      await until(
+        'on air on the live server',
+        async () => ((await up.status()).some((m) => m.listenurl.endsWith('/multi.mp3') && m.user_agent === 'sCast/0.1.0') ? true : undefined),
+        5000,
+      );
       const listener = await listen(`${up.url}/multi.mp3`);
       await until('audio from the live server', () => (listener.bytes > 20_000 ? true : undefined), 10_000);
       listener.close();

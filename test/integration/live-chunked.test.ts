@@ -37,8 +37,34 @@ describe('a chunked PUT source', { timeout: 60_000 }, () => {
   });
 
   test('curl uploading from a pipe (Transfer-Encoding: chunked): the DJ is heard clean', async () => {
-    const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:duration=8', '-af', 'volume=0.5', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const curl = spawn('curl', ['-sS', '-T', '-', '-H', 'Content-Type: audio/mpeg', '-u', 'erin:erin-password', `${station.url}/radio.mp3`], { stdio: [ff.stdout!, 'ignore', 'pipe'] });
+    const ff = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=1000:duration=8',
+        '-af',
+        'volume=0.5',
+        '-ac',
+        '2',
+        '-c:a',
+        'libmp3lame',
+        '-b:a',
+        '128k',
+        '-f',
+        'mp3',
+        'pipe:1',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const curl = spawn('curl', ['-sS', '-T', '-', '-H', 'Content-Type: audio/mpeg', '-u', 'erin:erin-password', `${station.url}/radio.mp3`], {
+      stdio: [ff.stdout!, 'ignore', 'pipe'],
+    });
     procs = [ff, curl];
     const on = await listener.waitForTitle((t) => t === 'erin', 15_000);
     await until('4 s of the show', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 15_000);

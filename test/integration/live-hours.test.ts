@@ -29,7 +29,17 @@ describe("a DJ's hours end the show", { timeout: 60_000 }, () => {
     await makeTone({ file: path.join(dir, 's.m4a'), freq: 440, seconds: 60, args: ['-c:a', 'aac'], title: 'Music' });
     writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, tracks: [{ source: 'file', path: 's.m4a' }] });
     const djs = path.join(tempDir('hours-djs'), 'djs.json');
-    await writeDjFile(djs, { djs: [{ user: 'dana', channels: ['radio'], hash: await hashPassword('dana-password'), timezone: 'UTC', windows: [{ days: [dayName], from: '10:00', to: '11:00' }] }] });
+    await writeDjFile(djs, {
+      djs: [
+        {
+          user: 'dana',
+          channels: ['radio'],
+          hash: await hashPassword('dana-password'),
+          timezone: 'UTC',
+          windows: [{ days: [dayName], from: '10:00', to: '11:00' }],
+        },
+      ],
+    });
     station = await runStation({ PLAYLISTS_DIR: dir, DJS_FILE: djs }, undefined, { liveClock: () => new Date(wall) });
     listener = await listen(`${station.url}/radio.mp3`);
     await listener.waitForTitle((t) => t === 'Music', 20_000);

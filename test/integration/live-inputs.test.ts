@@ -20,19 +20,41 @@ import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 const SR = 44100;
 const PW = { alice: 'alice-password-1', bob: 'bob-password-22' };
 
-function send(url: string, o: { freq: number; seconds: number; codec: string; format: string; type: string; rate?: number; channels?: number; realTime?: boolean; extra?: string[] }): ChildProcess {
+function send(
+  url: string,
+  o: { freq: number; seconds: number; codec: string; format: string; type: string; rate?: number; channels?: number; realTime?: boolean; extra?: string[] },
+): ChildProcess {
   return spawn(
     'ffmpeg',
     [
-      '-hide_banner', '-loglevel', 'error', ...(o.realTime === false ? [] : ['-re']),
-      '-f', 'lavfi', '-i', `sine=frequency=${o.freq}:sample_rate=${o.rate ?? 44100}:duration=${o.seconds}`,
-      '-af', 'volume=0.5', '-ac', String(o.channels ?? 2), '-ar', String(o.rate ?? 44100), '-c:a', o.codec, ...(o.extra ?? []),
-      '-content_type', o.type, '-f', o.format, url,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      ...(o.realTime === false ? [] : ['-re']),
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=${o.freq}:sample_rate=${o.rate ?? 44100}:duration=${o.seconds}`,
+      '-af',
+      'volume=0.5',
+      '-ac',
+      String(o.channels ?? 2),
+      '-ar',
+      String(o.rate ?? 44100),
+      '-c:a',
+      o.codec,
+      ...(o.extra ?? []),
+      '-content_type',
+      o.type,
+      '-f',
+      o.format,
+      url,
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
 }
-const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code))));
+const exited = (p: ChildProcess): Promise<number | null> =>
+  p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code)));
 
 /** Seconds of the recording (from `fromByte`) whose estimated pitch is within 3 % of `freq`. */
 async function secondsOf(l: Listener, fromByte: number, freq: number): Promise<number> {
@@ -54,13 +76,21 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     const dir = tempDir('live-in');
     const media = tempDir('live-in-media');
     const track = await makeTone({ file: path.join(media, 'music.m4a'), freq: 440, seconds: 30, args: ['-c:a', 'aac', '-b:a', '128k'], title: 'Music' });
-    writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, live: { takeover: true, deadAirSeconds: 2 }, tracks: [{ source: 'file', path: track }] });
+    writePlaylist(dir, 'radio', {
+      name: 'Radio',
+      mount: '/radio.mp3',
+      loudness: false,
+      live: { takeover: true, deadAirSeconds: 2 },
+      tracks: [{ source: 'file', path: track }],
+    });
     writePlaylist(dir, 'loud', { name: 'Loud', mount: '/loud.mp3', loudness: { target: -16 }, tracks: [{ source: 'file', path: track }] });
     const djs = path.join(tempDir('djs'), 'djs.json');
-    await writeDjFile(djs, { djs: [
-      { user: 'alice', channels: ['radio', 'loud'], hash: await hashPassword(PW.alice), timezone: 'UTC' },
-      { user: 'bob', channels: ['radio'], hash: await hashPassword(PW.bob), timezone: 'UTC' },
-    ] });
+    await writeDjFile(djs, {
+      djs: [
+        { user: 'alice', channels: ['radio', 'loud'], hash: await hashPassword(PW.alice), timezone: 'UTC' },
+        { user: 'bob', channels: ['radio'], hash: await hashPassword(PW.bob), timezone: 'UTC' },
+      ],
+    });
     station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, LIVE_PORT: '0', RECORDINGS_DIR: tempDir('rec') });
     livePort = station.livePort!;
     listener = await listen(`${station.url}/radio.mp3`);
@@ -84,8 +114,26 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
 
   for (const input of [
     { name: 'AAC (ADTS), 48 kHz stereo', freq: 900, codec: 'aac', format: 'adts', type: 'audio/aac', rate: 48000, channels: 2 },
-    { name: 'Ogg Vorbis, 22.05 kHz mono', freq: 1100, codec: 'libvorbis', format: 'ogg', type: 'application/ogg', rate: 22050, channels: 1, extra: ['-page_duration', '20000'] },
-    { name: 'Ogg Opus, 48 kHz stereo', freq: 1300, codec: 'libopus', format: 'ogg', type: 'audio/ogg', rate: 48000, channels: 2, extra: ['-page_duration', '20000'] },
+    {
+      name: 'Ogg Vorbis, 22.05 kHz mono',
+      freq: 1100,
+      codec: 'libvorbis',
+      format: 'ogg',
+      type: 'application/ogg',
+      rate: 22050,
+      channels: 1,
+      extra: ['-page_duration', '20000'],
+    },
+    {
+      name: 'Ogg Opus, 48 kHz stereo',
+      freq: 1300,
+      codec: 'libopus',
+      format: 'ogg',
+      type: 'audio/ogg',
+      rate: 48000,
+      channels: 2,
+      extra: ['-page_duration', '20000'],
+    },
     { name: 'MP3, 32 kHz mono', freq: 1500, codec: 'libmp3lame', format: 'mp3', type: 'audio/mpeg', rate: 32000, channels: 1 },
   ]) {
     test(`${input.name} goes on air and back`, async () => {
@@ -129,7 +177,9 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     const lagged = await nextTitle(listener, (t) => t === 'Music', seen + 1);
     // The burst is decoded as fast as it comes, but never more than 3 s of it waits: the rest is dropped, and the show ends soon after the client does.
     const tail = (lagged.audioOffset - on.audioOffset) / 16000 - Number(off.seconds);
-    console.log(`# live flood: ${off.bytesIn} bytes came in ${off.seconds} s of a 120 s burst, ${off.droppedSeconds} s dropped, the show ended ${tail.toFixed(2)} s of audio after the client`);
+    console.log(
+      `# live flood: ${off.bytesIn} bytes came in ${off.seconds} s of a 120 s burst, ${off.droppedSeconds} s dropped, the show ended ${tail.toFixed(2)} s of audio after the client`,
+    );
     assert.ok(Number(off.droppedSeconds) > 10, 'the excess was dropped');
     // Bounded, not instant: up to 3 s kept ahead, the channel's queue, and what the pipes held when the station saw the client leave (measured 4.8-7.2 s).
     assert.ok(tail < 10, `the show outlived its client by ${tail} s`);
@@ -157,12 +207,41 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     try {
       await until('music on /loud', () => (loud.titles.length > 0 ? true : undefined), 20_000);
       const figures: string[] = [];
-      for (const [lufs, freq] of [[-30, 1000], [-8, 1000]] as const) {
+      for (const [lufs, freq] of [
+        [-30, 1000],
+        [-8, 1000],
+      ] as const) {
         const seen = loud.titles.length;
         // A sine in both channels near 1 kHz reads 20 log10(amplitude) LUFS; lavfi's sine has amplitude 1/8, and
         // ffmpeg's mono-to-stereo upmix puts it at -3 dB in each channel.
         const volume = (10 ** (lufs / 20) / 0.125) * Math.SQRT2;
-        const dj = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${freq}:duration=12`, '-af', `volume=${volume.toFixed(5)}`, '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '192k', '-content_type', 'audio/mpeg', '-f', 'mp3', `icecast://alice:${PW.alice}@127.0.0.1:${livePort}/loud.mp3`], { stdio: 'ignore' });
+        const dj = spawn(
+          'ffmpeg',
+          [
+            '-hide_banner',
+            '-loglevel',
+            'error',
+            '-re',
+            '-f',
+            'lavfi',
+            '-i',
+            `sine=frequency=${freq}:duration=12`,
+            '-af',
+            `volume=${volume.toFixed(5)}`,
+            '-ac',
+            '2',
+            '-c:a',
+            'libmp3lame',
+            '-b:a',
+            '192k',
+            '-content_type',
+            'audio/mpeg',
+            '-f',
+            'mp3',
+            `icecast://alice:${PW.alice}@127.0.0.1:${livePort}/loud.mp3`,
+          ],
+          { stdio: 'ignore' },
+        );
         const on = await nextTitle(loud, (t) => t === 'alice', seen);
         await exited(dj);
         const back = await nextTitle(loud, (t) => t === 'Music', seen + 1);

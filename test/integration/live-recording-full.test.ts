@@ -48,14 +48,24 @@ describe('a recording cut short by a full disk', { timeout: 90_000 }, () => {
     const stopped = await until('the recording stopped', () => station.logs.find(/recording stopped before the show/)[0], 20_000);
     const onAt = listener.titles.indexOf(on);
     await until('the playlist back', () => listener.titles.slice(onAt + 1).find((t) => t.title === 'Music'), 30_000);
-    await until('the show closed', async () => {
-      const view = (await (await fetch(`${station.url}/api/channels/radio`)).json()) as { shows: { dj: string; seconds: number | null }[] };
-      return view.shows.find((s) => s.dj === 'fay' && s.seconds !== null) ? true : undefined;
-    }, 10_000);
-    const shows = ((await (await fetch(`${station.url}/api/channels/radio`)).json()) as { shows: { dj: string; seconds: number; recording: string | null; recordingError: string | null }[] }).shows;
+    await until(
+      'the show closed',
+      async () => {
+        const view = (await (await fetch(`${station.url}/api/channels/radio`)).json()) as { shows: { dj: string; seconds: number | null }[] };
+        return view.shows.find((s) => s.dj === 'fay' && s.seconds !== null) ? true : undefined;
+      },
+      10_000,
+    );
+    const shows = (
+      (await (await fetch(`${station.url}/api/channels/radio`)).json()) as {
+        shows: { dj: string; seconds: number; recording: string | null; recordingError: string | null }[];
+      }
+    ).shows;
     const show = shows.find((s) => s.dj === 'fay')!;
     const heard = (listener.titles.at(-1)!.audioOffset - on.audioOffset) / 16_000;
-    console.log(`# full disk: recording stopped (${String(stopped.err)}); the show ran ${show.seconds} s, heard ${heard.toFixed(1)} s; its record: ${show.recordingError}`);
+    console.log(
+      `# full disk: recording stopped (${String(stopped.err)}); the show ran ${show.seconds} s, heard ${heard.toFixed(1)} s; its record: ${show.recordingError}`,
+    );
     assert.match(String(stopped.err), /ENOSPC/);
     assert.ok(show.recording, 'the recording is named');
     assert.match(show.recordingError ?? '', /stopped after \d+ bytes: .*ENOSPC/);

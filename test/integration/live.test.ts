@@ -53,15 +53,36 @@ function onset(pcm: Int16Array, freq: number, level: number, fromS = 0): number 
 /** Audio seconds in the recording -> wall-clock ms it arrived at (128 kbit/s CBR: 16000 bytes a second). */
 const arrivedAt = (l: Listener, seconds: number): number => l.arrivalOf(Math.floor(seconds * 16000))!;
 
-function ffmpegSource(url: string, opts: { seconds: number; name?: string; contentType?: string; format?: string; codec?: string; realTime?: boolean; freq?: number; silence?: boolean }): ChildProcess {
+function ffmpegSource(
+  url: string,
+  opts: { seconds: number; name?: string; contentType?: string; format?: string; codec?: string; realTime?: boolean; freq?: number; silence?: boolean },
+): ChildProcess {
   const input = opts.silence ? `anullsrc=r=44100:cl=stereo:d=${opts.seconds}` : `sine=frequency=${opts.freq ?? DJ_TONE}:duration=${opts.seconds}`;
-  const args = ['-hide_banner', '-loglevel', 'error', ...(opts.realTime === false ? [] : ['-re']), '-f', 'lavfi', '-i', input, '-af', 'volume=0.5', '-ac', '2', '-c:a', opts.codec ?? 'libmp3lame', '-b:a', '128k'];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    ...(opts.realTime === false ? [] : ['-re']),
+    '-f',
+    'lavfi',
+    '-i',
+    input,
+    '-af',
+    'volume=0.5',
+    '-ac',
+    '2',
+    '-c:a',
+    opts.codec ?? 'libmp3lame',
+    '-b:a',
+    '128k',
+  ];
   if (opts.name) args.push('-ice_name', opts.name);
   args.push('-content_type', opts.contentType ?? 'audio/mpeg', '-f', opts.format ?? 'mp3', url);
   return spawn('ffmpeg', args, { stdio: ['ignore', url === 'pipe:1' ? 'pipe' : 'ignore', 'pipe'] });
 }
 
-const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code))));
+const exited = (p: ChildProcess): Promise<number | null> =>
+  p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code)));
 
 /** A raw source request: the status line and body the station answers with. */
 async function rawSource(port: number, head: string, body?: Buffer): Promise<{ status: number; text: string }> {
@@ -81,7 +102,12 @@ async function rawSource(port: number, head: string, body?: Buffer): Promise<{ s
 }
 
 /** The next title matching `match` to arrive after the `seen` titles already received. */
-async function nextTitle(l: Listener, match: (t: string) => boolean, seen: number, timeoutMs = 10_000): Promise<{ title: string; audioOffset: number; at: number }> {
+async function nextTitle(
+  l: Listener,
+  match: (t: string) => boolean,
+  seen: number,
+  timeoutMs = 10_000,
+): Promise<{ title: string; audioOffset: number; at: number }> {
   return until(`a title after the first ${seen}`, () => l.titles.slice(seen).find((t) => match(t.title)), timeoutMs);
 }
 
@@ -123,7 +149,12 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
   let recordings: string;
   let listener: Listener;
   let other: Listener;
-  const feed: { type: string; at: number; show?: { dj: string; end: string | null; recording: string | null; seconds: number | null }; nowPlaying?: { title: string } }[] = [];
+  const feed: {
+    type: string;
+    at: number;
+    show?: { dj: string; end: string | null; recording: string | null; seconds: number | null };
+    nowPlaying?: { title: string };
+  }[] = [];
   let ws: WebSocket;
   let ice: IcecastHandle;
 
@@ -132,7 +163,11 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     recordings = tempDir('recordings');
     const media = tempDir('live-media');
     const tracks = [];
-    for (const f of MUSIC) tracks.push({ source: 'file', path: await makeTone({ file: path.join(media, `m${f}.m4a`), freq: f, seconds: 25, args: ['-c:a', 'aac', '-b:a', '128k'], title: `Tone ${f}` }) });
+    for (const f of MUSIC)
+      tracks.push({
+        source: 'file',
+        path: await makeTone({ file: path.join(media, `m${f}.m4a`), freq: f, seconds: 25, args: ['-c:a', 'aac', '-b:a', '128k'], title: `Tone ${f}` }),
+      });
     writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, live: { record: true, deadAirSeconds: 2 }, tracks });
     writePlaylist(dir, 'other', { name: 'Other', mount: '/other.mp3', loudness: false, tracks });
     const djs = path.join(tempDir('djs'), 'djs.json');
@@ -141,13 +176,28 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
       djs: [
         { user: 'alice', channels: ['radio'], hash: await hashPassword(PASSWORDS.alice), timezone: 'UTC' },
         { user: 'bob', channels: ['radio'], hash: await hashPassword(PASSWORDS.bob), timezone: 'UTC' },
-        { user: 'carol', channels: ['radio'], hash: await hashPassword(PASSWORDS.carol), timezone: 'UTC', windows: [{ days: [dayAfter], from: '10:00', to: '11:00' }] },
+        {
+          user: 'carol',
+          channels: ['radio'],
+          hash: await hashPassword(PASSWORDS.carol),
+          timezone: 'UTC',
+          windows: [{ days: [dayAfter], from: '10:00', to: '11:00' }],
+        },
         { user: 'mallory', channels: ['other'], hash: await hashPassword(PASSWORDS.mallory), timezone: 'UTC' },
       ],
     });
     // The channel also goes to a real Icecast: titles must reach it too.
     ice = await startIcecast();
-    station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, RECORDINGS_DIR: recordings, LIVE_SOURCE_TIMEOUT_S: '3', ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword });
+    station = await runStation({
+      PLAYLISTS_DIR: dir,
+      MEDIA_DIRS: media,
+      DJS_FILE: djs,
+      RECORDINGS_DIR: recordings,
+      LIVE_SOURCE_TIMEOUT_S: '3',
+      ICECAST_URL: ice.sourceUrl,
+      ICECAST_ADMIN_USER: 'admin',
+      ICECAST_ADMIN_PASSWORD: ice.adminPassword,
+    });
     port = Number(new URL(station.url).port);
     listener = await listen(`${station.url}/radio.mp3`);
     other = await listen(`${station.url}/other.mp3`);
@@ -173,15 +223,24 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     // A title update as libshout sends it (UTF-8, with the charset named), while the show is on.
     await new Promise((r) => setTimeout(r, 1500));
     const sentAt = Date.now();
-    const res = await fetch(`${station.url}/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=${encodeURIComponent('演示乐队 - 晨光')}&charset=UTF-8`, { headers: { authorization: basic('alice', PASSWORDS.alice) } });
+    const res = await fetch(`${station.url}/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=${encodeURIComponent('演示乐队 - 晨光')}&charset=UTF-8`, {
+      headers: { authorization: basic('alice', PASSWORDS.alice) },
+    });
     assert.equal(res.status, 200);
     assert.match(await res.text(), /Metadata update successful/);
     const updated = await listener.waitForTitle((t) => t === '演示乐队 - 晨光', 3000);
     const feedTrack = await until('feed track', () => feed.find((m) => m.type === 'track' && m.nowPlaying?.title === '演示乐队 - 晨光'), 3000);
-    await until('the title on Icecast', async () => ((await ice.status()).find((m) => m.listenurl.endsWith('/radio.mp3'))?.title === '演示乐队 - 晨光' ? true : undefined), 3000, 20);
+    await until(
+      'the title on Icecast',
+      async () => ((await ice.status()).find((m) => m.listenurl.endsWith('/radio.mp3'))?.title === '演示乐队 - 晨光' ? true : undefined),
+      3000,
+      20,
+    );
     const icecastMs = Date.now() - sentAt;
     // Wrong credentials for the update: 401, title unchanged.
-    const bad = await fetch(`${station.url}/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=hijack`, { headers: { authorization: basic('alice', 'nope-nope-nope') } });
+    const bad = await fetch(`${station.url}/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=hijack`, {
+      headers: { authorization: basic('alice', 'nope-nope-nope') },
+    });
     assert.equal(bad.status, 401);
     assert.equal(await exited(dj), 0, 'the source client ran to its end');
     const back = await nextTitle(listener, (t) => t.startsWith('Tone'), listener.titles.indexOf(updated) + 1);
@@ -207,7 +266,9 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     })();
     const runs = silentRuns(pcm, SR, 1).filter((r) => r.startSec > heard - 2 && r.startSec < djEnd + 2);
     const seam = runs.filter((r) => Math.abs(r.startSec - djEnd) < 0.5);
-    console.log(`# live takeover ${takeoverMs} ms (connect to first DJ audio at the listener); music still at ${musicAtOnset.toFixed(0)} at the DJ's onset; title update at ICY ${updateMs} ms, feed ${feedMs} ms, Icecast's title by ${icecastMs} ms; silent runs around the show ${JSON.stringify(runs.map((r) => r.ms))}`);
+    console.log(
+      `# live takeover ${takeoverMs} ms (connect to first DJ audio at the listener); music still at ${musicAtOnset.toFixed(0)} at the DJ's onset; title update at ICY ${updateMs} ms, feed ${feedMs} ms, Icecast's title by ${icecastMs} ms; silent runs around the show ${JSON.stringify(runs.map((r) => r.ms))}`,
+    );
     assert.ok(takeoverMs < 1000, `takeover ${takeoverMs} ms`);
     assert.ok(musicAtOnset > 200, 'the music fades out under the DJ, not cut');
     assert.ok(updateMs < 1000 && feedMs < 1000 && icecastMs < 1000, `update ${updateMs} / ${feedMs} / ${icecastMs} ms`);
@@ -221,7 +282,10 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     assert.equal(end.show?.dj, 'alice');
     assert.equal(end.show?.end, 'the DJ disconnected');
     // History: the song the DJ cut into is marked so; the show is listed with its length and recording.
-    const detail = (await (await fetch(`${station.url}/api/channels/radio`)).json()) as { history: { title: string; end?: string; live?: boolean }[]; shows: { dj: string; seconds: number; recording: string }[] };
+    const detail = (await (await fetch(`${station.url}/api/channels/radio`)).json()) as {
+      history: { title: string; end?: string; live?: boolean }[];
+      shows: { dj: string; seconds: number; recording: string }[];
+    };
     const firstLive = detail.history.findIndex((h) => h.live);
     assert.ok(firstLive >= 0, 'the show is in the history');
     assert.equal(detail.history.slice(firstLive).find((h) => !h.live)?.end, 'interrupted', 'the song the DJ cut into');
@@ -234,13 +298,20 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     const rec = readFileSync(file);
     const at = listener.audio().indexOf(rec.subarray(0, 4096));
     assert.ok(at >= 0, 'the recording starts with bytes the listener received');
-    assert.ok(listener.audio().subarray(at, at + rec.length).equals(rec), 'and is the listener\'s stream, byte for byte');
+    assert.ok(
+      listener
+        .audio()
+        .subarray(at, at + rec.length)
+        .equals(rec),
+      "and is the listener's stream, byte for byte",
+    );
     assert.ok(Math.abs(rec.length / 16000 - show.seconds) < 0.2, `recording ${rec.length / 16000} s vs show ${show.seconds} s`);
     console.log(`# live recording ${show.recording}: ${(rec.length / 16000).toFixed(2)} s, show ${show.seconds} s, identical to the listener's bytes`);
   });
 
   test('refusals as Icecast gives them; credentials never in logs', async () => {
-    const head = (user: string, password: string, extra = 'Content-Type: audio/mpeg\r\n', mount = '/radio.mp3'): string => `SOURCE ${mount} HTTP/1.0\r\nAuthorization: ${basic(user, password)}\r\n${extra}\r\n`;
+    const head = (user: string, password: string, extra = 'Content-Type: audio/mpeg\r\n', mount = '/radio.mp3'): string =>
+      `SOURCE ${mount} HTTP/1.0\r\nAuthorization: ${basic(user, password)}\r\n${extra}\r\n`;
     const wrong = await rawSource(port, head('alice', 'wrong-password'));
     assert.equal(wrong.status, 401);
     assert.match(wrong.text, /WWW-Authenticate: Basic/);
@@ -282,7 +353,11 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     // Not audio at all, labelled as MP3.
     const junk = Buffer.alloc(64 * 1024, 'this is not an mp3 stream. ');
     const sent = rawSource(port, `PUT /radio.mp3 HTTP/1.1\r\nAuthorization: ${basic('alice', PASSWORDS.alice)}\r\nContent-Type: audio/mpeg\r\n\r\n`, junk);
-    const dropped = await until('junk dropped', () => station.logs.find(/live: alice off/).find((l) => /no decodable audio|could not be decoded/.test(String(l.reason))), 10_000);
+    const dropped = await until(
+      'junk dropped',
+      () => station.logs.find(/live: alice off/).find((l) => /no decodable audio|could not be decoded/.test(String(l.reason))),
+      10_000,
+    );
     assert.equal(dropped.dj, 'alice');
     await sent;
     // Silence from the DJ: after live.deadAirSeconds (2 s) the playlist is back.
@@ -313,7 +388,11 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     // Read what the station answers, or its closing the connection is never seen.
     stall.resume();
     await closed;
-    const stalled = await until('stall logged', () => station.logs.find(/live: alice off/).find((l) => /dead air: no audio|source timeout/.test(String(l.reason))), 10_000);
+    const stalled = await until(
+      'stall logged',
+      () => station.logs.find(/live: alice off/).find((l) => /dead air: no audio|source timeout/.test(String(l.reason))),
+      10_000,
+    );
     assert.equal(stalled.dj, 'alice');
     await nextTitle(listener, (t) => t.startsWith('Tone'), beforeStall + 1);
   });
@@ -322,7 +401,14 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
   async function clientShow(name: string, start: (clientPort: number, song: string, work: string) => ChildProcess): Promise<void> {
     const clock = await connectClock(port);
     const work = tempDir('client');
-    const song = await makeTone({ file: path.join(work, 'set.mp3'), freq: DJ_TONE, seconds: 5, args: ['-c:a', 'libmp3lame', '-b:a', '128k', '-id3v2_version', '3'], title: '夜曲 Nocturne', artist: 'DJ Bob' });
+    const song = await makeTone({
+      file: path.join(work, 'set.mp3'),
+      freq: DJ_TONE,
+      seconds: 5,
+      args: ['-c:a', 'libmp3lame', '-b:a', '128k', '-id3v2_version', '3'],
+      title: '夜曲 Nocturne',
+      artist: 'DJ Bob',
+    });
     const from = listener.bytes;
     const seen = listener.titles.length;
     const client = start(clock.port, song, work);
@@ -332,7 +418,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     const titled = await nextTitle(listener, (t) => t.includes('Nocturne'), seen).catch((e: Error) => {
       throw new Error(`${e.message}; ${name} said: ${err.slice(-1500)}`);
     });
-    assert.equal(titled.title, 'DJ Bob - 夜曲 Nocturne', 'the title the client sent from the file\'s tags');
+    assert.equal(titled.title, 'DJ Bob - 夜曲 Nocturne', "the title the client sent from the file's tags");
     await exited(client);
     const back = await nextTitle(listener, (t) => t.startsWith('Tone'), listener.titles.indexOf(titled) + 1);
     await until('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
@@ -345,7 +431,9 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     let last = 0;
     for (let k = 0; k < lv.length; k++) if (lv[k]! > steady * 0.1) last = k;
     const seam = silentRuns(pcm, SR, 1).filter((r) => Math.abs(r.startSec - (last + 1) * 0.02) < 0.5);
-    console.log(`# live ${name}: takeover ${takeoverMs} ms (${clock.connects.length} connections), title "${titled.title}", hand-back silence ${JSON.stringify(seam.map((r) => r.ms))}`);
+    console.log(
+      `# live ${name}: takeover ${takeoverMs} ms (${clock.connects.length} connections), title "${titled.title}", hand-back silence ${JSON.stringify(seam.map((r) => r.ms))}`,
+    );
     assert.ok(takeoverMs < 1000, `takeover ${takeoverMs} ms`);
     assert.deepEqual(seam, [], 'no silence at the hand-back');
   }
@@ -389,7 +477,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
   test('the other channel never noticed', async () => {
     const pcm = await decodeMp3(other.audio());
     const longest = Math.max(0, ...silentRuns(pcm, SR, 3).map((r) => r.ms));
-    assert.ok(other.bytes > 15 * 16000, "the other channel played throughout");
+    assert.ok(other.bytes > 15 * 16000, 'the other channel played throughout');
     assert.equal(other.closed, false);
     assert.ok(longest < 50, `the other channel had ${longest} ms of silence`);
   });

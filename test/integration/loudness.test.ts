@@ -18,7 +18,6 @@ import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const run = promisify(execFile);
 
-
 interface Song {
   name: string;
   freq: number;
@@ -38,12 +37,26 @@ async function master(dir: string, s: Song): Promise<{ file: string; lufs: numbe
   const make = async (gainDb: number) => {
     const parts = [`sine=frequency=${s.freq}:sample_rate=44100:duration=4,volume=${gainDb}dB,aformat=channel_layouts=stereo`];
     let graph = `${parts[0]}[tone]`;
-    if (s.clicks) graph += `;aevalsrc='if(lt(mod(t,2),0.0001),0.99,0)':s=44100:d=4,aformat=channel_layouts=stereo[clicks];[tone][clicks]amix=inputs=2:normalize=0[song]`;
+    if (s.clicks)
+      graph += `;aevalsrc='if(lt(mod(t,2),0.0001),0.99,0)':s=44100:d=4,aformat=channel_layouts=stereo[clicks];[tone][clicks]amix=inputs=2:normalize=0[song]`;
     else graph += ';[tone]anull[song]';
     if (s.lead || s.tail) {
       graph += `;anullsrc=r=44100:cl=stereo:d=${s.lead ?? 0.01}[lead];sine=frequency=${s.freq}:sample_rate=44100:duration=${s.tail ?? 0.01},volume=-60dB,aformat=channel_layouts=stereo[tail];[lead][song][tail]concat=n=3:v=0:a=1[out]`;
     } else graph += ';[song]anull[out]';
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph, '-map', '[out]', '-metadata', `title=${s.name}`, ...s.codec, file]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-filter_complex',
+      graph,
+      '-map',
+      '[out]',
+      '-metadata',
+      `title=${s.name}`,
+      ...s.codec,
+      file,
+    ]);
   };
   await make(-20);
   const first = await measure(file);
@@ -77,7 +90,10 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
       listener.close();
       writeFileSync(rec, listener.audio());
       const pcm = await decodeMp3(listener.audio());
-      const changes = toneChanges(pcm, songs.map((s) => s.freq));
+      const changes = toneChanges(
+        pcm,
+        songs.map((s) => s.freq),
+      );
       // One round: from the second time the first song starts, the six seams that follow.
       const starts = changes.filter((c) => c.to === songs[0]!.freq);
       const from = starts[starts.length - 2]!.at;
@@ -92,13 +108,17 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
         measured.push({ name, lufs: m.lufs });
       }
       const whole = await measure(rec);
-      const table = before.map((b) => `${b.name}: ${b.lufs.toFixed(1)} LUFS (peak ${b.peak.toFixed(1)}) -> ${measured.find((m) => m.name === b.name)?.lufs.toFixed(1)} LUFS`);
+      const table = before.map(
+        (b) => `${b.name}: ${b.lufs.toFixed(1)} LUFS (peak ${b.peak.toFixed(1)}) -> ${measured.find((m) => m.name === b.name)?.lufs.toFixed(1)} LUFS`,
+      );
       console.log(`# loudness before -> at the listener: ${table.join('; ')}; recording true peak ${whole.peak.toFixed(2)} dBTP`);
       for (const m of measured) assert.ok(Math.abs(m.lufs + 16) <= 1, `${m.name} at ${m.lufs} LUFS`);
       assert.ok(whole.peak <= -1, `true peak ${whole.peak} dBTP`);
       // The padded song's 1.5 s lead-in and 2.5 s tail were trimmed: no hole at any seam of the round.
       const roundPcm = pcm.subarray(Math.floor(from * 44100), Math.floor(round[songs.length]!.at * 44100));
-      const holes = silentRuns(roundPcm).filter((r) => r.ms > 50).map((r) => ({ ...r, at: r.startSec + from, before: round.filter((c) => c.at <= r.startSec + from + 0.1).at(-1)?.to }));
+      const holes = silentRuns(roundPcm)
+        .filter((r) => r.ms > 50)
+        .map((r) => ({ ...r, at: r.startSec + from, before: round.filter((c) => c.at <= r.startSec + from + 0.1).at(-1)?.to }));
       assert.deepEqual(holes, [], 'no silence over 50 ms in a round');
       const analysed = station.logs.find(/loudness analysed/).length;
       assert.equal(analysed, songs.length, 'each song analysed once');

@@ -47,7 +47,13 @@ function feed(url: string): Promise<FeedClient> {
           }
           return new Promise((res, rej) => {
             const t = setTimeout(() => rej(new Error(`no matching message; got ${messages.map((m) => m.msg.type).join(',')}`)), timeoutMs);
-            waiters.push({ match, resolve: (v) => { clearTimeout(t); res(v); } });
+            waiters.push({
+              match,
+              resolve: (v) => {
+                clearTimeout(t);
+                res(v);
+              },
+            });
           });
         },
       }),
@@ -69,7 +75,11 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     dir = tempDir('np');
     for (const s of songs) await makeTone({ file: path.join(dir, s.file), freq: s.freq, seconds: 3, args: ['-c:a', 'aac'] });
     await makeTone({ file: path.join(dir, 'jingle.m4a'), freq: 1200, seconds: 2, args: ['-c:a', 'aac'] });
-    writePlaylist(dir, 'one', { name: 'One', mount: '/one.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file, title: s.title, artist: s.artist })) });
+    writePlaylist(dir, 'one', {
+      name: 'One',
+      mount: '/one.mp3',
+      tracks: songs.map((s) => ({ source: 'file', path: s.file, title: s.title, artist: s.artist })),
+    });
     writePlaylist(dir, 'two', { name: 'Two', mount: '/two.mp3', tracks: [{ source: 'file', path: 'c.m4a', title: 'Only' }] });
     station = await runStation({ PLAYLISTS_DIR: dir, CONTROL_TOKEN: CONTROL }, undefined, { feed: { maxBufferedBytes: 64 * 1024, pingMs: 300 } });
     await until('songs on air', () => (station.station.channels.every((c) => c.nowPlaying) ? true : undefined), 10_000);
@@ -92,7 +102,12 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     await new Promise((r) => setTimeout(r, 500));
     listener.close();
     const pcm = await decodeMp3(listener.audio());
-    const changes = toneChanges(pcm, songs.map((s) => s.freq), 44100, 10);
+    const changes = toneChanges(
+      pcm,
+      songs.map((s) => s.freq),
+      44100,
+      10,
+    );
     const offsets: number[] = [];
     for (const t of tracks) {
       const msg = trackMessageSchema.parse(t.msg);
@@ -125,7 +140,10 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
   test('?channel= filters; unknown channel is refused', async () => {
     const client = await feed(`${station.url.replace('http', 'ws')}/ws?channel=two`);
     const snap = snapshotMessageSchema.parse((await client.next((m) => m.type === 'snapshot')).msg);
-    assert.deepEqual(snap.channels.map((c) => c.id), ['two']);
+    assert.deepEqual(
+      snap.channels.map((c) => c.id),
+      ['two'],
+    );
     await client.next((m) => m.type === 'track' && m.channel === 'two', 10_000);
     await until('a song change on "one" meanwhile', () => (station.station.channel('one')!.songsPlayed > 3 ? true : undefined), 10_000);
     assert.ok(client.messages.every((m) => m.msg.type === 'snapshot' || ('channel' in m.msg && m.msg.channel === 'two')));
@@ -162,7 +180,9 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     dead.on('data', (d: Buffer) => {
       upgraded += d.toString('latin1');
     });
-    dead.write(`GET /ws HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    dead.write(
+      `GET /ws HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     const alive = await feed(`${station.url.replace('http', 'ws')}/ws`);
     const t0 = Date.now();
     await new Promise((r) => dead.once('close', r));
@@ -177,7 +197,10 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
   test('HTTP API: channels, one channel with history, unknown channel 404, health', async () => {
     const list = (await (await fetch(`${station.url}/api/channels`)).json()) as { channels: { id: string }[] };
     assert.deepEqual(list.channels.map((c) => c.id).sort(), ['one', 'two']);
-    const one = (await (await fetch(`${station.url}/api/channels/one`)).json()) as { history: { title: string; startedAt: string; endedAt: string }[]; nowPlaying: { title: string } };
+    const one = (await (await fetch(`${station.url}/api/channels/one`)).json()) as {
+      history: { title: string; startedAt: string; endedAt: string }[];
+      nowPlaying: { title: string };
+    };
     assert.ok(one.history.length >= 1 && one.history.length <= 20);
     assert.ok(Date.parse(one.history[0]!.endedAt) >= Date.parse(one.history[0]!.startedAt));
     const missing = await fetch(`${station.url}/api/channels/nope`);
@@ -238,7 +261,11 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     });
     assert.equal(big.status, 413);
     assert.match(((await big.json()) as { error: { code: string } }).error.code, /^SCAST_|FST_/);
-    const malformed = await fetch(`${station.url}/api/channels/one/queue`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL}`, 'content-type': 'application/json' }, body: '{"source": "file", ' });
+    const malformed = await fetch(`${station.url}/api/channels/one/queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CONTROL}`, 'content-type': 'application/json' },
+      body: '{"source": "file", ',
+    });
     assert.equal(malformed.status, 400);
     const unknown = await fetch(`${station.url}/api/nothing/here`);
     assert.equal(unknown.status, 404);

@@ -17,7 +17,13 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
     const dir = tempDir('metrics');
     await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 1.5, args: ['-c:a', 'aac'] });
     writePlaylist(dir, 'm', { name: 'M', mount: '/m.mp3', tracks: [{ source: 'file', path: 'a.m4a', title: 'Tone' }] });
-    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl, ICECAST_ADMIN_USER: 'admin', ICECAST_ADMIN_PASSWORD: ice.adminPassword, CONTROL_TOKEN: CONTROL });
+    const station = await runStation({
+      PLAYLISTS_DIR: dir,
+      ICECAST_URL: ice.sourceUrl,
+      ICECAST_ADMIN_USER: 'admin',
+      ICECAST_ADMIN_PASSWORD: ice.adminPassword,
+      CONTROL_TOKEN: CONTROL,
+    });
     try {
       const listener = await listen(`${station.url}/m.mp3`);
       await until('two songs played', () => ((station.station.channel('m')?.songsPlayed ?? 0) >= 2 ? true : undefined), 10_000);
@@ -66,12 +72,17 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
       const standing = await until('second stands by', () => s.find(/standing by as a hot spare/)[0], 10_000);
       assert.equal(standing.level, 30);
       assert.equal(s.find(/^on air$/).length, 0, 'the spare never claims to be on air');
-      const health = (await (await fetch(`${s.url}/health`)).json()) as { status: string; channels: { outputs: { kind: string; status: string; connected: boolean; lastError: string | null }[] }[] };
+      const health = (await (await fetch(`${s.url}/health`)).json()) as {
+        status: string;
+        channels: { outputs: { kind: string; status: string; connected: boolean; lastError: string | null }[] }[];
+      };
       const out = health.channels[0]!.outputs.find((o) => o.kind === 'icecast')!;
       assert.deepEqual([out.status, out.connected, out.lastError], ['spare', false, null]);
       assert.equal(health.status, 'ok', 'a spare is a healthy station');
       const ws = new WebSocket(`${s.url.replace('http', 'ws')}/ws`);
-      const snapshot = await new Promise<{ channels: { outputs: { kind: string; status: string }[] }[] }>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)) as never)));
+      const snapshot = await new Promise<{ channels: { outputs: { kind: string; status: string }[] }[] }>((resolve) =>
+        ws.once('message', (d) => resolve(JSON.parse(String(d)) as never)),
+      );
       ws.close();
       assert.equal(snapshot.channels[0]!.outputs.find((o) => o.kind === 'icecast')!.status, 'spare');
       // A crash: no clean close, the kernel closes the socket.

@@ -29,7 +29,18 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
         executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
         timeout: 60_000,
         // The page is opened as a phone on the LAN would: at a name that is not localhost.
-        args: ['--host-resolver-rules=MAP radio.test 127.0.0.1', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+        args: [
+          '--host-resolver-rules=MAP radio.test 127.0.0.1',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-dev-shm-usage',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--autoplay-policy=no-user-gesture-required',
+        ],
       });
       const page = await browser.newPage();
       page.setDefaultTimeout(20_000);
@@ -38,13 +49,19 @@ describe('the listening page in a real browser (Debian chromium)', { timeout: 12
       const card = page.locator('section.card[data-channel="web"]');
       await card.waitFor({ timeout: 10_000 });
       const title = card.locator('.title');
-      await page.waitForFunction(() => /Morning Tone|晚上的歌/.test(document.querySelector('section.card .title')?.textContent ?? ''), null, { timeout: 10_000 });
+      await page.waitForFunction(() => /Morning Tone|晚上的歌/.test(document.querySelector('section.card .title')?.textContent ?? ''), null, {
+        timeout: 10_000,
+      });
       const first = await title.textContent();
       // The next song arrives over the WebSocket without a reload.
-      await page.waitForFunction((t) => {
-        const now = document.querySelector('section.card .title')?.textContent;
-        return now !== t && /Morning Tone|晚上的歌/.test(now ?? '');
-      }, first, { timeout: 15_000 });
+      await page.waitForFunction(
+        (t) => {
+          const now = document.querySelector('section.card .title')?.textContent;
+          return now !== t && /Morning Tone|晚上的歌/.test(now ?? '');
+        },
+        first,
+        { timeout: 15_000 },
+      );
       const second = await title.textContent();
       assert.notEqual(second, first);
       assert.equal(await card.locator('.artist').textContent(), second === '晚上的歌' ? '测试' : 'Page Test');

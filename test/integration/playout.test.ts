@@ -45,16 +45,32 @@ describe('channel playout on the built-in output', { timeout: 240_000 }, () => {
       // second, so a title shorter than that may be overtaken by the next.
       for (const s of songs.filter((x) => x.seconds >= 1)) await listener.waitForTitle((t) => t === `Tone - ${s.title}`, 30_000);
       const secondRound = listener.titles.length;
-      await listener.waitForTitle((t, ) => t === `Tone - ${songs[1]!.title}` && listener.titles.length > secondRound, 30_000);
+      await listener.waitForTitle((t) => t === `Tone - ${songs[1]!.title}` && listener.titles.length > secondRound, 30_000);
       listener.close();
 
       const pcm = await decodeMp3(listener.audio());
       const runs = silentRuns(pcm);
       const longest = Math.max(0, ...runs.map((r) => r.ms));
       console.log(`# seam silence: ${runs.length} runs >= 3 ms, longest ${longest.toFixed(1)} ms over ${(pcm.length / 44100).toFixed(1)} s`);
-      if (process.env.SCAST_DEBUG) console.log(JSON.stringify({ runs, changes: toneChanges(pcm, songs.map((s) => s.freq), 44100, 10) }));
+      if (process.env.SCAST_DEBUG)
+        console.log(
+          JSON.stringify({
+            runs,
+            changes: toneChanges(
+              pcm,
+              songs.map((s) => s.freq),
+              44100,
+              10,
+            ),
+          }),
+        );
       assert.ok(longest <= 26, `silence over 26 ms: ${JSON.stringify(runs)}`);
-      const changes = toneChanges(pcm, songs.map((s) => s.freq), 44100, 10);
+      const changes = toneChanges(
+        pcm,
+        songs.map((s) => s.freq),
+        44100,
+        10,
+      );
       assert.ok(changes.length >= songs.length, `every seam is heard: ${JSON.stringify(changes)}`);
       assert.equal(channel.songsFailed, 0);
       assert.equal(station.logs.lines.filter((l) => (l.level as number) >= 50).length, 0, 'no errors logged');
@@ -84,7 +100,15 @@ describe('channel playout on the built-in output', { timeout: 240_000 }, () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow.m4a`;
-    writePlaylist(dir, 'slow', { name: 'Slow', mount: '/slow.mp3', loop: false, tracks: [{ source: 'file', path: 'quick.m4a', title: 'Quick' }, { source: 'url', url, title: 'Slow' }] });
+    writePlaylist(dir, 'slow', {
+      name: 'Slow',
+      mount: '/slow.mp3',
+      loop: false,
+      tracks: [
+        { source: 'file', path: 'quick.m4a', title: 'Quick' },
+        { source: 'url', url, title: 'Slow' },
+      ],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir });
     try {
       const listener = await listen(`${station.url}/slow.mp3`);

@@ -22,10 +22,22 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
     mkdirSync(path.join(dir, 'music'));
     mkdirSync(path.join(dir, 'evening'));
     // Two songs by one artist, one by another: the rule (no artist twice in a row) makes them alternate.
-    for (const [i, n] of ['M1', 'M2', 'M3'].entries()) await makeTone({ file: path.join(dir, 'music', `${n}.m4a`), freq: 300 + 50 * i, seconds: 4, args: ['-c:a', 'aac'], title: n, artist: n === 'M3' ? 'Bee' : 'Ay' });
-    for (const [i, n] of ['E1', 'E2'].entries()) await makeTone({ file: path.join(dir, 'evening', `${n}.mp3`), freq: 700 + 50 * i, seconds: 4, args: ['-c:a', 'libmp3lame'] });
+    for (const [i, n] of ['M1', 'M2', 'M3'].entries())
+      await makeTone({
+        file: path.join(dir, 'music', `${n}.m4a`),
+        freq: 300 + 50 * i,
+        seconds: 4,
+        args: ['-c:a', 'aac'],
+        title: n,
+        artist: n === 'M3' ? 'Bee' : 'Ay',
+      });
+    for (const [i, n] of ['E1', 'E2'].entries())
+      await makeTone({ file: path.join(dir, 'evening', `${n}.mp3`), freq: 700 + 50 * i, seconds: 4, args: ['-c:a', 'libmp3lame'] });
     await makeTone({ file: path.join(dir, 'id.mp3'), freq: 1500, seconds: 1, args: ['-c:a', 'libmp3lame'], title: 'id' });
-    writeFileSync(path.join(dir, 'evening.m3u'), '#EXTM3U\n#EXTINF:4,Evening Band - E1\nevening/E1.mp3\n#EXTINF:4,Evening Band - E2\nevening/E2.mp3\n/etc/passwd\nsmb://host/share/x.mp3\n');
+    writeFileSync(
+      path.join(dir, 'evening.m3u'),
+      '#EXTM3U\n#EXTINF:4,Evening Band - E1\nevening/E1.mp3\n#EXTINF:4,Evening Band - E2\nevening/E2.mp3\n/etc/passwd\nsmb://host/share/x.mp3\n',
+    );
     // The block starts at the next whole minute at least 25 s away (UTC), so the station is well on air before it.
     const start = Math.ceil((Date.now() + 25_000) / 60_000) * 60_000;
     writePlaylist(dir, 'prog', {
@@ -36,21 +48,45 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       tracks: [{ source: 'folder', path: 'music' }],
       jingles: { tracks: [{ source: 'file', path: 'id.mp3' }], every: { songs: 2 }, title: 'Station ID' },
       rules: { artistSeparation: { songs: 1 } },
-      schedule: [{ name: 'Evening', days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: hhmm(start), to: hhmm(start + 10 * 60_000), start: 'hard', tracks: [{ source: 'm3u', path: 'evening.m3u' }] }],
+      schedule: [
+        {
+          name: 'Evening',
+          days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'],
+          from: hhmm(start),
+          to: hhmm(start + 10 * 60_000),
+          start: 'hard',
+          tracks: [{ source: 'm3u', path: 'evening.m3u' }],
+        },
+      ],
     });
     const station = await runStation({ PLAYLISTS_DIR: dir });
-    const feed: { type: string; at: number; programme?: { block: string | null; next?: { block: string | null; at: string } | null }; nowPlaying?: { title: string; block?: string | null; jingle?: boolean } }[] = [];
+    const feed: {
+      type: string;
+      at: number;
+      programme?: { block: string | null; next?: { block: string | null; at: string } | null };
+      nowPlaying?: { title: string; block?: string | null; jingle?: boolean };
+    }[] = [];
     const ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws?channel=prog`);
     ws.on('message', (d) => feed.push({ ...(JSON.parse(String(d)) as (typeof feed)[number]), at: Date.now() }));
     const listener = await listen(`${station.url}/prog.mp3`);
     try {
       await listener.waitForTitle((x) => /^(Ay|Bee) - M\d$/.test(x), 20_000);
-      const view = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as { programme: { block: string | null; next: { block: string | null; at: string } | null } };
-      assert.deepEqual(view.programme, { block: null, next: { block: 'Evening', at: new Date(start).toISOString() } }, 'the API says what block comes next, and when');
+      const view = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as {
+        programme: { block: string | null; next: { block: string | null; at: string } | null };
+      };
+      assert.deepEqual(
+        view.programme,
+        { block: null, next: { block: 'Evening', at: new Date(start).toISOString() } },
+        'the API says what block comes next, and when',
+      );
       const first = await listener.waitForTitle((x) => x.startsWith('Evening Band'), start - Date.now() + 15_000);
       const announced = await until('the feed says the block is on', () => feed.find((m) => m.type === 'block' && m.programme?.block === 'Evening'), 5000);
       // Its next change is the block's end, not the block itself (a hard start's song goes out just ahead of its minute).
-      assert.deepEqual(announced.programme?.next, { block: null, at: new Date(start + 10 * 60_000).toISOString() }, 'the block message names what follows the block');
+      assert.deepEqual(
+        announced.programme?.next,
+        { block: null, at: new Date(start + 10 * 60_000).toISOString() },
+        'the block message names what follows the block',
+      );
       await listener.waitForTitle((x) => x === 'Evening Band - E2', 20_000);
       // When the block is heard: where its song's tone takes over in the recording, and when those bytes arrived.
       const pcm = await decodeMp3(listener.audio());
@@ -60,16 +96,26 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       const cutAt = Number(station.logs.find(/block "Evening" starts/)[0]?.time) - start;
       const airAt = Number(station.logs.find(/now playing/).find((l) => l.song === 'E1')?.time) - start;
       const titleMs = first.at - start;
-      t.diagnostic(`block "Evening" at ${new Date(start).toISOString()}: cut at ${cutAt} ms, its first song released to the outputs at ${airAt} ms, its tone louder than the fading song in the audio arriving at ${heardMs} ms, its ICY title at ${titleMs} ms (titles ride the metadata block sent once every 16 000 audio bytes, 1 s)`);
+      t.diagnostic(
+        `block "Evening" at ${new Date(start).toISOString()}: cut at ${cutAt} ms, its first song released to the outputs at ${airAt} ms, its tone louder than the fading song in the audio arriving at ${heardMs} ms, its ICY title at ${titleMs} ms (titles ride the metadata block sent once every 16 000 audio bytes, 1 s)`,
+      );
       assert.ok(Math.abs(heardMs) <= 1000, `the block is heard within 1 s of its time (${heardMs} ms)`);
       assert.ok(titleMs <= 2000, `its title follows within the next ICY metadata block (${titleMs} ms)`);
       // Heard in order: the channel's own songs with an ID after every two, then the block's, still with IDs.
       const titles = listener.titles.map((x) => x.title);
       t.diagnostic(`listener's titles: ${titles.map((x, i) => `${x}@${listener.titles[i]!.at - start}ms`).join(', ')}`);
-      const before = titles.slice(0, titles.findIndex((x) => x.startsWith('Evening')));
+      const before = titles.slice(
+        0,
+        titles.findIndex((x) => x.startsWith('Evening')),
+      );
       const song = (x: string): boolean => /^(Ay|Bee) - M\d$/.test(x);
-      for (let i = 0; i < before.length; i++) if (before[i] === 'Station ID') assert.ok(i >= 2 && before[i - 1] !== 'Station ID' && before[i - 2] !== 'Station ID', `IDs after two songs: ${before.join(', ')}`);
-      assert.ok(before.filter((x) => x === 'Station ID').length >= Math.floor(before.filter(song).length / 2) - 1, `an ID after every two songs: ${before.join(', ')}`);
+      for (let i = 0; i < before.length; i++)
+        if (before[i] === 'Station ID')
+          assert.ok(i >= 2 && before[i - 1] !== 'Station ID' && before[i - 2] !== 'Station ID', `IDs after two songs: ${before.join(', ')}`);
+      assert.ok(
+        before.filter((x) => x === 'Station ID').length >= Math.floor(before.filter(song).length / 2) - 1,
+        `an ID after every two songs: ${before.join(', ')}`,
+      );
       assert.ok(before.every((x) => song(x) || x === 'Station ID'));
       // The rule, as heard: once each file's tags were read, the songs (IDs aside) never name one artist twice in a
       // row; a repeat before then has its log line. Songs are lined up two ahead, so the last of the three files'
@@ -81,15 +127,24 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       t.diagnostic(`artists heard: ${artists.join(', ')}; rule log lines: ${logged}`);
       assert.ok(repeats.length === 0 || logged > 0, 'a repeat of the first pass has its log line');
       const track = feed.filter((m) => m.type === 'track').map((m) => m.nowPlaying!);
-      assert.ok(track.some((n) => n.jingle === true && n.title === 'Station ID'), 'IDs are marked in the feed');
-      assert.ok(track.some((n) => n.block === 'Evening' && n.title === 'E1'), 'block songs are named by their block');
+      assert.ok(
+        track.some((n) => n.jingle === true && n.title === 'Station ID'),
+        'IDs are marked in the feed',
+      );
+      assert.ok(
+        track.some((n) => n.block === 'Evening' && n.title === 'E1'),
+        'block songs are named by their block',
+      );
       // The cut was a fade, never silence: no silent run over 50 ms around the block's start.
       const seam = Math.round(change.at * 44_100);
       const gaps = silentRuns(pcm.subarray(Math.max(0, seam - 3 * 44_100), seam + 3 * 44_100), 44_100).filter((g) => g.ms > 50);
       assert.deepEqual(gaps, [], 'no silence at the hard start');
       assert.ok(station.logs.find(/entries of the list left out/).length >= 1, 'the M3U entries out of bounds were refused with a log line');
       const { history } = (await (await fetch(`${station.url}/api/channels/prog`)).json()) as { history: { title: string; end?: string }[] };
-      assert.ok(history.some((h) => h.end === 'interrupted'), 'the song cut by the hard start is in the history as interrupted');
+      assert.ok(
+        history.some((h) => h.end === 'interrupted'),
+        'the song cut by the hard start is in the history as interrupted',
+      );
     } finally {
       ws.close();
       listener.close();
@@ -133,7 +188,8 @@ describe('an M3U list at a URL', { timeout: 120_000 }, () => {
     const { createServer } = await import('node:http');
     const { readFileSync } = await import('node:fs');
     const media = tempDir('m3u-url-media');
-    for (const [i, n] of ['U1', 'U2', 'U3'].entries()) await makeTone({ file: path.join(media, `${n}.mp3`), freq: 400 + 100 * i, seconds: 3, args: ['-c:a', 'libmp3lame'], title: n });
+    for (const [i, n] of ['U1', 'U2', 'U3'].entries())
+      await makeTone({ file: path.join(media, `${n}.mp3`), freq: 400 + 100 * i, seconds: 3, args: ['-c:a', 'libmp3lame'], title: n });
     let list = '#EXTM3U\n#EXTINF:3,Remote - U1\nsongs/U1.mp3\n/etc/passwd\nfile:///etc/passwd\n#EXTINF:3,Remote - U2\nhttp://127.0.0.1:PORT/songs/U2.mp3\n';
     let listReads = 0;
     const server = createServer((req, res) => {
@@ -156,7 +212,11 @@ describe('an M3U list at a URL', { timeout: 120_000 }, () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const dir = tempDir('m3u-url');
-    writePlaylist(dir, 'remote', { name: 'Remote', mount: '/remote.mp3', tracks: [{ source: 'm3u', url: `http://127.0.0.1:${port}/lists/radio.m3u`, refreshMinutes: 0.25 }] });
+    writePlaylist(dir, 'remote', {
+      name: 'Remote',
+      mount: '/remote.mp3',
+      tracks: [{ source: 'm3u', url: `http://127.0.0.1:${port}/lists/radio.m3u`, refreshMinutes: 0.25 }],
+    });
     const station = await runStation({ PLAYLISTS_DIR: dir });
     const listener = await listen(`${station.url}/remote.mp3`);
     try {

@@ -55,7 +55,10 @@ describe('a QQ playlist kept in sync', { timeout: 180_000 }, () => {
       const after = listener.titles.slice(from + 1).map((x) => x.title);
       assert.ok(!after.includes('Band - Two'), `the removed song no longer plays: ${after.join(', ')}`);
       const history = station.station.channel('owner')!.history;
-      assert.ok(history.every((h) => h.end === undefined), 'no song was cut by the change');
+      assert.ok(
+        history.every((h) => h.end === undefined),
+        'no song was cut by the change',
+      );
       assert.equal(station.logs.find(/song skipped/).length, 0, 'nothing failed: the VIP song was never tried');
       listener.close();
       await station.close();

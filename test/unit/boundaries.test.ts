@@ -11,7 +11,26 @@ import { redactUrl } from '../../src/redact.js';
 describe('media address policy', () => {
   test('loopback, private, link-local, CGNAT, multicast and mapped forms are refused; public addresses pass', () => {
     const policy = new AddressPolicy();
-    for (const a of ['127.0.0.1', '127.8.9.10', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.0.10', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '[::1]', '::ffff:10.0.0.1']) {
+    for (const a of [
+      '127.0.0.1',
+      '127.8.9.10',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.0.10',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '[::1]',
+      '::ffff:10.0.0.1',
+    ]) {
       assert.equal(policy.allows(a), false, a);
     }
     for (const a of ['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700::1111', '::ffff:8.8.8.8']) assert.equal(policy.allows(a), true, a);
@@ -32,7 +51,10 @@ describe('media address policy', () => {
 
 describe('secrets in URLs', () => {
   test('credentials and every query value are masked; the rest stays readable', () => {
-    assert.equal(redactUrl('https://bob:hunter2@cdn.example.org:8443/a/b.m4a?vkey=SECRET&guid=123'), 'https://***@cdn.example.org:8443/a/b.m4a?vkey=***&guid=***');
+    assert.equal(
+      redactUrl('https://bob:hunter2@cdn.example.org:8443/a/b.m4a?vkey=SECRET&guid=123'),
+      'https://***@cdn.example.org:8443/a/b.m4a?vkey=***&guid=***',
+    );
     assert.equal(redactUrl('http://example.org/song.mp3'), 'http://example.org/song.mp3');
     const notUrl = redactUrl('//user:pw@host/x?token=abc');
     assert.ok(!notUrl.includes('pw') && !notUrl.includes('abc'), notUrl);

@@ -96,7 +96,7 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
   channel.on('track', (np: TrackInfo) => titles.push({ key: np.key, atSample: audio.length }));
   /** Run the clock forward `ms`, ticking every 50 ms and firing timers due. */
   const run = (ms: number) => {
-    for (const end = clock.t + ms; clock.t < end; ) {
+    for (const end = clock.t + ms; clock.t < end;) {
       clock.t += 50;
       for (const a of after.filter((x) => x.at <= clock.t)) {
         after.splice(after.indexOf(a), 1);
@@ -166,11 +166,17 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
       titles.map((t) => t.key),
       [a.info.key, b.info.key],
     );
-    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped']);
+    assert.deepEqual(
+      source.ends.map((e) => e.end.how),
+      ['stopped'],
+    );
     await Promise.all([channel.close(), channel.close()]);
     await channel.close();
     assert.deepEqual(statuses, ['on-air', 'closing', 'closed']);
-    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped', 'stopped']);
+    assert.deepEqual(
+      source.ends.map((e) => e.end.how),
+      ['stopped', 'stopped'],
+    );
   });
 
   test('destroy stops at once: songs off the air, the encoder killed, idempotent', () => {
@@ -182,7 +188,10 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
     channel.destroy();
     assert.equal(channel.status, 'closed');
     assert.equal(encodings[0]!.destroyed, true);
-    assert.deepEqual(source.ends.map((e) => e.end.how), ['stopped']);
+    assert.deepEqual(
+      source.ends.map((e) => e.end.how),
+      ['stopped'],
+    );
     const sent = channel.secondsSent;
     run(1000);
     assert.equal(channel.secondsSent, sent, 'the clock stopped');
@@ -220,10 +229,12 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     run(1500);
     assert.equal(channel.retitle('Artist - Song'), true);
     run(4000);
-    assert.deepEqual(titles.map((t) => t.key), [a.info.key, 'live:dj1', 'live:dj1', b.info.key]);
+    assert.deepEqual(
+      titles.map((t) => t.key),
+      [a.info.key, 'live:dj1', 'live:dj1', b.info.key],
+    );
     assert.deepEqual(shown, [a.info.title, 'dj1 - Night Show', 'Artist - Song', b.info.title]);
     const liveAt = titles[1]!.atSample;
-    const lat = audio.findIndex((v) => v !== 0);
     // Through the fade the song and the show mix; after it, the show alone, exactly, up to the next song's first sample.
     const handBack = audio.indexOf(-3000, liveAt);
     let first = handBack;
@@ -232,17 +243,23 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     assert.ok(fade > 44100 - FRAME && fade <= 44100 + FRAME, `the show alone ${fade} samples after its title (the 1 s fade, titles on frame boundaries)`);
     // The show plays whole: its 3 s from the takeover point, then the next song at once.
     const takeoverSample = first - 44100;
-    assert.equal(liveAt, Math.floor(takeoverSample / FRAME) * FRAME, 'the show\'s title with the frame carrying its first sample');
+    assert.equal(liveAt, Math.floor(takeoverSample / FRAME) * FRAME, "the show's title with the frame carrying its first sample");
     // Equal power mid-fade: 5000 cos(pi/4) + 7000 sin(pi/4) = 8485.
     assert.ok(Math.abs(audio[takeoverSample + 22050]! - 8485) <= 2, `mid-fade ${audio[takeoverSample + 22050]}`);
     // (Within 4 samples: the fade's last few already round to the show's own value, so "alone" is found that early.)
-    assert.ok(Math.abs(handBack - takeoverSample - 3 * 44100) <= 4, `${handBack - takeoverSample} samples of the show: every one the DJ sent, no gap before the next song`);
+    assert.ok(
+      Math.abs(handBack - takeoverSample - 3 * 44100) <= 4,
+      `${handBack - takeoverSample} samples of the show: every one the DJ sent, no gap before the next song`,
+    );
     assert.equal(titles[3]!.atSample, Math.floor(handBack / FRAME) * FRAME, 'the next title with its first sample');
     assert.equal(channel.history.find((h) => h.key === a.info.key)?.end, 'interrupted');
-    assert.deepEqual(events.map((e) => [e.type, e.dj, e.title, e.end]), [
-      ['start', 'dj1', 'Night Show', null],
-      ['end', 'dj1', 'Night Show', 'the DJ disconnected'],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.dj, e.title, e.end]),
+      [
+        ['start', 'dj1', 'Night Show', null],
+        ['end', 'dj1', 'Night Show', 'the DJ disconnected'],
+      ],
+    );
     assert.ok(channel.shows[0]!.endedAt !== null && channel.shows[0]!.seconds !== null, 'the show is closed in the history with its length');
     assert.equal(channel.liveShow, null);
   });
@@ -254,13 +271,20 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     const { channel, run, source, titles } = setup([a, slow]);
     channel.start();
     run(1500);
-    assert.deepEqual(titles.map((t) => t.key), [a.info.key], 'the next song is held, not on air');
+    assert.deepEqual(
+      titles.map((t) => t.key),
+      [a.info.key],
+      'the next song is held, not on air',
+    );
     const dj = new FakeFeed(10 * 44100, () => 7000);
     channel.djComing(true);
     assert.equal(channel.goLive({ dj: 'dj2', name: undefined, feed: dj, gainDb: 0 }), true);
     slow.feed.produced = slow.feed.total; // its decoder catches up: too late, it was given up
     run(1000);
-    assert.deepEqual(titles.map((t) => t.key), [a.info.key, 'live:dj2']);
+    assert.deepEqual(
+      titles.map((t) => t.key),
+      [a.info.key, 'live:dj2'],
+    );
     assert.deepEqual(source.ends.find((e) => e.song === slow)?.end, { how: 'stopped' });
   });
 
@@ -318,7 +342,8 @@ describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () =>
       const notShow = tail.filter((v) => v !== 7000).length;
       const live = channel.liveShow;
       const lastTitle = titles.at(-1)?.key;
-      if (!live || notShow > 0 || lastTitle !== 'live:dj') failures.push(`at ${at} ms: on air ${live ? 'yes' : 'no'}, ${notShow} samples of the last 2 s not the show's, last title ${lastTitle}`);
+      if (!live || notShow > 0 || lastTitle !== 'live:dj')
+        failures.push(`at ${at} ms: on air ${live ? 'yes' : 'no'}, ${notShow} samples of the last 2 s not the show's, last title ${lastTitle}`);
     }
     assert.deepEqual(failures, []);
   });

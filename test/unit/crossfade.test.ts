@@ -167,7 +167,11 @@ describe('crossfade mixer', () => {
   });
 
   test('the same output however the reads are cut, and whatever partial frames the pipes hold', () => {
-    const make = () => [fakeSong(30_000, (i) => (i * 7) % 20_000), fakeSong(50_000, (i) => (i * 13) % 20_000 - 10_000, { produced: 0, partialBytes: 3 }), fakeSong(20_000, 1234)];
+    const make = () => [
+      fakeSong(30_000, (i) => (i * 7) % 20_000),
+      fakeSong(50_000, (i) => ((i * 13) % 20_000) - 10_000, { produced: 0, partialBytes: 3 }),
+      fakeSong(20_000, 1234),
+    ];
     // The second song arrives bit by bit, a little ahead of the air, always with a partial frame pending (as a pipe has).
     const trickle = (songs: ReturnType<typeof make>) => {
       const feed = songs[1]!.feed;
@@ -199,10 +203,13 @@ describe('crossfade mixer', () => {
   });
 
   test('the same output however the reads are cut', () => {
-    const make = () => [fakeSong(30_000, (i) => (i * 7) % 20_000), fakeSong(50_000, (i) => (i * 13) % 20_000 - 10_000), fakeSong(20_000, 1234)];
+    const make = () => [fakeSong(30_000, (i) => (i * 7) % 20_000), fakeSong(50_000, (i) => ((i * 13) % 20_000) - 10_000), fakeSong(20_000, 1234)];
     const whole = drain(setup(0.5, make()).cf, 200_000, 200_000);
     const pieces = drain(setup(0.5, make()).cf, 200_000, 97);
     assert.deepEqual(pieces.left, whole.left);
-    assert.deepEqual(pieces.marks.map((m) => m.frame), whole.marks.map((m) => m.frame));
+    assert.deepEqual(
+      pieces.marks.map((m) => m.frame),
+      whole.marks.map((m) => m.frame),
+    );
   });
 });

@@ -31,7 +31,8 @@ describe('feed levels', () => {
 });
 
 describe('block changes', () => {
-  const song = (block?: string, source: TrackInfo['source'] = 'file'): TrackInfo => ({ key: `k${block}`, title: 't', source, ...(block ? { block } : {}) }) as TrackInfo;
+  const song = (block?: string, source: TrackInfo['source'] = 'file'): TrackInfo =>
+    ({ key: `k${block}`, title: 't', source, ...(block ? { block } : {}) }) as TrackInfo;
   const playing = (info: TrackInfo): NowPlaying => ({ ...info, startedAt: '2026-01-01T00:00:00.000Z' });
 
   test('announced when the block differs, at start, and afresh after a live show; never for the show itself', () => {

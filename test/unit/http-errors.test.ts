@@ -27,7 +27,9 @@ describe('error answers, one shape for both services', () => {
   });
 
   test('api-proxy, through inject(): a bug in a route answers 500 "internal error", never its message', async () => {
-    const qq = { song: async () => Promise.reject(new Error('Cannot read properties of undefined (reading "songmid") at /srv/app/qq.js')) } as unknown as QqService;
+    const qq = {
+      song: async () => Promise.reject(new Error('Cannot read properties of undefined (reading "songmid") at /srv/app/qq.js')),
+    } as unknown as QqService;
     const app = buildProxyApp({ qq, token: TOKEN, logger: pino({ level: 'silent' }), cacheStatus: () => 'disabled' as never, inFlight: () => 0 });
     const res = await app.inject({ method: 'GET', url: '/v1/qq/songs/0039MnYb0qxYhV', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.statusCode, 500);

@@ -54,7 +54,11 @@ describe('source request', () => {
     assert.ok(long.length < 4096);
     assert.ok(!long.toString('utf8').includes('\ufffd'));
     assert.throws(
-      () => buildSourceRequest({ ...base, info: { ...base.info, name: 'n'.repeat(1000), description: 'd'.repeat(1000), genre: 'g'.repeat(1000), url: 'u'.repeat(1000) } }),
+      () =>
+        buildSourceRequest({
+          ...base,
+          info: { ...base.info, name: 'n'.repeat(1000), description: 'd'.repeat(1000), genre: 'g'.repeat(1000), url: 'u'.repeat(1000) },
+        }),
       /at most 4095/,
     );
   });
@@ -63,7 +67,8 @@ describe('source request', () => {
 // Replies as Icecast 2.4.4 sent them here (captured), and as 2.5 sends them (reference).
 const R24_OK = 'HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\n\r\n';
 const R24_BUSY = 'HTTP/1.0 403 Forbidden\r\nServer: Icecast 2.4.4\r\nConnection: Close\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMountpoint in use';
-const R24_AUTH = 'HTTP/1.0 401 Authentication Required\r\nServer: Icecast 2.4.4\r\nConnection: Close\r\nWWW-Authenticate: Basic realm="Icecast2 Server"\r\n\r\nYou need to authenticate\r\n';
+const R24_AUTH =
+  'HTTP/1.0 401 Authentication Required\r\nServer: Icecast 2.4.4\r\nConnection: Close\r\nWWW-Authenticate: Basic realm="Icecast2 Server"\r\n\r\nYou need to authenticate\r\n';
 const cases: [string, string, string, number][] = [
   ['2.4 100 then 200 in one read', R24_OK, 'accepted', 100],
   ['2.5 PUT: 100 only', 'HTTP/1.1 100 Continue\r\n\r\n', 'accepted', 100],

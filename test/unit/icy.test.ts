@@ -12,7 +12,11 @@ describe('ICY metadata', () => {
   });
 
   test("Chinese, quotes, & ; and emoji survive as a player parses them; a ' inside a title is typeset, so it cannot end the field", () => {
-    for (const [title, shown] of [['歌手 - 测试歌曲', '歌手 - 测试歌曲'], ["Q\"uote - Don't Stop & go; now 🎵", 'Q"uote - Don\u2019t Stop & go; now 🎵'], ["it's';'tricky", 'it\u2019s\u2019;\u2019tricky']] as const) {
+    for (const [title, shown] of [
+      ['歌手 - 测试歌曲', '歌手 - 测试歌曲'],
+      ['Q"uote - Don\'t Stop & go; now 🎵', 'Q"uote - Don\u2019t Stop & go; now 🎵'],
+      ["it's';'tricky", 'it\u2019s\u2019;\u2019tricky'],
+    ] as const) {
       const b = encodeIcyMetadata(title, 'http://x/y');
       const raw = b.subarray(1).toString('utf8').replace(/\0+$/, '');
       assert.deepEqual(parseIcyText(raw), { title: shown, url: 'http://x/y' });
@@ -41,11 +45,22 @@ describe('ICY metadata', () => {
     for (let cut = 0; cut <= wire.length; cut++) {
       const got: Buffer[] = [];
       const titles: [string | undefined, number][] = [];
-      const r = new IcyReader(metaint, (a) => got.push(Buffer.from(a)), (ev) => titles.push([ev.title, ev.audioOffset]));
+      const r = new IcyReader(
+        metaint,
+        (a) => got.push(Buffer.from(a)),
+        (ev) => titles.push([ev.title, ev.audioOffset]),
+      );
       r.push(wire.subarray(0, cut));
       r.push(wire.subarray(cut));
       assert.ok(Buffer.concat(got).equals(audio), `audio at cut ${cut}`);
-      assert.deepEqual(titles, [['first 歌', 100], ['second', 400]], `titles at cut ${cut}`);
+      assert.deepEqual(
+        titles,
+        [
+          ['first 歌', 100],
+          ['second', 400],
+        ],
+        `titles at cut ${cut}`,
+      );
     }
   });
 

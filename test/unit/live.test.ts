@@ -31,7 +31,13 @@ describe('source request heads', () => {
   });
 
   test('a head parses with its mount, headers, credentials and the audio after it', () => {
-    const raw = Buffer.concat([Buffer.from(`PUT /live%20show.mp3?x=1 HTTP/1.1\r\nAuthorization: Basic ${b64('alice:pa:ss')}\r\nContent-Type: audio/mpeg\r\nExpect: 100-continue\r\nice-name: Caf\xe9\r\n\r\n`, 'latin1'), Buffer.from([0xff, 0xfb, 0x90])]);
+    const raw = Buffer.concat([
+      Buffer.from(
+        `PUT /live%20show.mp3?x=1 HTTP/1.1\r\nAuthorization: Basic ${b64('alice:pa:ss')}\r\nContent-Type: audio/mpeg\r\nExpect: 100-continue\r\nice-name: Caf\xe9\r\n\r\n`,
+        'latin1',
+      ),
+      Buffer.from([0xff, 0xfb, 0x90]),
+    ]);
     const p = parseSourceHead(raw);
     assert.equal(p.kind, 'head');
     if (p.kind !== 'head') return;
@@ -78,7 +84,7 @@ describe('source request heads', () => {
     assert.equal(basicCredentials(undefined), null);
   });
 
-  test('audio types map to decoders; others are refused; replies read as Icecast\'s', () => {
+  test("audio types map to decoders; others are refused; replies read as Icecast's", () => {
     assert.equal(inputFormatOf('audio/mpeg'), 'mp3');
     assert.equal(inputFormatOf('audio/aacp'), 'aac');
     assert.equal(inputFormatOf('application/ogg; charset=x'), 'ogg');
@@ -92,8 +98,16 @@ describe('source request heads', () => {
 
 describe('title updates (updinfo)', () => {
   test('song= in UTF-8 with its charset, or artist= and title=', () => {
-    assert.deepEqual(parseMetadataUpdate(`/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=${encodeURIComponent('演示 - 晨光')}&charset=UTF-8`), { ok: true, mount: '/radio.mp3', title: '演示 - 晨光' });
-    assert.deepEqual(parseMetadataUpdate('/admin/metadata?mode=updinfo&mount=%2fradio%2emp3&charset=UTF%2d8&artist=DJ%20Bob&title=%e5%a4%9c'), { ok: true, mount: '/radio.mp3', title: 'DJ Bob - 夜' });
+    assert.deepEqual(parseMetadataUpdate(`/admin/metadata?mode=updinfo&mount=%2Fradio.mp3&song=${encodeURIComponent('演示 - 晨光')}&charset=UTF-8`), {
+      ok: true,
+      mount: '/radio.mp3',
+      title: '演示 - 晨光',
+    });
+    assert.deepEqual(parseMetadataUpdate('/admin/metadata?mode=updinfo&mount=%2fradio%2emp3&charset=UTF%2d8&artist=DJ%20Bob&title=%e5%a4%9c'), {
+      ok: true,
+      mount: '/radio.mp3',
+      title: 'DJ Bob - 夜',
+    });
   });
 
   test('without a charset: UTF-8 when it is valid, else ISO-8859-1; a named charset is honoured', () => {
@@ -149,7 +163,15 @@ describe('DJ accounts', () => {
 
   test('a malformed accounts file is refused with the file, JSON path and reason', async () => {
     const file = path.join(tempDir('djs'), 'djs.json');
-    writeFileSync(file, JSON.stringify({ djs: [{ user: 'a', channels: ['r'], hash: 'plaintext', timezone: 'Mars/Olympus' }, { user: 'a', channels: [], hash: 'scrypt$1$1$1$AA$AA' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        djs: [
+          { user: 'a', channels: ['r'], hash: 'plaintext', timezone: 'Mars/Olympus' },
+          { user: 'a', channels: [], hash: 'scrypt$1$1$1$AA$AA' },
+        ],
+      }),
+    );
     const err = await readDjFile(file).catch((e: unknown) => e);
     assert.ok(err instanceof PlaylistError);
     const where = err.issues.map((i) => i.where);
@@ -288,7 +310,13 @@ describe('client addresses as counted', () => {
 
 describe('chunked source bodies', () => {
   const payload = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
-  const body = Buffer.concat([Buffer.from('7d0\r\n'), payload.subarray(0, 2000), Buffer.from('\r\n3E8;name=x\r\n'), payload.subarray(2000), Buffer.from('\r\n0\r\nX-Trailer: y\r\n\r\n')]);
+  const body = Buffer.concat([
+    Buffer.from('7d0\r\n'),
+    payload.subarray(0, 2000),
+    Buffer.from('\r\n3E8;name=x\r\n'),
+    payload.subarray(2000),
+    Buffer.from('\r\n0\r\nX-Trailer: y\r\n\r\n'),
+  ]);
 
   test('decoded whole, byte by byte, and split at every boundary: the payload and nothing else', () => {
     const whole = new ChunkedDecoder();
@@ -316,7 +344,8 @@ describe('chunked source bodies', () => {
   });
 
   test('a source head with Transfer-Encoding: chunked is read as chunked; another coding is refused', () => {
-    const head = (te: string): ReturnType<typeof parseSourceHead> => parseSourceHead(Buffer.from(`PUT /radio.mp3 HTTP/1.1\r\nTransfer-Encoding: ${te}\r\n\r\n`));
+    const head = (te: string): ReturnType<typeof parseSourceHead> =>
+      parseSourceHead(Buffer.from(`PUT /radio.mp3 HTTP/1.1\r\nTransfer-Encoding: ${te}\r\n\r\n`));
     const ok = head('chunked');
     assert.ok(ok.kind === 'head' && ok.head.chunked);
     const gz = head('gzip');

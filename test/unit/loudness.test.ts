@@ -19,7 +19,8 @@ function pcm(values: number[], gain = 1): Float32Array {
   return f;
 }
 const left = (b: Buffer): number[] => Array.from({ length: b.length / 4 }, (_, i) => b.readInt16LE(i * 4));
-const sine = (n: number, amp: number, period = 100): number[] => Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * i) / period)) + 0);
+const sine = (n: number, amp: number, period = 100): number[] =>
+  Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * i) / period)) + 0);
 
 describe('limiter', () => {
   test('under the ceiling it is a pure delay, sample for sample', () => {
@@ -58,8 +59,10 @@ describe('limiter', () => {
 });
 
 describe('loudness analysis', () => {
-  const frame = (t: number, m: number, peak: number | '-inf') => `[Parsed_ebur128_0 @ 0x1] t: ${t.toFixed(5)}    TARGET:-23 LUFS    M: ${m} S: -40.0     I: -30.0 LUFS       LRA:   0.0 LU  FTPK: ${peak} ${peak} dBFS  TPK: -10.0 -10.0 dBFS`;
-  const summary = (i: number, p: number) => `[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         ${i.toFixed(1)} LUFS\n    Threshold: -40.0 LUFS\n\n  True peak:\n    Peak:      ${p.toFixed(1)} dBFS\n`;
+  const frame = (t: number, m: number, peak: number | '-inf') =>
+    `[Parsed_ebur128_0 @ 0x1] t: ${t.toFixed(5)}    TARGET:-23 LUFS    M: ${m} S: -40.0     I: -30.0 LUFS       LRA:   0.0 LU  FTPK: ${peak} ${peak} dBFS  TPK: -10.0 -10.0 dBFS`;
+  const summary = (i: number, p: number) =>
+    `[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         ${i.toFixed(1)} LUFS\n    Threshold: -40.0 LUFS\n\n  True peak:\n    Peak:      ${p.toFixed(1)} dBFS\n`;
 
   test('integrated loudness, true peak and where audible audio begins and ends (30 dB below the song)', () => {
     const frames = [];
@@ -111,7 +114,7 @@ describe('live loudness meter and automatic gain', () => {
     return b;
   };
 
-  test('a 997 Hz sine in both channels reads 20 log10(amplitude) LUFS (BS.1770: K-weighting\'s +0.691 dB there is what the -0.691 offsets), digital silence -Infinity', () => {
+  test("a 997 Hz sine in both channels reads 20 log10(amplitude) LUFS (BS.1770: K-weighting's +0.691 dB there is what the -0.691 offsets), digital silence -Infinity", () => {
     for (const lufs of [-40, -23, -10]) {
       const m = new LoudnessMeter(30);
       m.push(sine(3, 10 ** (lufs / 20)));
@@ -144,7 +147,15 @@ describe('the analysis store file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'analyses-'));
     const file = path.join(dir, 'analysis.jsonl');
     // A 3 MB line (no entry is that long) between good ones, spanning several read pieces.
-    writeFileSync(file, line('one', -14) + `{"key":"huge","a":"${'x'.repeat(3 * 1024 * 1024)}"}\n` + line('two', -20) + 'not json\n' + line('three', -9) + '{"key":"torn","a":{"integ');
+    writeFileSync(
+      file,
+      line('one', -14) +
+        `{"key":"huge","a":"${'x'.repeat(3 * 1024 * 1024)}"}\n` +
+        line('two', -20) +
+        'not json\n' +
+        line('three', -9) +
+        '{"key":"torn","a":{"integ',
+    );
     const logs = captureLogs('info');
     const store = new AnalysisStore(file, logs.logger);
     await store.load();

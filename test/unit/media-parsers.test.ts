@@ -10,7 +10,14 @@ function box(type: string, ...payload: Buffer[]): Buffer {
   head.write(type, 4, 'latin1');
   return Buffer.concat([head, body]);
 }
-const u32 = (...ns: number[]) => Buffer.concat(ns.map((n) => { const b = Buffer.alloc(4); b.writeInt32BE(n | 0); return b; }));
+const u32 = (...ns: number[]) =>
+  Buffer.concat(
+    ns.map((n) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n | 0);
+      return b;
+    }),
+  );
 
 function moov(handler: string, timescale: number, edits: [number, number][] | null): Buffer {
   const mvhd = box('mvhd', u32(0, 0, 0, timescale, 0));
@@ -25,7 +32,15 @@ describe('MP4 audio duration from the edit list', () => {
     assert.equal(audioDurationFromMoov(moov('soun', 44100, [[132300, 1024]])), 3);
   });
   test('an empty edit (-1, a delay) does not count as audio', () => {
-    assert.equal(audioDurationFromMoov(moov('soun', 1000, [[500, -1], [2500, 2048]])), 2.5);
+    assert.equal(
+      audioDurationFromMoov(
+        moov('soun', 1000, [
+          [500, -1],
+          [2500, 2048],
+        ]),
+      ),
+      2.5,
+    );
   });
   test('no edit list, or no sound track: unknown', () => {
     assert.equal(audioDurationFromMoov(moov('soun', 44100, null)), null);

@@ -87,7 +87,13 @@ describe('MP3 frame headers', () => {
 });
 
 describe('MP3 frame splitter', () => {
-  const frames = [frame(1, 9, 0, false, 0x11), frame(1, 9, 0, true, 0x22), frame(1, 10, 0, false, 0x33), frame(1, 9, 0, false, 0x44), frame(1, 5, 0, true, 0x55)];
+  const frames = [
+    frame(1, 9, 0, false, 0x11),
+    frame(1, 9, 0, true, 0x22),
+    frame(1, 10, 0, false, 0x33),
+    frame(1, 9, 0, false, 0x44),
+    frame(1, 5, 0, true, 0x55),
+  ];
   // Garbage with a false sync word whose "next frame" does not follow.
   const garbage = Buffer.concat([Buffer.from('ID3 junk'), header(1, 9, 0, false), Buffer.from([1, 2, 3, 0xff, 0x00])]);
   const stream = Buffer.concat([garbage, ...frames]);
@@ -115,12 +121,18 @@ describe('MP3 frame splitter', () => {
 
   test('byte by byte', () => {
     const out = run([...input].map((b) => Buffer.from([b])));
-    assert.deepEqual(out.map((f) => f.length), frames.map((f) => f.length));
+    assert.deepEqual(
+      out.map((f) => f.length),
+      frames.map((f) => f.length),
+    );
   });
 
   test('resyncs after corruption in the middle', () => {
     const corrupt = Buffer.concat([frames[0]!, frames[1]!, Buffer.from([0xde, 0xad]), frames[2]!, frames[3]!, header(1, 9, 0, false)]);
     const out = run([corrupt]);
-    assert.deepEqual(out.map((f) => f[5]), [0x11, 0x22, 0x33, 0x44]);
+    assert.deepEqual(
+      out.map((f) => f[5]),
+      [0x11, 0x22, 0x33, 0x44],
+    );
   });
 });

@@ -6,7 +6,15 @@ import { describe, test } from 'node:test';
 import { loadPlaylistFile, parsePlaylist } from '../../src/config/playlist-file.js';
 import { PlaylistError } from '../../src/errors.js';
 
-const good = { name: 'R', mount: '/radio.mp3', tracks: [{ source: 'file', path: 'a.m4a' }, { source: 'url', url: 'https://x.org/a.mp3' }, { source: 'qq', id: '0039MnYb0qxYhV', title: 'T' }] };
+const good = {
+  name: 'R',
+  mount: '/radio.mp3',
+  tracks: [
+    { source: 'file', path: 'a.m4a' },
+    { source: 'url', url: 'https://x.org/a.mp3' },
+    { source: 'qq', id: '0039MnYb0qxYhV', title: 'T' },
+  ],
+};
 
 function errorOf(fn: () => unknown): PlaylistError {
   try {
@@ -42,7 +50,9 @@ describe('playlist schema', () => {
   });
 
   test('errors name the file, the JSON path and the reason', () => {
-    const e = errorOf(() => parse({ ...good, bitrate: 100, tracks: [{ source: 'file', path: 'a' }, { source: 'file' }, { source: 'ftp', url: 'x' }] }, 'mine.json'));
+    const e = errorOf(() =>
+      parse({ ...good, bitrate: 100, tracks: [{ source: 'file', path: 'a' }, { source: 'file' }, { source: 'ftp', url: 'x' }] }, 'mine.json'),
+    );
     assert.equal(e.code, 'SCAST_PLAYLIST_INVALID');
     assert.equal(e.file, 'mine.json');
     const wheres = e.issues.map((i) => i.where);
@@ -63,7 +73,10 @@ describe('playlist schema', () => {
 
   test('mounts that collide with the station routes or escape are refused', () => {
     for (const mount of ['/api', '/api/x', '/ws', '/health', '/metrics', 'radio.mp3', '/a/../b', '/a b', '/']) {
-      assert.ok(errorOf(() => parse({ ...good, mount })).issues.some((i) => i.where === 'mount'), mount);
+      assert.ok(
+        errorOf(() => parse({ ...good, mount })).issues.some((i) => i.where === 'mount'),
+        mount,
+      );
     }
     assert.equal(parse({ ...good, mount: '/jazz/live.mp3' }).mount, '/jazz/live.mp3');
   });

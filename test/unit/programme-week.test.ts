@@ -23,9 +23,19 @@ function fixed(tracks: Track[]): Collection {
 }
 
 const music = Array.from({ length: 40 }, (_, i): Track => ({ source: 'file', path: `/music/${String(i).padStart(2, '0')}.mp3` }));
-const morning = Array.from({ length: 12 }, (_, i): Track => ({ source: 'url', url: `https://example.org/m${i}.mp3`, title: `Morning ${i}`, artist: `Morning Artist ${i % 6}` }));
+const morning = Array.from({ length: 12 }, (_, i): Track => ({
+  source: 'url',
+  url: `https://example.org/m${i}.mp3`,
+  title: `Morning ${i}`,
+  artist: `Morning Artist ${i % 6}`,
+}));
 const night = Array.from({ length: 4 }, (_, i): Track => ({ source: 'file', path: `/night/${i}.mp3`, title: `Night ${i}`, artist: 'The Night Band' }));
-const brunch = Array.from({ length: 24 }, (_, i): Track => ({ source: 'file', path: `/brunch/${i}.mp3`, title: `Brunch ${i}`, artist: `Brunch Artist ${i % 8}` }));
+const brunch = Array.from({ length: 24 }, (_, i): Track => ({
+  source: 'file',
+  path: `/brunch/${i}.mp3`,
+  title: `Brunch ${i}`,
+  artist: `Brunch Artist ${i % 8}`,
+}));
 const ids = Array.from({ length: 3 }, (_, i): Track => ({ source: 'file', path: `/ids/${i}.mp3`, title: `ID ${i}` }));
 
 /** Seconds a song lasts: 150-270 s, fixed per song. IDs: 8 s. */
@@ -45,7 +55,13 @@ function tagArtist(track: Track): string | undefined {
 const resolver = {
   prepare: (track: Track): Promise<PreparedMedia> =>
     Promise.resolve({
-      info: { key: trackKey(track), source: track.source === 'qq' ? 'qq' : track.source, title: track.title ?? trackKey(track), artist: tagArtist(track), durationMs: secondsOf(trackKey(track)) * 1000 },
+      info: {
+        key: trackKey(track),
+        source: track.source === 'qq' ? 'qq' : track.source,
+        title: track.title ?? trackKey(track),
+        artist: tagArtist(track),
+        durationMs: secondsOf(trackKey(track)) * 1000,
+      },
       path: '/dev/null',
       exactSeconds: null,
       codec: 'mp3',
@@ -65,7 +81,15 @@ const playlist = playlistSchema.parse({
   jingles: { tracks: [{ source: 'm3u', path: '/ids.m3u' }], every: { songs: 4 }, topOfHour: true, title: 'sCast Radio' },
   rules: { songRepeatMinutes: 60, artistSeparation: { songs: 3 } },
   schedule: [
-    { name: 'Morning', days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '07:00', to: '10:00', start: 'hard', tracks: [{ source: 'qq-playlist', id: '7039371977' }], order: 'shuffle' },
+    {
+      name: 'Morning',
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      from: '07:00',
+      to: '10:00',
+      start: 'hard',
+      tracks: [{ source: 'qq-playlist', id: '7039371977' }],
+      order: 'shuffle',
+    },
     { name: 'Night', days: ['sat', 'sun'], from: '23:00', to: '02:00', start: 'soft', order: 'shuffle', tracks: [{ source: 'm3u', path: '/night.m3u' }] },
     { name: 'Brunch', days: ['sun'], from: '10:00', to: '12:00', start: 'hard', tracks: [{ source: 'folder', path: '/brunch' }] },
   ],
@@ -127,7 +151,15 @@ async function week(): Promise<{ aired: Aired[]; logs: ReturnType<typeof capture
         continue;
       }
       current = { song, end: clock + (song.info.durationMs ?? 0) };
-      aired.push({ at: clock, title: song.info.title, key: song.info.key, artist: song.info.artist, block: song.info.block ?? null, jingle: song.info.jingle === true, cut: false });
+      aired.push({
+        at: clock,
+        title: song.info.title,
+        key: song.info.key,
+        artist: song.info.artist,
+        block: song.info.block ?? null,
+        jingle: song.info.jingle === true,
+        cut: false,
+      });
       source.played(song.info.key);
     }
     assert.ok(current, `a song is ready at ${new Date(clock).toISOString()}`);
@@ -140,7 +172,7 @@ async function week(): Promise<{ aired: Aired[]; logs: ReturnType<typeof capture
 
 function seeded(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 test('a week of programme on a fake clock: blocks on time across a DST change, every ID placed, no rule broken without a log line', async (t) => {
@@ -164,7 +196,10 @@ test('a week of programme on a fake clock: blocks on time across a DST change, e
     hardErrorMs = Math.max(hardErrorMs, Math.abs(a.at - when));
   }
   // Blocks end softly: the channel's own list from the first seam after.
-  for (const [block, until] of [['Morning', Date.UTC(2026, 2, 23, 9, 0)], ['Brunch', Date.UTC(2026, 2, 29, 10, 0)]] as const) {
+  for (const [block, until] of [
+    ['Morning', Date.UTC(2026, 2, 23, 9, 0)],
+    ['Brunch', Date.UTC(2026, 2, 29, 10, 0)],
+  ] as const) {
     const after = aired.filter((a) => a.at >= until && !a.jingle)[0]!;
     assert.equal(after.block, null, `the channel's own list follows ${block}`);
     const last = aired.filter((a) => a.at < until && !a.jingle).at(-1)!;
@@ -178,7 +213,10 @@ test('a week of programme on a fake clock: blocks on time across a DST change, e
   assert.equal(aired.filter((a) => a.at >= nightStart && !a.jingle)[0]!.block, 'Night');
   const nightEnd = Date.UTC(2026, 2, 29, 1, 0);
   assert.equal(aired.filter((a) => a.at >= nightEnd && !a.jingle)[0]!.block, null);
-  assert.ok(aired.filter((a) => a.at > nightStart + 600_000 && a.at < nightEnd && !a.jingle).every((a) => a.block === 'Night'), 'only Night plays inside it');
+  assert.ok(
+    aired.filter((a) => a.at > nightStart + 600_000 && a.at < nightEnd && !a.jingle).every((a) => a.block === 'Night'),
+    'only Night plays inside it',
+  );
   // Outside the blocks, only the channel's own list; inside, only the block's.
   for (const a of music) {
     const d = new Date(a.at);
@@ -189,7 +227,10 @@ test('a week of programme on a fake clock: blocks on time across a DST change, e
 
   // IDs: at the first seam after every full hour (but right after a hard start's first song), and never more than 4 songs apart.
   const ids = aired.filter((a) => a.jingle);
-  assert.ok(ids.every((a) => a.title === 'sCast Radio'), 'IDs show the configured title');
+  assert.ok(
+    ids.every((a) => a.title === 'sCast Radio'),
+    'IDs show the configured title',
+  );
   let hours = 0;
   for (let h = START + H; h < END; h += H) {
     const i = aired.findIndex((a) => a.at >= h);

@@ -41,7 +41,18 @@ describe('programme schema refuses nonsense with file, JSON path and reason', ()
       ],
     });
     assert.match(e.message, /schedule\[1\].*from mon 01:00/);
-    const ok = parsePlaylist('p.json', Buffer.from(JSON.stringify({ ...base, schedule: [{ days: ['mon'], from: '07:00', to: '09:00', tracks: [] }, { days: ['mon'], from: '08:00', to: '10:00', tracks: [] }] })));
+    const ok = parsePlaylist(
+      'p.json',
+      Buffer.from(
+        JSON.stringify({
+          ...base,
+          schedule: [
+            { days: ['mon'], from: '07:00', to: '09:00', tracks: [] },
+            { days: ['mon'], from: '08:00', to: '10:00', tracks: [] },
+          ],
+        }),
+      ),
+    );
     assert.equal(ok.schedule.length, 2);
   });
   test('an unknown time zone, an interval of 0, jingles with no timing, a bad time', () => {
@@ -53,9 +64,15 @@ describe('programme schema refuses nonsense with file, JSON path and reason', ()
     assert.match(refusal({ rules: { songRepeatMinutes: 0 } }).message, /rules\.songRepeatMinutes: at least 1 minute/);
     assert.match(refusal({ rules: { artistSeparation: {} } }).message, /rules\.artistSeparation: give "songs", "minutes" or both/);
     assert.match(refusal({ schedule: [{ days: ['mon'], from: '7:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.from: a start time as HH:MM/);
-    assert.match(refusal({ schedule: [{ days: ['mon'], from: '10:00', to: '10:00', tracks: [] }] }).message, /schedule\[0\]\.to: from and to are the same time/);
+    assert.match(
+      refusal({ schedule: [{ days: ['mon'], from: '10:00', to: '10:00', tracks: [] }] }).message,
+      /schedule\[0\]\.to: from and to are the same time/,
+    );
     // "24:00" is the next day's 00:00: as a start it is refused (24:00 to 00:00 was an empty block that passed).
-    assert.match(refusal({ schedule: [{ days: ['mon'], from: '24:00', to: '00:00', tracks: [] }] }).message, /schedule\[0\]\.from: a start time as HH:MM \(00:00 to 23:59; 24:00 is the next day's 00:00\)/);
+    assert.match(
+      refusal({ schedule: [{ days: ['mon'], from: '24:00', to: '00:00', tracks: [] }] }).message,
+      /schedule\[0\]\.from: a start time as HH:MM \(00:00 to 23:59; 24:00 is the next day's 00:00\)/,
+    );
     assert.match(refusal({ tracks: [{ source: 'm3u' }] }).message, /tracks\[0\]\.path: give either path or url/);
     assert.match(refusal({ tracks: [{ source: 'm3u', url: 'ftp://x/y.m3u' }] }).message, /tracks\[0\]\.url: must be an http/);
     assert.match(refusal({ tracks: [{ source: 'podcast' }] }).message, /source must be one of "file", "url", "qq", "folder", "m3u", "qq-playlist"/);
@@ -68,7 +85,10 @@ describe('programme schema refuses nonsense with file, JSON path and reason', ()
       file,
       JSON.stringify({
         ...base,
-        tracks: [{ source: 'folder', path: 'music' }, { source: 'folder', path: '../../etc' }],
+        tracks: [
+          { source: 'folder', path: 'music' },
+          { source: 'folder', path: '../../etc' },
+        ],
         jingles: { tracks: [{ source: 'm3u', path: '/etc/ids.m3u' }], topOfHour: true },
         schedule: [{ days: ['mon'], from: '07:00', to: '09:00', tracks: [{ source: 'folder', path: '/' }] }],
       }),
@@ -85,7 +105,8 @@ describe('programme schema refuses nonsense with file, JSON path and reason', ()
 
 describe('playlist file formats', () => {
   test('extended M3U: titles, attributes with commas, comments, CRLF, a BOM', () => {
-    const text = '\uFEFF#EXTM3U\r\n#EXTINF:215 tvg-name="a, b",Artist One - Song One\r\nmusic/one.mp3\r\n# a comment\r\n\r\n#EXTINF:-1,Just A Title\r\nhttps://example.org/two.mp3\r\nthree.flac\r\n';
+    const text =
+      '\uFEFF#EXTM3U\r\n#EXTINF:215 tvg-name="a, b",Artist One - Song One\r\nmusic/one.mp3\r\n# a comment\r\n\r\n#EXTINF:-1,Just A Title\r\nhttps://example.org/two.mp3\r\nthree.flac\r\n';
     assert.deepEqual(parsePlaylistText(text), [
       { location: 'music/one.mp3', artist: 'Artist One', title: 'Song One' },
       { location: 'https://example.org/two.mp3', title: 'Just A Title' },
@@ -221,7 +242,12 @@ describe('weights per source', () => {
     const tracks = [...plain, ...big, ...small];
     const groupOf = new Map([...big.map((t) => [t, 1] as const), ...small.map((t) => [t, 2] as const)]);
     let seed = 3;
-    const s = new Selection({ list: { tracks, order: 'shuffle', loop: true, weights: { groupOf, weight: [1, 3, 1] } }, log: captureLogs().logger, now: () => 0, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
+    const s = new Selection({
+      list: { tracks, order: 'shuffle', loop: true, weights: { groupOf, weight: [1, 3, 1] } },
+      log: captureLogs().logger,
+      now: () => 0,
+      random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
+    });
     const counts = { plain: 0, big: 0, small: 0 };
     for (let i = 0; i < 500; i++) {
       const d = s.draw()!;
@@ -229,7 +255,10 @@ describe('weights per source', () => {
     }
     assert.deepEqual(counts, { plain: 100, big: 300, small: 100 }, 'weights 1 : 3 : 1 over 500 songs');
     assert.match(refusal({ tracks: [{ source: 'folder', path: 'a', weight: 2 }] }).message, /tracks\[0\]\.weight: weights need "order": "shuffle"/);
-    assert.match(refusal({ schedule: [{ days: ['mon'], from: '07:00', to: '08:00', tracks: [{ source: 'folder', path: 'a', weight: 0 }], order: 'shuffle' }] }).message, /schedule\[0\]\.tracks\[0\]\.weight: more than 0/);
+    assert.match(
+      refusal({ schedule: [{ days: ['mon'], from: '07:00', to: '08:00', tracks: [{ source: 'folder', path: 'a', weight: 0 }], order: 'shuffle' }] }).message,
+      /schedule\[0\]\.tracks\[0\]\.weight: more than 0/,
+    );
   });
 });
 

@@ -50,7 +50,11 @@ describe('play queue', () => {
     const q = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
     const playing = q.next()!;
     const ahead = [q.next()!, q.next()!]; // b, c prepared while a plays
-    q.update({ tracks: [t('a'), t('b'), t('c'), t('d'), t('e')], order: 'sequential', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    q.update(
+      { tracks: [t('a'), t('b'), t('c'), t('d'), t('e')], order: 'sequential', loop: true },
+      ahead.map((d) => d.entry),
+      playing.entry,
+    );
     assert.deepEqual(names([q.next(), q.next(), q.next(), q.next()]), ['b', 'c', 'd', 'e']);
   });
 
@@ -58,12 +62,20 @@ describe('play queue', () => {
     const q = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
     const playing = q.next()!;
     const ahead = [q.next()!, q.next()!];
-    q.update({ tracks: [t('a'), t('c'), t('d')], order: 'sequential', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    q.update(
+      { tracks: [t('a'), t('c'), t('d')], order: 'sequential', loop: true },
+      ahead.map((d) => d.entry),
+      playing.entry,
+    );
     assert.deepEqual(names([q.next(), q.next()]), ['c', 'd']);
     const q2 = new PlayQueue({ tracks: [t('a'), t('b'), t('c'), t('d')], order: 'sequential', loop: true });
     const on = q2.next()!;
     const dealt = [q2.next()!, q2.next()!];
-    q2.update({ tracks: [t('a'), t('d')], order: 'sequential', loop: true }, dealt.map((d) => d.entry), on.entry);
+    q2.update(
+      { tracks: [t('a'), t('d')], order: 'sequential', loop: true },
+      dealt.map((d) => d.entry),
+      on.entry,
+    );
     assert.deepEqual(names([q2.next(), q2.next()]), ['d', 'a']);
   });
 
@@ -78,9 +90,17 @@ describe('play queue', () => {
     const q = new PlayQueue({ tracks: 'abcdef'.split('').map(t), order: 'shuffle', loop: true }, seeded(5));
     const playing = q.next()!;
     const ahead = [q.next()!, q.next()!];
-    q.update({ tracks: 'abcdefg'.split('').map(t), order: 'shuffle', loop: true }, ahead.map((d) => d.entry), playing.entry);
+    q.update(
+      { tracks: 'abcdefg'.split('').map(t), order: 'shuffle', loop: true },
+      ahead.map((d) => d.entry),
+      playing.entry,
+    );
     const rest = [q.next()!, q.next()!, q.next()!, q.next()!, q.next()!, q.next()!];
-    assert.deepEqual(rest.slice(0, 2).map((d) => d.entry), ahead.map((d) => d.entry), 'the dealt songs still come next');
+    assert.deepEqual(
+      rest.slice(0, 2).map((d) => d.entry),
+      ahead.map((d) => d.entry),
+      'the dealt songs still come next',
+    );
     const round = names([playing, ...rest]).sort();
     assert.deepEqual(round, 'abcdefg'.split(''), 'every song once this round');
   });
@@ -88,7 +108,10 @@ describe('play queue', () => {
   test('peek shows what next() will deal without dealing it', () => {
     const q = new PlayQueue({ tracks: 'abcd'.split('').map(t), order: 'shuffle', loop: true }, seeded(9));
     const seen = q.peek(6);
-    assert.deepEqual(Array.from({ length: 6 }, () => q.next()!.entry), seen);
+    assert.deepEqual(
+      Array.from({ length: 6 }, () => q.next()!.entry),
+      seen,
+    );
   });
 
   test('shuffle edit keeps the round: removed songs leave it, added ones join it', () => {

@@ -8,8 +8,14 @@ describe('retry policies', () => {
   test('exponential backoff grows, is capped, and jitters within half a step', () => {
     const lo = exponentialBackoff({ baseMs: 100, capMs: 1000, random: () => 0 });
     const hi = exponentialBackoff({ baseMs: 100, capMs: 1000, random: () => 0.999999 });
-    assert.deepEqual([1, 2, 3, 4, 5, 9].map((a) => lo(a, null)), [50, 100, 200, 400, 500, 500]);
-    assert.deepEqual([1, 2, 3, 4, 5, 9].map((a) => hi(a, null)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 9].map((a) => lo(a, null)),
+      [50, 100, 200, 400, 500, 500],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 9].map((a) => hi(a, null)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
   });
 
   test('gives up after maxAttempts when asked to', () => {

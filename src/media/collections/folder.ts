@@ -205,7 +205,13 @@ export class FolderCollection extends EventEmitter implements Collection {
     const had = this.tracks?.length ?? 0;
     this.signature = signature;
     const { gain, fadeIn, fadeOut } = this.entry;
-    this.tracks = paths.map((p) => ({ source: 'file' as const, path: p, ...(gain === undefined ? {} : { gain }), ...(fadeIn === undefined ? {} : { fadeIn }), ...(fadeOut === undefined ? {} : { fadeOut }) }));
+    this.tracks = paths.map((p) => ({
+      source: 'file' as const,
+      path: p,
+      ...(gain === undefined ? {} : { gain }),
+      ...(fadeIn === undefined ? {} : { fadeIn }),
+      ...(fadeOut === undefined ? {} : { fadeOut }),
+    }));
     this.opts.log.info({ folder: this.entry.path, songs: paths.length, before: had, ...(ms === null ? {} : { ms }) }, 'folder read');
     this.emit('change', this.tracks);
   }

@@ -70,7 +70,10 @@ export class M3uCollection extends EventEmitter implements Collection {
       const text = await this.fetchText();
       if (text !== null) await this.publish(parsePlaylistText(text));
     } catch (err) {
-      this.opts.log.warn({ list: this.where, err: reasonOf(err), kept: this.tracks?.length ?? 0 }, this.tracks ? 'playlist file cannot be read; its last songs keep playing' : 'playlist file cannot be read; retrying');
+      this.opts.log.warn(
+        { list: this.where, err: reasonOf(err), kept: this.tracks?.length ?? 0 },
+        this.tracks ? 'playlist file cannot be read; its last songs keep playing' : 'playlist file cannot be read; retrying',
+      );
       if (!this.tracks) next = Math.min(next, RETRY_MS);
     }
     if (this.closed) return;
@@ -119,7 +122,10 @@ export class M3uCollection extends EventEmitter implements Collection {
       }
     }
     if (refused.length > 0) {
-      this.opts.log.warn({ list: this.where, refused: refused.slice(0, 5), count: refused.length }, `${refused.length} entr${refused.length === 1 ? 'y' : 'ies'} of the list left out: outside the allowed folders, or not an http(s) URL or a file`);
+      this.opts.log.warn(
+        { list: this.where, refused: refused.slice(0, 5), count: refused.length },
+        `${refused.length} entr${refused.length === 1 ? 'y' : 'ies'} of the list left out: outside the allowed folders, or not an http(s) URL or a file`,
+      );
     }
     const signature = digest.digest('hex');
     if (this.tracks !== null && signature === this.signature) return;

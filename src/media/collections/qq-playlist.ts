@@ -66,7 +66,10 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
       if (!this.closed) this.publish(playlist, stale ? 'kept' : 'read');
     } catch (err) {
       if (this.closed) return;
-      this.log.warn({ playlist: this.entry.id, err: reasonOf(err), kept: this.tracks?.length ?? 0 }, this.tracks ? 'QQ playlist cannot be read now; its last songs keep playing' : 'QQ playlist cannot be read; retrying in a minute');
+      this.log.warn(
+        { playlist: this.entry.id, err: reasonOf(err), kept: this.tracks?.length ?? 0 },
+        this.tracks ? 'QQ playlist cannot be read now; its last songs keep playing' : 'QQ playlist cannot be read; retrying in a minute',
+      );
       if (!this.tracks) next = RETRY_MS;
     }
     if (this.closed) return;
@@ -100,12 +103,25 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
     const first = this.tracks === null;
     const same = !first && added.length === 0 && removed.length === 0 && JSON.stringify(tracks) === JSON.stringify(this.tracks);
     if (unplayable.length > 0 && (first || !same)) {
-      this.log.info({ playlist: this.entry.id, count: unplayable.length, songs: unplayable.slice(0, 5).map((s) => s.mid), reason: 'SCAST_SONG_NOT_PLAYABLE' }, `${unplayable.length} song(s) of the QQ playlist left out: the service says they cannot be played without paying (VIP-only)`);
+      this.log.info(
+        { playlist: this.entry.id, count: unplayable.length, songs: unplayable.slice(0, 5).map((s) => s.mid), reason: 'SCAST_SONG_NOT_PLAYABLE' },
+        `${unplayable.length} song(s) of the QQ playlist left out: the service says they cannot be played without paying (VIP-only)`,
+      );
     }
     if (same) return;
     this.mids = mids;
     this.tracks = tracks;
-    this.log.info({ playlist: this.entry.id, title: list.title, songs: tracks.length, added: first ? undefined : added.length, removed: first ? undefined : removed.length, how }, first ? 'QQ playlist read' : 'QQ playlist changed upstream');
+    this.log.info(
+      {
+        playlist: this.entry.id,
+        title: list.title,
+        songs: tracks.length,
+        added: first ? undefined : added.length,
+        removed: first ? undefined : removed.length,
+        how,
+      },
+      first ? 'QQ playlist read' : 'QQ playlist changed upstream',
+    );
     this.emit('change', tracks);
   }
 }

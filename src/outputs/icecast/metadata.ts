@@ -45,7 +45,12 @@ export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 500
     throw new MetadataUpdateError(t.server, t.mount, 'credentials refused (set ICECAST_ADMIN_USER/ICECAST_ADMIN_PASSWORD)');
   }
   if (!/Metadata update successful/i.test(text)) {
-    const said = /<message>([^<]*)<\/message>/i.exec(text)?.[1] ?? text.replace(/<[^>]*>/g, ' ').trim().slice(0, 200);
+    const said =
+      /<message>([^<]*)<\/message>/i.exec(text)?.[1] ??
+      text
+        .replace(/<[^>]*>/g, ' ')
+        .trim()
+        .slice(0, 200);
     throw new MetadataUpdateError(t.server, t.mount, `Icecast answered ${status}: ${said || '(empty)'}`);
   }
 }
@@ -65,7 +70,12 @@ export async function mountStatus(t: Omit<MetadataTarget, 'mount'>, mount: strin
   try {
     const { request } = await import('undici');
     const host = t.host.includes(':') ? `[${t.host}]` : t.host;
-    const res = await request(`http://${host}:${t.port}/status-json.xsl`, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(`http://${host}:${t.port}/status-json.xsl`, {
+      method: 'GET',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     // Icecast 2.4 writes an entity's # as `\#`, which is not JSON.
     const text = (await readCapped(res.body, 1024 * 1024, `Icecast ${t.server}`, res.headers['content-length'])).replace(/\\#/g, '#');
     const source = (JSON.parse(text) as { icestats?: { source?: unknown } }).icestats?.source;
@@ -86,7 +96,13 @@ export async function moveClients(t: Omit<MetadataTarget, 'mount'>, from: string
   const host = t.host.includes(':') ? `[${t.host}]` : t.host;
   const q = new URLSearchParams({ mount: from, destination: to });
   const { request } = await import('undici');
-  const res = await request(`http://${host}:${t.port}/admin/moveclients?${q}`, { method: 'GET', headers: { authorization: `Basic ${auth}`, 'user-agent': 'sCast' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await request(`http://${host}:${t.port}/admin/moveclients?${q}`, {
+    method: 'GET',
+    headers: { authorization: `Basic ${auth}`, 'user-agent': 'sCast' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const text = await readCapped(res.body, 64 * 1024, `Icecast ${t.server}`, res.headers['content-length']);
   if (res.statusCode !== 200 || !/<return>1<\/return>/.test(text)) {
     const said = /<message>([^<]*)<\/message>/i.exec(text)?.[1] ?? `HTTP ${res.statusCode}`;

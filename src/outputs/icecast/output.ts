@@ -75,7 +75,9 @@ export class IcecastOutput {
     this.clientOptions = { ...opts, logger: opts.logger };
     this.client = new IcecastSourceClient(this.clientOptions);
     this.info = opts.info;
-    this.admin = opts.admin ? { host: opts.target.host, port: opts.target.port, server: opts.target.server, user: opts.admin.user, password: opts.admin.password } : null;
+    this.admin = opts.admin
+      ? { host: opts.target.host, port: opts.target.port, server: opts.target.server, user: opts.admin.user, password: opts.admin.password }
+      : null;
     this.meta = {
       host: opts.target.host,
       port: opts.target.port,
@@ -123,10 +125,18 @@ export class IcecastOutput {
     this.info = info;
     if (!this.admin && !this.warnedNoAdmin) {
       this.warnedNoAdmin = true;
-      this.log.warn('station details changed: reconnecting to Icecast, whose listeners must then reconnect (set ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD to move them across without a break)');
+      this.log.warn(
+        'station details changed: reconnecting to Icecast, whose listeners must then reconnect (set ICECAST_ADMIN_USER and ICECAST_ADMIN_PASSWORD to move them across without a break)',
+      );
     }
-    const how = await handOver({ source: this.source, client: this.client, clientOptions: this.clientOptions, admin: this.admin, title: this.title, log: this.log }, info);
-    this.log.info({ name: info.name, how }, how === 'moved' ? 'station details updated on Icecast; listeners moved across the reconnect' : 'station details updated on Icecast (reconnected)');
+    const how = await handOver(
+      { source: this.source, client: this.client, clientOptions: this.clientOptions, admin: this.admin, title: this.title, log: this.log },
+      info,
+    );
+    this.log.info(
+      { name: info.name, how },
+      how === 'moved' ? 'station details updated on Icecast; listeners moved across the reconnect' : 'station details updated on Icecast (reconnected)',
+    );
   }
 
   setTitle(title: string): void {

@@ -64,10 +64,7 @@ export function buildSourceRequest(req: SourceRequest): Buffer {
   if (info.description) headers.push(['ice-description', info.description]);
   if (info.genre) headers.push(['ice-genre', info.genre]);
   if (info.url) headers.push(['ice-url', info.url]);
-  headers.push([
-    'ice-audio-info',
-    `ice-bitrate=${info.bitrateKbps};ice-channels=${info.channels};ice-samplerate=${info.sampleRate}`,
-  ]);
+  headers.push(['ice-audio-info', `ice-bitrate=${info.bitrateKbps};ice-channels=${info.channels};ice-samplerate=${info.sampleRate}`]);
   headers.push(['ice-bitrate', String(info.bitrateKbps)]);
   const version = req.method === 'PUT' ? 'HTTP/1.1' : 'HTTP/1.0';
   if (/[\s]/.test(req.mount)) throw new HeaderValueError('mount', req.mount);

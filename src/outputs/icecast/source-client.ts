@@ -266,7 +266,10 @@ export class IcecastSourceClient extends EventEmitter {
     // One line per kind of trouble, not one per attempt.
     const level = err instanceof IcecastAuthError ? 'error' : busy ? 'info' : 'warn';
     if (busy && this.status !== 'spare') {
-      this.log.info({ err: { code: err.code, message: err.message } }, `mount ${this.opts.mount} on Icecast ${this.opts.target.server} is in use by another source: standing by as a hot spare, on air as soon as it is free`);
+      this.log.info(
+        { err: { code: err.code, message: err.message } },
+        `mount ${this.opts.mount} on Icecast ${this.opts.target.server} is in use by another source: standing by as a hot spare, on air as soon as it is free`,
+      );
       this.lastLoggedCode = err.code;
     } else if (freeing) {
       this.log.debug('mount not free yet after our own reconnect; asking again');

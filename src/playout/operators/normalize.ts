@@ -19,7 +19,8 @@ export class Normalize implements SongSource {
     if (!song) return null;
     const settings = this.loudness();
     const own = song.track.gain ?? 0;
-    song.gainDb = settings === false || song.normalize === false ? own : gainFor(song.analysis, { targetLufs: settings.target, ceilingDb: settings.ceiling }, own);
+    song.gainDb =
+      settings === false || song.normalize === false ? own : gainFor(song.analysis, { targetLufs: settings.target, ceilingDb: settings.ceiling }, own);
     return song;
   }
 

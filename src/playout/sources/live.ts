@@ -27,7 +27,13 @@ export function djOf(key: string): string {
 function liveSong(show: LiveShow): Song {
   return {
     // The client's own title as sent; else "DJ - Show" when it named a show; else the DJ's name alone.
-    info: { key: `${LIVE_KEY}${show.dj}`, source: 'live', title: show.title ?? show.name ?? show.dj, artist: !show.title && show.name ? show.dj : undefined, album: show.name },
+    info: {
+      key: `${LIVE_KEY}${show.dj}`,
+      source: 'live',
+      title: show.title ?? show.name ?? show.dj,
+      artist: !show.title && show.name ? show.dj : undefined,
+      album: show.name,
+    },
     label: `live show of ${show.dj}`,
     track: { gain: show.gainDb },
     analysis: null,

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import type { Track } from '../../../config/playlist.js';
 import { QueueFullError } from '../../../errors.js';
 import type { MediaResolver } from '../../../media/resolver.js';
@@ -72,7 +71,11 @@ export class PlaylistSource extends EventEmitter implements SongSource {
       this.selection.started();
       const ready = slot.ready!;
       const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist, this.selection) : null;
-      if (broke) this.opts.log.info({ song: broke.song, rule: broke.rule }, `rotation rule broken: ${broke.rule}; a song was lined up before its tags named its artist (known from now on)`);
+      if (broke)
+        this.opts.log.info(
+          { song: broke.song, rule: broke.rule },
+          `rotation rule broken: ${broke.rule}; a song was lined up before its tags named its artist (known from now on)`,
+        );
       const song: Song = {
         info: ready.info,
         label: slot.label,

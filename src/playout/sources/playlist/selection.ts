@@ -116,7 +116,11 @@ export class Selection {
     }
     if (!relax || fallback < 0) return null;
     const dealt = queue.nextAt(fallback);
-    if (dealt) this.opts.log.info({ song: dealt.track.title ?? trackKey(dealt.track), rule: why, songs: this.size }, `rotation rule relaxed: ${why} (no song of the ${this.size} keeps every rule now)`);
+    if (dealt)
+      this.opts.log.info(
+        { song: dealt.track.title ?? trackKey(dealt.track), rule: why, songs: this.size },
+        `rotation rule relaxed: ${why} (no song of the ${this.size} keeps every rule now)`,
+      );
     return dealt;
   }
 
@@ -217,7 +221,10 @@ export class Selection {
     this.deferredInARow += 1;
     const t = this.opts.now();
     if (t - this.deferredLoggedAt >= 10_000) {
-      this.opts.log.warn({ song: label, err: reasonOf(err), retryInMs: SHORTAGE_RETRY_MS, sinceLastLine: this.deferredInARow }, 'song deferred: the station is short of descriptors or processes; trying again shortly');
+      this.opts.log.warn(
+        { song: label, err: reasonOf(err), retryInMs: SHORTAGE_RETRY_MS, sinceLastLine: this.deferredInARow },
+        'song deferred: the station is short of descriptors or processes; trying again shortly',
+      );
       this.deferredLoggedAt = t;
     }
     if (this.deferredInARow >= Math.max(1, this.size)) {

@@ -3,7 +3,6 @@ import type { Track } from '../../../config/playlist.js';
 import type { Dealt } from './queue.js';
 import { PcmDecoder } from '../../../media/decoder.js';
 import { cueSpan, describe, type MediaResolver, type PreparedMedia } from '../../../media/resolver.js';
-import type { TrackInfo } from '../../../media/track-info.js';
 import type { PcmFeed } from '../source.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */
@@ -65,7 +64,6 @@ export class Upcoming {
   get first(): Slot | undefined {
     return this.slots[0];
   }
-
 
   /**
    * Top up to LOOKAHEAD songs that are ready or on their way, drawn from
@@ -162,7 +160,16 @@ export class Upcoming {
   }
 
   private prepare(track: Track, entry: string | null): Slot {
-    const slot: Slot = { track, entry, label: describe(track), requested: entry === null, pending: true, cancelled: false, abort: new AbortController(), since: this.now() };
+    const slot: Slot = {
+      track,
+      entry,
+      label: describe(track),
+      requested: entry === null,
+      pending: true,
+      cancelled: false,
+      abort: new AbortController(),
+      since: this.now(),
+    };
     this.resolver
       .prepare(track, slot.abort.signal)
       .then((media) => {

@@ -139,7 +139,8 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
 
   warmUp(): void {
     if (this.requests.source.next) return this.requests.source.warmUp();
-    if (this.jingles && !this.blockFirst && this.jingleClock.due(this.clock() + this.anticipateMs) && this.jingles.source.next) return this.jingles.source.warmUp();
+    if (this.jingles && !this.blockFirst && this.jingleClock.due(this.clock() + this.anticipateMs) && this.jingles.source.next)
+      return this.jingles.source.warmUp();
     this.listOf(this.wanted).source.warmUp();
   }
 
@@ -221,7 +222,7 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
     this.wanted = to;
     const block = to < 0 ? undefined : this.playlist.schedule[to];
     const name = to < 0 ? null : this.blocks[to]!.name;
-    this.log.info({ block: name ?? 'main', start: block?.start ?? 'soft' }, name ? `block "${name}" starts` : 'blocks over: the channel\'s own list plays');
+    this.log.info({ block: name ?? 'main', start: block?.start ?? 'soft' }, name ? `block "${name}" starts` : "blocks over: the channel's own list plays");
     // What the list going off the air had prepared is given back: its place is kept for next time.
     if (this.listOf(to) !== from) from.source.rest();
     if (block?.start === 'hard') {

@@ -60,7 +60,10 @@ export class Rotation {
     const artist = this.artistOf(track);
     if (sep && artist) {
       if (sep.songs !== undefined) {
-        const back = before.slice(-sep.songs).reverse().findIndex((r) => r.artist === artist);
+        const back = before
+          .slice(-sep.songs)
+          .reverse()
+          .findIndex((r) => r.artist === artist);
         if (back >= 0) return `artist separation: ${artist} played ${back + 1} song(s) ago (songs ${sep.songs})`;
       }
       if (sep.minutes !== undefined) {
@@ -125,7 +128,11 @@ export class Rotation {
     }
     if (sep.minutes !== undefined) {
       const near = seq.findIndex((r, i) => i !== at && r.artist === name && Math.abs(r.at - seq[at]!.at) < sep.minutes! * 60_000);
-      if (near >= 0) return { song: seq[Math.max(near, at)]!.key, rule: `artist separation: ${name} played ${minutes(Math.abs(seq[near]!.at - seq[at]!.at))} min before (minutes ${sep.minutes})` };
+      if (near >= 0)
+        return {
+          song: seq[Math.max(near, at)]!.key,
+          rule: `artist separation: ${name} played ${minutes(Math.abs(seq[near]!.at - seq[at]!.at))} min before (minutes ${sep.minutes})`,
+        };
     }
     return null;
   }
