@@ -40,7 +40,7 @@ export const basicAuth = (user: string, pw: string): string => `Authorization: B
 export const sourceHead = (mount: string, user: string, pw: string, type = 'audio/mpeg'): string =>
   `SOURCE ${mount} HTTP/1.0\r\n${basicAuth(user, pw)}Content-Type: ${type}\r\n\r\n`;
 
-/** ffmpeg broadcasting a tone as MP3 to `url` (icecast://user:pw@host:port/mount), paced in real time. */
+/** ffmpeg broadcasting a tone as MP3 to `url` (icecast://user:pw@host:port/mount, or `pipe:1`: its stdout), paced in real time. */
 export function ffmpegDj(url: string, opts: { seconds: number; freq?: number }): ChildProcess {
   const args = [
     '-hide_banner',
@@ -65,5 +65,5 @@ export function ffmpegDj(url: string, opts: { seconds: number; freq?: number }):
     'mp3',
     url,
   ];
-  return spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn('ffmpeg', args, { stdio: ['ignore', url === 'pipe:1' ? 'pipe' : 'ignore', 'pipe'] });
 }
