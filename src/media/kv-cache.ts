@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** How long after start a read waits for Redis's first connection (see connected()). */
+const STARTUP_GRACE_MS = 3000;
+
 export type CacheStatus = 'ready' | 'down' | 'disabled' | 'memory';
 
 /**
@@ -18,6 +21,10 @@ export class KvCache {
   /** A Redis URL was given (the client may still be loading or connecting). */
   private configured = false;
   private readonly maxEntries: number;
+  /** When the client was made: reads in the first STARTUP_GRACE_MS wait for its first connection. */
+  private readonly createdAt = Date.now();
+  /** Reads waiting for that first connection. */
+  private readonly waitingForReady = new Set<() => void>();
 
   constructor(
     url: string | undefined,
@@ -41,6 +48,7 @@ export class KvCache {
       redis.on('ready', () => {
         if (this.wasDown) this.log.info('redis is back; caching again');
         this.wasDown = false;
+        for (const wake of this.waitingForReady) wake();
       });
       redis.on('error', (err: Error) => this.down(err));
       redis.on('close', () => this.down(new Error('connection closed')));
@@ -71,9 +79,9 @@ export class KvCache {
       const e = this.memory.get(key);
       return e && e.until >= Date.now() ? e.value : null;
     }
-    if (!this.redis || this.redis.status !== 'ready') return null;
+    if (!(await this.connected())) return null;
     try {
-      return await this.redis.get(key);
+      return await this.redis!.get(key);
     } catch (err) {
       this.down(err);
       return null;
@@ -94,8 +102,38 @@ export class KvCache {
     }
   }
 
+  /**
+   * Whether Redis can be asked now. Right after start the client is still
+   * loading and connecting (tens of ms, longer on a busy machine): a read
+   * then waits for the first connection, up to STARTUP_GRACE_MS from the
+   * client's creation, rather than missing. A restart's first reads are
+   * the ones that matter most (a QQ playlist's kept copy, cached play
+   * URLs while api-proxy is down); missing them meant a minute of silence.
+   * Later, a Redis that is down is missed at once, as designed.
+   */
+  private async connected(): Promise<boolean> {
+    if (this.isReady()) return true;
+    const left = STARTUP_GRACE_MS - (Date.now() - this.createdAt);
+    if (left <= 0 || this.closing) return false;
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waitingForReady.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, left);
+      this.waitingForReady.add(wake);
+    });
+    return this.isReady();
+  }
+
+  private isReady(): boolean {
+    return this.redis?.status === 'ready';
+  }
+
   async close(): Promise<void> {
     this.closing = true;
+    for (const wake of this.waitingForReady) wake();
     this.redis?.disconnect(false);
   }
 
