@@ -86,7 +86,16 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
     try {
       const listener = await listen(`${station.url}/l.mp3`);
       // The first round warms the analyses; the second is the one measured.
-      await until('two rounds', () => (listener.titles.filter((t) => t.title === songs[0]!.name).length >= 3 ? true : undefined), 120_000);
+      // Two whole rounds, and 1.5 s of the third's first song: a song's start is found by its tone, which takes audio to read
+      // (the very first play of the quiet song may be too quiet to find when its analysis was not done in time).
+      await until(
+        'two rounds',
+        () => {
+          const third = listener.titles.filter((t) => t.title === songs[0]!.name)[2];
+          return third && listener.bytes > third.audioOffset + 24_000 ? true : undefined;
+        },
+        120_000,
+      );
       listener.close();
       writeFileSync(rec, listener.audio());
       const pcm = await decodeMp3(listener.audio());
