@@ -1,10 +1,10 @@
-import { bearer, secretMatcher } from '../src/api/auth.js';
+import { bearer, secretMatcher } from '../src/kernel/auth.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import * as z from 'zod';
-import { PLAYLIST_ID, SONG_MID, qualitySchema } from '../src/contracts/api-proxy.js';
-import { BadRequestError, UnauthorizedError, errorResponse } from '../src/errors.js';
-import type { CacheStatus } from '../src/media/kv-cache.js';
+import { PLAYLIST_ID, SONG_MID, qualitySchema } from '../src/kernel/api-proxy-contract.js';
+import { BadRequestError, UnauthorizedError, errorResponse } from '../src/kernel/errors.js';
+import type { CacheStatus } from '../src/kernel/kv-cache.js';
 import type { Answer, QqService } from './qq/service.js';
 
 export interface ProxyDeps {

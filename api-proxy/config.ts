@@ -1,9 +1,5 @@
 import * as z from 'zod';
-import { zodIssues } from '../src/config/env.js';
-import { ConfigError } from '../src/errors.js';
-
-const int = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, `expected a whole number from ${min} to ${max}`).transform(Number).pipe(z.number().int().min(min).max(max));
+import { intInRange as int, logFormat, logLevel, parseEnv } from '../src/kernel/env-schema.js';
 const base = z
   .string()
   .refine((u) => /^https?:\/\/[^/?#]+\/?$/.test(u), 'expected an http(s) origin like https://u.y.qq.com (no path)')
@@ -41,15 +37,12 @@ export const proxyEnvSchema = z.object({
   /** upstream calls in flight at most */
   UPSTREAM_CONCURRENCY: int(1, 256).default(8),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
   /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  LOG_FORMAT: logFormat,
 });
 export type ProxyEnv = z.output<typeof proxyEnvSchema>;
 
 export function loadProxyEnv(source: NodeJS.ProcessEnv = process.env): Readonly<ProxyEnv> {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = proxyEnvSchema.safeParse(cleaned);
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
-  return Object.freeze(parsed.data);
+  return Object.freeze(parseEnv(proxyEnvSchema, source));
 }

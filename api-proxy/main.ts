@@ -1,9 +1,9 @@
 /** api-proxy's composition root: `npm run api-proxy`. */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { isEntry, runService } from '../src/lifecycle.js';
+import { isEntry, runService } from '../src/kernel/service.js';
 import { buildProxyApp } from './app.js';
-import { KvCache } from '../src/media/kv-cache.js';
+import { KvCache } from '../src/kernel/kv-cache.js';
 import { loadProxyEnv, type ProxyEnv } from './config.js';
 import { QqService } from './qq/service.js';
 import { QqUpstream } from './qq/upstream.js';

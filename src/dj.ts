@@ -13,7 +13,7 @@ import { djsFileOf } from './config/env.js';
 import { CHANNEL_ID } from './config/playlist-file.js';
 import { formatWindow, isTimeZone, parseWindow } from './config/week.js';
 import { DJ_NAME, hashPassword, readDjFile, writeDjFile } from './live/accounts.js';
-import { isEntry } from './lifecycle.js';
+import { isEntry } from './kernel/service.js';
 
 const USAGE = 'usage: npm run dj -- add <user> --channel <id> [--window "mon-fri 20:00-22:00"] [--timezone <IANA zone>] | passwd <user> | list | remove <user>';
 

@@ -8,10 +8,10 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { errorSchema, playlistSchema as qqPlaylistSchema, PLAYLIST_ID } from './contracts/api-proxy.js';
+import { errorSchema, playlistSchema as qqPlaylistSchema, PLAYLIST_ID } from './kernel/api-proxy-contract.js';
 import { playlistSchema } from './config/playlist.js';
 import { CHANNEL_ID } from './config/playlist-file.js';
-import { isEntry } from './lifecycle.js';
+import { isEntry } from './kernel/service.js';
 
 function fail(message: string): never {
   process.stderr.write(`import: ${message}\n`);

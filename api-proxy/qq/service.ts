@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type * as z from 'zod';
-import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/contracts/api-proxy.js';
-import { SongNotFoundError, SongNotPlayableError, UpstreamError, reasonOf } from '../../src/errors.js';
-import type { KvCache } from '../../src/media/kv-cache.js';
+import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/kernel/api-proxy-contract.js';
+import { SongNotFoundError, SongNotPlayableError, UpstreamError, reasonOf } from '../../src/kernel/errors.js';
+import type { KvCache } from '../../src/kernel/kv-cache.js';
 import { SingleFlight } from '../single-flight.js';
 import {
   chooseQuality,

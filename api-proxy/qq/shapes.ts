@@ -3,8 +3,8 @@
  * models. Pure: JSON in, values or typed errors out.
  */
 import * as z from 'zod';
-import { QUALITY_EXT, type Quality, type Song, type SongUrl } from '../../src/contracts/api-proxy.js';
-import { RateLimitedError, SongNotFoundError, SongNotPlayableError, UpstreamCredentialError, UpstreamError } from '../../src/errors.js';
+import { QUALITY_EXT, type Quality, type Song, type SongUrl } from '../../src/kernel/api-proxy-contract.js';
+import { RateLimitedError, SongNotFoundError, SongNotPlayableError, UpstreamCredentialError, UpstreamError } from '../../src/kernel/errors.js';
 
 const named = z.looseObject({ mid: z.string().default(''), name: z.string().default('') });
 export const trackInfoSchema = z.looseObject({

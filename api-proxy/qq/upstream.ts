@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
-import { RateLimitedError, ResponseTooLargeError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/errors.js';
-import { readCapped } from '../../src/http-body.js';
-import { Semaphore } from '../../src/semaphore.js';
+import { RateLimitedError, ResponseTooLargeError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/kernel/errors.js';
+import { readCapped } from '../../src/kernel/http-body.js';
+import { Semaphore } from '../../src/kernel/semaphore.js';
 
 export interface UpstreamOptions {
   apiBase: string;

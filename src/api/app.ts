@@ -4,14 +4,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import * as z from 'zod';
-import { zodIssues } from '../config/env.js';
+import { zodIssues } from '../kernel/env-schema.js';
 import { resolveTrackPath } from '../config/playlist-file.js';
 import { trackSchema } from '../config/playlist.js';
-import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError, errorResponse } from '../errors.js';
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError, errorResponse } from '../kernel/errors.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
-import { bearer, secretMatcher } from './auth.js';
+import { bearer, secretMatcher } from '../kernel/auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';

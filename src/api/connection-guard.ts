@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { clientKey } from '../client-address.js';
+import { clientKey } from '../kernel/client-address.js';
 
 export interface ConnectionLimits {
   /** Open connections at most, across all clients; a function when it follows the station's own use of descriptors. */

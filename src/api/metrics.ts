@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { MediaCache } from '../media/cache.js';
+import type { MediaCache } from '../acquire/media-cache.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
-import { processFaults } from '../process-guard.js';
+import { processFaults } from '../kernel/process-guard.js';
 import type { ConnectionStats } from './connection-guard.js';
 
 export interface MetricsSources {

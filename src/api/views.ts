@@ -1,10 +1,10 @@
-import { fallbackTitle } from '../media/resolver.js';
+import { fallbackTitle } from '../acquire/resolver.js';
 import path from 'node:path';
 import type { Channel, LiveShowRecord } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { ChannelOutputs } from '../outputs/output-set.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
-import { processFaults } from '../process-guard.js';
+import { processFaults } from '../kernel/process-guard.js';
 import type { ChannelView } from './messages.js';
 
 export interface ViewContext {

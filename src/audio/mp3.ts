@@ -127,3 +127,12 @@ export class Mp3FrameSplitter {
     this.locked = null;
   }
 }
+
+/** An encoded frame on its way to listeners, paced at real time. */
+export interface PacedFrame<M> {
+  data: Buffer;
+  /** Samples in this frame (1152 for MPEG-1 Layer III). */
+  samples: number;
+  /** Something to announce right before this frame goes out (a new song). */
+  marker?: M | undefined;
+}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as z from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../kernel/errors.js';
+import { intInRange, logFormat, logLevel, parseEnv } from '../kernel/env-schema.js';
 import { invalidAllowEntries } from './address-policy.js';
 
 /** Where an Icecast output connects, parsed from one entry of ICECAST_URL. */
@@ -12,13 +13,6 @@ export interface IcecastTarget {
   user: string;
   password: string;
 }
-
-const intInRange = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
 
 const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -151,9 +145,9 @@ export const envSchema = z.object({
   /** serve each channel at its mount on `HTTP_PORT` */
   BUILTIN_OUTPUT: flag.default(true),
   /** `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent` */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
   /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  LOG_FORMAT: logFormat,
   /** ffmpeg binary. Default: ffmpeg on PATH, else the one from @ffmpeg-installer/ffmpeg. */
   FFMPEG_PATH: z.string().min(1).optional(),
   /** ffmpeg that decodes every song when set. Decoding is a short-lived process per song: the static build starts in ~10 ms and ~13 MB, Debian's in ~60 ms and ~50 MB. The static build dates from 2018, so it only decodes the operator's own files, and only codecs it decodes sample for sample like Debian's ffmpeg 5.1 (not Vorbis, whose end trimming it ignores); see docs/security.md. */
@@ -214,31 +208,10 @@ function crossChecks(env: Env): ConfigIssue[] {
   return issues;
 }
 
-/** Every issue of a zod parse, as `where: message` pairs. */
-export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
-  return error.issues.map((issue) => ({
-    where: prefix + formatPath(issue.path),
-    message: issue.message,
-  }));
-}
-
-/** `['tracks', 3, 'path']` -> `tracks[3].path`. */
-export function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of p) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out;
-}
-
 /** Validate the environment once, reporting every invalid variable together. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Readonly<Env> {
-  // Empty strings count as unset, as in most shells' `VAR=` usage.
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
-  const issues = crossChecks(parsed.data);
+  const env = parseEnv(envSchema, source);
+  const issues = crossChecks(env);
   if (issues.length > 0) throw new ConfigError(issues);
-  return Object.freeze(parsed.data);
+  return Object.freeze(env);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { PlaylistError, UnsafeFileError, type ConfigIssue } from '../errors.js';
+import { PlaylistError, UnsafeFileError, type ConfigIssue } from '../kernel/errors.js';
 import { readRegularFile } from './safe-files.js';
-import { formatPath, zodIssues } from './env.js';
+import { formatPath, zodIssues } from '../kernel/env-schema.js';
 import { MAX_PLAYLIST_BYTES, playlistSchema, type Entry, type Playlist } from './playlist.js';
 
 /** A playlist file that passed every check, with `file` track paths made absolute. */

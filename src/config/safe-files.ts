@@ -9,7 +9,7 @@
 import { constants, existsSync } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UnsafeFileError } from '../errors.js';
+import { UnsafeFileError } from '../kernel/errors.js';
 
 /** Whether `abs` is `root` or below it (both already absolute and resolved). */
 export function isInside(abs: string, root: string): boolean {

@@ -7,9 +7,9 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import * as z from 'zod';
-import { PlaylistError } from '../errors.js';
+import { PlaylistError } from '../kernel/errors.js';
 import { timeZoneSchema, windowSchema, inWindows, formatWindow } from '../config/week.js';
-import { zodIssues } from '../config/env.js';
+import { zodIssues } from '../kernel/env-schema.js';
 
 /** scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms of CPU per check), the interactive-login figures of the scrypt paper. */
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;

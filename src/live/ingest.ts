@@ -1,12 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { clientKey } from '../client-address.js';
+import { clientKey } from '../kernel/client-address.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import { DjAccountsFile, refusal, verifyPassword, type DjAccount } from './accounts.js';
 import { CheckGate, type CheckBudget, type Refusal } from './check-gate.js';
-import type { StreamInput } from '../media/ffmpeg-input.js';
+import type { StreamInput } from '../ffmpeg/input.js';
 import { Show, type ShowStatus } from './show.js';
 import { SIGN_IN_LIMITS, SignInGuard } from './sign-in-guard.js';
 import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credentials, type SourceHead } from './source-head.js';

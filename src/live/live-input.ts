@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { BYTES_PER_PCM_FRAME, isAudible } from '../audio/pcm.js';
 import { AutoGain } from '../audio/loudness-meter.js';
-import { PcmDecoder } from '../media/decoder.js';
-import type { StreamInput } from '../media/ffmpeg-input.js';
+import { PcmDecoder } from '../decode/decoder.js';
+import type { StreamInput } from '../ffmpeg/input.js';
 import type { PcmFeed } from '../playout/sources/source.js';
 
 /** Encoded audio held between the DJ's socket and the decoder; past it the socket is paused (TCP pushes back). */

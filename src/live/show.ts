@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { BYTES_PER_SECOND } from '../audio/pcm.js';
-import type { StreamInput } from '../media/ffmpeg-input.js';
+import type { StreamInput } from '../ffmpeg/input.js';
 import type { Channel } from '../playout/channel.js';
 import { refusal, type DjAccount } from './accounts.js';
 import { LiveInput } from './live-input.js';

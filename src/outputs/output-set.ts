@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { IcecastTarget } from '../config/env.js';
 import type { Playlist } from '../config/playlist.js';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../kernel/retry.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import { IcecastOutput } from './icecast/output.js';

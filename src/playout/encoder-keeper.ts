@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { TrackInfo } from '../media/track-info.js';
-import { exponentialBackoff } from '../retry.js';
-import type { PacedFrame } from './pacer.js';
-import type { Timers } from './timers.js';
+import type { TrackInfo } from '../acquire/track-info.js';
+import { exponentialBackoff } from '../kernel/retry.js';
+import type { PacedFrame } from '../audio/mp3.js';
+import type { Timers } from '../kernel/timers.js';
 
 /** One run of a channel's encoder: PCM in, MP3 frames out (EncodingSession, or a fake in tests). */
 export interface Encoding {

@@ -1,4 +1,4 @@
-import type { TrackInfo } from '../media/track-info.js';
+import type { TrackInfo } from '../acquire/track-info.js';
 import type { Song, SongEnd } from './sources/source.js';
 import { djOf } from './sources/live.js';
 

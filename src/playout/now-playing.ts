@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { TrackInfo } from '../media/track-info.js';
+import type { TrackInfo } from '../acquire/track-info.js';
 
 export type { TrackInfo };
 

@@ -7,6 +7,7 @@
  * When the encoder has nothing ready and the stream would fall behind real
  * time, a silent frame stands in: the wire is never dead.
  */
+import type { PacedFrame } from '../audio/mp3.js';
 
 /**
  * How often a channel ticks (feeds its encoder, releases frames): a longer
@@ -16,14 +17,6 @@
  */
 export function tickMsFor(leadMs: number): number {
   return Math.min(100, Math.max(20, Math.floor(leadMs / 2)));
-}
-
-export interface PacedFrame<M> {
-  data: Buffer;
-  /** Samples in this frame (1152 for MPEG-1 Layer III). */
-  samples: number;
-  /** Something to announce right before this frame goes out (a new song). */
-  marker?: M | undefined;
 }
 
 export interface PacerOptions<M> {

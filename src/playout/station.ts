@@ -5,7 +5,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadPlaylistFile, readPlaylistBytes, type LoadedPlaylist } from '../config/playlist-file.js';
-import { PlaylistError, reasonOf } from '../errors.js';
+import { PlaylistError, reasonOf } from '../kernel/errors.js';
 import type { Channel } from './channel.js';
 
 export interface StationOptions {

@@ -12,7 +12,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { AddressPolicy } from '../../src/config/address-policy.js';
-import { downloadToFile } from '../../src/media/fetch.js';
+import { downloadToFile } from '../../src/acquire/fetch.js';
 import { makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
-import { processFaults } from '../../src/process-guard.js';
+import { processFaults } from '../../src/kernel/process-guard.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Playlist, Track } from '../../src/config/playlist.js';
-import type { TrackInfo } from '../../src/media/track-info.js';
+import type { TrackInfo } from '../../src/acquire/track-info.js';
 import type { PcmFeed, Song, SongEnd } from '../../src/playout/sources/source.js';
 import type { ChannelSource } from '../../src/playout/channel.js';
 

@@ -5,10 +5,10 @@
  */
 import { openSync } from 'node:fs';
 import { pino } from 'pino';
-import { PcmDecoder } from '../../src/media/decoder.js';
-import { resolveEncoder } from '../../src/media/encoder-choice.js';
-import { Mp3Encoder } from '../../src/media/encoder.js';
-import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
+import { PcmDecoder } from '../../src/decode/decoder.js';
+import { resolveEncoder } from '../../src/encode/encoder-choice.js';
+import { Mp3Encoder } from '../../src/encode/encoder.js';
+import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 
 const song = process.argv[2]!;
 const ffmpeg = resolveFfmpegPath();

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../src/audio/pcm.js';
-import { Mp3Encoder, type EncoderSpec } from '../../src/media/encoder.js';
-import { resolveEncoder } from '../../src/media/encoder-choice.js';
-import { resolveFfmpegPath } from '../../src/media/ffmpeg-path.js';
-import { EncoderError, EncoderNotFoundError } from '../../src/errors.js';
+import { Mp3Encoder, type EncoderSpec } from '../../src/encode/encoder.js';
+import { resolveEncoder } from '../../src/encode/encoder-choice.js';
+import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
+import { EncoderError, EncoderNotFoundError } from '../../src/kernel/errors.js';
 import { decodeMp3 } from '../helpers/media.js';
 import { tempDir } from '../helpers/station.js';
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { KvCache } from '../../src/media/kv-cache.js';
+import { KvCache } from '../../src/kernel/kv-cache.js';
 import { startRedis, type RedisHandle } from '../helpers/redis.js';
 
 describe('the key-value cache at start', { timeout: 30_000 }, () => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { PlaylistError } from '../../src/errors.js';
+import type { PlaylistError } from '../../src/kernel/errors.js';
 import { listen } from '../helpers/listener.js';
 import { decodeMp3, makeCover, makeTone, silentRuns, toneChanges } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';

@@ -6,7 +6,7 @@ import { cleanDisplayText } from '../../src/config/playlist.js';
 import { effectiveConnectionCap, descriptorLimit } from '../../src/api/connection-guard.js';
 import { encodeIcyMetadata } from '../../src/audio/icy.js';
 import { isGarbled } from '../../src/outputs/icecast/metadata.js';
-import { redactUrl } from '../../src/redact.js';
+import { redactUrl } from '../../src/kernel/redact.js';
 
 describe('media address policy', () => {
   test('loopback, private, link-local, CGNAT, multicast and mapped forms are refused; public addresses pass', () => {

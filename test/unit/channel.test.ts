@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { playlistSchema } from '../../src/config/playlist.js';
-import type { TrackInfo } from '../../src/media/track-info.js';
+import type { TrackInfo } from '../../src/acquire/track-info.js';
 import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
 import type { Encoding, StartEncoding } from '../../src/playout/encoder-keeper.js';
-import type { Timers } from '../../src/playout/timers.js';
+import type { Timers } from '../../src/kernel/timers.js';
 import { FakeFeed, FakeSource, fakeSong } from '../helpers/fake-songs.js';
 
 const FRAME = 1152;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadEnv } from '../../src/config/env.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/kernel/errors.js';
 
 describe('environment', () => {
   test('defaults', () => {

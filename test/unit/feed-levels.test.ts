@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { pcmBytesFor } from '../../src/audio/pcm.js';
 import { FEED_HIGH, FeedLevels, type MixState } from '../../src/playout/feed-levels.js';
 import { blockChange, type NowPlaying } from '../../src/playout/now-playing.js';
-import type { TrackInfo } from '../../src/media/track-info.js';
+import type { TrackInfo } from '../../src/acquire/track-info.js';
 
 const idle: MixState = { live: false, djComing: false, leading: false, onAir: false, waiting: false };
 

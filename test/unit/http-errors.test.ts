@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { buildProxyApp } from '../../api-proxy/app.js';
 import type { QqService } from '../../api-proxy/qq/service.js';
-import { UpstreamError, errorResponse } from '../../src/errors.js';
+import { UpstreamError, errorResponse } from '../../src/kernel/errors.js';
 
 const TOKEN = 'a-token-of-sixteen-chars';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HeaderValueError } from '../../src/errors.js';
+import { HeaderValueError } from '../../src/kernel/errors.js';
 import { buildSourceRequest, ReplyParser, type SourceRequest } from '../../src/outputs/icecast/protocol.js';
 
 const base: SourceRequest = {

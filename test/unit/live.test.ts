@@ -9,11 +9,11 @@ import { inWindows, parseWindow } from '../../src/config/week.js';
 import { hashPassword, readDjFile, refusal, verifyPassword } from '../../src/live/accounts.js';
 import { parseMetadataUpdate } from '../../src/live/metadata.js';
 import { basicCredentials, inputFormatOf, parseSourceHead, refuseReply, startsSourceRequest } from '../../src/live/source-head.js';
-import { PlaylistError } from '../../src/errors.js';
+import { PlaylistError } from '../../src/kernel/errors.js';
 import { SignInGuard } from '../../src/live/sign-in-guard.js';
 import { CheckGate } from '../../src/live/check-gate.js';
 import { ChunkedDecoder } from '../../src/live/chunked.js';
-import { clientKey } from '../../src/client-address.js';
+import { clientKey } from '../../src/kernel/client-address.js';
 import { tempDir } from '../helpers/station.js';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { AnalysisStore } from '../../src/media/analysis-store.js';
+import { AnalysisStore } from '../../src/decode/analysis-store.js';
 import { captureLogs } from '../helpers/station.js';
 import { GainLimiter } from '../../src/audio/limiter.js';
 import { dbToLinear, gainFor, parseEbur128 } from '../../src/audio/loudness.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { audioDurationFromMoov } from '../../src/media/mp4-duration.js';
-import { parseDuration, parseFfmetadata } from '../../src/media/probe.js';
+import { audioDurationFromMoov } from '../../src/acquire/mp4-duration.js';
+import { parseDuration, parseFfmetadata } from '../../src/acquire/probe.js';
 
 function box(type: string, ...payload: Buffer[]): Buffer {
   const body = Buffer.concat(payload);

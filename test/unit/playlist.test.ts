@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadPlaylistFile, parsePlaylist } from '../../src/config/playlist-file.js';
-import { PlaylistError } from '../../src/errors.js';
+import { PlaylistError } from '../../src/kernel/errors.js';
 
 const good = {
   name: 'R',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { IcecastAuthError, IcecastConnectionError, IcecastMountBusyError, IcecastRefusedError } from '../../src/errors.js';
+import { IcecastAuthError, IcecastConnectionError, IcecastMountBusyError, IcecastRefusedError } from '../../src/kernel/errors.js';
 import { icecastRetryPolicy } from '../../src/outputs/icecast/retry.js';
-import { exponentialBackoff } from '../../src/retry.js';
+import { exponentialBackoff } from '../../src/kernel/retry.js';
 
 describe('retry policies', () => {
   test('exponential backoff grows, is capped, and jitters within half a step', () => {

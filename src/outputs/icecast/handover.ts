@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { reasonOf } from '../../errors.js';
+import { reasonOf } from '../../kernel/errors.js';
 import type { AudioSource } from '../../playout/now-playing.js';
-import { delay } from '../../retry.js';
+import { delay } from '../../kernel/retry.js';
 import { moveClients, mountStatus, sendTitle, type MetadataTarget } from './metadata.js';
 import type { StreamInfo } from './protocol.js';
 import { IcecastSourceClient, type SourceClientOptions } from './source-client.js';

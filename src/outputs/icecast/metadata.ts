@@ -1,5 +1,5 @@
-import { MetadataUpdateError, reasonOf } from '../../errors.js';
-import { readCapped } from '../../http-body.js';
+import { MetadataUpdateError, reasonOf } from '../../kernel/errors.js';
+import { readCapped } from '../../kernel/http-body.js';
 
 export interface MetadataTarget {
   host: string;

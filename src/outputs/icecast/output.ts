@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { icyValue } from '../../audio/icy.js';
 import type { IcecastTarget } from '../../config/env.js';
-import { reasonOf } from '../../errors.js';
-import { delay, type RetryPolicy } from '../../retry.js';
+import { reasonOf } from '../../kernel/errors.js';
+import { delay, type RetryPolicy } from '../../kernel/retry.js';
 import { displayTitle, type AudioSource, type NowPlaying } from '../../playout/now-playing.js';
 import type { SourceMethod, StreamInfo } from './protocol.js';
 import { handOver } from './handover.js';

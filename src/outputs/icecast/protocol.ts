@@ -3,7 +3,7 @@
  * parser for what the server answers. Pure; the socket lives in source-client.ts.
  * Facts behind it: shared/reference/icecast-source-protocol.md (2.4.4 and 2.5).
  */
-import { HeaderValueError } from '../../errors.js';
+import { HeaderValueError } from '../../kernel/errors.js';
 
 export type SourceMethod = 'PUT' | 'SOURCE';
 

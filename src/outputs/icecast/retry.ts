@@ -1,5 +1,5 @@
-import { IcecastAuthError, IcecastRefusedError } from '../../errors.js';
-import { exponentialBackoff, type RetryPolicy } from '../../retry.js';
+import { IcecastAuthError, IcecastRefusedError } from '../../kernel/errors.js';
+import { exponentialBackoff, type RetryPolicy } from '../../kernel/retry.js';
 
 export interface IcecastRetryOptions {
   /** Longest wait for transient failures (unreachable, reset, mount busy). */

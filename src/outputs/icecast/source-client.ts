@@ -10,8 +10,8 @@ import {
   IcecastWriteTimeoutError,
   ScastError,
   reasonOf,
-} from '../../errors.js';
-import type { RetryPolicy } from '../../retry.js';
+} from '../../kernel/errors.js';
+import type { RetryPolicy } from '../../kernel/retry.js';
 import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
 
 /** How often a hot spare asks for its mount again. */

@@ -1,4 +1,4 @@
-import type { TrackInfo } from '../../media/track-info.js';
+import type { TrackInfo } from '../../acquire/track-info.js';
 import type { PcmFeed, Song, SongEnd, SongSource } from './source.js';
 
 /** A DJ broadcasting into a channel: their decoded audio and what to show. */

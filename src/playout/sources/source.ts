@@ -10,7 +10,7 @@
  */
 import type { Analysis } from '../../audio/loudness.js';
 import type { Track } from '../../config/playlist.js';
-import type { TrackInfo } from '../../media/track-info.js';
+import type { TrackInfo } from '../../acquire/track-info.js';
 
 /** One song's PCM (s16le stereo at the channel's rate), on demand: a decoder, or a fake one in tests. */
 export interface PcmFeed {

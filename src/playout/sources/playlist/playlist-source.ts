@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Track } from '../../../config/playlist.js';
-import { QueueFullError } from '../../../errors.js';
-import type { MediaResolver } from '../../../media/resolver.js';
-import type { TrackInfo } from '../../../media/track-info.js';
+import { QueueFullError } from '../../../kernel/errors.js';
+import type { MediaResolver } from '../../../acquire/resolver.js';
+import type { TrackInfo } from '../../../acquire/track-info.js';
 import type { PcmFeed, Song, SongEnd, SongSource } from '../source.js';
 import type { ListSpec } from './queue.js';
 import { Selection, type SelectionOptions } from './selection.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { trackKey, type Track } from '../../../config/playlist.js';
-import { isResourceShortage, reasonOf } from '../../../errors.js';
-import { exponentialBackoff, type RetryPolicy } from '../../../retry.js';
+import { isResourceShortage, reasonOf } from '../../../kernel/errors.js';
+import { exponentialBackoff, type RetryPolicy } from '../../../kernel/retry.js';
 import { PlayQueue, type Dealt, type ListSpec } from './queue.js';
 import type { Rotation } from '../programme/rotation.js';
 import { SongBackoff } from './song-backoff.js';

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '../../../retry.js';
+import type { RetryPolicy } from '../../../kernel/retry.js';
 
 /**
  * Songs that failed, kept from being prepared again until their wait is

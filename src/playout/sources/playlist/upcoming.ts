@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Track } from '../../../config/playlist.js';
 import type { Dealt } from './queue.js';
-import { PcmDecoder } from '../../../media/decoder.js';
-import { cueSpan, describe, type MediaResolver, type PreparedMedia } from '../../../media/resolver.js';
+import { PcmDecoder } from '../../../decode/decoder.js';
+import { cueSpan, describe, type MediaResolver, type PreparedMedia } from '../../../acquire/resolver.js';
 import type { PcmFeed } from '../source.js';
 
 /** A song being made ready: downloaded, probed, and its decoder started. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Playlist, Track } from '../../../config/playlist.js';
 import { blockName } from '../../../config/programme.js';
-import type { TrackInfo } from '../../../media/track-info.js';
+import type { TrackInfo } from '../../../acquire/track-info.js';
 import type { Song, SongEnd, SongSource } from '../source.js';
 import { JingleClock } from './jingle-clock.js';
 import { ListRunner, type ListDeps } from './list-runner.js';

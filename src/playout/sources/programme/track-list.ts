@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { isCollection, type CollectionEntry, type Entry, type Track } from '../../../config/playlist.js';
-import type { Collection } from '../../../media/collections/collection.js';
+import type { Collection } from '../../../acquire/collections/collection.js';
 import type { Weights } from '../playlist/queue.js';
 
 /** Opens a collection entry (a folder, an M3U, a QQ playlist) as songs kept in step. */

@@ -1,6 +1,6 @@
-import { EncoderNotFoundError } from '../errors.js';
+import { EncoderNotFoundError } from '../kernel/errors.js';
 import type { EncoderSpec } from './encoder.js';
-import { executable, onPath } from './which.js';
+import { executable, onPath } from '../ffmpeg/which.js';
 
 export type EncoderPreference = 'auto' | 'lame' | 'ffmpeg';
 

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
-import { FfmpegNotFoundError } from '../errors.js';
-import type { ProberChoice } from './probe-memo.js';
+import { FfmpegNotFoundError } from '../kernel/errors.js';
 import { executable, onPath } from './which.js';
 
 /** The binary shipped in @ffmpeg-installer/ffmpeg (an optional dependency), if installed. */
@@ -59,6 +58,12 @@ export function decoderChoice(configured: string | undefined, main: string): (co
   const shipped = bundled();
   if (!shipped || shipped === main) return () => main;
   return (codec, trusted) => (trusted && codec !== undefined && SHIPPED_DECODES_EXACTLY.has(codec) ? shipped : main);
+}
+
+/** ffmpeg builds to probe with, in order: for the operator's own files, and for downloads from the internet. */
+export interface ProberChoice {
+  trusted: readonly string[];
+  untrusted: readonly string[];
 }
 
 /**

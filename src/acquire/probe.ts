@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
-import { FfmpegError } from '../errors.js';
-import { SAFE_INPUT_OPTIONS, fileInput } from './ffmpeg-input.js';
-import { ffmpegCommand } from './ffmpeg-command.js';
+import { FfmpegError } from '../kernel/errors.js';
+import { SAFE_INPUT_OPTIONS, fileInput } from '../ffmpeg/input.js';
+import { ffmpegCommand } from '../ffmpeg/command.js';
 
 export interface MediaTags {
   title?: string;

@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type ffmpeg from 'fluent-ffmpeg';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
-import { FfmpegError } from '../errors.js';
-import { SAFE_INPUT_OPTIONS, fileInput, streamInputOptions, type StreamInput } from './ffmpeg-input.js';
-import { ffmpegCommand } from './ffmpeg-command.js';
+import { FfmpegError } from '../kernel/errors.js';
+import { SAFE_INPUT_OPTIONS, fileInput, streamInputOptions, type StreamInput } from '../ffmpeg/input.js';
+import { ffmpegCommand } from '../ffmpeg/command.js';
 
 /**
  * One song decoded to the channel's PCM format, read on demand. Not reading

@@ -3,16 +3,17 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { cleanDisplayText, trackKey, type QqTrack, type Track } from '../config/playlist.js';
 import { pinRegularFile } from '../config/safe-files.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../kernel/redact.js';
 import type { AddressPolicy } from '../config/address-policy.js';
-import { DownloadError, TrackUnavailableError, WatchdogError, reasonOf, type TrackStep } from '../errors.js';
-import type { MediaCache, CacheLease } from './cache.js';
+import { DownloadError, TrackUnavailableError, WatchdogError, reasonOf, type TrackStep } from '../kernel/errors.js';
+import type { MediaCache, CacheLease } from './media-cache.js';
 import { downloadToFile } from './fetch.js';
-import { ProbeMemo, type Probed, type ProberChoice } from './probe-memo.js';
+import type { ProberChoice } from '../ffmpeg/binaries.js';
+import { ProbeMemo, type Probed } from './probe-memo.js';
 import type { Analysis } from '../audio/loudness.js';
-import { Semaphore } from '../semaphore.js';
-import { analyzeMedia } from './analysis.js';
-import { AnalysisStore } from './analysis-store.js';
+import { Semaphore } from '../kernel/semaphore.js';
+import { analyzeMedia } from '../decode/analysis.js';
+import { AnalysisStore } from '../decode/analysis-store.js';
 import type { TrackInfo } from './track-info.js';
 
 /** A song ready to decode: a local file plus what is known about it. */

@@ -5,9 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Dispatcher, buildConnector } from 'undici';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { AddressRefusedError, DownloadError, reasonOf } from '../errors.js';
+import { AddressRefusedError, DownloadError, reasonOf } from '../kernel/errors.js';
 import { plainAddress, type AddressPolicy } from '../config/address-policy.js';
-import { delay, exponentialBackoff, type RetryPolicy } from '../retry.js';
+import { delay, exponentialBackoff, type RetryPolicy } from '../kernel/retry.js';
 
 export interface DownloadOptions {
   maxBytes: number;

@@ -4,9 +4,9 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
-import { EncoderError } from '../errors.js';
-import { CHILD_SPAWN } from './child-env.js';
-import { ffmpegCommand } from './ffmpeg-command.js';
+import { EncoderError } from '../kernel/errors.js';
+import { CHILD_SPAWN } from '../ffmpeg/child-env.js';
+import { ffmpegCommand } from '../ffmpeg/command.js';
 
 /**
  * Lifecycle: running --close()--> closing --> closed

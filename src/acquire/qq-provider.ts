@@ -1,11 +1,11 @@
 import type { Dispatcher } from 'undici';
 import type * as z from 'zod';
 import type { Logger } from 'pino';
-import { errorSchema, playlistSchema, songSchema, songUrlSchema, type QqPlaylist, type Song, type SongUrl } from '../contracts/api-proxy.js';
+import { errorSchema, playlistSchema, songSchema, songUrlSchema, type QqPlaylist, type Song, type SongUrl } from '../kernel/api-proxy-contract.js';
 import type { QqTrack } from '../config/playlist.js';
-import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../errors.js';
-import { readCapped } from '../http-body.js';
-import type { KvCache } from './kv-cache.js';
+import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../kernel/errors.js';
+import { readCapped } from '../kernel/http-body.js';
+import type { KvCache } from '../kernel/kv-cache.js';
 import type { RemoteProvider, ResolvedRemote } from './resolver.js';
 
 export interface QqProviderOptions {

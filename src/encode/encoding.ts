@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import { MP3_FRAME_SAMPLES, Mp3FrameSplitter } from '../audio/mp3.js';
+import { MP3_FRAME_SAMPLES, Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
-import { Mp3Encoder, type EncoderOptions, type EncoderSpec } from '../media/encoder.js';
-import type { TrackInfo } from '../media/track-info.js';
-import type { PacedFrame } from './pacer.js';
+import { Mp3Encoder, type EncoderOptions, type EncoderSpec } from './encoder.js';
+import type { TrackInfo } from '../acquire/track-info.js';
 
 /** Samples a decoder outputs before a given input sample: LAME's 576 + the decoder's 529. */
 const ENCODER_DELAY = 1105;

@@ -1,8 +1,8 @@
 import type { Analysis } from '../audio/loudness.js';
 import { SILENCE_DB, parseEbur128 } from '../audio/loudness.js';
-import { FfmpegError } from '../errors.js';
-import { ffmpegCommand } from './ffmpeg-command.js';
-import { SAFE_INPUT_OPTIONS, fileInput } from './ffmpeg-input.js';
+import { FfmpegError } from '../kernel/errors.js';
+import { ffmpegCommand } from '../ffmpeg/command.js';
+import { SAFE_INPUT_OPTIONS, fileInput } from '../ffmpeg/input.js';
 
 /**
  * One pass over a song with ffmpeg's ebur128 filter: integrated loudness,

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { ProberChoice } from '../ffmpeg/binaries.js';
 import { mp4AudioDuration } from './mp4-duration.js';
 import { probeMedia, type MediaTags } from './probe.js';
 
@@ -6,12 +7,6 @@ export interface Probed {
   tags: MediaTags;
   /** Exact audio length from an MP4 edit list, when there is one. */
   exactSeconds: number | null;
-}
-
-/** ffmpeg builds to probe with, in order: for the operator's own files, and for downloads from the internet. */
-export interface ProberChoice {
-  trusted: readonly string[];
-  untrusted: readonly string[];
 }
 
 /** Enough for a large library; an entry is a few hundred bytes. */

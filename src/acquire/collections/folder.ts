@@ -4,7 +4,7 @@ import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FolderEntry, Track } from '../../config/playlist.js';
-import { reasonOf } from '../../errors.js';
+import { reasonOf } from '../../kernel/errors.js';
 import { isInside } from '../../config/safe-files.js';
 import type { Collection } from './collection.js';
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { QqPlaylist } from '../../contracts/api-proxy.js';
+import type { QqPlaylist } from '../../kernel/api-proxy-contract.js';
 import { cleanDisplayText, type QqPlaylistEntry, type QqTrack, type Track } from '../../config/playlist.js';
-import { reasonOf } from '../../errors.js';
+import { reasonOf } from '../../kernel/errors.js';
 import type { Collection } from './collection.js';
 
 /** What the collection needs of the QQ provider. */
