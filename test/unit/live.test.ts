@@ -1,9 +1,7 @@
-/** The live side's pure parts: source request heads, title updates, weekly windows, DJ accounts, and the `npm run dj` command. */
+/** The live side's pure parts: source request heads, title updates, weekly windows, DJ accounts (the `npm run dj` command: test/integration/dj-command.test.ts). */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { inWindows, parseWindow } from '../../src/config/week.js';
 import { hashPassword, readDjFile, refusal, verifyPassword } from '../../src/live/accounts.js';
@@ -16,7 +14,6 @@ import { ChunkedDecoder } from '../../src/live/chunked.js';
 import { clientKey } from '../../src/kernel/client-address.js';
 import { tempDir } from '../helpers/station.js';
 
-const run = promisify(execFile);
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 describe('source request heads', () => {
@@ -184,29 +181,6 @@ describe('DJ accounts', () => {
     assert.match(refusal(dj, 'other', new Date('2026-12-07T10:30:00Z'))!, /may not broadcast into channel other/);
     assert.equal(refusal(dj, 'radio', new Date('2026-12-07T10:30:00Z')), null, 'Monday 10:30');
     assert.match(refusal(dj, 'radio', new Date('2026-12-07T11:30:00Z'))!, /outside DJ carol's hours \(mon 10:00-11:00, UTC\)/);
-  });
-
-  test('npm run dj: add reads the password from stdin, list, passwd, remove; the file is private', async () => {
-    const dir = tempDir('djcli');
-    const env = { ...process.env, PLAYLISTS_DIR: path.join(dir, 'playlists') };
-    const dj = (args: string[], input?: string) => {
-      const p = run(process.execPath, ['--import', 'tsx', 'src/dj.ts', ...args], { env });
-      if (input !== undefined) p.child.stdin!.end(input);
-      return p;
-    };
-    await dj(['add', 'alice', '--channel', 'radio', '--window', 'mon-fri 20:00-22:00', '--timezone', 'Europe/Berlin'], 'a-long-password\n');
-    const file = path.join(dir, 'djs.json');
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.ok(!readFileSync(file, 'utf8').includes('a-long-password'));
-    const stored = (await readDjFile(file)).djs[0]!;
-    assert.equal(await verifyPassword('a-long-password', stored.hash), true);
-    assert.match((await dj(['list'])).stdout, /alice\tchannels: radio\tmon,tue,wed,thu,fri 20:00-22:00 \(Europe\/Berlin\)/);
-    await assert.rejects(dj(['add', 'bob', '--channel', 'radio'], 'short\n'), /at least 8 characters/);
-    await assert.rejects(dj(['add', 'alice', '--channel', 'radio'], 'another-password\n'), /exists/);
-    await dj(['passwd', 'alice'], 'new-password-1\n');
-    assert.equal(await verifyPassword('new-password-1', (await readDjFile(file)).djs[0]!.hash), true);
-    await dj(['remove', 'alice']);
-    assert.deepEqual((await readDjFile(file)).djs, []);
   });
 });
 
