@@ -33,17 +33,19 @@ export async function startProxy(env: Readonly<ProxyEnv>, logger: Logger): Promi
   await app.listen({ port: env.PORT, host: env.HOST });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : env.PORT;
+  const shutdown = async (): Promise<void> => {
+    await app.close();
+    await cache.close();
+    await upstream.close();
+  };
+  let closing: Promise<void> | undefined;
   logger.info({ upstream: env.QQ_API_BASE, redis: env.REDIS_URL ? 'configured' : 'none', port }, 'api-proxy ready');
   return {
     app,
     url: `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${port}`,
     upstream,
     cache,
-    async close() {
-      await app.close();
-      await cache.close();
-      await upstream.close();
-    },
+    close: () => (closing ??= shutdown()),
   };
 }
 

@@ -25,6 +25,7 @@ import { ProgrammeSource } from './playout/sources/programme/programme-source.js
 import { collectionOpener } from './acquire/collections/open.js';
 import { Station } from './playout/station.js';
 import { isEntry, runService } from './kernel/service.js';
+import { REAL_CLOCK } from './kernel/lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
 import { sourceOnlyServer } from './live/front-door.js';
@@ -115,7 +116,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     decoderPath: decoderFor('mp3', false),
     sourceTimeoutMs: env.LIVE_SOURCE_TIMEOUT_S * 1000,
     headTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
-    ...(liveClock ? { clock: liveClock } : {}),
+    ...(liveClock ? { clock: { ...REAL_CLOCK, date: liveClock } } : {}),
   });
   new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
   let baseUrl = '';
@@ -188,20 +189,22 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     process.stderr.write('\n');
   }
   if (station.channels.length === 0) logger.warn({ dir: playlistsDir }, 'no playlists yet: add a .json file to start a channel');
+  const shutdown = async (): Promise<void> => {
+    await live.close();
+    livePort?.close();
+    await outputs.close();
+    await station.close();
+    await app.close();
+    await qq?.close();
+    await kv.close();
+  };
+  let closing: Promise<void> | undefined;
   return {
     url: baseUrl,
     station,
     outputs,
     livePort: livePort ? (livePort.address() as { port: number }).port : null,
-    async close() {
-      await live.close();
-      livePort?.close();
-      await outputs.close();
-      await station.close();
-      await app.close();
-      await qq?.close();
-      await kv.close();
-    },
+    close: () => (closing ??= shutdown()),
   };
 }
 

@@ -67,7 +67,14 @@ export class QqUpstream {
     });
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     await this.dispatcher.close();
   }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { REAL_CLOCK, type Clock } from '../kernel/lifecycle.js';
 import type { Channel, LiveShowRecord } from '../playout/channel.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { Station } from '../playout/station.js';
@@ -34,6 +35,8 @@ export interface FeedOptions {
   pingMs?: number;
   /** Messages a client may send per second before it is disconnected. Default 20. */
   maxClientMessagesPerSecond?: number;
+  /** Ping timer, flood windows and message times. Default: the real clock. */
+  clock?: Clock;
 }
 
 /**
@@ -45,21 +48,26 @@ export class Feed {
   /** Created at the first connection: ws is not needed to get on air. */
   private wss: Promise<WebSocketServer> | null = null;
   private readonly clients = new Set<Client>();
-  private readonly pinger: NodeJS.Timeout;
+  private readonly stopPinger: () => void;
   private readonly log: Logger;
   private readonly detach: (() => void)[] = [];
+  private readonly clock: Clock;
+  private closing: Promise<void> | undefined;
+  /** open --close()--> closed. */
+  status: 'open' | 'closed' = 'open';
 
   constructor(private readonly opts: FeedOptions) {
+    this.clock = opts.clock ?? REAL_CLOCK;
     this.log = opts.logger.child({ component: 'ws' });
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(req, socket, head);
     opts.server.on('upgrade', onUpgrade);
     this.detach.push(() => opts.server.off('upgrade', onUpgrade));
     const onAdded = (c: Channel): void => this.watch(c);
-    const onRemoved = (c: Channel): void => this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'off-air', output: null });
+    const onRemoved = (c: Channel): void => this.broadcast(c.id, { type: 'status', at: this.now(), channel: c.id, event: 'off-air', output: null });
     const onOutput = (c: Channel, o: IcecastOutput, connected: boolean): void =>
       this.broadcast(c.id, {
         type: 'status',
-        at: now(),
+        at: this.now(),
         channel: c.id,
         event: connected ? 'output-connected' : 'output-disconnected',
         output: icecastOutputView(o),
@@ -67,7 +75,7 @@ export class Feed {
     opts.station.on('channel-added', onAdded);
     opts.station.on('channel-removed', onRemoved);
     const onSpare = (c: Channel, o: IcecastOutput): void =>
-      this.broadcast(c.id, { type: 'status', at: now(), channel: c.id, event: 'output-spare', output: icecastOutputView(o) });
+      this.broadcast(c.id, { type: 'status', at: this.now(), channel: c.id, event: 'output-spare', output: icecastOutputView(o) });
     opts.outputs.on('output-status', onOutput);
     opts.outputs.on('output-spare', onSpare);
     this.detach.push(() => {
@@ -77,11 +85,21 @@ export class Feed {
       opts.outputs.off('output-spare', onSpare);
     });
     for (const c of opts.station.channels) this.watch(c);
-    this.pinger = setInterval(() => this.ping(), opts.pingMs ?? 30_000);
+    this.stopPinger = this.clock.every(opts.pingMs ?? 30_000, () => this.ping());
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.pinger);
+  /** Close every client with a close frame (1001) and stop. A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private now(): string {
+    return this.clock.date().toISOString();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.status = 'closed';
+    this.stopPinger();
     for (const d of this.detach) d();
     for (const c of this.clients) c.ws.close(1001, 'station stopping');
     const wss = await this.wss;
@@ -90,15 +108,22 @@ export class Feed {
 
   private watch(channel: Channel): void {
     const onTrack = (np: NowPlaying): void =>
-      this.broadcast(channel.id, { type: 'track', at: now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
+      this.broadcast(channel.id, { type: 'track', at: this.now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
-      this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: e.dead ? 'dead-air' : 'audio-back', output: null, song: e.song });
-    const onIdle = (): void => this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'idle', output: null, song: null });
+      this.broadcast(channel.id, {
+        type: 'status',
+        at: this.now(),
+        channel: channel.id,
+        event: e.dead ? 'dead-air' : 'audio-back',
+        output: null,
+        song: e.song,
+      });
+    const onIdle = (): void => this.broadcast(channel.id, { type: 'status', at: this.now(), channel: channel.id, event: 'idle', output: null, song: null });
     const onLive =
       (type: 'live-start' | 'live-end') =>
       (show: LiveShowRecord): void =>
-        this.broadcast(channel.id, { type, at: now(), channel: channel.id, show: liveShowView(show) });
-    const onBlock = (programme: Channel['programme']): void => this.broadcast(channel.id, { type: 'block', at: now(), channel: channel.id, programme });
+        this.broadcast(channel.id, { type, at: this.now(), channel: channel.id, show: liveShowView(show) });
+    const onBlock = (programme: Channel['programme']): void => this.broadcast(channel.id, { type: 'block', at: this.now(), channel: channel.id, programme });
     const onLiveStart = onLive('live-start');
     const onLiveEnd = onLive('live-end');
     channel.on('track', onTrack);
@@ -119,7 +144,7 @@ export class Feed {
       channel.off('status', onStatus);
     };
     channel.on('status', onStatus);
-    this.broadcast(channel.id, { type: 'status', at: now(), channel: channel.id, event: 'on-air', output: null });
+    this.broadcast(channel.id, { type: 'status', at: this.now(), channel: channel.id, event: 'on-air', output: null });
   }
 
   /**
@@ -160,7 +185,7 @@ export class Feed {
   }
 
   private connected(ws: WebSocket, channel: string | null, views: ViewContext): void {
-    const client: Client = { ws, channel, alive: true, windowStart: Date.now(), messagesInWindow: 0 };
+    const client: Client = { ws, channel, alive: true, windowStart: this.clock.now(), messagesInWindow: 0 };
     this.clients.add(client);
     ws.on('pong', () => {
       client.alive = true;
@@ -172,13 +197,13 @@ export class Feed {
       this.log.debug({ clients: this.clients.size }, 'feed client left');
     });
     const channels = this.opts.station.channels.filter((c) => channel === null || c.id === channel).map((c) => channelView(c, views));
-    this.send(client, JSON.stringify({ type: 'snapshot', at: now(), channels } satisfies ServerMessage));
+    this.send(client, JSON.stringify({ type: 'snapshot', at: this.now(), channels } satisfies ServerMessage));
     this.log.debug({ clients: this.clients.size, channel }, 'feed client joined');
   }
 
   /** Clients have nothing to say; one that floods is cut off. */
   private onClientMessage(client: Client): void {
-    const t = Date.now();
+    const t = this.clock.now();
     if (t - client.windowStart >= 1000) {
       client.windowStart = t;
       client.messagesInWindow = 0;
@@ -245,8 +270,4 @@ function handshakeProblem(req: IncomingMessage): string | null {
 
 function refuse(socket: Duplex, status: number, text: string, code: string, message: string): void {
   replyRaw(socket, status, text, { code, message }, 'end');
-}
-
-function now(): string {
-  return new Date().toISOString();
 }

@@ -78,8 +78,14 @@ export class Mp3Encoder extends EventEmitter {
     if (this.status === 'running') this.process.input.write(pcm);
   }
 
-  /** Let the encoder encode what it has and exit. Idempotent. */
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Let the encoder encode what it has and exit. A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.status === 'running') {
       this.setStatus('closing');
       this.process.input.end();

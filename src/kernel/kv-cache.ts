@@ -131,7 +131,14 @@ export class KvCache {
     return this.redis?.status === 'ready';
   }
 
-  async close(): Promise<void> {
+  private closeCall: Promise<void> | undefined;
+
+  /** A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closeCall ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     for (const wake of this.waitingForReady) wake();
     this.redis?.disconnect(false);

@@ -7,7 +7,8 @@ import type { Station } from '../playout/station.js';
 import { DjAccountsFile, refusal, verifyPassword, type DjAccount } from './accounts.js';
 import { CheckGate, type CheckBudget, type Refusal } from './check-gate.js';
 import type { StreamInput } from '../ffmpeg/input.js';
-import { Show, type ShowStatus } from './show.js';
+import { Show, type ShowOptions, type ShowStatus } from './show.js';
+import { REAL_CLOCK, type Clock } from '../kernel/lifecycle.js';
 import { SIGN_IN_LIMITS, SignInGuard } from './sign-in-guard.js';
 import { acceptReply, inputFormatOf, parseSourceHead, refuseReply, type Credentials, type SourceHead } from './source-head.js';
 
@@ -26,8 +27,10 @@ export interface LiveIngestOptions {
   headTimeoutMs: number;
   /** The password checks' budget (tests tighten it). */
   checks?: CheckBudget;
-  now?: () => number;
-  clock?: () => Date;
+  /** Timers, time and the wall clock DJs' hours are read on. Default: the real ones. */
+  clock?: Clock;
+  /** A show's input. Default: a LiveInput (ffmpeg decoding the DJ's bytes). */
+  openInput?: ShowOptions['openInput'];
 }
 
 /** A show on air, with a keyed digest of the password it signed in with: its client's title updates are checked against it without another scrypt. */
@@ -59,16 +62,15 @@ export class LiveIngest {
   private busyRefusals = 0;
   private busyLoggedAt = -Infinity;
   private readonly log: Logger;
-  private readonly now: () => number;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
+  private closing: Promise<void> | undefined;
   /** accepting --close()--> closed. */
   status: 'accepting' | 'closed' = 'accepting';
 
   constructor(private readonly opts: LiveIngestOptions) {
     this.log = opts.logger.child({ component: 'live' });
-    this.now = opts.now ?? (() => performance.now());
-    this.clock = opts.clock ?? (() => new Date());
-    this.gate = new CheckGate(opts.checks, this.now);
+    this.clock = opts.clock ?? REAL_CLOCK;
+    this.gate = new CheckGate(opts.checks, () => this.clock.now());
     this.accounts = new DjAccountsFile(opts.djsFile, (err) =>
       this.log.error({ file: opts.djsFile, err: err.message }, 'live: DJ accounts file unreadable; every DJ is refused (503) until it is fixed'),
     );
@@ -112,9 +114,9 @@ export class LiveIngest {
       return;
     }
     let got: Buffer = first;
-    const timer = setTimeout(() => refuse(400, 'the request head did not arrive in time'), this.opts.headTimeoutMs);
+    const cancelTimer = this.clock.after(this.opts.headTimeoutMs, () => refuse(400, 'the request head did not arrive in time'));
     const refuse = (status: 400 | 401 | 403 | 404 | 503, reason: string): void => {
-      clearTimeout(timer);
+      cancelTimer();
       socket.off('data', onData);
       if (!socket.destroyed) socket.end(refuseReply(status, reason));
       socket.destroySoon?.();
@@ -126,7 +128,7 @@ export class LiveIngest {
     const tryHead = (): void => {
       const parsed = parseSourceHead(got);
       if (parsed.kind === 'more') return;
-      clearTimeout(timer);
+      cancelTimer();
       socket.off('data', onData);
       if (parsed.kind === 'bad') {
         this.log.info({ from: socket.remoteAddress, why: parsed.reason }, 'live: source request refused');
@@ -178,7 +180,7 @@ export class LiveIngest {
       return refuse(401, 'Authentication Required');
     }
     const dj = account;
-    const why = refusal(dj, channel.id, this.clock());
+    const why = refusal(dj, channel.id, this.clock.date());
     if (why) return refuse(403, why, dj.user);
     const format = inputFormatOf(head.headers.get('content-type'));
     if (!format)
@@ -216,7 +218,7 @@ export class LiveIngest {
   /** A flood of sign-ins is one log line per 10 s, not one per attempt. */
   private noteBusy(why: Refusal, from: string): void {
     this.busyRefusals += 1;
-    const t = this.now();
+    const t = this.clock.now();
     if (t - this.busyLoggedAt < 10_000) return;
     this.log.warn({ refused: this.busyRefusals, lastFrom: from, why }, 'live: sign-ins refused (503): over the password-check budget');
     this.busyLoggedAt = t;
@@ -242,8 +244,8 @@ export class LiveIngest {
       name: cleanTitle(head.headers.get('ice-name')),
       decoderPath: this.opts.decoderPath,
       sourceTimeoutMs: this.opts.sourceTimeoutMs,
-      now: this.now,
       clock: this.clock,
+      ...(this.opts.openInput ? { openInput: this.opts.openInput } : {}),
       log: this.log.child({ channel: channel.id, dj: dj.user }),
     });
     this.shows.set(channel.id, { show, ...who });
@@ -256,9 +258,12 @@ export class LiveIngest {
     );
   }
 
-  /** Take no more sources and end every show (the station stops). Idempotent. */
-  async close(): Promise<void> {
-    if (this.status === 'closed') return;
+  /** Take no more sources and end every show (the station stops). A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.status = 'closed';
     for (const { show } of this.shows.values()) show.end('the station is stopping');
   }

@@ -3,9 +3,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { BYTES_PER_SECOND } from '../audio/pcm.js';
 import type { StreamInput } from '../ffmpeg/input.js';
+import type { Clock } from '../kernel/lifecycle.js';
+import type { PcmFeed } from '../playout/sources/source.js';
 import type { Channel } from '../playout/channel.js';
 import { refusal, type DjAccount } from './accounts.js';
-import { LiveInput } from './live-input.js';
+import { LiveInput, type LiveInputOptions } from './live-input.js';
 import { ChunkedDecoder } from './chunked.js';
 
 /** PCM a show has decoded before it goes on air: enough to ride out a client's uneven sending, little enough to be heard at once. */
@@ -23,6 +25,25 @@ const BUFFERING_WATCH_MS = 10;
  */
 export type ShowStatus = 'buffering' | 'on-air' | 'ended';
 
+export interface ShowEvents {
+  status: [ShowStatus];
+}
+
+/** What a show needs of its input: a LiveInput (a decoder behind the DJ's bytes), or a test's stand-in. */
+export interface ShowInput extends PcmFeed {
+  readonly bytesIn: number;
+  readonly lastBytesAt: number;
+  readonly lastTakenAt: number;
+  readonly lastAudibleAt: number;
+  readonly autoGain: { readonly lufs: number | null; readonly db: number } | null;
+  readonly done: Promise<void>;
+  write(chunk: Buffer): boolean;
+  onDrain(fn: () => void): void;
+  end(): void;
+  keepUp(maxBytes: number): number;
+  onAir(): void;
+}
+
 export interface ShowOptions {
   dj: DjAccount;
   channel: Channel;
@@ -36,9 +57,10 @@ export interface ShowOptions {
   name: string | undefined;
   decoderPath: string;
   sourceTimeoutMs: number;
-  now: () => number;
-  /** Wall clock, for the DJ's hours. */
-  clock: () => Date;
+  /** Its timeouts' timers and time; the wall clock for the DJ's hours. */
+  clock: Clock;
+  /** The input the DJ's bytes go to. Default: a LiveInput. */
+  openInput?: (o: LiveInputOptions) => ShowInput;
   log: Logger;
 }
 
@@ -53,16 +75,16 @@ const HOURS_CHECK_MS = 5000;
  * channel's `live.deadAirSeconds`), an undecodable input, the channel
  * closing, another DJ taking over.
  */
-export class Show extends EventEmitter {
+export class Show extends EventEmitter<ShowEvents> {
   status: ShowStatus = 'buffering';
   readonly dj: DjAccount;
   readonly name: string | undefined;
   readonly log: Logger;
   /** The latest title the DJ's client sent, kept for the moment the show goes on air. */
   private title: string | undefined;
-  private readonly input: LiveInput;
+  private readonly input: ShowInput;
   private readonly startedAt: number;
-  private watch: ReturnType<typeof setInterval>;
+  private stopWatch: () => void;
   private dropped = 0;
   private hoursCheckedAt: number;
   private readonly onChannelStatus = (s: string): void => {
@@ -74,10 +96,12 @@ export class Show extends EventEmitter {
     this.dj = o.dj;
     this.name = o.name;
     this.log = o.log;
-    this.startedAt = o.now();
+    const now = (): number => o.clock.now();
+    this.startedAt = now();
     this.hoursCheckedAt = this.startedAt;
     const loudness = o.channel.playlist.loudness;
-    this.input = new LiveInput({ decoderPath: o.decoderPath, format: o.format, now: o.now, loudnessTarget: loudness === false ? undefined : loudness.target });
+    const open = o.openInput ?? ((io: LiveInputOptions) => new LiveInput(io));
+    this.input = open({ decoderPath: o.decoderPath, format: o.format, now, loudnessTarget: loudness === false ? undefined : loudness.target });
     // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
     const { input } = this;
     const { socket } = o;
@@ -89,7 +113,7 @@ export class Show extends EventEmitter {
         if (unchunk.error) return this.end(`the chunked body is malformed (${unchunk.error})`, 'warn');
       }
       if (chunk.length > 0) {
-        if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(o.now() - this.startedAt) }, 'live: first audio bytes');
+        if (input.bytesIn === 0) o.log.debug({ bytes: chunk.length, afterMs: Math.round(now() - this.startedAt) }, 'live: first audio bytes');
         if (!input.write(chunk)) socket.pause();
       }
       // The last chunk: the client is done sending, as if it had disconnected.
@@ -105,7 +129,7 @@ export class Show extends EventEmitter {
       if (input.error) this.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
     });
     o.channel.on('status', this.onChannelStatus);
-    this.watch = setInterval(() => this.check(), BUFFERING_WATCH_MS);
+    this.stopWatch = o.clock.every(BUFFERING_WATCH_MS, () => this.check());
   }
 
   /** The DJ's client sent a title: on air now, or when the show goes on. */
@@ -118,15 +142,15 @@ export class Show extends EventEmitter {
   end(reason: string, level: 'info' | 'warn' = 'info'): void {
     if (this.status === 'ended') return;
     const wasOnAir = this.status === 'on-air';
-    clearInterval(this.watch);
+    this.stopWatch();
     this.o.channel.off('status', this.onChannelStatus);
     const { input } = this;
     this.log[level](
       {
         reason,
-        seconds: Math.round((this.o.now() - this.startedAt) / 100) / 10,
+        seconds: Math.round((this.o.clock.now() - this.startedAt) / 100) / 10,
         bytesIn: input.bytesIn,
-        quietMs: Math.round(this.o.now() - input.lastBytesAt),
+        quietMs: Math.round(this.o.clock.now() - input.lastBytesAt),
         droppedSeconds: Math.round((this.dropped / BYTES_PER_SECOND) * 10) / 10,
         ...(input.autoGain ? { inputLufs: round1(input.autoGain.lufs), autoGainDb: round1(input.autoGain.db) } : {}),
       },
@@ -134,16 +158,16 @@ export class Show extends EventEmitter {
     );
     if (!wasOnAir) this.o.channel.djComing(false);
     if (wasOnAir && reason === 'the DJ disconnected') {
-      const leftAt = this.o.now();
+      const leftAt = this.o.clock.now();
       const bufferedMs = Math.round((input.lookahead(Infinity) / BYTES_PER_SECOND) * 1000);
       input.end();
       // What the client had sent ahead still decodes; it too is kept within 3 s of the end.
-      const drain = setInterval(() => {
+      const stopDrain = this.o.clock.every(WATCH_MS, () => {
         input.keepUp(MAX_AHEAD_BYTES);
         if (!input.complete && !input.ended) return;
-        clearInterval(drain);
-        this.log.debug({ bufferedMs, flushMs: Math.round(this.o.now() - leftAt) }, "live: the decoder gave the show's last audio");
-      }, WATCH_MS);
+        stopDrain();
+        this.log.debug({ bufferedMs, flushMs: Math.round(this.o.clock.now() - leftAt) }, "live: the decoder gave the show's last audio");
+      });
     } else {
       input.abandon(reason);
     }
@@ -153,7 +177,7 @@ export class Show extends EventEmitter {
 
   private check(): void {
     const { input, o } = this;
-    const t = o.now();
+    const t = o.clock.now();
     const deadAir = o.channel.playlist.live.deadAirSeconds;
     const lost = input.keepUp(MAX_AHEAD_BYTES);
     if (lost > 0 && this.dropped === 0) this.log.warn("live: the DJ's client sends faster than real time; audio more than 3 s behind the live edge is dropped");
@@ -176,8 +200,8 @@ export class Show extends EventEmitter {
           return this.end('the channel closed');
         input.onAir();
         this.setStatus('on-air');
-        clearInterval(this.watch);
-        this.watch = setInterval(() => this.check(), WATCH_MS);
+        this.stopWatch();
+        this.stopWatch = o.clock.every(WATCH_MS, () => this.check());
       } else if (t - this.startedAt > deadAir * 1000) {
         this.end(`sent no decodable audio in ${deadAir} s`, 'warn');
       }
@@ -187,7 +211,7 @@ export class Show extends EventEmitter {
     // An account's hours hold for the whole show, not only at sign-in: at the window's end the playlist takes the air back.
     if (t - this.hoursCheckedAt >= HOURS_CHECK_MS) {
       this.hoursCheckedAt = t;
-      const why = refusal(this.dj, o.channel.id, o.clock());
+      const why = refusal(this.dj, o.channel.id, o.clock.date());
       if (why) return this.end(why);
     }
     if (t - input.lastAudibleAt > deadAir * 1000) return this.end(`dead air: silent for ${deadAir} s`, 'warn');

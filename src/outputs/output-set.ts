@@ -64,7 +64,14 @@ export class OutputSet extends EventEmitter {
     return this.byChannel.get(channel);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     await Promise.all([...this.byChannel.keys()].map((c) => this.remove(c)));
   }
 

@@ -12,7 +12,7 @@ import { DeadAirWatch } from './dead-air.js';
 import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
 import { EncoderKeeper, type StartEncoding } from './encoder-keeper.js';
 import { Pacer, tickMsFor } from './pacer.js';
-import { REAL_TIMERS, type Timers } from '../kernel/timers.js';
+import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { Crossfade } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
 import type { Song, SongEnd, SongSource } from './sources/source.js';
@@ -322,8 +322,14 @@ export class Channel extends EventEmitter implements AudioSource {
     return this.source.request(track, this.id);
   }
 
-  /** Stop after the encoder has encoded what it was given (drains). Idempotent; resolves once closed. */
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Stop after the encoder has encoded what it was given (drains). A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.setStatus('closing');
     this.stopTimer?.();

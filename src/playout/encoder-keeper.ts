@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { TrackInfo } from '../acquire/track-info.js';
 import { exponentialBackoff } from '../kernel/retry.js';
 import type { PacedFrame } from '../audio/mp3.js';
-import type { Timers } from '../kernel/timers.js';
+import type { Timers } from '../kernel/lifecycle.js';
 
 /** One run of a channel's encoder: PCM in, MP3 frames out (EncodingSession, or a fake in tests). */
 export interface Encoding {
@@ -81,7 +81,14 @@ export class EncoderKeeper {
     this.session?.markSongStart(info, delay);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopped = true;
     this.cancelRestart?.();
     await this.session?.close();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadPlaylistFile, readPlaylistBytes, type LoadedPlaylist } from '../config/playlist-file.js';
 import { PlaylistError, reasonOf } from '../kernel/errors.js';
+import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import type { Channel } from './channel.js';
 
 export interface StationOptions {
@@ -16,6 +17,14 @@ export interface StationOptions {
   createChannel: (loaded: LoadedPlaylist) => Channel;
   /** Re-scan the folder this often, for file systems whose change events do not arrive (some bind mounts). */
   pollMs?: number;
+  /** Rescan and debounce timers. Default: real ones. */
+  timers?: Timers;
+}
+
+export interface StationEvents {
+  'channel-added': [Channel];
+  'channel-removed': [Channel];
+  invalid: [PlaylistError];
 }
 
 interface FileState {
@@ -35,16 +44,21 @@ interface FileState {
  * Events: `channel-added` (Channel), `channel-removed` (Channel),
  * `invalid` (PlaylistError).
  */
-export class Station extends EventEmitter {
+export class Station extends EventEmitter<StationEvents> {
   private readonly files = new Map<string, FileState>();
   private watcher: FSWatcher | null = null;
-  private poll: NodeJS.Timeout | null = null;
-  private readonly debounce = new Map<string, NodeJS.Timeout>();
+  private stopPoll: (() => void) | null = null;
+  /** Each file's pending debounced apply, by its cancel function. */
+  private readonly debounce = new Map<string, () => void>();
   private running = Promise.resolve();
-  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly timers: Timers;
+  /** idle --start()--> running --close()--> closed. */
+  status: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(private readonly opts: StationOptions) {
     super();
+    this.timers = opts.timers ?? REAL_TIMERS;
   }
 
   get channels(): Channel[] {
@@ -71,7 +85,10 @@ export class Station extends EventEmitter {
   }
 
   async start(): Promise<void> {
+    if (this.status !== 'idle') return;
+    this.status = 'running';
     await this.rescan();
+    if (this.status !== 'running') return;
     try {
       this.watcher = watch(this.opts.dir, (_event, name) => {
         if (name && name.endsWith('.json')) this.schedule(path.join(this.opts.dir, name));
@@ -80,7 +97,7 @@ export class Station extends EventEmitter {
     } catch (err) {
       this.opts.logger.warn({ err: reasonOf(err) }, 'cannot watch the playlist folder; polling only');
     }
-    this.poll = setInterval(() => void this.rescan(), this.opts.pollMs ?? 2000);
+    this.stopPoll = this.timers.every(this.opts.pollMs ?? 2000, () => void this.rescan());
   }
 
   /** Look at every file again (also what POST /api/reload does). */
@@ -96,30 +113,35 @@ export class Station extends EventEmitter {
     });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  /** Stop watching and close every channel. A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    this.status = 'closed';
     this.watcher?.close();
-    if (this.poll) clearInterval(this.poll);
-    for (const t of this.debounce.values()) clearTimeout(t);
+    this.stopPoll?.();
+    for (const cancel of this.debounce.values()) cancel();
     await this.running;
     await Promise.all(this.channels.map((c) => c.close()));
   }
 
   private schedule(file: string): void {
-    clearTimeout(this.debounce.get(file));
+    this.debounce.get(file)?.();
     // Editors save in several steps; wait for the last one.
     this.debounce.set(
       file,
-      setTimeout(() => {
+      this.timers.after(150, () => {
         this.debounce.delete(file);
         void this.serial(() => this.apply(file));
-      }, 150),
+      }),
     );
   }
 
   /** Run changes one at a time, so two edits never race. */
   private serial(fn: () => Promise<void>): Promise<void> {
-    const next = this.running.then(() => (this.closed ? undefined : fn()));
+    const next = this.running.then(() => (this.status === 'closed' ? undefined : fn()));
     this.running = next.catch((err: unknown) => this.opts.logger.error({ err: reasonOf(err) }, 'playlist reload failed'));
     return this.running;
   }

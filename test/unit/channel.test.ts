@@ -4,56 +4,9 @@ import { pino } from 'pino';
 import { playlistSchema } from '../../src/config/playlist.js';
 import type { TrackInfo } from '../../src/acquire/track-info.js';
 import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
-import type { Encoding, StartEncoding } from '../../src/playout/encoder-keeper.js';
-import type { Timers } from '../../src/kernel/timers.js';
+import type { Timers } from '../../src/kernel/lifecycle.js';
 import { FakeFeed, FakeSource, fakeSong } from '../helpers/fake-songs.js';
-
-const FRAME = 1152;
-
-/** An "encoder" that passes PCM through as frames of 1152 samples, so the channel's output is checkable to the sample. */
-class PassThroughEncoding implements Encoding {
-  fedSamples = 0;
-  running = true;
-  private pending = Buffer.alloc(0);
-  private marks: { sample: number; info: TrackInfo }[] = [];
-  private framesOut = 0;
-
-  constructor(private readonly o: Parameters<StartEncoding>[0]) {}
-
-  write(pcm: Buffer): void {
-    if (!this.running) return;
-    this.fedSamples += pcm.length / 4;
-    this.pending = Buffer.concat([this.pending, pcm]);
-    while (this.pending.length >= FRAME * 4) {
-      const data = this.pending.subarray(0, FRAME * 4);
-      this.pending = this.pending.subarray(FRAME * 4);
-      const k = this.framesOut++;
-      let marker: TrackInfo | undefined;
-      while (this.marks.length > 0 && Math.floor(this.marks[0]!.sample / FRAME) <= k) marker = this.marks.shift()!.info;
-      this.o.onFrame({ data: Buffer.from(data), samples: FRAME, marker });
-    }
-  }
-
-  markSongStart(info: TrackInfo, delay: number): void {
-    this.marks.push({ sample: this.fedSamples + delay, info });
-  }
-
-  fail(): void {
-    this.running = false;
-    this.o.onFailed(new Error('encoder died'));
-  }
-
-  destroyed = false;
-
-  async close(): Promise<void> {
-    this.running = false;
-  }
-
-  destroy(): void {
-    this.running = false;
-    this.destroyed = true;
-  }
-}
+import { FRAME, PassThroughEncoding } from '../helpers/fake-channel.js';
 
 function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unknown> = {}) {
   const clock = { t: 0 };

@@ -102,7 +102,14 @@ export class IcecastOutput {
     this.client.start();
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.detach();
     await this.client.close();
   }

@@ -11,6 +11,7 @@ import {
   ScastError,
   reasonOf,
 } from '../../kernel/errors.js';
+import { REAL_CLOCK, type Clock } from '../../kernel/lifecycle.js';
 import type { RetryPolicy } from '../../kernel/retry.js';
 import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
 
@@ -35,6 +36,13 @@ const SPARE_RETRY_MS = 200;
  */
 export type SourceStatus = 'idle' | 'connecting' | 'streaming' | 'waiting' | 'spare' | 'closing' | 'closed';
 
+export interface SourceClientEvents {
+  status: [next: SourceStatus, prev: SourceStatus];
+  connected: [{ downMs: number }];
+  disconnected: [ScastError];
+  closed: [];
+}
+
 export interface SourceClientOptions {
   target: IcecastTarget;
   mount: string;
@@ -49,6 +57,8 @@ export interface SourceClientOptions {
   writeTimeoutMs?: number;
   /** Bytes queued in user space past which audio is dropped, not buffered. Default 256 KiB. */
   maxQueuedBytes?: number;
+  /** Retry, handshake and drain timers, and the time stalls are measured on. Default: the real clock. */
+  clock?: Clock;
 }
 
 /**
@@ -57,7 +67,7 @@ export interface SourceClientOptions {
  * dropped, because the channel's clock keeps running and listeners should
  * hear the present, not a replay. Failures reconnect by the retry policy.
  */
-export class IcecastSourceClient extends EventEmitter {
+export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   status: SourceStatus = 'idle';
   lastError: ScastError | null = null;
   /** Successful handshakes so far. */
@@ -66,7 +76,9 @@ export class IcecastSourceClient extends EventEmitter {
 
   private socket: net.Socket | null = null;
   private attempt = 0;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private cancelRetry: (() => void) | null = null;
+  private closing: Promise<void> | undefined;
+  private readonly clock: Clock;
   private stalledSince: number | null = null;
   private downSince: number | null = null;
   private lastLoggedCode: string | null = null;
@@ -80,12 +92,13 @@ export class IcecastSourceClient extends EventEmitter {
   constructor(private readonly opts: SourceClientOptions) {
     super();
     this.info = opts.info;
+    this.clock = opts.clock ?? REAL_CLOCK;
     this.log = opts.logger.child({ output: 'icecast', server: opts.target.server, mount: opts.mount });
   }
 
   start(): void {
     if (this.status !== 'idle') return;
-    this.downSince = Date.now();
+    this.downSince = this.clock.now();
     this.connect();
   }
 
@@ -94,10 +107,10 @@ export class IcecastSourceClient extends EventEmitter {
     const socket = this.socket;
     if (this.status !== 'streaming' || socket === null) return false;
     if (socket.writableLength > (this.opts.maxQueuedBytes ?? 256 * 1024)) {
-      const since = this.stalledSince ?? Date.now();
+      const since = this.stalledSince ?? this.clock.now();
       this.stalledSince = since;
       const timeout = this.opts.writeTimeoutMs ?? 5000;
-      if (Date.now() - since >= timeout) {
+      if (this.clock.now() - since >= timeout) {
         this.fail(new IcecastWriteTimeoutError(this.opts.target.server, this.opts.mount, timeout));
       }
       return false;
@@ -128,10 +141,13 @@ export class IcecastSourceClient extends EventEmitter {
     return this.status === 'connecting' || (this.status === 'spare' && this.socket !== null);
   }
 
-  /** Drain what is queued and end the connection cleanly. Idempotent. */
-  async close(): Promise<void> {
+  /** Drain what is queued and end the connection cleanly. A second call returns the first's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.status === 'closed') return;
-    if (this.status === 'closing') return new Promise((resolve) => this.once('closed', resolve));
     this.clearRetry();
     // Mid-handshake there is no audio to drain: do not wait on a server that may never answer.
     if (this.handshaking) this.socket?.destroy();
@@ -139,9 +155,9 @@ export class IcecastSourceClient extends EventEmitter {
     const socket = this.socket;
     if (socket !== null && !socket.destroyed) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => socket.destroy(), 2000);
+        const cancel = this.clock.after(2000, () => socket.destroy());
         socket.once('close', () => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         });
         socket.end();
@@ -185,9 +201,10 @@ export class IcecastSourceClient extends EventEmitter {
     this.socket = socket;
     socket.setNoDelay(true);
     const parser = new ReplyParser();
-    const handshakeTimer = setTimeout(() => {
-      this.fail(new IcecastConnectionError(target.server, mount, `no reply within ${this.opts.handshakeTimeoutMs ?? 5000} ms`), socket);
-    }, this.opts.handshakeTimeoutMs ?? 5000);
+    const handshakeMs = this.opts.handshakeTimeoutMs ?? 5000;
+    const cancelHandshake = this.clock.after(handshakeMs, () => {
+      this.fail(new IcecastConnectionError(target.server, mount, `no reply within ${handshakeMs} ms`), socket);
+    });
 
     socket.once('connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => {
@@ -197,21 +214,21 @@ export class IcecastSourceClient extends EventEmitter {
       try {
         reply = parser.push(chunk);
       } catch (err) {
-        clearTimeout(handshakeTimer);
+        cancelHandshake();
         this.fail(new IcecastConnectionError(target.server, mount, reasonOf(err)), socket);
         return;
       }
       if (reply !== null) {
-        clearTimeout(handshakeTimer);
+        cancelHandshake();
         this.onReply(reply, socket);
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(handshakeTimer);
+      cancelHandshake();
       this.fail(new IcecastConnectionError(target.server, mount, err.code ?? err.message, { cause: err }), socket);
     });
     socket.on('close', () => {
-      clearTimeout(handshakeTimer);
+      cancelHandshake();
       if (this.socket !== socket) return;
       if (this.handshaking) {
         const reply = parser.end();
@@ -231,7 +248,7 @@ export class IcecastSourceClient extends EventEmitter {
         this.connections += 1;
         this.lastError = null;
         this.lastLoggedCode = null;
-        const downMs = this.downSince === null ? 0 : Date.now() - this.downSince;
+        const downMs = this.downSince === null ? 0 : this.clock.now() - this.downSince;
         this.downSince = null;
         this.handingOver = false;
         this.setStatus('streaming');
@@ -258,7 +275,7 @@ export class IcecastSourceClient extends EventEmitter {
     this.socket = null;
     this.stalledSince = null;
     this.lastError = err;
-    if (wasStreaming) this.downSince = Date.now();
+    if (wasStreaming) this.downSince = this.clock.now();
     this.attempt += 1;
     const busy = err instanceof IcecastMountBusyError && !this.handingOver;
     const freeing = err instanceof IcecastMountBusyError && this.handingOver;
@@ -288,15 +305,15 @@ export class IcecastSourceClient extends EventEmitter {
     }
     this.setStatus(busy ? 'spare' : 'waiting');
     if (wasStreaming) this.emit('disconnected', err);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
+    this.cancelRetry = this.clock.after(wait, () => {
+      this.cancelRetry = null;
       this.connect();
-    }, wait);
+    });
   }
 
   private clearRetry(): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.cancelRetry?.();
+    this.cancelRetry = null;
   }
 
   private setStatus(next: SourceStatus): void {

@@ -1,0 +1,45 @@
+/**
+ * The lifecycle contract every long-lived object of both services follows
+ * (a channel, a show, an output, the station, the feed, a cache):
+ *
+ * - `status`: a union of named states, read from outside, never written;
+ *   each change emitted as a typed `status` event (EventEmitter<Events>,
+ *   with the events spelled out as a type beside the class).
+ * - `close()`: idempotent; a second call returns the first call's promise
+ *   (`close() { return (this.closing ??= this.shutdown()); }`), so callers
+ *   racing to stop wait for the same end.
+ * - time comes in: a Clock given at construction (REAL_CLOCK when none),
+ *   never setTimeout/setInterval/Date.now inside, so a test drives timeouts,
+ *   backoffs and heartbeats on a fake clock without waiting.
+ */
+
+/** Timers, each returning its cancel function. */
+export interface Timers {
+  every(ms: number, fn: () => void): () => void;
+  after(ms: number, fn: () => void): () => void;
+}
+
+/** Timers and the time they run on. */
+export interface Clock extends Timers {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** The wall clock (for hours and schedules). */
+  date(): Date;
+}
+
+export const REAL_TIMERS: Timers = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  },
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+export const REAL_CLOCK: Clock = {
+  ...REAL_TIMERS,
+  now: () => performance.now(),
+  date: () => new Date(),
+};
