@@ -13,7 +13,7 @@ import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
 import { EncoderKeeper, type StartEncoding } from './encoder-keeper.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
-import { Crossfade } from './operators/crossfade.js';
+import { Crossfade, SKIP_FADE_SECONDS } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
 import type { Song, SongEnd, SongSource } from './sources/source.js';
 import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
@@ -131,6 +131,11 @@ export class Channel extends EventEmitter implements AudioSource {
   /** The last song whose title was marked in the stream, and the last announced. */
   private lastMarked: TrackInfo | null = null;
   private lastAnnounced: TrackInfo | null = null;
+  /** Titles sent down the pipeline by the mix, and those listeners have seen (each song hands out its own TrackInfo). */
+  private readonly marked = new WeakSet<TrackInfo>();
+  private readonly announced = new WeakSet<TrackInfo>();
+  /** Titles still queued for songs cut before listeners saw them: dropped when they reach the pacer. */
+  private readonly silenced = new WeakSet<TrackInfo>();
   /** Since when the mix has held no song (watchIdle). */
   private emptySince: number | null = null;
 
@@ -231,7 +236,7 @@ export class Channel extends EventEmitter implements AudioSource {
 
   /** End the song on air with a quick fade; the next one follows. */
   skip(): void {
-    const song = this.mixer.skip();
+    const song = this.cut(SKIP_FADE_SECONDS, false);
     if (!song) return;
     this.leaving = 'skipped';
     this.log.info({ song: song.label }, 'skipped by request');
@@ -258,7 +263,7 @@ export class Channel extends EventEmitter implements AudioSource {
     const before = this.live.song;
     this.live.start(show);
     if (before) this.liveShows.replaced();
-    if (this.mixer.skip(TAKEOVER_FADE_SECONDS, { pending: true })) this.leaving = 'interrupted';
+    if (this.cut(TAKEOVER_FADE_SECONDS, true)) this.leaving = 'interrupted';
     this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
     // Now rather than at the next tick: the show's first audio reaches the encoder up to a tick sooner.
     this.tick();
@@ -302,12 +307,30 @@ export class Channel extends EventEmitter implements AudioSource {
       this.log.info({ block }, 'hard block start while a DJ is live: the show keeps the air, the block follows it');
       return;
     }
-    const song = this.mixer.skip(HARD_START_FADE_SECONDS, { pending: true });
+    const song = this.cut(HARD_START_FADE_SECONDS, true);
     if (song) {
       this.leaving = 'interrupted';
       this.log.info({ block, song: song.label }, `block "${block}" starts now: the song on air fades out`);
     }
     this.tick();
+  }
+
+  /**
+   * Fade out what plays. A song cut before listeners saw its title (the
+   * incoming one early in a crossfade: what is queued is ~0.8 s behind the
+   * mix) goes back to its list to play next, its queued title dropped; on
+   * an interruption (a DJ, a hard start) so does one still fading in.
+   */
+  private cut(fadeSeconds: number, interrupt: boolean): Song | null {
+    return this.mixer.skip(fadeSeconds, {
+      interrupt,
+      giveBack: (song, { joining }) => {
+        const unseen = !this.announced.has(song.info);
+        if (!unseen && !(interrupt && joining)) return false;
+        if (unseen && this.marked.has(song.info)) this.silenced.add(song.info);
+        return true;
+      },
+    });
   }
 
   private liveLeft(song: Song, end: SongEnd): void {
@@ -420,6 +443,7 @@ export class Channel extends EventEmitter implements AudioSource {
           // The limiter delays the stream, so does the title.
           this.encoder.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
           this.lastMarked = mark.song.info;
+          this.marked.add(mark.song.info);
           this.log.debug({ song: mark.song.label, gainDb: Math.round(mark.song.gainDb * 10) / 10 }, 'title goes up');
         }
         const pcm = this.level.process(out.subarray(0, frames * 2));
@@ -455,6 +479,11 @@ export class Channel extends EventEmitter implements AudioSource {
 
   /** Called by the pacer right before a new song's first frame is sent. */
   private announce(info: TrackInfo): void {
+    if (this.silenced.has(info)) {
+      this.silenced.delete(info);
+      return;
+    }
+    this.announced.add(info);
     this.lastAnnounced = info;
     const at = new Date().toISOString();
     const wasLive = this.nowPlaying?.source === 'live';

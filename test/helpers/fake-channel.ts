@@ -80,3 +80,38 @@ export function fakeChannel(clock: FakeClock, songs: ReturnType<typeof fakeSong>
   channel.on('track', (np: TrackInfo) => titles.push({ key: np.key, atSample: audio.length }));
   return { channel, source, audio, titles };
 }
+
+/**
+ * What a listener of a fake channel hears, kept as figures rather than every
+ * sample (the crossfade sweeps hear minutes): the longest run of exact zeros,
+ * and the last `tailSamples` samples of the left channel.
+ */
+export class Ear {
+  longestZeroRun = 0;
+  samples = 0;
+  private zeros = 0;
+  private readonly ring: Int16Array;
+
+  constructor(tailSamples: number) {
+    this.ring = new Int16Array(tailSamples);
+  }
+
+  hear(b: Buffer): void {
+    const pcm = b.byteOffset % 2 === 0 ? new Int16Array(b.buffer, b.byteOffset, b.length >> 1) : new Int16Array(Uint8Array.from(b).buffer);
+    const size = this.ring.length;
+    for (let i = 0; i < pcm.length; i += 2) {
+      const v = pcm[i]!;
+      this.zeros = v === 0 ? this.zeros + 1 : 0;
+      if (this.zeros > this.longestZeroRun) this.longestZeroRun = this.zeros;
+      this.ring[this.samples % size] = v;
+      this.samples += 1;
+    }
+  }
+
+  /** How many of the last `n` samples heard are not `value`. */
+  tailNot(value: number, n = this.ring.length): number {
+    let wrong = 0;
+    for (let k = 1; k <= n; k++) if (this.ring[(this.samples - k) % this.ring.length] !== value) wrong += 1;
+    return wrong;
+  }
+}

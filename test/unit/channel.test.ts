@@ -6,7 +6,7 @@ import type { TrackInfo } from '../../src/acquire/track-info.js';
 import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
 import type { Timers } from '../../src/kernel/lifecycle.js';
 import { FakeFeed, FakeSource, fakeSong } from '../helpers/fake-songs.js';
-import { FRAME, PassThroughEncoding } from '../helpers/fake-channel.js';
+import { Ear, FRAME, PassThroughEncoding } from '../helpers/fake-channel.js';
 
 function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unknown> = {}) {
   const clock = { t: 0 };
@@ -277,32 +277,75 @@ describe('control travels through the graph', () => {
 });
 
 describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () => {
-  test('a DJ taking over anywhere in a 3 s crossfade stays on air, heard whole, while the client sends', () => {
+  test('a skip anywhere in a 3 s crossfade skips the song titled; the incoming one, if not yet titled, plays next from its start', () => {
+    const failures: string[] = [];
+    let givenBack = 0;
+    for (let at = 2800; at <= 6200; at += 50) {
+      const a = fakeSong(6 * 44100, 5000, { seconds: 6 });
+      const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
+      const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
+      const { channel, source, run, titles, recording } = setup([a, b, c], { crossfade: 3 });
+      recording.on = false;
+      channel.start();
+      run(at);
+      const ear = new Ear(2 * 44100);
+      channel.on('audio', (pcm: Buffer) => ear.hear(pcm));
+      const titled = titles.at(-1)?.key;
+      channel.skip();
+      run(4000);
+      givenBack += source.givenBack.length;
+      const expected = titled === a.info.key ? b : c;
+      const lastTitle = titles.at(-1)?.key;
+      const wrong = ear.tailNot(expected.feed.value(0));
+      const gap = ear.longestZeroRun;
+      const bHeard = titles.some((t) => t.key === b.info.key);
+      if (lastTitle !== expected.info.key || wrong > 0 || gap > 100 || !bHeard)
+        failures.push(
+          `at ${at} ms (titled ${titled}): last title ${lastTitle}, expected ${expected.info.key}; ${wrong} samples of the last 2 s not it; longest silence ${gap} samples; b titled: ${bHeard}`,
+        );
+    }
+    assert.deepEqual(failures, []);
+    assert.ok(givenBack > 0, 'some moments cut b before its title went up');
+  });
+
+  test('a DJ taking over anywhere in a 3 s crossfade stays on air while the client sends; after it, a song cut while fading in comes back, with no gap', () => {
     const failures: string[] = [];
     // The overlap of a (6 s) into b runs from 3 s to 6 s of a; the sweep starts just before it and ends after it.
     for (let at = 2800; at <= 6200; at += 50) {
       const a = fakeSong(6 * 44100, 5000, { seconds: 6 });
       const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
       const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
-      const { channel, run, audio, titles, recording } = setup([a, b, c], { crossfade: 3 });
+      const { channel, source, run, titles, recording } = setup([a, b, c], { crossfade: 3 });
       recording.on = false;
       channel.start();
       run(at);
-      recording.on = true;
-      // The DJ's client keeps sending: 10 s decoded, more to come.
-      const dj = new FakeFeed(60 * 44100, () => 7000, 10 * 44100);
+      const ear = new Ear(2 * 44100);
+      channel.on('audio', (pcm: Buffer) => ear.hear(pcm));
+      // A 6 s show whose client is still sending: 4.5 s decoded so far, more to come.
+      const dj = new FakeFeed(6 * 44100, () => 7000, 4.5 * 44100);
       channel.djComing(true);
       channel.goLive({ dj: 'dj', name: undefined, feed: dj, gainDb: 0 });
-      const from = audio.length;
       run(4000);
-      const after = audio.slice(from);
-      // After the takeover fade (1 s, plus what was queued), the show alone: 7000 in every frame of the last 2 s (one value per frame).
-      const tail = after.slice(after.length - 2 * 44100);
-      const notShow = tail.filter((v) => v !== 7000).length;
+      // After the takeover fade (1 s, plus what was queued), the show alone: 7000 in every frame of the last 2 s.
+      const notShow = ear.tailNot(7000);
       const live = channel.liveShow;
-      const lastTitle = titles.at(-1)?.key;
-      if (!live || notShow > 0 || lastTitle !== 'live:dj')
-        failures.push(`at ${at} ms: on air ${live ? 'yes' : 'no'}, ${notShow} samples of the last 2 s not the show's, last title ${lastTitle}`);
+      const titleThen = titles.at(-1)?.key;
+      if (!live || notShow > 0 || titleThen !== 'live:dj')
+        failures.push(`at ${at} ms: on air ${live ? 'yes' : 'no'}, ${notShow} samples of the last 2 s not the show's, last title ${titleThen}`);
+      // The client sends the rest and leaves: the playlist follows.
+      dj.produced = dj.total;
+      run(5000);
+      const cutWhileJoining = source.givenBack.some((s) => s.info.key === b.info.key);
+      const expected = cutWhileJoining ? b : c;
+      const keys = titles.map((t) => t.key);
+      const afterShow = keys.slice(keys.lastIndexOf('live:dj') + 1);
+      const wrong = ear.tailNot(expected.feed.value(0), 44100);
+      const gap = ear.longestZeroRun;
+      const bHeard = keys.includes(b.info.key);
+      if (afterShow[0] !== expected.info.key || wrong > 0 || gap > 100 || !bHeard)
+        failures.push(
+          `at ${at} ms: after the show ${afterShow.join(',')}, expected ${expected.info.key}; ${wrong} samples of the last 1 s not it; longest silence ${gap}; b titled: ${bHeard}`,
+        );
     }
     assert.deepEqual(failures, []);
   });

@@ -278,3 +278,41 @@ test('a week of programme on a fake clock: blocks on time across a DST change, e
     `week simulated in ${Math.round(ms)} ms: ${aired.length} items aired (${music.length} songs, ${ids.length} IDs), ${hard.length} hard starts (max error ${hardErrorMs} ms), ${hours} top-of-hour IDs placed, longest run between IDs ${longest}, ${relaxed.length} rule log lines (breaks by list: ${JSON.stringify(Object.fromEntries(byBlock))}; the channel's own list's last at its song ${lastMainBreak} of ${music.filter((m) => m.block === null).length}, while its tags were first read)`,
   );
 });
+
+test('a song given back (cut before it was on air) returns to the list that handed it out and plays next, as its own hand-out', async () => {
+  const logs = captureLogs('info');
+  // Monday 30 March 2026, 05:00 in Berlin: the channel's own list.
+  const clock = Date.UTC(2026, 2, 30, 3, 0);
+  const source = new ProgrammeSource({
+    playlist,
+    log: logs.logger,
+    clock: () => clock,
+    anticipateMs: 0,
+    deps: { resolver, decoderFor: () => 'ffmpeg', openFeed: () => new FakeFeed(1, () => 0), openCollection, now: () => clock, random: seeded(3) },
+  });
+  const take = async (): Promise<Song> => {
+    for (let tries = 0; tries < 10; tries++) {
+      source.prepare();
+      const song = source.take();
+      if (song) return song;
+      await new Promise((r) => setImmediate(r));
+    }
+    throw new Error('no song ready');
+  };
+  // Past the top-of-hour ID to a song of the list.
+  let first = await take();
+  while (first.info.jingle) {
+    source.finished(first, { how: 'ended' });
+    first = await take();
+  }
+  const second = await take();
+  assert.notEqual(second.info.key, first.info.key);
+  // The second was cut while fading in: given back, then it leaves the mix.
+  source.giveBack(second);
+  source.finished(second, { how: 'stopped' });
+  const again = await take();
+  assert.equal(again.info.key, second.info.key, 'the song given back comes next');
+  assert.notEqual(again.info, second.info, 'a new hand-out, known apart from the first');
+  assert.equal(again.info.block, second.info.block);
+  source.close();
+});

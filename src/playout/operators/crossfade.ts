@@ -44,6 +44,9 @@ interface Voice {
   lastDeliveryAt: number;
 }
 
+/** Whether a song cut by a skip goes back to its source, to play next. */
+export type GiveBack = (song: Song, state: { unmarked: boolean; joining: boolean }) => boolean;
+
 const frames = (seconds: number): number => Math.round(seconds * SAMPLE_RATE);
 
 /**
@@ -147,12 +150,23 @@ export class Crossfade {
   /**
    * End the songs on air with a quick fade (`fadeSeconds`); the next song
    * fades in meanwhile. Returns the song skipped.
-   * @param opts.pending also give up a song taken but not started yet (its
-   * audio not ready): what comes next must be what the source hands out now
-   * (a DJ taking over, a block starting), not what it handed out before.
+   *
+   * A song cut before it was the song on air is given back to the source,
+   * to play next from its start: one whose title had not gone up (the
+   * incoming song in the first half of a crossfade) and, on an interruption,
+   * one still fading in, or taken but with no audio yet.
+   * @param opts.interrupt not a listener's skip but the air taken for
+   * something else (a DJ, a block's hard start): what comes next must be
+   * what the source hands out now, not what it handed out before.
+   * @param opts.giveBack decides instead, from whether the song's title is
+   * still to go up here (`unmarked`) and whether it is still fading in
+   * (`joining`): the channel knows what its listeners have seen, which is
+   * behind the mix by what is queued.
    */
-  skip(fadeSeconds = SKIP_FADE_SECONDS, opts: { pending?: boolean } = {}): Song | null {
-    if (opts.pending && this.pending) {
+  skip(fadeSeconds = SKIP_FADE_SECONDS, opts: { interrupt?: boolean; giveBack?: GiveBack } = {}): Song | null {
+    const giveBack: GiveBack = opts.giveBack ?? ((_song, { unmarked, joining }) => unmarked || (opts.interrupt === true && joining));
+    if (opts.interrupt && this.pending) {
+      this.source.giveBack(this.pending.song);
       this.source.finished(this.pending.song, { how: 'stopped' });
       this.pending = null;
     }
@@ -161,11 +175,13 @@ export class Crossfade {
     const fade = Math.max(1, frames(fadeSeconds));
     for (const v of this.voices) {
       v.leading = false;
+      const unheard = giveBack(v.song, { unmarked: v.markAt !== null, joining: v.pos < v.env.fadeInFrames });
       // A song skipped before its title went up (one fading in, in the first half of a crossfade) never announces itself:
       // its title would go up over what replaced it (a DJ's show, seen as ended the moment it began).
       v.markAt = null;
       if (v.stopped) continue;
       v.stopped = true;
+      if (unheard) this.source.giveBack(v.song);
       const left = v.end === null ? fade : Math.min(fade, v.end - v.pos);
       // One already fading out (mid-crossfade) keeps its curve if it ends sooner.
       if (v.env.fadeOutStart === null || v.env.fadeOutStart + v.env.fadeOutFrames > v.pos + left) {

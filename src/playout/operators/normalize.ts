@@ -32,6 +32,10 @@ export class Normalize implements SongSource {
     this.source.warmUp();
   }
 
+  giveBack(song: Song): void {
+    this.source.giveBack(song);
+  }
+
   finished(song: Song, end: SongEnd): void {
     this.source.finished(song, end);
   }

@@ -105,6 +105,11 @@ export class LiveSwitch implements SongSource {
     this.source.warmUp();
   }
 
+  /** A show is never handed out again; the playlist's songs are. */
+  giveBack(song: Song): void {
+    if (song.info.source !== 'live') this.source.giveBack(song);
+  }
+
   finished(song: Song, end: SongEnd): void {
     if (song.info.source !== 'live') {
       this.source.finished(song, end);

@@ -63,6 +63,13 @@ export interface SongSource {
   warmUp(): void;
   /** A song handed out left the air. */
   finished(song: Song, end: SongEnd): void;
+  /**
+   * A song handed out was cut before it was the song on air (a skip or a
+   * takeover in the first part of its crossfade, or before its first audio):
+   * hand it out again, next, from its start. Its `finished` still follows
+   * when it leaves the mix.
+   */
+  giveBack(song: Song): void;
 }
 
 /** Where in a mixed stream a song's title goes up. */

@@ -77,7 +77,8 @@ export class PlaylistSource extends EventEmitter implements SongSource {
           `rotation rule broken: ${broke.rule}; a song was lined up before its tags named its artist (known from now on)`,
         );
       const song: Song = {
-        info: ready.info,
+        // Its own copy: the channel knows each hand-out by it (a song given back and played again is another).
+        info: { ...ready.info },
         label: slot.label,
         track: slot.track,
         analysis: ready.analysis,
@@ -93,6 +94,14 @@ export class PlaylistSource extends EventEmitter implements SongSource {
 
   warmUp(): void {
     this.upcoming.warmUp();
+  }
+
+  /** First in line again, prepared anew (its decoder restarts from its cue-in). */
+  giveBack(song: Song): void {
+    const slot = this.out.get(song);
+    if (!slot) return;
+    this.opts.log.info({ song: slot.label }, 'cut before it was on air: plays next');
+    this.upcoming.putBack(slot);
   }
 
   finished(song: Song, end: SongEnd): void {

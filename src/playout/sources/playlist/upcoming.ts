@@ -149,6 +149,13 @@ export class Upcoming {
     else this.slots.splice(at, 0, slot);
   }
 
+  /** A song handed out goes first in line again, prepared anew. */
+  putBack(handedOut: Pick<Slot, 'track' | 'entry' | 'requested'>): void {
+    const slot = this.prepare(handedOut.track, handedOut.entry);
+    slot.requested = handedOut.requested;
+    this.slots.unshift(slot);
+  }
+
   /** Drop prepared songs (the playlist changed); requested ones stay if asked. */
   clear(opts: { keepRequested: boolean }): void {
     const keep: Slot[] = [];

@@ -144,6 +144,11 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
     this.listOf(this.wanted).source.warmUp();
   }
 
+  /** Back to the list that handed it out, first in its line. */
+  giveBack(song: Song): void {
+    this.owners.get(song)?.source.giveBack(song);
+  }
+
   finished(song: Song, end: SongEnd): void {
     const owner = this.owners.get(song);
     this.owners.delete(song);
