@@ -178,3 +178,42 @@ export async function measureLoudness(file: string, from = 0, seconds?: number):
   const tail = stderr.slice(stderr.lastIndexOf('Summary:'));
   return { lufs: Number(/I:\s*(-?[\d.]+) LUFS/.exec(tail)![1]), peak: Number(/Peak:\s*(-?[\d.]+) dBFS/.exec(tail)![1]) };
 }
+
+/** A place where a stream of MP3 frames breaks: a frame not followed by another, and the bytes skipped before frames resume. */
+export interface FrameBreak {
+  at: number;
+  junkBytes: number;
+}
+
+/**
+ * Walks an MP3 stream frame by frame as a decoder syncs on it and lists
+ * where the chain of whole frames breaks (a splice mid-frame), with how
+ * many bytes a decoder must skip to find the next whole frames.
+ */
+export async function frameBreaks(mp3: Buffer): Promise<{ frames: number; breaks: FrameBreak[] }> {
+  const { parseFrameHeader } = await import('../../src/audio/mp3.js');
+  /** A frame here whose successor is a frame too (or the stream's end). */
+  const chained = (at: number): number | null => {
+    const h = parseFrameHeader(mp3, at);
+    if (!h) return null;
+    const next = at + h.frameLength;
+    return next + 4 > mp3.length || parseFrameHeader(mp3, next) ? h.frameLength : null;
+  };
+  const breaks: FrameBreak[] = [];
+  let frames = 0;
+  let at = 0;
+  while (at < mp3.length && chained(at) === null) at++;
+  while (at + 4 <= mp3.length) {
+    const len = chained(at);
+    if (len !== null) {
+      frames++;
+      at += len;
+      continue;
+    }
+    // `at` was reached from a whole frame but holds none: junk until frames chain again.
+    const from = at;
+    while (at + 4 <= mp3.length && chained(at) === null) at++;
+    breaks.push({ at: from, junkBytes: at - from });
+  }
+  return { frames, breaks };
+}
