@@ -68,7 +68,7 @@ describe('adversarial: check, then swap', { timeout: 120_000 }, () => {
     renameSync(tmp, path.join(dir, 'b.m4a'));
     const from = listener.bytes;
     await listener.waitForTitle((t) => t === 'Cee', 40_000);
-    await until('a second of Cee', () => (listener.bytes > listener.titles.at(-1)!.audioOffset + 16_000 ? true : undefined), 10_000);
+    await listener.when('a second of Cee', () => (listener.bytes > listener.titles.at(-1)!.audioOffset + 16_000 ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const windows = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
     const secretWindows = steadyToneWindows(windows, SECRET_HZ);
@@ -79,13 +79,13 @@ describe('adversarial: check, then swap', { timeout: 120_000 }, () => {
     assert.equal(secretWindows, 0, `the outside file was on air in ${secretWindows} windows of 20 ms`);
     assert.ok(beeWindows > 150, `the checked song was heard in ${beeWindows} windows (5 s is 250)`);
     // Its next turn: the name now leads outside, and is refused with the reason.
-    const skipped = await until('b.m4a refused at its next turn', () => station.find(/song skipped/).find((l) => /b\.m4a/.test(String(l.song))), 40_000);
+    const skipped = await station.when('b.m4a refused at its next turn', () => station.find(/song skipped/).find((l) => /b\.m4a/.test(String(l.song))), 40_000);
     assert.match(String(skipped.err), /outside the allowed folders/);
     assert.equal(station.find(/caught by the process guard/).length, 0);
   });
 
   test('a folder entry that is itself a link to a folder outside is not read, and says why', async () => {
-    const refused = await until('the linked folder refused', () => station.find(/folder not read/)[0], 10_000);
+    const refused = await station.when('the linked folder refused', () => station.find(/folder not read/)[0], 10_000);
     assert.match(String(refused.why), /outside the allowed folders/);
     const listed = station.find(/folder read/).filter((l) => String(l.folder).endsWith('linkdir') && Number(l.songs) > 0);
     assert.equal(listed.length, 0, 'no file of the outside folder was listed');

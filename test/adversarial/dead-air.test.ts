@@ -82,7 +82,7 @@ describe('adversarial: dead air that looks healthy', { timeout: 60_000 }, () => 
     writePlaylist(dir, 'b', { name: 'B', mount: '/b.mp3', tracks: [{ source: 'file', path: 'missing.m4a' }] });
     const station = await runStation({ PLAYLISTS_DIR: dir, DEAD_AIR_SECONDS: '1' });
     try {
-      const warn = await until('dead air warning', () => station.logs.find(/^dead air/)[0], 10_000);
+      const warn = await station.logs.when('dead air warning', () => station.logs.find(/^dead air/)[0], 10_000);
       assert.match(String(warn.msg), /no song is ready/);
       assert.equal((await fetch(`${station.url}/health`)).status, 503);
     } finally {

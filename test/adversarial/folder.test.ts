@@ -80,7 +80,7 @@ describe('adversarial: the playlists folder', { timeout: 120_000 }, () => {
   });
 
   test('media behind links, FIFOs and sparse files is skipped with its reason; the secret file is never on air', async () => {
-    await until('a second round', () => (listener.titles.filter((t) => t.title === 'OK').length >= 2 ? true : undefined), 30_000);
+    await listener.when('a second round', () => (listener.titles.filter((t) => t.title === 'OK').length >= 2 ? true : undefined), 30_000);
     const skipped = station.find(/song skipped/).map((l) => String(l.err));
     const why = (name: string) =>
       skipped.find((e) => e.includes(`/${name} `) || e.includes(`/${name}:`)) ?? `(not skipped: ${name}) ${JSON.stringify(skipped)}`;
@@ -97,7 +97,7 @@ describe('adversarial: the playlists folder', { timeout: 120_000 }, () => {
   test('an edit to the good playlist still applies at once', async () => {
     const t0 = Date.now();
     writePlaylist(dir, 'good', { ...good, name: 'Good, edited' });
-    await until('edit applied', () => (station.find(/playlist updated/).length > 0 ? true : undefined), 5000);
+    await station.when('edit applied', () => (station.find(/playlist updated/).length > 0 ? true : undefined), 5000);
     const took = Date.now() - t0;
     console.log(`# edit applied ${took} ms after the write`);
     assert.ok(took < 3000);

@@ -98,7 +98,7 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     // MEDIA_ALLOW_HOSTS empty: nothing special allowed (the test helper's default allows 127.0.0.1).
     const station = await runStation({ PLAYLISTS_DIR: dir, API_PROXY_URL: proxy.url, API_PROXY_TOKEN: proxy.token, MEDIA_ALLOW_HOSTS: '' });
     try {
-      const skipped = await until('the song skipped', () => station.logs.find(/song skipped/)[0], 15_000);
+      const skipped = await station.logs.when('the song skipped', () => station.logs.find(/song skipped/)[0], 15_000);
       assert.match(String(skipped.err), /download: .*127\.0\.0\.1.*loopback, private or special address/);
       assert.equal(standin.cdnRequests, 0, 'the CDN address was never connected to');
     } finally {
@@ -196,10 +196,10 @@ describe('adversarial: limits', { timeout: 120_000 }, () => {
     writeFileSync(path.join(cache, 'analysis.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"torn":`);
     const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache });
     try {
-      const skipped = await until('the warning', () => station.logs.find(/analysis lines that are not valid were skipped/)[0], 5000);
+      const skipped = await station.logs.when('the warning', () => station.logs.find(/analysis lines that are not valid were skipped/)[0], 5000);
       assert.equal(skipped.skipped, 4);
-      await until('the song on air', () => station.logs.find(/now playing/)[0], 10_000);
-      await until('measured again', () => station.logs.find(/loudness analysed/)[0], 10_000);
+      await station.logs.when('the song on air', () => station.logs.find(/now playing/)[0], 10_000);
+      await station.logs.when('measured again', () => station.logs.find(/loudness analysed/)[0], 10_000);
     } finally {
       await station.close();
     }

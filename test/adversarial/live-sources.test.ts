@@ -13,7 +13,6 @@ import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { processFaults } from '../../src/kernel/process-guard.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 import { basicAuth, sourceRequest } from '../helpers/source-client.js';
 
@@ -38,7 +37,7 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
     station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, HTTP_HEADERS_TIMEOUT_MS: '2000', MAX_CONNECTIONS_PER_ADDRESS: '0' });
     port = Number(new URL(station.url).port);
     listener = await listen(`${station.url}/radio.mp3`);
-    await until('music', () => (listener.titles.length > 0 ? true : undefined), 20_000);
+    await listener.when('music', () => (listener.titles.length > 0 ? true : undefined), 20_000);
   });
 
   after(async () => {
@@ -77,7 +76,7 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
     assert.ok(station.logs.find(/live: source refused/).length <= 20, 'no line per guess');
     const counts = answers.reduce<Record<number, number>>((c, a) => ({ ...c, [a.status]: (c[a.status] ?? 0) + 1 }), {});
     const slowest = Math.max(...answers.map((a) => a.ms));
-    await until('2 s more audio', () => (listener.bytes > from + 2 * 16000 ? true : undefined), 10_000);
+    await listener.when('2 s more audio', () => (listener.bytes > from + 2 * 16000 ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const longest = Math.max(0, ...silentRuns(pcm, 44100, 3).map((r) => r.ms));
     console.log(
@@ -114,7 +113,7 @@ describe('adversarial: the live input', { timeout: 180_000 }, () => {
     );
     const answer = await source(port, hostile, randomBytes(200_000));
     assert.match(answer.text, /^HTTP\/1\.0 200 OK/);
-    const off = await until('noise dropped', () => station.logs.find(/live: dj off/)[0], 10_000);
+    const off = await station.logs.when('noise dropped', () => station.logs.find(/live: dj off/)[0], 10_000);
     assert.match(String(off.reason), /no decodable audio|could not be decoded/);
     assert.equal(off.dj, 'dj');
     assert.ok(

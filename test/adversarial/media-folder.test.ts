@@ -69,14 +69,14 @@ describe('adversarial: a watched media folder', { timeout: 150_000 }, () => {
   });
 
   test('the folder is read without following links out or around, hidden files and FIFOs left out', async () => {
-    const read = await until('the folder is read', () => station.find(/folder read/)[0], 10_000);
+    const read = await station.when('the folder is read', () => station.find(/folder read/)[0], 10_000);
     // The good songs, the link to a file (checked when it is prepared), the sparse file and the three scripts; nothing else.
     assert.equal(read.songs, GOOD.length + 6, JSON.stringify(read));
     assert.ok(station.alive());
   });
 
   test('each hazard is skipped with its reason; only the good songs are heard, in full', async () => {
-    await until('two rounds', () => (listener.titles.filter((t) => t.title.includes('Tone 440')).length >= 2 ? true : undefined), 60_000);
+    await listener.when('two rounds', () => (listener.titles.filter((t) => t.title.includes('Tone 440')).length >= 2 ? true : undefined), 60_000);
     const skipped = station.find(/song skipped/).map((l) => String(l.err));
     const why = (name: string) => skipped.find((e) => e.includes(`/${name}`)) ?? `(not skipped: ${name}) ${JSON.stringify(skipped)}`;
     assert.match(why('link-out.m4a'), /outside the allowed folders/);

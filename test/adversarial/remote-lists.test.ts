@@ -11,7 +11,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Listener } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { rateWatch, startStationProcess, steadyListener, type StationProcess } from '../helpers/station-process.js';
 import { tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -50,10 +49,10 @@ describe('adversarial: large remote lists changing at every refresh', { timeout:
   });
 
   test('a 20 000-entry list re-read and changed 3 times: no gap at the listener of another channel', async () => {
-    await until('the list read once', () => (station.find(/playlist file read/).length >= 1 ? true : undefined), 20_000);
+    await station.when('the list read once', () => (station.find(/playlist file read/).length >= 1 ? true : undefined), 20_000);
     const watch = rateWatch(listener, 128);
     const reads = station.find(/playlist file read/).length;
-    await until('three more reads', () => (station.find(/playlist file read/).length >= reads + 3 ? true : undefined), 60_000);
+    await station.when('three more reads', () => (station.find(/playlist file read/).length >= reads + 3 ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 1000));
     const last = station.find(/playlist file read/).at(-1)!;
     console.log(

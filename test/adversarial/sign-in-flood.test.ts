@@ -105,7 +105,7 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
     // Once it stops: the real DJ, with the right password, from her own address.
     const signIn = Date.now();
     dj = ffmpegDj(`icecast://alice:${PW.alice}@127.0.0.1:${station.port}/radio.mp3`, { seconds: 120 });
-    await until('alice on air', () => station.find(/live: alice connected to radio/)[0], 15_000);
+    await station.when('alice on air', () => station.find(/live: alice connected to radio/)[0], 15_000);
     const onAirMs = Date.now() - signIn;
     console.log(
       `# 800 sign-ins from 400 addresses over ${floodMs} ms: ${JSON.stringify(counts)}, slowest answer ${slowest} ms; /health ${health.status} in ${health.ms} ms; ` +
@@ -146,7 +146,7 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
     await flood;
     // Her client drops and reconnects from the same address.
     dj?.kill('SIGKILL');
-    await until('the show ended', () => station.find(/live: alice off/)[0], 10_000);
+    await station.when('the show ended', () => station.find(/live: alice off/)[0], 10_000);
     const again = await sourceRequest(station.port, sourceHead('/radio.mp3', 'alice', PW.alice), undefined, { from: '127.0.0.1' });
     console.log(
       `# 12 title updates during 600 sign-ins: ${JSON.stringify(tally(updates))}, slowest ${Math.max(...updates.map((u) => u.ms))} ms; her reconnect: ${again.status}`,

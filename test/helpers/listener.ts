@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { IcyReader } from '../../src/audio/icy.js';
+import { Watch } from './when.js';
 
 export interface TitleSeen {
   title: string;
@@ -19,6 +20,8 @@ export interface Listener {
   titles: TitleSeen[];
   closed: boolean;
   bytes: number;
+  /** Waits for `check` to give a value, looked at as audio and titles arrive (no polling). */
+  when<T>(what: string, check: () => T | undefined, timeoutMs?: number): Promise<T>;
   /** Resolves with the title once one satisfying `match` arrives. */
   waitForTitle(match: (t: string) => boolean, timeoutMs?: number): Promise<TitleSeen>;
   close(): void;
@@ -35,6 +38,7 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: u.hostname, port: Number(u.port), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     const chunks: Buffer[] = [];
+    const watch = new Watch();
     const waiters: { match: (t: string) => boolean; resolve: (t: TitleSeen) => void }[] = [];
     let head = Buffer.alloc(0);
     let reader: IcyReader | null = null;
@@ -56,6 +60,7 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
       closed: false,
       bytes: 0,
       startedAt: Date.now(),
+      when: (what, check, ms) => watch.when(what, check, ms),
       waitForTitle(match, timeoutMs = 30_000) {
         const seen = l.titles.find((t) => match(t.title));
         if (seen) return Promise.resolve(seen);
@@ -85,6 +90,7 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
         chunks.push(Buffer.from(b));
       }
       l.bytes += b.length;
+      watch.changed();
     };
     socket.on('connect', () => {
       socket.write(`GET ${u.pathname} HTTP/1.0\r\nHost: ${u.host}\r\nUser-Agent: scast-test\r\n${icy ? 'Icy-MetaData: 1\r\n' : ''}\r\n`);
@@ -110,6 +116,7 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
           if (ev.title === undefined) return;
           const seen = { title: ev.title, audioOffset: ev.audioOffset, at: Date.now() };
           l.titles.push(seen);
+          watch.changed();
           for (const w of [...waiters])
             if (w.match(ev.title)) {
               waiters.splice(waiters.indexOf(w), 1);
@@ -128,6 +135,7 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
     });
     socket.on('close', () => {
       l.closed = true;
+      watch.changed();
     });
     socket.on('error', (err) => {
       if (l.status === 0) reject(err);

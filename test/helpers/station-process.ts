@@ -10,6 +10,7 @@ import path from 'node:path';
 import { listen, type Listener } from './listener.js';
 import { freePort, until } from './ports.js';
 import { stopChild } from './process.js';
+import { Watch } from './when.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -23,6 +24,8 @@ export interface StationProcess {
   lines: Record<string, unknown>[];
   /** Log lines whose msg matches. */
   find(re: RegExp): Record<string, unknown>[];
+  /** Waits for `check` to give a value, looked at as each log line arrives (no polling). */
+  when<T>(what: string, check: () => T | undefined, timeoutMs?: number): Promise<T>;
   /** Output that was not a JSON line (a crash's stack trace lands here). */
   stray(): string;
   alive(): boolean;
@@ -45,6 +48,7 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
+  const watch = new Watch();
   let stray = '';
   let partial = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -59,6 +63,7 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
       }
       if (process.env.SCAST_TEST_LOGS) process.stderr.write(`${line}\n`);
     }
+    watch.changed();
   });
   child.stderr!.on('data', (d: Buffer) => {
     stray += d.toString();
@@ -72,6 +77,7 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
     url: `http://127.0.0.1:${port}`,
     lines,
     find: (re) => lines.filter((l) => re.test(String(l.msg))),
+    when: (what, check, ms) => watch.when(what, check, ms),
     stray: () => stray,
     alive,
     fds: () => readdirSync(`/proc/${pid}/fd`).length,
@@ -120,7 +126,7 @@ export function childrenOf(pid: number): number[] {
  */
 export async function steadyListener(url: string): Promise<Listener> {
   const listener = await listen(url, { localAddress: '127.0.0.2' });
-  await until('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
+  await listener.when('the burst played out', () => (listener.bytes > 80_000 ? true : undefined), 10_000);
   return listener;
 }
 

@@ -5,26 +5,31 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { loadEnv } from '../../src/config/env.js';
 import { startStation, type RunningStation } from '../../src/main.js';
+import { Watch } from './when.js';
 
 export interface LogCapture {
   lines: Record<string, unknown>[];
   logger: Logger;
   /** Lines whose msg matches. */
   find(re: RegExp): Record<string, unknown>[];
+  /** Waits for `check` to give a value, looked at as each line arrives (no polling). */
+  when<T>(what: string, check: () => T | undefined, timeoutMs?: number): Promise<T>;
 }
 
 /** A pino logger that keeps every line in memory for assertions. */
 export function captureLogs(level = 'debug'): LogCapture {
   const lines: Record<string, unknown>[] = [];
+  const watch = new Watch();
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       if (process.env.SCAST_TEST_LOGS) process.stderr.write(chunk);
+      watch.changed();
       cb();
     },
   });
   const logger = pino({ level }, stream);
-  return { lines, logger, find: (re) => lines.filter((l) => re.test(String(l.msg))) };
+  return { lines, logger, find: (re) => lines.filter((l) => re.test(String(l.msg))), when: (what, check, ms) => watch.when(what, check, ms) };
 }
 
 export function tempDir(prefix: string): string {

@@ -55,10 +55,10 @@ describe('big lists load without touching the audio', { timeout: 180_000 }, () =
           { source: 'qq-playlist', id: '9100000001' },
         ],
       });
-      const folder = await until('the folder read', () => station.logs.find(/folder read/).find((l) => l.songs === 10_000), 30_000);
-      const qq = await until('the QQ playlist read', () => station.logs.find(/QQ playlist read/).find((l) => l.songs === 1000), 30_000);
+      const folder = await station.logs.when('the folder read', () => station.logs.find(/folder read/).find((l) => l.songs === 10_000), 30_000);
+      const qq = await station.logs.when('the QQ playlist read', () => station.logs.find(/QQ playlist read/).find((l) => l.songs === 1000), 30_000);
       const loadedMs = Math.round(performance.now() - edited);
-      await until('2 s more on air', () => (listener.bytes > heardFrom + 2 * 16_000 ? true : undefined), 10_000);
+      await listener.when('2 s more on air', () => (listener.bytes > heardFrom + 2 * 16_000 ? true : undefined), 10_000);
       loop.disable();
       const pacingAfter = channel.pacingError;
       const maxLoopMs = Math.round(loop.max / 1e6);

@@ -169,7 +169,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     assert.equal(listener.status, 200);
     const title = await listener.waitForTitle((t) => t.length > 0, 30_000);
     assert.match(title.title, /Sunrise Arpeggio|Minor Waltz|Station Chime|晨光/);
-    await until('audio', () => (listener.bytes > 32_000 ? true : undefined), 10_000);
+    await listener.when('audio', () => (listener.bytes > 32_000 ? true : undefined), 10_000);
     listener.close();
 
     const proxy = `http://127.0.0.1:${ports.API_PROXY_PORT}`;
@@ -201,7 +201,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     );
     const listener = await listen(relayUrl);
     assert.equal(listener.status, 200);
-    await until('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
+    await listener.when('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
     const title = await listener.waitForTitle((t) => /Sunrise Arpeggio|Minor Waltz|Station Chime|晨光/.test(t), 40_000);
     console.log(`# relay listener saw "${title.title}"`);
     listener.close();

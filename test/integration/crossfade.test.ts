@@ -150,11 +150,11 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
       );
       // A skip in the middle of `hot`.
       const hotStart = listener.titles.at(-1)!;
-      await until('mid-song', () => (listener.bytes > hotStart.audioOffset + 3 * 16000 ? true : undefined), 10_000);
+      await listener.when('mid-song', () => (listener.bytes > hotStart.audioOffset + 3 * 16000 ? true : undefined), 10_000);
       const skipAtByte = listener.bytes;
       const res = await fetch(`${station.url}/api/channels/x/skip`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL}` } });
       assert.equal(res.status, 202);
-      await until('after the skip', () => (listener.bytes > skipAtByte + 4 * 16000 ? true : undefined), 15_000);
+      await listener.when('after the skip', () => (listener.bytes > skipAtByte + 4 * 16000 ? true : undefined), 15_000);
       listener.close();
       ws.close();
       const rec = path.join(dir, 'recording.mp3');

@@ -36,7 +36,8 @@ describe('edits keep the play position', { timeout: 120_000 }, () => {
     });
     const playing = (title: string, nth = 1) =>
       until(`${title} on air (${nth})`, () => (heard.filter((t) => t === title).length >= nth ? true : undefined), 30_000);
-    const applied = async (n: number) => until(`edit ${n} applied`, () => (station.logs.find(/playlist updated/).length >= n ? true : undefined), 5000);
+    const applied = async (n: number) =>
+      station.logs.when(`edit ${n} applied`, () => (station.logs.find(/playlist updated/).length >= n ? true : undefined), 5000);
     try {
       await new Promise((r) => ws.once('open', r));
       await playing('S1');
@@ -47,7 +48,7 @@ describe('edits keep the play position', { timeout: 120_000 }, () => {
       await applied(2);
       await playing('S4');
       writeFileSync(path.join(dir, 'edits.json'), '{"name": "Edits", "tracks": ['); // a broken save...
-      await until('the broken save reported', () => station.logs.find(/invalid playlist/)[0], 5000);
+      await station.logs.when('the broken save reported', () => station.logs.find(/invalid playlist/)[0], 5000);
       writePlaylist(dir, 'edits', list(names, { genre: 'Changed' })); // ...then fixed, as it was
       await playing('S5');
       writePlaylist(dir, 'edits', list([...names, 'S1'], { genre: 'Changed' })); // S1 listed twice

@@ -189,7 +189,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       process.kill(pid, 'SIGKILL');
       await until('the encoder restarted', () => (channel.encoderRestarts === 1 && childProcesses('lame').some((p) => p !== pid) ? true : undefined), 5000);
       // Two more seconds of stream at 128 kbit/s reach the listener: stand-in silence, then the song again.
-      await until('the stream to go on', () => (listener.bytes - before > 2 * 16_000 ? true : undefined), 8000);
+      await listener.when('the stream to go on', () => (listener.bytes - before > 2 * 16_000 ? true : undefined), 8000);
       assert.equal(listener.closed, false);
       assert.equal(channel.nowPlaying?.title, 'Long', 'the song on air when the encoder died goes on');
       const [first] = station.logs.find(/encoder failed; silence until it is back/);
@@ -261,7 +261,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
     try {
       const listener = await listen(`${station.url}/full.mp3`);
       for (const i of [0, 1, 2]) await listener.waitForTitle((t) => t === `Big ${i}`, 30_000);
-      await until('a second round', () => (listener.titles.filter((x) => x.title === 'Big 0').length >= 2 ? true : undefined), 30_000);
+      await listener.when('a second round', () => (listener.titles.filter((x) => x.title === 'Big 0').length >= 2 ? true : undefined), 30_000);
       listener.close();
       assert.ok(station.logs.find(/evicted from media cache/).length >= 1);
       assert.equal(station.station.channel('full')!.songsFailed, 0);
@@ -335,7 +335,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
       try {
         const l = await listen(`${s2.url}/bp.mp3`);
         await l.waitForTitle((t) => t === 'Local', 20_000);
-        await until('qq song skipped', () => s2.logs.find(/song skipped/).find((x) => reason.test(String(x.err))), 10_000);
+        await s2.logs.when('qq song skipped', () => s2.logs.find(/song skipped/).find((x) => reason.test(String(x.err))), 10_000);
         l.close();
       } finally {
         await s2.close();

@@ -129,9 +129,9 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     const station = await runStation({ PLAYLISTS_DIR: dir });
     try {
       const started = Number(station.logs.find(/channel started/)[0]!.time);
-      const first = await until('first good song', () => station.logs.find(/now playing/)[0], 10_000);
+      const first = await station.logs.when('first good song', () => station.logs.find(/now playing/)[0], 10_000);
       const ms = Number(first.time) - started;
-      await until('four rounds', () => (station.logs.find(/now playing/).filter((l) => l.song === 'Good').length >= 4 ? true : undefined), 30_000);
+      await station.logs.when('four rounds', () => (station.logs.find(/now playing/).filter((l) => l.song === 'Good').length >= 4 ? true : undefined), 30_000);
       console.log(
         `# first good song on air ${ms} ms after the channel started, behind 3 broken ones; fetches over 4 rounds: ${JSON.stringify(Object.fromEntries(hits))}`,
       );
@@ -200,12 +200,12 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     });
     const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl });
     try {
-      const warn = await until('the garbled-title warning', () => station.logs.find(/shows titles garbled/)[0], 15_000);
+      const warn = await station.logs.when('the garbled-title warning', () => station.logs.find(/shows titles garbled/)[0], 15_000);
       assert.equal(warn.level, 40);
       assert.equal(warn.sent, '演示乐队 - 晨光');
       assert.notEqual(warn.shown, warn.sent);
       assert.match(String(warn.msg), /<charset>UTF-8<\/charset>/);
-      await until('the second song', () => (station.logs.find(/now playing/).length >= 2 ? true : undefined), 10_000);
+      await station.logs.when('the second song', () => (station.logs.find(/now playing/).length >= 2 ? true : undefined), 10_000);
       assert.equal(station.logs.find(/shows titles garbled/).length, 1, 'once, not at every song');
     } finally {
       await station.close();
@@ -251,14 +251,14 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     try {
       await until('on Icecast', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/d.mp3')) ? true : undefined), 10_000);
       const staying = await listen(`${ice.url}/d.mp3`);
-      await until('the listener is playing', () => (staying.bytes > 64_000 ? true : undefined), 10_000);
+      await staying.when('the listener is playing', () => (staying.bytes > 64_000 ? true : undefined), 10_000);
       const watch = rateWatch(staying, 128);
       writePlaylist(dir, 'd', list({ name: 'After 之后', genre: 'Jazz', description: 'Now with a description' }));
-      await until('edit applied', () => station.logs.find(/playlist updated/)[0], 5000);
+      await station.logs.when('edit applied', () => station.logs.find(/playlist updated/)[0], 5000);
       const builtin = await listen(`${station.url}/d.mp3`);
       builtin.close();
       assert.equal(builtin.headers['icy-name'], 'After 之后', 'a new built-in listener gets the new name at once');
-      const done = await until('details on Icecast', () => station.logs.find(/station details updated on Icecast/)[0], 30_000);
+      const done = await station.logs.when('details on Icecast', () => station.logs.find(/station details updated on Icecast/)[0], 30_000);
       assert.equal(done.how, 'moved');
       const m = (await ice.status()).find((x) => x.listenurl.endsWith('/d.mp3'))!;
       assert.deepEqual([m.server_name, m.genre, m.server_description], ['After 之后', 'Jazz', 'Now with a description']);
@@ -267,7 +267,7 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
       assert.equal(fresh.headers['icy-name'], 'After 之后');
       // Keep listening past the hand-over: two more seconds of audio.
       const after = staying.bytes;
-      await until('two more seconds heard', () => (staying.bytes > after + 32_000 ? true : undefined), 10_000);
+      await staying.when('two more seconds heard', () => (staying.bytes > after + 32_000 ? true : undefined), 10_000);
       staying.close();
       console.log(
         `# Icecast listener through the hand-over: ${(watch.share() * 100).toFixed(1)} % of real time, longest gap ${watch.maxGapMs()} ms, still connected: ${!staying.closed}`,

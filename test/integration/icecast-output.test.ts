@@ -95,7 +95,7 @@ describe('Icecast source output against a real Icecast 2', { timeout: 180_000 },
     await until('streaming', async () => ((await ice.status()).some((m) => m.listenurl.endsWith('/main.mp3')) ? true : undefined));
     await ice.kill();
     // Keep Icecast down past a few retry rounds.
-    await until('reconnect attempts', () => (station.logs.find(/failed|closed/).length > 0 ? true : undefined));
+    await station.logs.when('reconnect attempts', () => (station.logs.find(/failed|closed/).length > 0 ? true : undefined));
     await new Promise((r) => setTimeout(r, 1500));
     const before = Date.now();
     const acceptedAt = await ice.start();
@@ -121,7 +121,7 @@ describe('Icecast source output against a real Icecast 2', { timeout: 180_000 },
     assert.ok(SONGS.map(displayTitle).includes(title));
     // A listener after the restart hears audio again.
     const listener = await listen(`${ice.url}/main.mp3`);
-    await until('audio after restart', () => (listener.bytes > 32_000 ? true : undefined), 10_000);
+    await listener.when('audio after restart', () => (listener.bytes > 32_000 ? true : undefined), 10_000);
     listener.close();
   });
 });
@@ -194,10 +194,10 @@ describe('several outputs and a busy mount', { timeout: 90_000 }, () => {
         5000,
       );
       const listener = await listen(`${up.url}/multi.mp3`);
-      await until('audio from the live server', () => (listener.bytes > 20_000 ? true : undefined), 10_000);
+      await listener.when('audio from the live server', () => (listener.bytes > 20_000 ? true : undefined), 10_000);
       listener.close();
       const before = builtin.bytes;
-      await until('built-in output still flowing', () => (builtin.bytes > before + 16_000 ? true : undefined), 5000);
+      await builtin.when('built-in output still flowing', () => (builtin.bytes > before + 16_000 ? true : undefined), 5000);
       builtin.close();
       const outputs = station.station.channels[0]!;
       assert.equal(outputs.status, 'on-air');

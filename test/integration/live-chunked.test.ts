@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { AUDIBLE_RMS, decodeMp3, frequencyTrack, makeTone, steadyToneWindows } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -44,7 +43,7 @@ describe('a chunked PUT source', { timeout: 60_000 }, () => {
     });
     procs = [ff, curl];
     const on = await listener.waitForTitle((t) => t === 'erin', 15_000);
-    await until('4 s of the show', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 15_000);
+    await listener.when('4 s of the show', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 15_000);
     const pcm = await decodeMp3(listener.audio().subarray(on.audioOffset + 2 * 16000, on.audioOffset + 4 * 16000));
     const windows = frequencyTrack(pcm, 44100, 20, AUDIBLE_RMS);
     const tone = steadyToneWindows(windows, 1000, 60);

@@ -16,7 +16,6 @@ import { after, before, describe, test } from 'node:test';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, frequencyTrack, makeTone, silentRuns, steadyToneWindows, AUDIBLE_RMS } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -68,11 +67,11 @@ describe('a DJ taking over in the first half of a 3 s crossfade (real client)', 
     const [code] = (await once(dj, 'exit')) as [number | null];
     assert.equal(code, 0, 'ffmpeg sent its 8 s and left by itself');
     const leftAt = Date.now();
-    const off = await until('the show ended', () => station.logs.find(/live: dana off/)[0], 10_000);
+    const off = await station.logs.when('the show ended', () => station.logs.find(/live: dana off/)[0], 10_000);
     assert.equal(off.reason, 'the DJ disconnected', 'ended by the DJ leaving, not cut short');
     const back = await listener.waitForTitle((t) => t === 'B' || t === 'C', 15_000);
     // Three seconds of what follows the show.
-    await until('3 s after the show', () => (listener.bytes > back.audioOffset + 3 * BYTES_PER_SECOND ? true : undefined), 10_000);
+    await listener.when('3 s after the show', () => (listener.bytes > back.audioOffset + 3 * BYTES_PER_SECOND ? true : undefined), 10_000);
 
     const titlesFromA = listener.titles.slice(listener.titles.indexOf(a)).map((t) => t.title);
     const pcm = await decodeMp3(listener.audio().subarray(a.audioOffset));

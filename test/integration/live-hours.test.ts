@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -56,7 +55,7 @@ describe("a DJ's hours end the show", { timeout: 60_000 }, () => {
     await listener.waitForTitle((t) => t === 'dana', 15_000);
     wall += 11_000;
     const endedAt = Date.now();
-    const off = await until('the show ended', () => station.logs.find(/live: dana off/)[0], 10_000);
+    const off = await station.logs.when('the show ended', () => station.logs.find(/live: dana off/)[0], 10_000);
     const tookMs = Date.now() - endedAt;
     assert.match(String(off.reason), /outside DJ dana's hours \(\w+ 10:00-11:00, UTC\)/);
     await listener.waitForTitle((t) => t === 'Music', 15_000);

@@ -14,7 +14,6 @@ import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { writeFileSync } from 'node:fs';
 import { decodeMp3, frequencyTrack, makeTone, measureLoudness, silentRuns } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const SR = 44100;
@@ -63,7 +62,7 @@ async function secondsOf(l: Listener, fromByte: number, freq: number): Promise<n
 }
 
 async function nextTitle(l: Listener, match: (t: string) => boolean, seen: number, timeoutMs = 15_000): Promise<{ title: string; audioOffset: number }> {
-  return until(`a title after the first ${seen}`, () => l.titles.slice(seen).find((t) => match(t.title)), timeoutMs);
+  return l.when(`a title after the first ${seen}`, () => l.titles.slice(seen).find((t) => match(t.title)), timeoutMs);
 }
 
 describe('live inputs: formats, takeover priority, floods and reconnect loops', { timeout: 300_000 }, () => {
@@ -94,7 +93,7 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, DJS_FILE: djs, LIVE_PORT: '0', RECORDINGS_DIR: tempDir('rec') });
     livePort = station.livePort!;
     listener = await listen(`${station.url}/radio.mp3`);
-    await until('music on air', () => (listener.titles.some((t) => t.title === 'Music') ? true : undefined), 20_000);
+    await listener.when('music on air', () => (listener.titles.some((t) => t.title === 'Music') ? true : undefined), 20_000);
   });
 
   after(async () => {
@@ -143,7 +142,7 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
       await nextTitle(listener, (t) => t === 'alice', seen);
       await exited(dj);
       const back = await nextTitle(listener, (t) => t === 'Music', seen + 1);
-      await until('playlist back', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
+      await listener.when('playlist back', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
       const heard = await secondsOf(listener, from, input.freq);
       console.log(`# live input ${input.name}: ${heard.toFixed(2)} s of the DJ's ${input.freq} Hz heard (3 s sent)`);
       assert.ok(heard > 2.2 && heard < 3.3, `heard ${heard} s`);
@@ -169,11 +168,11 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
     const seen = listener.titles.length;
     const flood = send(url('alice'), { freq: 1000, seconds: 120, codec: 'libmp3lame', format: 'mp3', type: 'audio/mpeg', realTime: false });
     const on = await nextTitle(listener, (t) => t === 'alice', seen);
-    await until('4 s of the flood on air', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 10_000);
+    await listener.when('4 s of the flood on air', () => (listener.bytes > on.audioOffset + 4 * 16000 ? true : undefined), 10_000);
     const offs = station.logs.find(/live: alice off/).length;
     flood.kill('SIGKILL');
     // What the client wrote before it was killed is still in the kernel's buffers: read (and mostly dropped) at ~11x real time.
-    const off = await until('flood ended', () => station.logs.find(/live: alice off/)[offs], 30_000);
+    const off = await station.logs.when('flood ended', () => station.logs.find(/live: alice off/)[offs], 30_000);
     const lagged = await nextTitle(listener, (t) => t === 'Music', seen + 1);
     // The burst is decoded as fast as it comes, but never more than 3 s of it waits: the rest is dropped, and the show ends soon after the client does.
     const tail = (lagged.audioOffset - on.audioOffset) / 16000 - Number(off.seconds);
@@ -191,8 +190,8 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
       const c = send(url('bob'), { freq: 1200, seconds: 0.4, codec: 'libmp3lame', format: 'mp3', type: 'audio/mpeg', realTime: false });
       await exited(c);
     }
-    await until('4 s after the loop', () => (listener.bytes > from + 4 * 16000 ? true : undefined), 20_000);
-    await until('music back', () => (listener.titles.at(-1)?.title === 'Music' ? true : undefined), 10_000);
+    await listener.when('4 s after the loop', () => (listener.bytes > from + 4 * 16000 ? true : undefined), 20_000);
+    await listener.when('music back', () => (listener.titles.at(-1)?.title === 'Music' ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const longest = Math.max(0, ...silentRuns(pcm, SR, 3).map((r) => r.ms));
     const grewMb = (process.memoryUsage().rss - rss0) / 1e6;
@@ -205,7 +204,7 @@ describe('live inputs: formats, takeover priority, floods and reconnect loops', 
   test('a DJ far quieter or louder than the channel is brought to its loudness (-16 LUFS) within seconds, through the limiter', async () => {
     const loud = await listen(`${station.url}/loud.mp3`);
     try {
-      await until('music on /loud', () => (loud.titles.length > 0 ? true : undefined), 20_000);
+      await loud.when('music on /loud', () => (loud.titles.length > 0 ? true : undefined), 20_000);
       const figures: string[] = [];
       for (const [lufs, freq] of [
         [-30, 1000],

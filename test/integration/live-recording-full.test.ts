@@ -45,9 +45,9 @@ describe('a recording cut short by a full disk', { timeout: 90_000 }, () => {
   test('the recording stops with a warning, the show plays on, and its record says it was cut short', async () => {
     dj = ffmpegDj(`icecast://fay:fay-password@127.0.0.1:${new URL(station.url).port}/radio.mp3`, { seconds: 12 });
     const on = await listener.waitForTitle((t) => t === 'fay', 15_000);
-    const stopped = await until('the recording stopped', () => station.logs.find(/recording stopped before the show/)[0], 20_000);
+    const stopped = await station.logs.when('the recording stopped', () => station.logs.find(/recording stopped before the show/)[0], 20_000);
     const onAt = listener.titles.indexOf(on);
-    await until('the playlist back', () => listener.titles.slice(onAt + 1).find((t) => t.title === 'Music'), 30_000);
+    await listener.when('the playlist back', () => listener.titles.slice(onAt + 1).find((t) => t.title === 'Music'), 30_000);
     await until(
       'the show closed',
       async () => {

@@ -108,7 +108,7 @@ async function nextTitle(
   seen: number,
   timeoutMs = 10_000,
 ): Promise<{ title: string; audioOffset: number; at: number }> {
-  return until(`a title after the first ${seen}`, () => l.titles.slice(seen).find((t) => match(t.title)), timeoutMs);
+  return l.when(`a title after the first ${seen}`, () => l.titles.slice(seen).find((t) => match(t.title)), timeoutMs);
 }
 
 /**
@@ -203,7 +203,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     other = await listen(`${station.url}/other.mp3`);
     ws = new WebSocket(`${station.url.replace('http', 'ws')}/ws?channel=radio`);
     ws.on('message', (d) => feed.push({ ...(JSON.parse(String(d)) as (typeof feed)[number]), at: Date.now() }));
-    await until('the playlist on air', () => (listener.titles.some((t) => t.title.startsWith('Tone')) ? true : undefined), 20_000);
+    await listener.when('the playlist on air', () => (listener.titles.some((t) => t.title.startsWith('Tone')) ? true : undefined), 20_000);
   });
 
   after(async () => {
@@ -244,7 +244,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     assert.equal(bad.status, 401);
     assert.equal(await exited(dj), 0, 'the source client ran to its end');
     const back = await nextTitle(listener, (t) => t.startsWith('Tone'), listener.titles.indexOf(updated) + 1);
-    await until('a second of playlist after the show', () => (listener.bytes > back.audioOffset + 2 * 16000 ? true : undefined), 10_000);
+    await listener.when('a second of playlist after the show', () => (listener.bytes > back.audioOffset + 2 * 16000 ? true : undefined), 10_000);
 
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const base = from / 16000;
@@ -366,10 +366,10 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     const quiet = ffmpegSource(`icecast://bob:${PASSWORDS.bob}@127.0.0.1:${port}/radio.mp3`, { seconds: 20, silence: true });
     await nextTitle(listener, (t) => t === 'bob', seen);
     const back = await nextTitle(listener, (t) => t.startsWith('Tone'), seen + 1);
-    const reason = await until('dead air logged', () => station.logs.find(/live: bob off/)[0], 5000);
+    const reason = await station.logs.when('dead air logged', () => station.logs.find(/live: bob off/)[0], 5000);
     assert.match(String(reason.reason), /dead air: silent for 2 s/);
     quiet.kill('SIGKILL');
-    await until('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
+    await listener.when('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const longest = Math.max(0, ...silentRuns(pcm, SR, 3).map((r) => r.ms));
     console.log(`# live dead air: longest silence heard ${longest.toFixed(0)} ms (live.deadAirSeconds 2)`);
@@ -421,7 +421,7 @@ describe('live shows: DJs broadcasting into a channel', { timeout: 300_000 }, ()
     assert.equal(titled.title, 'DJ Bob - 夜曲 Nocturne', "the title the client sent from the file's tags");
     await exited(client);
     const back = await nextTitle(listener, (t) => t.startsWith('Tone'), listener.titles.indexOf(titled) + 1);
-    await until('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
+    await listener.when('a second of playlist', () => (listener.bytes > back.audioOffset + 16000 ? true : undefined), 10_000);
     const pcm = await decodeMp3(listener.audio().subarray(from));
     const lv = toneLevel(pcm, DJ_TONE);
     const steady = Math.max(...lv);

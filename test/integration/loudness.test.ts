@@ -137,7 +137,7 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
     // A restart with the same cache: nothing is analysed again.
     const again = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: cache });
     try {
-      await until('two songs played', () => (again.logs.find(/now playing/).length >= 2 ? true : undefined), 30_000);
+      await again.logs.when('two songs played', () => (again.logs.find(/now playing/).length >= 2 ? true : undefined), 30_000);
       assert.equal(again.logs.find(/loudness analysed/).length, 0, 'analyses were kept beside the cache');
       assert.match(String(again.logs.find(/loudness analyses loaded/)[0]?.songs), /^6$/);
     } finally {

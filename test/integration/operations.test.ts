@@ -69,7 +69,7 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
       await until('first on air', () => first.find(/^on air$/)[0], 10_000);
       second = await startStationProcess({ ...env, CACHE_DIR: tempDir('spare-2') });
       const s = second;
-      const standing = await until('second stands by', () => s.find(/standing by as a hot spare/)[0], 10_000);
+      const standing = await s.when('second stands by', () => s.find(/standing by as a hot spare/)[0], 10_000);
       assert.equal(standing.level, 30);
       assert.equal(s.find(/^on air$/).length, 0, 'the spare never claims to be on air');
       const health = (await (await fetch(`${s.url}/health`)).json()) as {
@@ -94,7 +94,7 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
         try {
           const l = await listen(`${ice.url}/live.mp3`);
           if (l.status === 200) {
-            await until('audio', () => (l.bytes > 0 ? true : undefined), 3000).catch(() => undefined);
+            await l.when('audio', () => (l.bytes > 0 ? true : undefined), 3000).catch(() => undefined);
             if (l.bytes > 0) heardAt = Date.now() - t0;
           }
           l.close();
@@ -102,7 +102,7 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
           /* refused while the mount is down */
         }
       }
-      const onAir = await until('the spare on air', () => s.find(/^on air$/)[0], 5000);
+      const onAir = await s.when('the spare on air', () => s.find(/^on air$/)[0], 5000);
       console.log(`# hot spare on air ${Number(onAir.time) - t0} ms after SIGKILL of the first; a reconnecting Icecast listener has audio after ${heardAt} ms`);
       assert.ok(heardAt > 0 && heardAt < 1000, `takeover at a listener took ${heardAt} ms`);
     } finally {

@@ -32,7 +32,7 @@ describe('channel playout on the built-in output', { timeout: 240_000 }, () => {
     const station = await runStation({ PLAYLISTS_DIR: dir });
     try {
       const listener = await listen(`${station.url}/mixed.mp3`);
-      const firstByte = await until('first audio byte', () => (listener.bytes > 0 ? Date.now() : undefined), 5000, 5);
+      const firstByte = await listener.when('first audio byte', () => (listener.bytes > 0 ? Date.now() : undefined), 5000);
       const channel = station.station.channel('mixed')!;
       const firstSong = await until('first song on air', () => (channel.nowPlaying ? Date.parse(channel.nowPlaying.startedAt) : undefined), 10_000, 5);
       console.log(`# mount live ${firstByte - t0} ms after start; first song on air after ${firstSong - t0} ms`);
@@ -114,7 +114,7 @@ describe('channel playout on the built-in output', { timeout: 240_000 }, () => {
       const listener = await listen(`${station.url}/slow.mp3`);
       const slow = await listener.waitForTitle((t) => t === 'Slow', 20_000);
       const quick = listener.titles.find((t) => t.title === 'Quick')!;
-      await until('2 s of the slow song', () => (listener.bytes > slow.audioOffset + 40_000 ? true : undefined), 10_000);
+      await listener.when('2 s of the slow song', () => (listener.bytes > slow.audioOffset + 40_000 ? true : undefined), 10_000);
       assert.equal(listener.closed, false, 'the listener was never disconnected');
       listener.close();
       assert.ok(slow.at - quick.at > 2500, `the slow song came ${slow.at - quick.at} ms after the quick one`);
@@ -153,7 +153,7 @@ describe('playlist hot reload', { timeout: 120_000 }, () => {
     const one = await listener.waitForTitle((t) => t === 'One');
     // Mid-song: drop "Two", add "Three".
     writePlaylist(dir, 'live', { name: 'Live', mount: '/live.mp3', tracks: [song('one.m4a', 'One'), song('three.m4a', 'Three')] });
-    await until('edit applied', () => (station.logs.find(/playlist updated/).length > 0 ? true : undefined), 5000);
+    await station.logs.when('edit applied', () => (station.logs.find(/playlist updated/).length > 0 ? true : undefined), 5000);
     assert.equal(channel.nowPlaying?.title, 'One', 'the song on air was not cut');
     const three = await listener.waitForTitle((t) => t !== 'One' && t !== '');
     assert.equal(three.title, 'Three');
@@ -197,7 +197,7 @@ describe('playlist hot reload', { timeout: 120_000 }, () => {
     await listener.waitForTitle((t) => t === 'Two', 10_000);
     rmSync(path.join(dir, 'clash.json'));
     await until('channel ended', () => (station.station.channel('clash') === undefined && added.status === 'closed' ? true : undefined), 5000);
-    await until('listener disconnected', () => (listener.closed ? true : undefined), 5000);
+    await listener.when('listener disconnected', () => (listener.closed ? true : undefined), 5000);
     const res = await fetch(`${station.url}/clash.mp3`);
     assert.equal(res.status, 404);
   });

@@ -167,12 +167,12 @@ describe('a programme heard by a listener', { timeout: 180_000 }, () => {
       // A new subfolder with a song, moved in whole (as a copy finishing would).
       mkdirSync(path.join(dir, 'music', 'new'));
       writeFileSync(path.join(dir, 'music', 'new', 'F3.mp3'), await import('node:fs/promises').then((f) => f.readFile(path.join(dir, 'F3.tmp.mp3'))));
-      await until('the new song is read', () => station.logs.find(/folder read/).find((l) => l.songs === 3), 10_000);
+      await station.logs.when('the new song is read', () => station.logs.find(/folder read/).find((l) => l.songs === 3), 10_000);
       await listener.waitForTitle((x) => x === 'F3', 30_000);
       rmSync(path.join(music, 'F2.mp3'));
-      await until('the removed song is dropped', () => station.logs.find(/folder read/).find((l) => l.songs === 2 && l.before === 3), 10_000);
+      await station.logs.when('the removed song is dropped', () => station.logs.find(/folder read/).find((l) => l.songs === 2 && l.before === 3), 10_000);
       const count = listener.titles.length;
-      await until('two more songs', () => (listener.titles.length >= count + 3 ? true : undefined), 30_000);
+      await listener.when('two more songs', () => (listener.titles.length >= count + 3 ? true : undefined), 30_000);
       const after = listener.titles.slice(count + 1).map((x) => x.title);
       assert.ok(!after.includes('F2'), `F2 no longer plays: ${after.join(', ')}`);
       assert.equal(station.logs.find(/song skipped/).length, 0, 'nothing failed: the folder is followed, not guessed');

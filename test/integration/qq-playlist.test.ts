@@ -8,7 +8,6 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { listen } from '../helpers/listener.js';
 import { makeTone } from '../helpers/media.js';
-import { until } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { startStandin } from '../helpers/qq-standin.js';
@@ -45,13 +44,13 @@ describe('a QQ playlist kept in sync', { timeout: 180_000 }, () => {
       // The owner edits the list: Two removed, Three added.
       const edited = Date.now();
       standin.playlists.set('9000000001', { title: 'Owner list', mids: ['PPP00000000001', 'PPP00000000003'] });
-      const changed = await until('the edit is seen', () => station.logs.find(/QQ playlist changed upstream/)[0], 30_000);
+      const changed = await station.logs.when('the edit is seen', () => station.logs.find(/QQ playlist changed upstream/)[0], 30_000);
       assert.equal(changed.added, 1);
       assert.equal(changed.removed, 1);
       t.diagnostic(`upstream edit seen by the station ${Date.now() - edited} ms after it was made (refreshMinutes 0.25)`);
       const from = listener.titles.length;
       await listener.waitForTitle((x) => x === 'Trio - Three', 20_000);
-      await until('a few more songs', () => (listener.titles.length >= from + 4 ? true : undefined), 30_000);
+      await listener.when('a few more songs', () => (listener.titles.length >= from + 4 ? true : undefined), 30_000);
       const after = listener.titles.slice(from + 1).map((x) => x.title);
       assert.ok(!after.includes('Band - Two'), `the removed song no longer plays: ${after.join(', ')}`);
       const history = station.station.channel('owner')!.history;
