@@ -10,57 +10,20 @@ import { reasonOf } from '../kernel/errors.js';
 import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
 import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
-import { EncoderKeeper, type StartEncoding } from './encoder-keeper.js';
+import { EncoderKeeper } from './encoder-keeper.js';
 import { Pacer, tickMsFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { Crossfade, SKIP_FADE_SECONDS } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
-import type { Song, SongEnd, SongSource } from './sources/source.js';
+import type { Song, SongEnd } from './sources/source.js';
 import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
 import { LiveShows, type LiveShowRecord } from './live-shows.js';
+import { OnAir, type HistoryEntry } from './on-air.js';
+import type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow } from './channel-contract.js';
+
+export type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow };
 
 export type { LiveShowRecord };
-
-/**
- * Lifecycle: idle (built) --start()--> on-air (silence until a song is
- * ready) --close()--> closing --> closed; any --destroy()--> closed.
- * Encoder or song failures never leave on-air; they are retried by policy.
- */
-export type ChannelStatus = 'idle' | 'on-air' | 'closing' | 'closed';
-
-/** What a channel plays from: a song source that also takes edits and requests (a playlist). */
-export interface ChannelSource extends SongSource, EventEmitter {
-  /** The song prepared to play next, if known. */
-  readonly next: TrackInfo | Track | null;
-  /** A song's title went up. */
-  played(key: string): void;
-  update(playlist: Playlist): void;
-  /** Play `track` next, after earlier requests; returns its position. */
-  request(track: Track, channelId: string): number;
-  close(): void;
-  /** The schedule block on now and the next change, for a programme. */
-  readonly onNow?: { block: string | null; next: { block: string | null; at: string } | null };
-  /** The block on at `ms` (epoch) and the next change after it. */
-  onAt?(ms: number): { block: string | null; next: { block: string | null; at: string } | null };
-}
-
-export interface ChannelOptions {
-  id: string;
-  playlist: Playlist;
-  source: ChannelSource;
-  /** Starts one run of the encoder (see EncoderKeeper). */
-  startEncoding: StartEncoding;
-  logger: Logger;
-  /** How far ahead of real time audio is sent, ms. */
-  leadMs: number;
-  now?: () => number;
-  timers?: Timers;
-  /** Silence (or stand-in frames) longer than this is dead air: reported, not hidden. Default 30 s. */
-  deadAirMs?: number;
-  /** A song giving no audio this long while the air needs it is given up. Default STALL_MS (crossfade.ts). */
-  stallMs?: number;
-}
-
 const HISTORY = 20;
 /** The mix empty this long (the last song's tail has reached listeners, ~1 s): now-playing is cleared. */
 const IDLE_AFTER_MS = 3000;
@@ -68,9 +31,6 @@ const IDLE_AFTER_MS = 3000;
 export const TAKEOVER_FADE_SECONDS = 1;
 /** A block with a hard start fades the song on air out over this long. */
 export const HARD_START_FADE_SECONDS = 0.5;
-
-/** How an entry of the history left the air, when not by playing to its end. */
-export type HistoryEnd = 'skipped' | 'interrupted';
 
 /** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
 function ceilingOf(p: Playlist): number {
@@ -92,12 +52,10 @@ function ceilingOf(p: Playlist): number {
  * ({ block, next }) as the first song of another schedule block goes out,
  * `idle` when nothing has been in the mix for a while (now-playing cleared).
  */
-export class Channel extends EventEmitter implements AudioSource {
+export class Channel extends EventEmitter<ChannelEvents> implements AudioSource {
   readonly id: string;
   status: ChannelStatus = 'idle';
   playlist: Playlist;
-  nowPlaying: NowPlaying | null = null;
-  readonly history: (NowPlaying & { endedAt: string; end?: HistoryEnd })[] = [];
 
   songsPlayed = 0;
   songsFailed = 0;
@@ -113,8 +71,8 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly source: ChannelSource;
   private readonly mixer: Crossfade;
   private readonly live: LiveSwitch;
-  /** How the song on air is leaving, if early: recorded in the history as it ends. */
-  private leaving: HistoryEnd | null = null;
+  /** What listeners have seen: now playing, the history, titles in step with the ears. */
+  private readonly onAir = new OnAir(HISTORY);
   private readonly levels: FeedLevels;
   private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
   /** DJs connected and about to go on air (their audio is buffering). */
@@ -128,14 +86,6 @@ export class Channel extends EventEmitter implements AudioSource {
   private readonly tickMs: number;
   /** Reused mix buffer: a tick allocates nothing for mixing. */
   private readonly scratch = new Float32Array((FEED_HIGH / BYTES_PER_PCM_FRAME) * 2);
-  /** The last song whose title was marked in the stream, and the last announced. */
-  private lastMarked: TrackInfo | null = null;
-  private lastAnnounced: TrackInfo | null = null;
-  /** Titles sent down the pipeline by the mix, and those listeners have seen (each song hands out its own TrackInfo). */
-  private readonly marked = new WeakSet<TrackInfo>();
-  private readonly announced = new WeakSet<TrackInfo>();
-  /** Titles still queued for songs cut before listeners saw them: dropped when they reach the pacer. */
-  private readonly silenced = new WeakSet<TrackInfo>();
   /** Since when the mix has held no song (watchIdle). */
   private emptySince: number | null = null;
 
@@ -183,7 +133,8 @@ export class Channel extends EventEmitter implements AudioSource {
       onFailed: () => this.pacer.clearQueue(),
       // The song whose title the dead run never sent: announced with the next audio.
       onRestarted: () => {
-        if (this.lastMarked && this.lastMarked !== this.lastAnnounced) this.encoder.markSongStart(this.lastMarked, 0);
+        const unsent = this.onAir.unsent;
+        if (unsent) this.encoder.markSongStart(unsent, 0);
       },
     });
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
@@ -238,8 +189,18 @@ export class Channel extends EventEmitter implements AudioSource {
   skip(): void {
     const song = this.cut(SKIP_FADE_SECONDS, false);
     if (!song) return;
-    this.leaving = 'skipped';
+    this.onAir.leaving = 'skipped';
     this.log.info({ song: song.label }, 'skipped by request');
+  }
+
+  /** The title listeners have up now. */
+  get nowPlaying(): NowPlaying | null {
+    return this.onAir.nowPlaying;
+  }
+
+  /** What played, latest first. */
+  get history(): readonly HistoryEntry[] {
+    return this.onAir.history;
   }
 
   /** Live shows, latest first (the one on air has no endedAt). */
@@ -263,7 +224,7 @@ export class Channel extends EventEmitter implements AudioSource {
     const before = this.live.song;
     this.live.start(show);
     if (before) this.liveShows.replaced();
-    if (this.cut(TAKEOVER_FADE_SECONDS, true)) this.leaving = 'interrupted';
+    if (this.cut(TAKEOVER_FADE_SECONDS, true)) this.onAir.leaving = 'interrupted';
     this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
     // Now rather than at the next tick: the show's first audio reaches the encoder up to a tick sooner.
     this.tick();
@@ -291,7 +252,7 @@ export class Channel extends EventEmitter implements AudioSource {
   }
 
   /** The schedule block on air (null: the channel's own list), and what comes next. */
-  get programme(): { block: string | null; next: { block: string | null; at: string } | null } {
+  get programme(): ProgrammeNow {
     let now = this.source.onNow ?? { block: null, next: null };
     const np = this.nowPlaying;
     const block = np && np.source !== 'live' ? (np.block ?? null) : now.block;
@@ -309,7 +270,7 @@ export class Channel extends EventEmitter implements AudioSource {
     }
     const song = this.cut(HARD_START_FADE_SECONDS, true);
     if (song) {
-      this.leaving = 'interrupted';
+      this.onAir.leaving = 'interrupted';
       this.log.info({ block, song: song.label }, `block "${block}" starts now: the song on air fades out`);
     }
     this.tick();
@@ -325,9 +286,9 @@ export class Channel extends EventEmitter implements AudioSource {
     return this.mixer.skip(fadeSeconds, {
       interrupt,
       giveBack: (song, { joining }) => {
-        const unseen = !this.announced.has(song.info);
+        const unseen = !this.onAir.seen(song.info);
         if (!unseen && !(interrupt && joining)) return false;
-        if (unseen && this.marked.has(song.info)) this.silenced.add(song.info);
+        if (unseen) this.onAir.cutUnseen(song.info);
         return true;
       },
     });
@@ -405,11 +366,9 @@ export class Channel extends EventEmitter implements AudioSource {
     this.emptySince ??= t;
     if (this.nowPlaying === null || t - this.emptySince < IDLE_AFTER_MS) return;
     const at = new Date().toISOString();
-    this.history.unshift({ ...this.nowPlaying, endedAt: at });
-    if (this.history.length > HISTORY) this.history.length = HISTORY;
-    if (this.nowPlaying.source === 'live') this.liveShows.close(at);
-    this.log.info({ song: this.nowPlaying.title }, 'nothing is ready to play: now-playing cleared until the next song');
-    this.nowPlaying = null;
+    const ended = this.onAir.clear(at)!;
+    if (ended.source === 'live') this.liveShows.close(at);
+    this.log.info({ song: ended.title }, 'nothing is ready to play: now-playing cleared until the next song');
     this.emit('idle');
   }
 
@@ -442,8 +401,7 @@ export class Channel extends EventEmitter implements AudioSource {
         for (const mark of marks) {
           // The limiter delays the stream, so does the title.
           this.encoder.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
-          this.lastMarked = mark.song.info;
-          this.marked.add(mark.song.info);
+          this.onAir.mark(mark.song.info);
           this.log.debug({ song: mark.song.label, gainDb: Math.round(mark.song.gainDb * 10) / 10 }, 'title goes up');
         }
         const pcm = this.level.process(out.subarray(0, frames * 2));
@@ -479,21 +437,13 @@ export class Channel extends EventEmitter implements AudioSource {
 
   /** Called by the pacer right before a new song's first frame is sent. */
   private announce(info: TrackInfo): void {
-    if (this.silenced.has(info)) {
-      this.silenced.delete(info);
-      return;
-    }
-    this.announced.add(info);
-    this.lastAnnounced = info;
     const at = new Date().toISOString();
-    const wasLive = this.nowPlaying?.source === 'live';
-    if (this.nowPlaying) this.history.unshift({ ...this.nowPlaying, endedAt: at, ...(this.leaving && !wasLive ? { end: this.leaving } : {}) });
-    this.leaving = null;
+    const arrived = this.onAir.arrive(info, at);
+    if (!arrived) return;
+    const wasLive = arrived.before?.source === 'live';
     if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);
     else if (info.source !== 'live' && wasLive) this.liveShows.close(at);
-    if (this.history.length > HISTORY) this.history.length = HISTORY;
-    const change = blockChange(this.nowPlaying, info);
-    this.nowPlaying = { ...info, startedAt: at };
+    const change = blockChange(arrived.before, info);
     if (change) {
       this.log.info({ block: change.block ?? 'main' }, change.block ? `on air: block "${change.block}"` : "on air: the channel's own list");
       this.emit('block', this.programme);
@@ -502,7 +452,7 @@ export class Channel extends EventEmitter implements AudioSource {
     this.songsPlayed += 1;
     const song = this.mixer.playing.find((s) => s.info === info);
     this.log.info({ song: info.title, artist: info.artist, key: info.key, ...(song ? { gainDb: Math.round(song.gainDb * 10) / 10 } : {}) }, 'now playing');
-    this.emit('track', this.nowPlaying);
+    this.emit('track', this.onAir.nowPlaying!);
   }
 
   private setStatus(next: ChannelStatus): void {
