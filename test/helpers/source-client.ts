@@ -40,30 +40,43 @@ export const basicAuth = (user: string, pw: string): string => `Authorization: B
 export const sourceHead = (mount: string, user: string, pw: string, type = 'audio/mpeg'): string =>
   `SOURCE ${mount} HTTP/1.0\r\n${basicAuth(user, pw)}Content-Type: ${type}\r\n\r\n`;
 
-/** ffmpeg broadcasting a tone as MP3 to `url` (icecast://user:pw@host:port/mount, or `pipe:1`: its stdout), paced in real time. */
-export function ffmpegDj(url: string, opts: { seconds: number; freq?: number }): ChildProcess {
+export interface FfmpegDjOptions {
+  seconds: number;
+  /** The tone's frequency. Default 1000 Hz. */
+  freq?: number;
+  /** Digital silence instead of a tone. */
+  silence?: boolean;
+  /** Sent as ice-name. */
+  name?: string;
+  contentType?: string;
+  format?: string;
+  codec?: string;
+  /** Paced in real time (-re). Default true. */
+  realTime?: boolean;
+}
+
+/** ffmpeg broadcasting a tone (MP3 by default) to `url` (icecast://user:pw@host:port/mount, or `pipe:1`: its stdout), paced in real time. */
+export function ffmpegDj(url: string, opts: FfmpegDjOptions): ChildProcess {
+  const input = opts.silence ? `anullsrc=r=44100:cl=stereo:d=${opts.seconds}` : `sine=frequency=${opts.freq ?? 1000}:duration=${opts.seconds}`;
   const args = [
     '-hide_banner',
     '-loglevel',
     'error',
-    '-re',
+    ...(opts.realTime === false ? [] : ['-re']),
     '-f',
     'lavfi',
     '-i',
-    `sine=frequency=${opts.freq ?? 1000}:duration=${opts.seconds}`,
+    input,
     '-af',
     'volume=0.5',
     '-ac',
     '2',
     '-c:a',
-    'libmp3lame',
+    opts.codec ?? 'libmp3lame',
     '-b:a',
     '128k',
-    '-content_type',
-    'audio/mpeg',
-    '-f',
-    'mp3',
-    url,
   ];
+  if (opts.name) args.push('-ice_name', opts.name);
+  args.push('-content_type', opts.contentType ?? 'audio/mpeg', '-f', opts.format ?? 'mp3', url);
   return spawn('ffmpeg', args, { stdio: ['ignore', url === 'pipe:1' ? 'pipe' : 'ignore', 'pipe'] });
 }

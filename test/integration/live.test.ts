@@ -18,6 +18,7 @@ import { startIcecast, type IcecastHandle } from '../helpers/icecast.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
+import { ffmpegDj, type FfmpegDjOptions } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const SR = 44100;
@@ -53,33 +54,8 @@ function onset(pcm: Int16Array, freq: number, level: number, fromS = 0): number 
 /** Audio seconds in the recording -> wall-clock ms it arrived at (128 kbit/s CBR: 16000 bytes a second). */
 const arrivedAt = (l: Listener, seconds: number): number => l.arrivalOf(Math.floor(seconds * 16000))!;
 
-function ffmpegSource(
-  url: string,
-  opts: { seconds: number; name?: string; contentType?: string; format?: string; codec?: string; realTime?: boolean; freq?: number; silence?: boolean },
-): ChildProcess {
-  const input = opts.silence ? `anullsrc=r=44100:cl=stereo:d=${opts.seconds}` : `sine=frequency=${opts.freq ?? DJ_TONE}:duration=${opts.seconds}`;
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    ...(opts.realTime === false ? [] : ['-re']),
-    '-f',
-    'lavfi',
-    '-i',
-    input,
-    '-af',
-    'volume=0.5',
-    '-ac',
-    '2',
-    '-c:a',
-    opts.codec ?? 'libmp3lame',
-    '-b:a',
-    '128k',
-  ];
-  if (opts.name) args.push('-ice_name', opts.name);
-  args.push('-content_type', opts.contentType ?? 'audio/mpeg', '-f', opts.format ?? 'mp3', url);
-  return spawn('ffmpeg', args, { stdio: ['ignore', url === 'pipe:1' ? 'pipe' : 'ignore', 'pipe'] });
-}
+/** A DJ's ffmpeg, its tone the one this suite listens for. */
+const ffmpegSource = (url: string, opts: FfmpegDjOptions): ChildProcess => ffmpegDj(url, { freq: DJ_TONE, ...opts });
 
 const exited = (p: ChildProcess): Promise<number | null> =>
   p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code)));

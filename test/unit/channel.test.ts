@@ -276,20 +276,32 @@ describe('control travels through the graph', () => {
   });
 });
 
+/**
+ * Every moment around a 3 s crossfade, 50 ms apart: a (6 s) overlaps b from
+ * 3 s to 6 s of a, and the sweep runs from just before to just after. At
+ * each, a fresh channel playing a, b, c on a fake clock, run to that moment,
+ * with an Ear on what follows.
+ */
+function* crossfadeMoments() {
+  for (let at = 2800; at <= 6200; at += 50) {
+    const a = fakeSong(6 * 44100, 5000, { seconds: 6 });
+    const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
+    const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
+    const rig = setup([a, b, c], { crossfade: 3 });
+    rig.recording.on = false;
+    rig.channel.start();
+    rig.run(at);
+    const ear = new Ear(2 * 44100);
+    rig.channel.on('audio', (pcm: Buffer) => ear.hear(pcm));
+    yield { at, a, b, c, ear, ...rig };
+  }
+}
+
 describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () => {
   test('a skip anywhere in a 3 s crossfade skips the song titled; the incoming one, if not yet titled, plays next from its start', () => {
     const failures: string[] = [];
     let givenBack = 0;
-    for (let at = 2800; at <= 6200; at += 50) {
-      const a = fakeSong(6 * 44100, 5000, { seconds: 6 });
-      const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
-      const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
-      const { channel, source, run, titles, recording } = setup([a, b, c], { crossfade: 3 });
-      recording.on = false;
-      channel.start();
-      run(at);
-      const ear = new Ear(2 * 44100);
-      channel.on('audio', (pcm: Buffer) => ear.hear(pcm));
+    for (const { at, a, b, c, channel, source, run, titles, ear } of crossfadeMoments()) {
       const titled = titles.at(-1)?.key;
       channel.skip();
       run(4000);
@@ -310,17 +322,7 @@ describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () =>
 
   test('a DJ taking over anywhere in a 3 s crossfade stays on air while the client sends; after it, a song cut while fading in comes back, with no gap', () => {
     const failures: string[] = [];
-    // The overlap of a (6 s) into b runs from 3 s to 6 s of a; the sweep starts just before it and ends after it.
-    for (let at = 2800; at <= 6200; at += 50) {
-      const a = fakeSong(6 * 44100, 5000, { seconds: 6 });
-      const b = fakeSong(20 * 44100, -3000, { seconds: 20 });
-      const c = fakeSong(20 * 44100, 1000, { seconds: 20 });
-      const { channel, source, run, titles, recording } = setup([a, b, c], { crossfade: 3 });
-      recording.on = false;
-      channel.start();
-      run(at);
-      const ear = new Ear(2 * 44100);
-      channel.on('audio', (pcm: Buffer) => ear.hear(pcm));
+    for (const { at, b, c, channel, source, run, titles, ear } of crossfadeMoments()) {
       // A 6 s show whose client is still sending: 4.5 s decoded so far, more to come.
       const dj = new FakeFeed(6 * 44100, () => 7000, 4.5 * 44100);
       channel.djComing(true);
