@@ -1,0 +1,140 @@
+/**
+ * The streamer's HTTP API through fastify's inject(): routes, error shapes
+ * and the control token, with a real Station and OutputSet over fake
+ * channels on a fake clock (no sockets, no ffmpeg, no real time).
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { buildApp } from '../../src/api/app.js';
+import { exponentialBackoff } from '../../src/kernel/retry.js';
+import { OutputSet } from '../../src/outputs/output-set.js';
+import { Station } from '../../src/playout/station.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { fakeChannel } from '../helpers/fake-channel.js';
+import { fakeSong } from '../helpers/fake-songs.js';
+import { tempDir } from '../helpers/station.js';
+
+const TOKEN = 'a-control-token-for-tests';
+const logger = pino({ level: 'silent' });
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('the HTTP API through inject()', () => {
+  const clock = new FakeClock();
+  const dir = tempDir('http-api');
+  let station: Station;
+  let outputs: OutputSet;
+  let app: ReturnType<typeof buildApp>;
+  let noControl: ReturnType<typeof buildApp>;
+
+  before(async () => {
+    writeFileSync(path.join(dir, 'news.json'), JSON.stringify({ name: 'News', mount: '/news.mp3', tracks: [] }));
+    writeFileSync(path.join(dir, 'jazz.json'), JSON.stringify({ name: 'Jazz 爵士', mount: '/jazz.mp3', genre: 'Jazz', tracks: [] }));
+    station = new Station({
+      dir,
+      mediaDirs: [],
+      logger,
+      timers: clock,
+      createChannel: (loaded) => fakeChannel(clock, [fakeSong(600 * 44100, 1000, { seconds: 600 })], loaded.playlist, loaded.id).channel,
+    });
+    outputs = new OutputSet(station, {
+      icecast: [],
+      method: 'PUT',
+      retry: exponentialBackoff({ baseMs: 100, capMs: 1000 }),
+      builtin: true,
+      logger,
+      userAgent: 'sCast/test',
+    });
+    await station.start();
+    clock.advance(500);
+    const deps = { station, outputs, logger, publicUrl: () => 'http://radio.example', icecastUrls: [] };
+    app = buildApp({ ...deps, controlToken: TOKEN });
+    noControl = buildApp(deps);
+    await Promise.all([app.ready(), noControl.ready()]);
+  });
+
+  after(async () => {
+    await Promise.all([app.close(), noControl.close()]);
+    await outputs.close();
+    await station.close();
+  });
+
+  test('GET /api/channels lists every channel with its listen links; one channel in detail; unknown and malformed ids', async () => {
+    const list = await app.inject({ method: 'GET', url: '/api/channels', headers: { host: 'radio.example:8080' } });
+    assert.equal(list.statusCode, 200);
+    const channels = list.json<{ channels: { id: string; name: string; listenUrl?: string }[] }>().channels;
+    assert.deepEqual(channels.map((c) => c.id).sort(), ['jazz', 'news']);
+    assert.equal(channels.find((c) => c.id === 'jazz')!.name, 'Jazz 爵士');
+    assert.match(JSON.stringify(channels), /"builtin":"http:\/\/radio\.example:8080\/news\.mp3"/, 'listen links on the host the request came in on');
+    const one = await app.inject({ method: 'GET', url: '/api/channels/news' });
+    assert.equal(one.statusCode, 200);
+    assert.ok(Array.isArray(one.json<{ history: unknown[] }>().history));
+    const missing = await app.inject({ method: 'GET', url: '/api/channels/nope' });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json<{ error: { code: string } }>().error.code, 'SCAST_NOT_FOUND');
+    const bad = await app.inject({ method: 'GET', url: '/api/channels/-bad' });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /params\.id/);
+  });
+
+  test('control needs the bearer token: none or a wrong one is 401, no token configured is 403; with it, skip answers 202', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: TOKEN }]) {
+      const r = await app.inject({ method: 'POST', url: '/api/channels/news/skip', headers });
+      assert.equal(r.statusCode, 401, JSON.stringify(headers));
+      assert.equal(r.json<{ error: { code: string } }>().error.code, 'SCAST_UNAUTHORIZED');
+    }
+    const disabled = await noControl.inject({ method: 'POST', url: '/api/channels/news/skip', headers: auth });
+    assert.equal(disabled.statusCode, 403);
+    assert.match(disabled.body, /CONTROL_TOKEN/);
+    const ok = await app.inject({ method: 'POST', url: '/api/channels/news/skip', headers: auth });
+    assert.equal(ok.statusCode, 202);
+    assert.ok('skipped' in ok.json<object>());
+    const unknown = await app.inject({ method: 'POST', url: '/api/channels/nope/skip', headers: auth });
+    assert.equal(unknown.statusCode, 404);
+  });
+
+  test('queue: a bad track is 400 naming the field; a file outside the folder is refused; a good one is queued', async () => {
+    const bad = await app.inject({ method: 'POST', url: '/api/channels/news/queue', headers: auth, payload: { source: 'ftp', path: 'x' } });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /body\.source/);
+    const outside = await app.inject({ method: 'POST', url: '/api/channels/news/queue', headers: auth, payload: { source: 'file', path: '../../etc/passwd' } });
+    assert.equal(outside.statusCode, 400);
+    assert.match(outside.body, /outside the playlists folder/);
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/api/channels/news/queue',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"source":',
+    });
+    assert.equal(notJson.statusCode, 400);
+    assert.equal(notJson.json<{ error: { code: string } }>().error.code, 'SCAST_BAD_REQUEST');
+    const good = await app.inject({
+      method: 'POST',
+      url: '/api/channels/news/queue',
+      headers: auth,
+      payload: { source: 'url', url: 'https://example.org/a.mp3', title: 'A' },
+    });
+    assert.equal(good.statusCode, 202);
+    assert.deepEqual(good.json<{ queued: unknown }>().queued, { source: 'url', title: 'A' });
+  });
+
+  test('reload reads the folder again; health, metrics, unknown routes and the page', async () => {
+    writeFileSync(path.join(dir, 'talk.json'), JSON.stringify({ name: 'Talk', mount: '/talk.mp3', tracks: [] }));
+    const reload = await app.inject({ method: 'POST', url: '/api/reload', headers: auth });
+    assert.equal(reload.statusCode, 200);
+    assert.deepEqual(reload.json<{ channels: string[] }>().channels.sort(), ['jazz', 'news', 'talk']);
+    const health = await app.inject({ method: 'GET', url: '/health' });
+    const body = health.json<{ status: string; channels: { id: string; onAir: boolean }[] }>();
+    assert.equal(health.statusCode, body.status === 'ok' ? 200 : 503);
+    assert.ok(body.channels.every((c) => c.onAir));
+    assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404, 'no metrics configured');
+    const nowhere = await app.inject({ method: 'GET', url: '/api/nowhere' });
+    assert.equal(nowhere.statusCode, 404);
+    assert.equal(nowhere.json<{ error: { code: string } }>().error.code, 'SCAST_NOT_FOUND');
+    const page = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+  });
+});
