@@ -6,6 +6,8 @@
  * given out.
  */
 const MAX_LINE = 1024;
+/** Trailer lines after the last chunk: a source has nothing to say there, so a few suffice. */
+const MAX_TRAILER_LINES = 32;
 
 type State = 'size' | 'data' | 'data-end' | 'trailer' | 'done';
 
@@ -15,6 +17,7 @@ export class ChunkedDecoder {
   private state: State = 'size';
   private line = '';
   private left = 0;
+  private trailerLines = 0;
 
   /** The last chunk (size 0) and its trailer have arrived: the body is complete. */
   get done(): boolean {
@@ -57,8 +60,9 @@ export class ChunkedDecoder {
       }
       this.left = parseInt(m[1]!, 16);
       this.state = this.left === 0 ? 'trailer' : 'data';
-    } else if (this.state === 'trailer' && line === '') {
-      this.state = 'done';
+    } else if (this.state === 'trailer') {
+      if (line === '') this.state = 'done';
+      else if (++this.trailerLines > MAX_TRAILER_LINES) this.error = `a trailer of more than ${MAX_TRAILER_LINES} lines`;
     }
   }
 }

@@ -248,6 +248,9 @@ export class LiveIngest {
       ...(this.opts.openInput ? { openInput: this.opts.openInput } : {}),
       log: this.log.child({ channel: channel.id, dj: dj.user }),
     });
+    // Ended already by the bytes that came with its head (a malformed chunked body): never registered,
+    // or its 'ended' (emitted before anyone listened) would leave the mount held by a show that is over.
+    if (show.status === 'ended') return;
     this.shows.set(channel.id, { show, ...who });
     show.on('status', (s: ShowStatus) => {
       if (s === 'ended' && this.shows.get(channel.id)?.show === show) this.shows.delete(channel.id);

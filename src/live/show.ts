@@ -84,7 +84,8 @@ export class Show extends EventEmitter<ShowEvents> {
   private title: string | undefined;
   private readonly input: ShowInput;
   private readonly startedAt: number;
-  private stopWatch: () => void;
+  /** Stops the show's watch; a no-op until it starts (the audio that came with the head may end the show first). */
+  private stopWatch: () => void = () => undefined;
   private dropped = 0;
   private hoursCheckedAt: number;
   private readonly onChannelStatus = (s: string): void => {
@@ -128,6 +129,8 @@ export class Show extends EventEmitter<ShowEvents> {
     void input.done.then(() => {
       if (input.error) this.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
     });
+    // The audio that came with the head may already have ended the show (a malformed chunked body).
+    if (this.status === 'ended') return;
     o.channel.on('status', this.onChannelStatus);
     this.stopWatch = o.clock.every(BUFFERING_WATCH_MS, () => this.check());
   }

@@ -27,7 +27,7 @@ import { Station } from '../../src/playout/station.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { fakeChannel } from '../helpers/fake-channel.js';
 import { FakeFeed, fakeSong } from '../helpers/fake-songs.js';
-import { tempDir } from '../helpers/station.js';
+import { captureLogs, tempDir } from '../helpers/station.js';
 
 const silent = pino({ level: 'silent' });
 const cleanups: (() => unknown)[] = [];
@@ -101,10 +101,11 @@ async function liveRig(clock: FakeClock, djLevel: number, opts: { sourceTimeoutM
   /** Each show's end as the channel played it: when, and why. */
   const ends: { at: number; why: string | null }[] = [];
   channel.on('live-end', (show: { end: string | null }) => ends.push({ at: clock.now(), why: show.end }));
+  const logs = captureLogs('info');
   const ingest = new LiveIngest({
     station: { byMount: (m: string) => (m === channel.playlist.mount ? channel : undefined) } as unknown as StationType,
     djsFile: djs,
-    logger: silent,
+    logger: logs.logger,
     decoderPath: 'ffmpeg-is-never-started',
     sourceTimeoutMs: opts.sourceTimeoutMs ?? 10_000,
     headTimeoutMs: 3000,
@@ -144,7 +145,7 @@ async function liveRig(clock: FakeClock, djLevel: number, opts: { sourceTimeoutM
     assert.match(c.got.text, /^HTTP\/1\.0 200/);
     return c;
   };
-  return { channel, ingest, inputs, ends, connect, signIn };
+  return { channel, ingest, inputs, ends, logs, connect, signIn };
 }
 
 describe('live path on a fake clock', () => {
@@ -160,6 +161,23 @@ describe('live path on a fake clock', () => {
     clock.advance(1);
     while (!got.closed) await once(socket, 'close');
     assert.match(got.text, /^HTTP\/1\.0 400 .*\r\n[\s\S]*did not arrive in time/);
+  });
+
+  test('a chunked body malformed in the very bytes that came with the head ends the show, it does not fail the connection', async () => {
+    const clock = new FakeClock();
+    const rig = await liveRig(clock, 1000);
+    const { socket, got } = await rig.connect();
+    const auth = Buffer.from('dana:dana-password').toString('base64');
+    socket.write(`PUT /test.mp3 HTTP/1.1\r\nAuthorization: Basic ${auth}\r\nContent-Type: audio/mpeg\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+    while (!got.closed) await once(socket, 'close');
+    assert.match(got.text, /^HTTP\/1\.0 200 OK\r\n\r\n$/, 'signed in, then closed');
+    assert.deepEqual(rig.logs.find(/source connection failed/), [], 'the show ended; the connection did not fail');
+    assert.match(String(rig.logs.find(/live: dana off/)[0]?.reason), /chunked body is malformed \(not a chunk size line/);
+    assert.equal(rig.inputs.length, 1);
+    assert.equal(rig.inputs[0]!.bytesIn, 0, 'none of the framing reached the decoder');
+    assert.equal(clock.pending, 1, "only the channel's own tick is left running");
+    // The mount is free again: the same DJ signs in at once.
+    await rig.signIn();
   });
 
   test('a DJ who stops sending is taken off at the source timeout; the playlist is back on air', async () => {

@@ -314,6 +314,9 @@ describe('chunked source bodies', () => {
     assert.match(bad('zz\r\nabc'), /not a chunk size line/);
     assert.match(bad('2\r\nabcd\r\n'), /longer than its size line says/);
     assert.match(bad('1'.repeat(2000)), /chunk line over 1024 bytes/);
+    assert.match(bad('ffffffffffffffff\r\n'), /not a chunk size line/);
+    assert.match(bad(`0\r\n${'X-A: b\r\n'.repeat(33)}`), /trailer of more than 32 lines/);
+    assert.equal(bad(`0\r\n${'X-A: b\r\n'.repeat(32)}`), 'none');
     assert.equal(bad('3\r\nabc\r\n'), 'none');
   });
 
