@@ -138,7 +138,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       },
     });
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
-    this.levels = new FeedLevels(this.now);
+    this.levels = new FeedLevels();
     this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
   }
 
@@ -431,7 +431,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       djComing: this.djsComing > 0,
       leading: this.mixer.leading,
       onAir: this.mixer.onAir !== null,
-      waiting: this.mixer.waiting,
     };
   }
 

@@ -15,8 +15,6 @@ const FEED_LIVE = pcmBytesFor(0.25);
  * when the encoder is about to run dry, so a song is not broken up by silence.
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
-/** A live show's hand-back lasts this long after the show leaves the mix (its next song's decoder may be a moment late). */
-const HAND_BACK_MS = 2000;
 
 /** What the mix is doing at a tick, as far as the feed levels care. */
 export interface MixState {
@@ -28,37 +26,31 @@ export interface MixState {
   leading: boolean;
   /** A song is on air. */
   onAir: boolean;
-  /** A song is taken and waits for its decoder's first audio. */
-  waiting: boolean;
 }
 
 /**
  * How much PCM a channel keeps queued in its encoder, in bytes: fill up to
- * `high` from the mix, pad with silence below `floor`. Pure but for the
- * hand-back window, which it tracks from the ticks it is asked at.
+ * `high` from the mix, pad with silence below `floor`. Pure.
+ *
+ * A live show's hand-back once had a floor of its own (for 2 s after a show,
+ * a song waiting for its first audio padded only as the encoder ran dry):
+ * the playlist's next song was not warmed up during a show, so its decoder
+ * started only as the DJ left. Since control goes through the graph the
+ * live switch warms it up while the show is on; measured without the
+ * window, ffmpeg's, ezstream's and Liquidsoap's hand-backs had no silence
+ * in 3 of 3 runs, one with a core kept busy, so it went.
  */
 export class FeedLevels {
-  /** Until when a live show's hand-back is under way. */
-  private liveUntil = -Infinity;
-
-  constructor(private readonly now: () => number) {}
-
   /** Fill from the mix up to this. With no song leading (a skipped one fading, the next not ready), less: the next one is heard sooner. */
   high(s: MixState): number {
     return s.live || s.djComing ? FEED_LIVE : s.leading ? FEED_HIGH : FEED_LOW;
   }
 
   /**
-   * Pad with silence below this. With a song on air, or, as a live show
-   * hands back, the playlist's song taken and about to give its first audio,
-   * pad only as the encoder is about to run dry: padding earlier is silence
-   * heard at the seam (the show was mixed at the live edge, so the encoder
-   * holds less than the idle floor).
+   * Pad with silence below this. With a song on air, pad only as the
+   * encoder is about to run dry: padding earlier is silence heard mid-song.
    */
   floor(s: MixState): number {
-    const now = this.now();
-    if (s.live) this.liveUntil = now + HAND_BACK_MS;
-    const handingBack = s.waiting && now < this.liveUntil;
-    return s.onAir || handingBack ? FEED_UNDERRUN : FEED_LOW;
+    return s.onAir ? FEED_UNDERRUN : FEED_LOW;
   }
 }

@@ -5,28 +5,16 @@ import { FEED_HIGH, FeedLevels, type MixState } from '../../src/playout/feed-lev
 import { blockChange, type NowPlaying } from '../../src/playout/now-playing.js';
 import type { TrackInfo } from '../../src/acquire/track-info.js';
 
-const idle: MixState = { live: false, djComing: false, leading: false, onAir: false, waiting: false };
+const idle: MixState = { live: false, djComing: false, leading: false, onAir: false };
 
 describe('feed levels', () => {
   test('a leading song fills the most; a DJ coming or on air the least; the floor pads late only with a song on air', () => {
-    const levels = new FeedLevels(() => 0);
+    const levels = new FeedLevels();
     assert.equal(levels.high({ ...idle, leading: true, onAir: true }), FEED_HIGH);
     assert.equal(levels.high(idle), pcmBytesFor(0.3));
     assert.equal(levels.high({ ...idle, leading: true, djComing: true }), pcmBytesFor(0.25));
     assert.equal(levels.floor({ ...idle, onAir: true }), pcmBytesFor(0.1));
     assert.equal(levels.floor(idle), pcmBytesFor(0.3));
-    // A song waiting for its first audio with no show before it: the idle floor (silence goes in at once).
-    assert.equal(levels.floor({ ...idle, waiting: true }), pcmBytesFor(0.3));
-  });
-
-  test('as a show hands back, a waiting song keeps the low floor for 2 s after the show, no longer', () => {
-    let now = 1000;
-    const levels = new FeedLevels(() => now);
-    levels.floor({ ...idle, live: true, onAir: true });
-    now += 1999;
-    assert.equal(levels.floor({ ...idle, waiting: true }), pcmBytesFor(0.1), 'within the hand-back');
-    now += 2;
-    assert.equal(levels.floor({ ...idle, waiting: true }), pcmBytesFor(0.3), 'after it');
   });
 });
 
