@@ -133,9 +133,21 @@ export class FakeSource extends EventEmitter implements ChannelSource {
     this.updates.push(playlist);
   }
 
-  request(): number {
-    return 1;
+  /** Songs to hand out for requests, by the track's path; a request not listed here is taken and never played. */
+  readonly requestable = new Map<string, Song>();
+
+  /** Next, after earlier requests (the songs at the front that were requested), before the list goes on. */
+  request(track: Track): number {
+    const song = this.requestable.get((track as { path?: string }).path ?? '');
+    if (!song) return 1;
+    const at = this.queue.findIndex((s) => !this.requested.has(s));
+    const position = at < 0 ? this.queue.length : at;
+    this.queue.splice(position, 0, song);
+    this.requested.add(song);
+    return position + 1;
   }
+
+  private readonly requested = new Set<Song>();
 
   close(): void {}
 }

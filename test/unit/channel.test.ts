@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { playlistSchema } from '../../src/config/playlist.js';
+import { playlistSchema, type Track } from '../../src/config/playlist.js';
 import type { TrackInfo } from '../../src/acquire/track-info.js';
 import { Channel, type ChannelStatus } from '../../src/playout/channel.js';
 import type { Timers } from '../../src/kernel/lifecycle.js';
@@ -348,6 +348,45 @@ describe('control at any moment of a crossfade (fake clock, 50 ms steps)', () =>
         failures.push(
           `at ${at} ms: after the show ${afterShow.join(',')}, expected ${expected.info.key}; ${wrong} samples of the last 1 s not it; longest silence ${gap}; b titled: ${bHeard}`,
         );
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('a hard block start, a request and an edit anywhere in a 3 s crossfade: titles name what is heard, no song lost, no gap', () => {
+    const failures: string[] = [];
+    for (const { at, b, c, channel, source, run, titles, ear } of crossfadeMoments()) {
+      // A hard start: what plays fades out over 0.5 s and the source's next song follows; b, if cut while fading in, is given back.
+      source.emit('cut', 'News');
+      run(3000);
+      const expected = source.givenBack.some((s) => s.info.key === b.info.key) ? b : c;
+      const keys = titles.map((t) => t.key);
+      if (keys.at(-1) !== expected.info.key || ear.tailNot(expected.feed.value(0), 44100) > 0 || ear.longestZeroRun > 100 || !keys.includes(b.info.key))
+        failures.push(`hard start at ${at} ms: titles ${keys.join(',')}, expected last ${expected.info.key}; longest silence ${ear.longestZeroRun}`);
+      channel.destroy();
+    }
+    for (const { at, a, b, channel, source, run, titles, ear } of crossfadeMoments()) {
+      // A request: after the song joining (b), before the list goes on; nothing is cut.
+      const r = fakeSong(20 * 44100, 2500, { seconds: 20 });
+      source.requestable.set('asked.mp3', r);
+      channel.enqueue({ source: 'file', path: 'asked.mp3' } as Track);
+      // Past the overlap's end wherever it began: the last second is b alone.
+      run(4500);
+      const keys = titles.map((t) => t.key);
+      const heard = ear.tailNot(b.feed.value(0), 44100) === 0;
+      if (!keys.includes(a.info.key) || keys.at(-1) !== b.info.key || !heard || ear.longestZeroRun > 100 || source.givenBack.length > 0)
+        failures.push(`request at ${at} ms: titles ${keys.join(',')}; b heard: ${heard}; longest silence ${ear.longestZeroRun}`);
+      const next = channel.next as TrackInfo | null;
+      if (next?.key !== r.info.key) failures.push(`request at ${at} ms: next after b is ${next?.key}, not the request`);
+      channel.destroy();
+    }
+    for (const { at, b, channel, source, run, titles, ear } of crossfadeMoments()) {
+      // An edit (a shorter crossfade for the next seam): the overlap under way keeps its curve; nothing is cut.
+      channel.update(playlistSchema.parse({ name: 'Test', mount: '/test.mp3', loudness: false, tracks: [], crossfade: 1 }));
+      run(4500);
+      const keys = titles.map((t) => t.key);
+      if (keys.at(-1) !== b.info.key || ear.tailNot(b.feed.value(0), 44100) > 0 || ear.longestZeroRun > 100 || source.givenBack.length > 0)
+        failures.push(`edit at ${at} ms: titles ${keys.join(',')}; longest silence ${ear.longestZeroRun}`);
+      channel.destroy();
     }
     assert.deepEqual(failures, []);
   });
