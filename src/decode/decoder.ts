@@ -6,6 +6,14 @@ import { SAFE_INPUT_OPTIONS, fileInput, streamInputOptions, type StreamInput } f
 import { ffmpegCommand } from '../ffmpeg/command.js';
 
 /**
+ * Where a decoder stands. `decoding`: ffmpeg runs. `exited`: ffmpeg is gone,
+ * what it decoded is in our buffers, `error` says if it failed. `abandoned`:
+ * given up on for making no progress. `destroyed`: freed by its owner.
+ */
+export type DecoderStatus =
+  { state: 'decoding' } | { state: 'exited'; error: FfmpegError | null } | { state: 'abandoned'; error: FfmpegError } | { state: 'destroyed' };
+
+/**
  * One song decoded to the channel's PCM format, read on demand. Not reading
  * leaves ffmpeg blocked on a full pipe, so a decoder started ahead of time
  * holds at most a few hundred KiB while it waits for its turn.
@@ -13,19 +21,15 @@ import { ffmpegCommand } from '../ffmpeg/command.js';
 export class PcmDecoder {
   /** Bytes handed out so far. */
   bytesRead = 0;
-  /** Set when ffmpeg exited with an error (a corrupt file, or killed). */
-  error: FfmpegError | null = null;
-  /** ffmpeg has exited: what it decoded is all in our buffers (or lost, if it failed). */
-  exited = false;
+  status: DecoderStatus = { state: 'decoding' };
 
   // Small: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
   private readonly out = new PassThrough({ highWaterMark: 32 * 1024 });
   private readonly command: ffmpeg.FfmpegCommand;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The pipe from ffmpeg has ended: every decoded byte has reached `chunks`. */
   private streamEnded = false;
-  private destroyed = false;
-  private abandoned = false;
   private readonly finished: Promise<void>;
 
   /** Stop after this many bytes: the end padding of AAC frames is not part of the song. */
@@ -49,12 +53,14 @@ export class PcmDecoder {
       .outputOptions(['-map', '0:a:0', '-sn', '-dn', '-hide_banner', '-loglevel', 'error']);
     this.finished = new Promise((resolve) => {
       this.command.on('end', () => {
-        this.exited = true;
+        if (this.status.state === 'decoding') this.status = { state: 'exited', error: null };
         resolve();
       });
       this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
-        if (!this.destroyed) this.error = new FfmpegError('decoder', lastLines(stderr) || err.message, { cause: err });
-        this.exited = true;
+        // Killed by abandon() or destroy(): the status already says why.
+        if (this.status.state === 'decoding') {
+          this.status = { state: 'exited', error: new FfmpegError('decoder', lastLines(stderr) || err.message, { cause: err }) };
+        }
         resolve();
       });
     });
@@ -64,6 +70,12 @@ export class PcmDecoder {
     this.command.pipe(this.out, { end: true });
   }
 
+  /** Set when ffmpeg failed (a corrupt file, or killed) or the decoder was abandoned. */
+  get error(): FfmpegError | null {
+    const s = this.status;
+    return s.state === 'exited' || s.state === 'abandoned' ? s.error : null;
+  }
+
   /** Resolves when ffmpeg has exited (successfully or not). */
   get done(): Promise<void> {
     return this.finished;
@@ -71,7 +83,7 @@ export class PcmDecoder {
 
   /** True once every decoded byte has been taken (or the decoder was abandoned). */
   get ended(): boolean {
-    if (this.bytesRead >= this.limit || this.abandoned) return true;
+    if (this.bytesRead >= this.limit || this.status.state === 'abandoned') return true;
     this.pull(1);
     return this.streamEnded && this.buffered === 0;
   }
@@ -88,7 +100,7 @@ export class PcmDecoder {
 
   /** Every byte left of the song is buffered: `lookahead` tells exactly how much is left. */
   get complete(): boolean {
-    if (this.abandoned || this.bytesRead + this.buffered >= this.limit) return true;
+    if (this.status.state === 'abandoned' || this.bytesRead + this.buffered >= this.limit) return true;
     this.pull(1);
     return this.streamEnded;
   }
@@ -154,15 +166,19 @@ export class PcmDecoder {
 
   /** Give up on a decoder that makes no progress: kill it, and end the song with `reason` as its error. */
   abandon(reason: string): void {
-    if (this.abandoned) return;
-    this.abandoned = true;
-    this.error = new FfmpegError('decoder', reason);
-    this.destroy();
+    if (this.status.state === 'abandoned' || this.status.state === 'destroyed') return;
+    this.status = { state: 'abandoned', error: new FfmpegError('decoder', reason) };
+    this.free();
   }
 
+  /** Free it (an abandoned decoder is freed already, and keeps its reason). */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (this.status.state === 'destroyed' || this.status.state === 'abandoned') return;
+    this.status = { state: 'destroyed' };
+    this.free();
+  }
+
+  private free(): void {
     this.command.kill('SIGKILL');
     this.out.destroy();
     this.chunks = [];

@@ -6,7 +6,7 @@ import type { TrackInfo } from '../../../acquire/track-info.js';
 import type { PcmFeed, Song, SongEnd, SongSource } from '../source.js';
 import type { ListSpec } from './queue.js';
 import { Selection, type SelectionOptions } from './selection.js';
-import { Upcoming, type DecoderChoice, type Ready, type Slot } from './upcoming.js';
+import { Upcoming, readyOf, type DecoderChoice, type Ready, type Slot } from './upcoming.js';
 
 /** Songs the control API may queue ahead on one channel. */
 export const MAX_REQUESTED = 20;
@@ -51,7 +51,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
   /** The song prepared to play next, if known. */
   get next(): TrackInfo | Track | null {
     const slot = this.upcoming.first;
-    return slot ? (slot.ready?.info ?? slot.track) : null;
+    return slot ? (readyOf(slot)?.info ?? slot.track) : null;
   }
 
   prepare(): void {
@@ -62,14 +62,15 @@ export class PlaylistSource extends EventEmitter implements SongSource {
     for (;;) {
       const slot = this.upcoming.takePlayable();
       if (!slot) return null;
-      if (slot.error) {
-        this.failed(slot, slot.error);
+      if (slot.state.is === 'failed') {
+        this.failed(slot, slot.state.error);
         // Start preparing its replacement now: a run of broken songs costs no extra silence.
         this.prepare();
         continue;
       }
       this.selection.started();
-      const ready = slot.ready!;
+      if (slot.state.is !== 'ready') continue; // cannot happen: takePlayable hands out prepared slots only
+      const ready = slot.state.ready;
       const broke = slot.entry !== null ? this.opts.rotation?.learn(slot.track, ready.info.artist, this.selection) : null;
       if (broke)
         this.opts.log.info(
@@ -109,7 +110,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
     if (!slot) return;
     this.out.delete(song);
     song.feed.destroy();
-    slot.ready?.release();
+    readyOf(slot)?.release();
     if (end.how === 'failed') this.failed(slot, new Error(`decode: ${end.error.message}`));
   }
 

@@ -13,13 +13,18 @@ export interface Slot {
   label: string;
   /** Asked for by hand (control API); survives playlist edits. */
   requested: boolean;
-  pending: boolean;
-  ready?: Ready;
-  error?: unknown;
-  cancelled: boolean;
+  state: SlotState;
   abort: AbortController;
   /** When preparation began (the channel's clock). */
   since: number;
+}
+
+/** Where a slot's preparation stands, with what it produced. */
+export type SlotState = { is: 'preparing' } | { is: 'ready'; ready: Ready } | { is: 'failed'; error: unknown } | { is: 'cancelled' };
+
+/** The slot's prepared song, if it has one. */
+export function readyOf(slot: Slot): Ready | undefined {
+  return slot.state.is === 'ready' ? slot.state.ready : undefined;
 }
 
 /**
@@ -72,7 +77,7 @@ export class Upcoming {
    */
   fill(draw: () => Dealt | null): void {
     const t = this.now();
-    while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t) && s.error === undefined).length < LOOKAHEAD) {
+    while (this.slots.length < MAX_SLOTS && this.slots.filter((s) => !isSlow(s, t) && s.state.is !== 'failed').length < LOOKAHEAD) {
       const dealt = draw();
       if (!dealt) return;
       this.slots.push(this.prepare(dealt.track, dealt.entry));
@@ -103,7 +108,7 @@ export class Upcoming {
     const t = this.now();
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
-      if (!slot.pending) return this.slots.splice(i, 1)[0];
+      if (slot.state.is !== 'preparing') return this.slots.splice(i, 1)[0];
       if (!isSlow(slot, t)) return undefined;
     }
     return undefined;
@@ -115,8 +120,8 @@ export class Upcoming {
    * once, so a channel runs two ffmpeg processes rather than four.
    */
   warmUp(): void {
-    const slot = this.slots[0];
-    if (slot?.ready) this.feedOf(slot.ready);
+    const ready = this.slots[0] && readyOf(this.slots[0]);
+    if (ready) this.feedOf(ready);
   }
 
   /** The song's PCM: its decoder, started on first use. */
@@ -172,24 +177,23 @@ export class Upcoming {
       entry,
       label: describe(track),
       requested: entry === null,
-      pending: true,
-      cancelled: false,
+      state: { is: 'preparing' },
       abort: new AbortController(),
       since: this.now(),
     };
     this.resolver
       .prepare(track, slot.abort.signal)
       .then((media) => {
-        if (slot.cancelled) {
+        if (slot.state.is === 'cancelled') {
           media.release();
           return;
         }
         const { analysing: _analysing, ...prepared } = media;
-        slot.ready = { ...prepared, track, decoder: null };
+        slot.state = { is: 'ready', ready: { ...prepared, track, decoder: null } };
         this.log.debug({ song: slot.label }, 'song ready');
         // Its analysis, when it lands before the song starts decoding, sets its cues and gain.
         void media.analysing?.then((a) => {
-          const ready = slot.ready;
+          const ready = readyOf(slot);
           if (!a || !ready || ready.decoder) return;
           ready.analysis = a;
           const { startSeconds, endSeconds } = cueSpan(track, a, ready.exactSeconds);
@@ -197,24 +201,22 @@ export class Upcoming {
         });
       })
       .catch((err: unknown) => {
-        slot.error = err;
-      })
-      .finally(() => {
-        slot.pending = false;
+        if (slot.state.is === 'preparing') slot.state = { is: 'failed', error: err };
       });
     return slot;
   }
 }
 
 function isSlow(slot: Slot, now: number): boolean {
-  return slot.pending && now - slot.since >= SLOW_AFTER_MS;
+  return slot.state.is === 'preparing' && now - slot.since >= SLOW_AFTER_MS;
 }
 
 function cancel(slot: Slot): void {
-  slot.cancelled = true;
+  const ready = readyOf(slot);
+  slot.state = { is: 'cancelled' };
   slot.abort.abort();
-  if (slot.ready) {
-    slot.ready.decoder?.destroy();
-    slot.ready.release();
+  if (ready) {
+    ready.decoder?.destroy();
+    ready.release();
   }
 }
