@@ -1,6 +1,6 @@
 /**
  * `npm run test:unit`: every unit test in one process. The unit tests are
- * pure (no ports, no children, no shared files), so they need no process of
+ * pure (no fixed ports, no children, no shared files), so they need no process of
  * their own; loading tsx once instead of once a file takes the loop from
  * ~14 s to ~6 s on two cores. The full suite still runs each file alone.
  */

@@ -2,7 +2,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DEFAULT_METAINT, IcyWriter } from '../audio/icy.js';
 import type { StreamInfo } from './icecast/protocol.js';
+import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { displayTitle, type AudioSource, type NowPlaying } from '../playout/now-playing.js';
+
+/** How long a closing hub waits for a listener to take what is queued for it. */
+const CLOSE_GRACE_MS = 250;
 
 interface Listener {
   socket: Socket;
@@ -16,6 +20,7 @@ export interface ListenerHubOptions {
   burstBytes?: number;
   /** A listener this far behind (bytes queued in user space) is dropped. Default 512 KiB. */
   maxQueuedBytes?: number;
+  timers?: Timers;
 }
 
 /**
@@ -25,7 +30,9 @@ export interface ListenerHubOptions {
  * `icy-metaint` bytes, exactly as Icecast sends them.
  */
 export class ListenerHub {
+  status: 'serving' | 'closed' = 'serving';
   private readonly listeners = new Set<Listener>();
+  private closing: Promise<void> | undefined;
   /** Recent audio, whole frames, oldest first: the burst for new listeners. */
   private recent: Buffer[] = [];
   private recentBytes = 0;
@@ -82,6 +89,11 @@ export class ListenerHub {
 
   /** Take over a client's socket (after the HTTP request was read) and start streaming. */
   add(socket: Socket, wantsIcy: boolean, headOnly = false): void {
+    // A request read while the channel was closing: nothing will ever be sent to it.
+    if (this.status === 'closed') {
+      socket.destroy();
+      return;
+    }
     socket.write(this.headers(wantsIcy));
     if (headOnly) {
       socket.end();
@@ -101,12 +113,24 @@ export class ListenerHub {
     for (const chunk of this.recent) this.send(listener, chunk);
   }
 
-  /** Disconnect everyone (channel ended). */
-  close(): void {
+  /** Disconnect everyone (channel ended); resolves once every listener's socket has closed. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    this.status = 'closed';
     this.source.off('audio', this.onAudio);
     this.source.off('track', this.onTrack);
-    for (const l of this.listeners) l.socket.end();
+    const gone = [...this.listeners].map(({ socket }) => {
+      // end() sends what is queued, then FIN; a listener that does not read is cut soon after.
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.end();
+      const cut = (this.opts.timers ?? REAL_TIMERS).after(CLOSE_GRACE_MS, () => socket.destroy());
+      return socket.closed ? (cut(), Promise.resolve()) : closed.finally(cut);
+    });
     this.listeners.clear();
+    await Promise.all(gone);
   }
 
   private broadcast(data: Buffer): void {

@@ -135,7 +135,6 @@ export class OutputSet extends EventEmitter {
     const outputs = this.byChannel.get(channel);
     if (!outputs) return;
     this.byChannel.delete(channel);
-    outputs.hub?.close();
-    await Promise.all(outputs.icecast.map((o) => o.close()));
+    await Promise.all([outputs.hub?.close(), ...outputs.icecast.map((o) => o.close())]);
   }
 }
