@@ -43,3 +43,19 @@ export const REAL_CLOCK: Clock = {
   now: () => performance.now(),
   date: () => new Date(),
 };
+
+/**
+ * Real timers that never keep the process alive on their own: for
+ * background re-reads (a folder's poll, a list's refresh), which the
+ * owner's close() cancels but which must not hold a process that forgot to.
+ */
+export const BACKGROUND_TIMERS: Timers = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms).unref();
+    return () => clearInterval(t);
+  },
+  after(ms, fn) {
+    const t = setTimeout(fn, ms).unref();
+    return () => clearTimeout(t);
+  },
+};

@@ -7,6 +7,7 @@ import type { FolderEntry, Track } from '../../config/playlist.js';
 import { reasonOf } from '../../kernel/errors.js';
 import { isInside } from '../../config/safe-files.js';
 import type { Collection } from './collection.js';
+import { BACKGROUND_TIMERS, type Timers } from '../../kernel/lifecycle.js';
 
 /** File name endings taken as audio; anything else in the folder is passed over. */
 export const AUDIO_EXTENSIONS = new Set(['.mp3', '.m4a', '.aac', '.mp4', '.flac', '.ogg', '.oga', '.opus', '.wav', '.wma', '.aif', '.aiff', '.webm', '.mka']);
@@ -25,6 +26,7 @@ export interface FolderOptions {
   pollMs?: number;
   /** After a change event, wait this long for more before re-reading that folder. Default 300 ms. */
   settleMs?: number;
+  timers?: Timers;
 }
 
 /**
@@ -40,8 +42,9 @@ export class FolderCollection extends EventEmitter implements Collection {
   private readonly files = new Map<string, string[]>();
   private readonly subdirs = new Map<string, string[]>();
   private readonly watchers = new Map<string, FSWatcher>();
-  private readonly pending = new Map<string, NodeJS.Timeout>();
-  private readonly poll: NodeJS.Timeout;
+  /** Re-reads waiting for a burst of changes to settle, by folder: their cancel functions. */
+  private readonly pending = new Map<string, () => void>();
+  private readonly stopPoll: () => void;
   private closed = false;
   private signature = '';
   private warnedFull = false;
@@ -53,14 +56,17 @@ export class FolderCollection extends EventEmitter implements Collection {
   ) {
     super();
     void this.readAll();
-    this.poll = setInterval(() => void this.readAll(), opts.pollMs ?? 60_000);
-    this.poll.unref();
+    this.stopPoll = this.timers.every(opts.pollMs ?? 60_000, () => void this.readAll());
+  }
+
+  private get timers(): Timers {
+    return this.opts.timers ?? BACKGROUND_TIMERS;
   }
 
   close(): void {
     this.closed = true;
-    clearInterval(this.poll);
-    for (const t of this.pending.values()) clearTimeout(t);
+    this.stopPoll();
+    for (const cancel of this.pending.values()) cancel();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -156,13 +162,13 @@ export class FolderCollection extends EventEmitter implements Collection {
   /** Something changed in `dir`: re-read that folder alone (and a new subfolder's tree) once the burst settles. */
   private changed(dir: string): void {
     if (this.closed) return;
-    clearTimeout(this.pending.get(dir));
+    this.pending.get(dir)?.();
     this.pending.set(
       dir,
-      setTimeout(() => {
+      this.timers.after(this.opts.settleMs ?? 300, () => {
         this.pending.delete(dir);
         void this.reread(dir);
-      }, this.opts.settleMs ?? 300),
+      }),
     );
   }
 

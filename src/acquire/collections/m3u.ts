@@ -13,6 +13,7 @@ import { reasonOf } from '../../kernel/errors.js';
 import { redactUrl } from '../../kernel/redact.js';
 import { downloadToFile } from '../fetch.js';
 import type { Collection } from './collection.js';
+import { BACKGROUND_TIMERS, type Timers } from '../../kernel/lifecycle.js';
 import { parsePlaylistText, type ListedEntry } from './playlist-formats.js';
 
 /** Largest playlist file read, local or downloaded. */
@@ -30,6 +31,7 @@ export interface M3uOptions {
   roots: readonly string[];
   /** Where a list at a URL, and its URL entries, may come from (MEDIA_ALLOW_HOSTS). */
   policy: AddressPolicy;
+  timers?: Timers;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface M3uOptions {
  */
 export class M3uCollection extends EventEmitter implements Collection {
   tracks: readonly Track[] | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTimer: (() => void) | null = null;
   private closed = false;
   private lastStamp = '';
   private signature = '';
@@ -57,7 +59,7 @@ export class M3uCollection extends EventEmitter implements Collection {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelTimer?.();
   }
 
   private get where(): string {
@@ -77,8 +79,7 @@ export class M3uCollection extends EventEmitter implements Collection {
       if (!this.tracks) next = Math.min(next, RETRY_MS);
     }
     if (this.closed) return;
-    this.timer = setTimeout(() => void this.read(), next);
-    this.timer.unref();
+    this.cancelTimer = (this.opts.timers ?? BACKGROUND_TIMERS).after(next, () => void this.read());
   }
 
   /** The list's text, or null when a local file has not changed since the last read. */

@@ -4,6 +4,7 @@ import type { QqPlaylist } from '../../kernel/api-proxy-contract.js';
 import { cleanDisplayText, type QqPlaylistEntry, type QqTrack, type Track } from '../../config/playlist.js';
 import { reasonOf } from '../../kernel/errors.js';
 import type { Collection } from './collection.js';
+import { BACKGROUND_TIMERS, type Timers } from '../../kernel/lifecycle.js';
 
 /** What the collection needs of the QQ provider. */
 export interface PlaylistProvider {
@@ -24,7 +25,7 @@ const RETRY_MS = 60_000;
  */
 export class QqPlaylistCollection extends EventEmitter implements Collection {
   tracks: readonly Track[] | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTimer: (() => void) | null = null;
   private closed = false;
   private readonly abort = new AbortController();
   private mids = new Set<string>();
@@ -34,6 +35,7 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
     private readonly entry: QqPlaylistEntry,
     private readonly provider: PlaylistProvider | undefined,
     private readonly log: Logger,
+    private readonly timers: Timers = BACKGROUND_TIMERS,
   ) {
     super();
     if (!provider) {
@@ -47,7 +49,7 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
   close(): void {
     this.closed = true;
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelTimer?.();
   }
 
   private async start(provider: PlaylistProvider): Promise<void> {
@@ -73,8 +75,7 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
       if (!this.tracks) next = RETRY_MS;
     }
     if (this.closed) return;
-    this.timer = setTimeout(() => void this.read(provider), next);
-    this.timer.unref();
+    this.cancelTimer = this.timers.after(next, () => void this.read(provider));
   }
 
   private publish(list: QqPlaylist, how: string): void {
