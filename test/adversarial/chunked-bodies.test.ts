@@ -11,14 +11,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import type { Listener } from '../helpers/listener.js';
-import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
+import { decodeMp3, silentRuns } from '../helpers/media.js';
 import { basicAuth, ffmpegDj } from '../helpers/source-client.js';
-import { startStationProcess, steadyListener, type StationProcess } from '../helpers/station-process.js';
-import { tempDir, writePlaylist } from '../helpers/station.js';
+import type { StationProcess } from '../helpers/station-process.js';
+import { twoChannelStation } from '../helpers/two-channels.js';
 
 const PW = 'dana-right-password';
 const HEAD = `PUT /radio.mp3 HTTP/1.1\r\nHost: x\r\n${basicAuth('dana', PW)}Content-Type: audio/mpeg\r\nTransfer-Encoding: chunked\r\n\r\n`;
@@ -53,16 +51,11 @@ describe('adversarial: hostile chunked bodies from a signed-in DJ', { timeout: 2
   let dj: ChildProcess | null = null;
 
   before(async () => {
-    const dir = tempDir('chunked-attack');
-    await makeTone({ file: path.join(dir, 'r.m4a'), freq: 440, seconds: 180, args: ['-c:a', 'aac'], title: 'Radio' });
-    await makeTone({ file: path.join(dir, 'o.m4a'), freq: 660, seconds: 180, args: ['-c:a', 'aac'], title: 'Other' });
-    writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, tracks: [{ source: 'file', path: 'r.m4a' }] });
-    writePlaylist(dir, 'other', { name: 'Other', mount: '/other.mp3', loudness: false, tracks: [{ source: 'file', path: 'o.m4a' }] });
-    const djs = path.join(tempDir('chunked-attack-djs'), 'djs.json');
-    await writeDjFile(djs, { djs: [{ user: 'dana', channels: ['radio'], hash: await hashPassword(PW), timezone: 'UTC' }] });
-    station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('chunked-attack-cache'), DJS_FILE: djs, LIVE_SOURCE_TIMEOUT_S: '3' });
-    radio = await steadyListener(`${station.url}/radio.mp3`);
-    other = await steadyListener(`${station.url}/other.mp3`);
+    ({ station, radio, other } = await twoChannelStation('chunked-attack', {
+      seconds: 180,
+      djs: [{ user: 'dana', channel: 'radio', password: PW }],
+      env: { LIVE_SOURCE_TIMEOUT_S: '3' },
+    }));
   });
 
   after(async () => {

@@ -11,15 +11,13 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import type { Listener } from '../helpers/listener.js';
-import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
+import { decodeMp3, silentRuns } from '../helpers/media.js';
 import { freePort, until } from '../helpers/ports.js';
 import { ffmpegDj, sourceHead, sourceRequest } from '../helpers/source-client.js';
-import { startStationProcess, steadyListener, type StationProcess } from '../helpers/station-process.js';
-import { tempDir, writePlaylist } from '../helpers/station.js';
+import type { StationProcess } from '../helpers/station-process.js';
+import { twoChannelStation } from '../helpers/two-channels.js';
 
 const PW = { alice: 'alice-right-password', bob: 'bob-right-password' };
 
@@ -56,28 +54,15 @@ describe('adversarial: sign-in floods at the live door', { timeout: 240_000 }, (
   let dj: ChildProcess | null = null;
 
   before(async () => {
-    const dir = tempDir('signin');
-    await makeTone({ file: path.join(dir, 'r.m4a'), freq: 440, seconds: 120, args: ['-c:a', 'aac'], title: 'Radio' });
-    await makeTone({ file: path.join(dir, 'o.m4a'), freq: 660, seconds: 120, args: ['-c:a', 'aac'], title: 'Other' });
-    writePlaylist(dir, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, tracks: [{ source: 'file', path: 'r.m4a' }] });
-    writePlaylist(dir, 'other', { name: 'Other', mount: '/other.mp3', loudness: false, tracks: [{ source: 'file', path: 'o.m4a' }] });
-    const djs = path.join(tempDir('signin-djs'), 'djs.json');
-    await writeDjFile(djs, {
-      djs: [
-        { user: 'alice', channels: ['radio'], hash: await hashPassword(PW.alice), timezone: 'UTC' },
-        { user: 'bob', channels: ['other'], hash: await hashPassword(PW.bob), timezone: 'UTC' },
-      ],
-    });
     livePort = await freePort();
-    station = await startStationProcess({
-      PLAYLISTS_DIR: dir,
-      CACHE_DIR: tempDir('signin-cache'),
-      DJS_FILE: djs,
-      LIVE_PORT: String(livePort),
-      MAX_CONNECTIONS_PER_ADDRESS: '16',
-    });
-    radio = await steadyListener(`${station.url}/radio.mp3`);
-    other = await steadyListener(`${station.url}/other.mp3`);
+    ({ station, radio, other } = await twoChannelStation('signin', {
+      seconds: 120,
+      djs: [
+        { user: 'alice', channel: 'radio', password: PW.alice },
+        { user: 'bob', channel: 'other', password: PW.bob },
+      ],
+      env: { LIVE_PORT: String(livePort), MAX_CONNECTIONS_PER_ADDRESS: '16' },
+    }));
   });
 
   after(async () => {
