@@ -85,7 +85,7 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     collect() {
       this.reset();
       for (const c of channels())
-        for (const o of src.outputs.of(c)?.icecast ?? []) this.set({ channel: c.id, server: o.server }, o.client.status === 'streaming' ? 1 : 0);
+        for (const o of src.outputs.of(c)?.icecast ?? []) this.set({ channel: c.id, server: o.server }, o.client.state === 'streaming' ? 1 : 0);
     },
   });
   new Counter({

@@ -57,10 +57,10 @@ export function icecastOutputView(o: IcecastOutput) {
   return {
     kind: 'icecast' as const,
     server: o.server,
-    connected: o.client.status === 'streaming',
-    status: o.client.status,
+    connected: o.client.state === 'streaming',
+    status: o.client.state,
     // A spare's refusal ("mount in use") is its job, not an error.
-    lastError: o.client.status === 'spare' ? null : (o.client.lastError?.message ?? null),
+    lastError: o.client.state === 'spare' ? null : (o.client.lastError?.message ?? null),
   };
 }
 

@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../kernel/retry.js';
 import type { Channel } from '../playout/channel.js';
 import type { Station } from '../playout/station.js';
 import { IcecastOutput } from './icecast/output.js';
+import type { SourceStatus } from './icecast/source-client.js';
 import type { SourceMethod, StreamInfo } from './icecast/protocol.js';
 import { ListenerHub } from './listeners.js';
 
@@ -80,7 +81,7 @@ export class OutputSet extends EventEmitter {
    * attempt (on air, or failed and waiting to retry), or after `capMs`.
    */
   attemptsSettled(capMs: number): Promise<void> {
-    const pending = [...this.byChannel.values()].flatMap((o) => o.icecast.map((i) => i.client)).filter((c) => c.status === 'connecting');
+    const pending = [...this.byChannel.values()].flatMap((o) => o.icecast.map((i) => i.client)).filter((c) => c.state === 'connecting');
     if (pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       let left = pending.length;
@@ -89,8 +90,8 @@ export class OutputSet extends EventEmitter {
         for (const c of pending) c.off('status', onStatus);
         resolve();
       };
-      const onStatus = (_next: string, prev: string): void => {
-        if (prev === 'connecting' && --left === 0) done();
+      const onStatus = (_next: SourceStatus, prev: SourceStatus): void => {
+        if (prev.state === 'connecting' && --left === 0) done();
       };
       const timer = setTimeout(done, capMs);
       for (const c of pending) c.on('status', onStatus);
@@ -124,8 +125,8 @@ export class OutputSet extends EventEmitter {
     for (const o of icecast) {
       o.client.on('connected', () => this.emit('output-status', channel, o, true));
       o.client.on('disconnected', () => this.emit('output-status', channel, o, false));
-      o.client.on('status', (next: string, prev: string) => {
-        if (next === 'spare' && prev !== 'spare') this.emit('output-spare', channel, o);
+      o.client.on('status', (next, prev) => {
+        if (next.state === 'spare' && prev.state !== 'spare') this.emit('output-spare', channel, o);
       });
       o.start();
     }

@@ -78,7 +78,7 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
     const c = client(server.port, { writeTimeoutMs: 300, maxQueuedBytes: maxQueued });
     c.start();
     try {
-      await until('streaming', () => (c.status === 'streaming' ? true : undefined), 5000, 5);
+      await until('streaming', () => (c.state === 'streaming' ? true : undefined), 5000, 5);
       const big = Buffer.concat(Array.from({ length: 150 }, () => FRAME)); // ~62 KB of whole frames
       let worst = 0;
       const t0 = Date.now();
@@ -90,7 +90,7 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
       }
       assert.equal(server.connections.length, 2, 'reconnected after the hang');
       assert.ok(worst <= maxQueued + big.length, `queued at most ${worst} bytes`);
-      await until('streaming again', () => (c.status === 'streaming' ? true : undefined), 5000, 5);
+      await until('streaming again', () => (c.state === 'streaming' ? true : undefined), 5000, 5);
       assert.equal(c.connections, 2);
     } finally {
       c.destroy();
@@ -161,7 +161,7 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
       await quick.attemptsSettled(5000);
       const quickMs = performance.now() - t0;
       assert.deepEqual(
-        quick.of(channel)!.icecast.map((o) => o.client.status),
+        quick.of(channel)!.icecast.map((o) => o.client.state),
         ['streaming', 'waiting'],
       );
       assert.ok(quickMs < 1000, `settled when both answered, not at the cap (${quickMs.toFixed(0)} ms)`);
@@ -169,7 +169,7 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
       await stuck.attemptsSettled(300);
       const stuckMs = performance.now() - t1;
       assert.deepEqual(
-        stuck.of(channel)!.icecast.map((o) => o.client.status),
+        stuck.of(channel)!.icecast.map((o) => o.client.state),
         ['streaming', 'connecting'],
       );
       assert.ok(stuckMs >= 290, `a server that never answers holds start-up only until the cap (${stuckMs.toFixed(0)} ms)`);

@@ -85,7 +85,7 @@ describe("the operator's first hour", { timeout: 60_000 }, () => {
     });
     try {
       await new Promise((r) => ws.once('open', r));
-      await until('on Icecast', () => (client().status === 'streaming' ? true : undefined), 10_000);
+      await until('on Icecast', () => (client().state === 'streaming' ? true : undefined), 10_000);
       await ice.kill();
       await until('output-disconnected', () => seen.find((e) => e.event === 'output-disconnected'), 10_000);
       await ice.start();

@@ -27,7 +27,7 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
     try {
       const listener = await listen(`${station.url}/m.mp3`);
       await until('two songs played', () => ((station.station.channel('m')?.songsPlayed ?? 0) >= 2 ? true : undefined), 10_000);
-      await until('streaming', () => (station.outputs.of(station.station.channel('m')!)?.icecast[0]?.client.status === 'streaming' ? true : undefined));
+      await until('streaming', () => (station.outputs.of(station.station.channel('m')!)?.icecast[0]?.client.state === 'streaming' ? true : undefined));
       const res = await fetch(`${station.url}/metrics`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /text\/plain/);

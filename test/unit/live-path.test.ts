@@ -255,11 +255,17 @@ describe('Icecast source client on a fake clock', () => {
       () => client.destroy(),
     );
     const nextConnection = (n: number) => (connections.length >= n ? Promise.resolve() : once(arrived, 'connection'));
-    const status = (want: string) => (client.status === want ? Promise.resolve() : new Promise<void>((r) => client.on('status', (s) => s === want && r())));
+    const status = (want: string) =>
+      client.state === want ? Promise.resolve() : new Promise<void>((r) => client.on('status', (s) => s.state === want && r()));
 
     client.start();
     await nextConnection(1);
     await status('waiting');
+    // The status carries what an operator asks: why, which attempt, when the next one.
+    assert.deepEqual(
+      { ...client.status, lastError: client.lastError?.code },
+      { state: 'waiting', attempt: 1, lastError: 'SCAST_ICECAST_CONNECTION', retryAt: 1000 },
+    );
     for (const [wait, n] of [
       [1000, 2],
       [2000, 3],
@@ -279,7 +285,7 @@ describe('Icecast source client on a fake clock', () => {
     await status('connecting');
     clock.advance(4999);
     await settle();
-    assert.equal(client.status, 'connecting', 'still waiting for a reply 4.999 s in');
+    assert.equal(client.state, 'connecting', 'still waiting for a reply 4.999 s in');
     clock.advance(1);
     await status('waiting');
     assert.match(client.lastError?.message ?? '', /no reply within 5000 ms/);
@@ -288,12 +294,14 @@ describe('Icecast source client on a fake clock', () => {
     clock.advance(8000);
     const [{ downMs }] = await connected;
     assert.equal(downMs, 20_000, 'down from start to on air, on the clock');
+    assert.deepEqual(client.status, { state: 'streaming', since: 20_000, connection: 1 });
+    assert.equal(client.lastError, null, 'on air: no error kept');
     assert.deepEqual(connections, [0, 1000, 3000, 7000, 20_000]);
     // close() twice: one promise.
     const a = client.close();
     assert.equal(client.close(), a);
     await a;
-    assert.equal(client.status, 'closed');
+    assert.equal(client.state, 'closed');
   });
 });
 

@@ -103,7 +103,7 @@ export async function handOver(d: HandoverDeps, info: StreamInfo): Promise<'move
     return 'moved';
   } catch (err) {
     d.log.warn({ err: reasonOf(err) }, 'moving listeners across a reconnect failed; reconnecting plainly');
-    if (d.client.status === 'streaming') d.client.reconnect(info);
+    if (d.client.state === 'streaming') d.client.reconnect(info);
     if (moved) await moveClients(admin, tempMount, opts.mount).catch(() => undefined);
     return 'reconnected';
   } finally {

@@ -187,7 +187,7 @@ export class IcecastOutput {
     this.sending = true;
     try {
       let attempt = 0;
-      while (this.dirty && this.title !== null && this.client.status === 'streaming') {
+      while (this.dirty && this.title !== null && this.client.state === 'streaming') {
         this.dirty = false;
         const title = this.title;
         try {

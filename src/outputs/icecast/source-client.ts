@@ -34,7 +34,20 @@ const SPARE_RETRY_MS = 200;
  * playlist: a hot spare). Not a fault; retried every 200 ms, so it is on
  * air at once when the mount frees up.
  */
-export type SourceStatus = 'idle' | 'connecting' | 'streaming' | 'waiting' | 'spare' | 'closing' | 'closed';
+export type SourceStatus =
+  | { state: 'idle' }
+  /** A handshake under way; `lastError` is why the previous attempt failed, if one did. */
+  | { state: 'connecting'; attempt: number; lastError: ScastError | null }
+  /** On air since `since` (the clock's ms), on the `connection`th successful handshake. */
+  | { state: 'streaming'; since: number; connection: number }
+  /** Off air after `lastError`; the next attempt is at `retryAt`. */
+  | { state: 'waiting'; attempt: number; lastError: ScastError; retryAt: number }
+  /** Another source has the mount; asking again every SPARE_RETRY_MS. */
+  | { state: 'spare'; since: number }
+  | { state: 'closing'; lastError: ScastError | null }
+  | { state: 'closed'; lastError: ScastError | null };
+
+export type SourceState = SourceStatus['state'];
 
 export interface SourceClientEvents {
   status: [next: SourceStatus, prev: SourceStatus];
@@ -68,8 +81,7 @@ export interface SourceClientOptions {
  * hear the present, not a replay. Failures reconnect by the retry policy.
  */
 export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
-  status: SourceStatus = 'idle';
-  lastError: ScastError | null = null;
+  status: SourceStatus = { state: 'idle' };
   /** Successful handshakes so far. */
   connections = 0;
   bytesSent = 0;
@@ -89,6 +101,17 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   /** A reconnect asked for (new details): a 'mount in use' meanwhile is the old connection not yet gone, not another source. */
   private handingOver = false;
 
+  /** Why the last attempt or connection failed; null once on air again (and for a spare, which is no fault). */
+  get lastError(): ScastError | null {
+    const s = this.status;
+    return 'lastError' in s ? s.lastError : null;
+  }
+
+  /** The status's name, for comparisons and views. */
+  get state(): SourceState {
+    return this.status.state;
+  }
+
   constructor(private readonly opts: SourceClientOptions) {
     super();
     this.info = opts.info;
@@ -97,7 +120,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   }
 
   start(): void {
-    if (this.status !== 'idle') return;
+    if (this.state !== 'idle') return;
     this.downSince = this.clock.now();
     this.connect();
   }
@@ -105,7 +128,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   /** Send audio (whole MP3 frames). Returns false when it was dropped. */
   write(data: Buffer): boolean {
     const socket = this.socket;
-    if (this.status !== 'streaming' || socket === null) return false;
+    if (this.state !== 'streaming' || socket === null) return false;
     if (socket.writableLength > (this.opts.maxQueuedBytes ?? 256 * 1024)) {
       const since = this.stalledSince ?? this.clock.now();
       this.stalledSince = since;
@@ -128,7 +151,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
    */
   reconnect(info: StreamInfo): void {
     this.info = info;
-    if (this.status !== 'streaming') return; // the next connection carries it anyway
+    if (this.state !== 'streaming') return; // the next connection carries it anyway
     const old = this.socket;
     this.socket = null;
     this.handingOver = true;
@@ -138,7 +161,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
 
   /** Between sending the request and reading the reply (a spare asking again included). */
   private get handshaking(): boolean {
-    return this.status === 'connecting' || (this.status === 'spare' && this.socket !== null);
+    return this.state === 'connecting' || (this.state === 'spare' && this.socket !== null);
   }
 
   /** Drain what is queued and end the connection cleanly. A second call returns the first's promise. */
@@ -147,11 +170,11 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.status === 'closed') return;
+    if (this.state === 'closed') return;
     this.clearRetry();
     // Mid-handshake there is no audio to drain: do not wait on a server that may never answer.
     if (this.handshaking) this.socket?.destroy();
-    this.setStatus('closing');
+    this.setStatus({ state: 'closing', lastError: this.lastError });
     const socket = this.socket;
     if (socket !== null && !socket.destroyed) {
       await new Promise<void>((resolve) => {
@@ -164,24 +187,24 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
       });
     }
     this.socket = null;
-    this.setStatus('closed');
+    this.setStatus({ state: 'closed', lastError: this.lastError });
     this.emit('closed');
   }
 
   /** Abort at once. Idempotent. */
   destroy(): void {
-    if (this.status === 'closed') return;
+    if (this.state === 'closed') return;
     this.clearRetry();
     this.socket?.destroy();
     this.socket = null;
-    this.setStatus('closed');
+    this.setStatus({ state: 'closed', lastError: this.lastError });
     this.emit('closed');
   }
 
   private connect(): void {
     const { target, mount } = this.opts;
     // A spare keeps saying so while it asks again.
-    if (this.status !== 'spare') this.setStatus('connecting');
+    if (this.state !== 'spare') this.setStatus({ state: 'connecting', attempt: this.attempt + 1, lastError: this.lastError });
     let request: Buffer;
     try {
       request = buildSourceRequest({
@@ -234,7 +257,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
         const reply = parser.end();
         if (reply !== null && reply.verdict !== 'accepted') return this.onReply(reply, socket);
         this.fail(new IcecastConnectionError(target.server, mount, 'server closed the connection during the handshake'), socket);
-      } else if (this.status === 'streaming') {
+      } else if (this.state === 'streaming') {
         this.fail(new IcecastConnectionError(target.server, mount, 'server closed the connection'), socket);
       }
     });
@@ -246,12 +269,11 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
       case 'accepted': {
         this.attempt = 0;
         this.connections += 1;
-        this.lastError = null;
         this.lastLoggedCode = null;
         const downMs = this.downSince === null ? 0 : this.clock.now() - this.downSince;
         this.downSince = null;
         this.handingOver = false;
-        this.setStatus('streaming');
+        this.setStatus({ state: 'streaming', since: this.clock.now(), connection: this.connections });
         this.log.info({ status: reply.status, downMs, connections: this.connections }, 'on air');
         this.emit('connected', { downMs });
         return;
@@ -269,12 +291,11 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   /** Drop the connection and schedule the next attempt by the retry policy. */
   private fail(err: ScastError, socket: net.Socket | null = this.socket): void {
     if (socket !== this.socket) return; // a stale socket's late event
-    if (this.status === 'closing' || this.status === 'closed') return;
-    const wasStreaming = this.status === 'streaming';
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const wasStreaming = this.state === 'streaming';
     this.socket?.destroy();
     this.socket = null;
     this.stalledSince = null;
-    this.lastError = err;
     if (wasStreaming) this.downSince = this.clock.now();
     this.attempt += 1;
     const busy = err instanceof IcecastMountBusyError && !this.handingOver;
@@ -282,7 +303,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
     const wait = busy || freeing ? SPARE_RETRY_MS : this.opts.retry(this.attempt, err);
     // One line per kind of trouble, not one per attempt.
     const level = err instanceof IcecastAuthError ? 'error' : busy ? 'info' : 'warn';
-    if (busy && this.status !== 'spare') {
+    if (busy && this.state !== 'spare') {
       this.log.info(
         { err: { code: err.code, message: err.message } },
         `mount ${this.opts.mount} on Icecast ${this.opts.target.server} is in use by another source: standing by as a hot spare, on air as soon as it is free`,
@@ -298,12 +319,13 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
     }
     // 'disconnected' goes out once the status says so: listeners read it (the feed's output view).
     if (wait === null) {
-      this.setStatus('closed');
+      this.setStatus({ state: 'closed', lastError: err });
       if (wasStreaming) this.emit('disconnected', err);
       this.emit('closed');
       return;
     }
-    this.setStatus(busy ? 'spare' : 'waiting');
+    if (!busy) this.setStatus({ state: 'waiting', attempt: this.attempt, lastError: err, retryAt: this.clock.now() + wait });
+    else if (this.state !== 'spare') this.setStatus({ state: 'spare', since: this.clock.now() });
     if (wasStreaming) this.emit('disconnected', err);
     this.cancelRetry = this.clock.after(wait, () => {
       this.cancelRetry = null;
@@ -316,10 +338,10 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
     this.cancelRetry = null;
   }
 
+  /** A new status; the event goes out when its state changes (not for new data in the same state). */
   private setStatus(next: SourceStatus): void {
-    if (next === this.status) return;
     const prev = this.status;
     this.status = next;
-    this.emit('status', next, prev);
+    if (next.state !== prev.state) this.emit('status', next, prev);
   }
 }
