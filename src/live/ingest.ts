@@ -248,9 +248,6 @@ export class LiveIngest {
       ...(this.opts.openInput ? { openInput: this.opts.openInput } : {}),
       log: this.log.child({ channel: channel.id, dj: dj.user }),
     });
-    // Ended already by the bytes that came with its head (a malformed chunked body): never registered,
-    // or its 'ended' (emitted before anyone listened) would leave the mount held by a show that is over.
-    if (show.status === 'ended') return;
     this.shows.set(channel.id, { show, ...who });
     show.on('status', (s: ShowStatus) => {
       if (s === 'ended' && this.shows.get(channel.id)?.show === show) this.shows.delete(channel.id);
@@ -259,6 +256,8 @@ export class LiveIngest {
       { from: socket.remoteAddress, format, name: show.name, client: head.headers.get('user-agent')?.slice(0, 80) },
       `live: ${dj.user} connected to ${channel.id}`,
     );
+    // Listened to first: the bytes that came with the head may end the show at once.
+    show.start();
   }
 
   /** Take no more sources and end every show (the station stops). A second call returns the first's promise. */

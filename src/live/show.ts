@@ -19,7 +19,8 @@ const WATCH_MS = 50;
 const BUFFERING_WATCH_MS = 10;
 
 /**
- * Lifecycle: buffering (connected, its first audio decoding) --> on-air
+ * Lifecycle: made (its input opened) --start()--> buffering (its first
+ * audio decoding; status already reads buffering) --> on-air
  * (the channel took it over) --> ended; buffering --> ended when it never
  * gave audio. `end(reason)` is idempotent.
  */
@@ -84,8 +85,9 @@ export class Show extends EventEmitter<ShowEvents> {
   private title: string | undefined;
   private readonly input: ShowInput;
   private readonly startedAt: number;
-  /** Stops the show's watch; a no-op until it starts (the audio that came with the head may end the show first). */
+  /** Stops the show's watch; a no-op until start(). */
   private stopWatch: () => void = () => undefined;
+  private started = false;
   private dropped = 0;
   private hoursCheckedAt: number;
   private readonly onChannelStatus = (s: string): void => {
@@ -103,8 +105,18 @@ export class Show extends EventEmitter<ShowEvents> {
     const loudness = o.channel.playlist.loudness;
     const open = o.openInput ?? ((io: LiveInputOptions) => new LiveInput(io));
     this.input = open({ decoderPath: o.decoderPath, format: o.format, now, loudnessTarget: loudness === false ? undefined : loudness.target });
-    // The ingest told the channel a DJ is coming when the sign-in began; this show now carries that.
-    const { input } = this;
+  }
+
+  /**
+   * Start taking the DJ's audio (the bytes that came with the head first)
+   * and watching the show. Called once whoever keeps the show listens to its
+   * events: those very bytes may end it (a malformed chunked body).
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { o, input } = this;
+    const now = (): number => o.clock.now();
     const { socket } = o;
     const unchunk = o.chunked ? new ChunkedDecoder() : null;
     const feed = (bytes: Buffer): void => {
@@ -121,18 +133,16 @@ export class Show extends EventEmitter<ShowEvents> {
       if (unchunk?.done) this.end('the DJ disconnected');
     };
     input.onDrain(() => socket.resume());
-    if (o.rest.length > 0) feed(o.rest);
+    o.channel.on('status', this.onChannelStatus);
+    this.stopWatch = o.clock.every(BUFFERING_WATCH_MS, () => this.check());
     socket.on('data', feed);
     socket.on('end', () => this.end('the DJ disconnected'));
     socket.on('close', () => this.end('the DJ disconnected'));
-    socket.resume();
     void input.done.then(() => {
       if (input.error) this.end(`the input could not be decoded (${input.error.message.slice(0, 200)})`, 'warn');
     });
-    // The audio that came with the head may already have ended the show (a malformed chunked body).
-    if (this.status === 'ended') return;
-    o.channel.on('status', this.onChannelStatus);
-    this.stopWatch = o.clock.every(BUFFERING_WATCH_MS, () => this.check());
+    if (o.rest.length > 0) feed(o.rest);
+    if (this.status !== 'ended') socket.resume();
   }
 
   /** The DJ's client sent a title: on air now, or when the show goes on. */
