@@ -4,13 +4,20 @@
  *
  * - `status`: a union of named states, read from outside, never written;
  *   each change emitted as a typed `status` event (EventEmitter<Events>,
- *   with the events spelled out as a type beside the class).
+ *   with the events spelled out as a type beside the class). A state with
+ *   data of its own carries it, so no flag beside the status can disagree
+ *   with it: the Icecast source client's attempt, last error and retry
+ *   time; a decoder's error; an upcoming song's prepared media.
  * - `close()`: idempotent; a second call returns the first call's promise
  *   (`close() { return (this.closing ??= this.shutdown()); }`), so callers
  *   racing to stop wait for the same end.
  * - time comes in: a Clock given at construction (REAL_CLOCK when none),
  *   never setTimeout/setInterval/Date.now inside, so a test drives timeouts,
- *   backoffs and heartbeats on a fake clock without waiting.
+ *   backoffs and heartbeats on a fake clock without waiting. Left on real
+ *   timers: one-shot bounds inside a single operation (the resolver's
+ *   watchdog, a retry's sleep, the encoder's kill-after-close, the front
+ *   door's first-bytes timeout, the forced exit), which a test meets by
+ *   running the operation.
  */
 
 /** Timers, each returning its cancel function. */
