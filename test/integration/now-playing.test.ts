@@ -156,7 +156,7 @@ describe('now playing: WebSocket feed, API and control', { timeout: 180_000 }, (
     // Stop reading, then make the server send far more than it may queue.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const channel = station.station.channel('one')!;
-    const fakeOutput = { server: 'x:1', client: { status: 'waiting', lastError: { message: 'e'.repeat(20_000) } } };
+    const fakeOutput = { server: 'x:1', client: { state: 'waiting', lastError: { message: 'e'.repeat(20_000) } } };
     const closed = new Promise((r) => slow.ws.once('close', r));
     for (let i = 0; i < 2000 && station.logs.find(/too slow/).length === 0; i++) {
       station.outputs.emit('output-status', channel, fakeOutput, false);
