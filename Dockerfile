@@ -1,30 +1,86 @@
-# One image for both sCast commands: the streamer (node dist/src/main.js) and
-# api-proxy (node dist/api-proxy/main.js).
-FROM node:20-bookworm-slim AS build
+# One image for both sCast commands: the streamer (the default command) and
+# api-proxy (`node dist/api-proxy/main.js`). Built by `docker compose build`,
+# or by hand (the CA secret only where HTTPS passes a proxy with its own CA):
+#   docker build -t scast .
+#   podman build --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt -t scast .
+# Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/scast --push .
+
+# ffmpeg from Debian's own source package (its security patches included),
+# built with only what a station reads: the audio demuxers the streamer
+# allows (src/ffmpeg/input.ts), their decoders, the filters its analysis
+# uses, files and pipes as the only protocols. A downloaded song can reach
+# no other code; the binary is ~10 MB where Debian's ffmpeg package and its
+# libraries are ~400 MB.
+FROM docker.io/library/debian:bookworm-slim AS ffmpeg
+RUN set -eu \
+ && if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+      sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources; \
+    else \
+      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/sources.list; \
+    fi \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends dpkg-dev gcc libc6-dev make nasm pkg-config libmp3lame-dev xz-utils \
+ && mkdir /src && cd /src && apt-get source -qq ffmpeg
+RUN cd /src/ffmpeg-*/ \
+ && ./configure --prefix=/opt/ffmpeg \
+      --disable-everything --disable-autodetect --disable-doc --disable-debug --disable-network \
+      --disable-avdevice --disable-swscale --disable-postproc --disable-ffplay --disable-ffprobe \
+      --enable-libmp3lame --enable-swresample \
+      --enable-protocol=file,pipe \
+      --enable-demuxer=mov,mp3,aac,flac,ogg,wav,w64,aiff,matroska,asf,caf,pcm_s16le \
+      --enable-muxer=null,pcm_s16le,mp3,ffmetadata \
+      --enable-decoder=aac,aac_fixed,aac_latm,mp1,mp1float,mp2,mp2float,mp3,mp3float,flac,alac,vorbis,opus,wmav1,wmav2,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_f64le,pcm_f64be,pcm_u8,pcm_s8,pcm_alaw,pcm_mulaw \
+      --enable-encoder=pcm_s16le,libmp3lame \
+      --enable-parser=aac,aac_latm,mpegaudio,flac,opus,vorbis \
+      --enable-filter=abuffer,abuffersink,aformat,anull,aresample,atrim,asetpts,ebur128,silencedetect,volume \
+ && make -j"$(nproc)" \
+ && make install \
+ && /opt/ffmpeg/bin/ffmpeg -hide_banner -version | head -1 \
+ && for f in mov mp3 aac flac ogg wav matroska s16le; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h demuxer=$f | grep -q "^Demuxer $f" || { echo "demuxer $f missing" >&2; exit 1; }; done \
+ && for f in null s16le mp3 ffmetadata; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h muxer=$f | grep -q "^Muxer $f" || { echo "muxer $f missing" >&2; exit 1; }; done
+
+# The app, compiled; npm reaches the registry with the build's CA secret when one is given.
+FROM docker.io/library/node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
+ && npm ci --no-audit --no-fund --omit=optional
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY api-proxy ./api-proxy
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --omit=optional
 
-# Runtime: Debian's ffmpeg probes and decodes downloaded songs: it gets decoder
-# security fixes, where the static ffmpeg shipped in @ffmpeg-installer/ffmpeg is
-# a 2018 build, kept only for the operator's own files (it starts in ~10 ms
-# with ~1 MB private memory). Encoding is done by Debian's `lame`
-# (MP3_ENCODER=auto picks it): the same libmp3lame, the same bytes as
-# ffmpeg's, at ~0.7 % of a core and ~4 MB per channel.
-FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends lame ffmpeg && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+# Runtime: Debian slim with node's binary alone (no npm: the base node image
+# keeps it in a layer removal cannot shrink), lame (MP3 encoding,
+# MP3_ENCODER=auto picks it) and the ffmpeg above. No compiler, no package
+# manager beyond Debian's own.
+FROM docker.io/library/debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends lame \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 1000 node \
+ && useradd --uid 1000 --gid node --no-create-home --home-dir /app --shell /usr/sbin/nologin node \
+ && mkdir -p /cache /recordings /app/djs \
+ && chown node:node /cache /recordings /app/djs
+COPY --from=docker.io/library/node:20-bookworm-slim /usr/local/bin/node /usr/local/bin/node
+COPY --from=ffmpeg /opt/ffmpeg/bin/ffmpeg /usr/local/bin/ffmpeg
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY playlists ./playlists
-RUN mkdir -p /cache && chown node:node /cache
+# Every writable path is a volume, so the root file system can be read-only.
+ENV NODE_ENV=production \
+    PLAYLISTS_DIR=/app/playlists \
+    CACHE_DIR=/cache \
+    RECORDINGS_DIR=/recordings \
+    DJS_FILE=/app/djs/djs.json
+VOLUME ["/cache", "/recordings", "/app/djs"]
 USER node
 EXPOSE 8080 8090
+# 200 only while every channel is on air with no dead air (GET /health).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]
