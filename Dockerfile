@@ -81,6 +81,5 @@ VOLUME ["/cache", "/recordings", "/app/djs"]
 USER node
 EXPOSE 8080 8090
 # 200 only while every channel is on air with no dead air (GET /health).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/src/health-probe.js"]
 CMD ["node", "dist/src/main.js"]
