@@ -2,7 +2,7 @@
 # Install the Debian packages named as arguments when they are missing. As
 # root it installs them; otherwise it stops with the exact command to run.
 set -euo pipefail
-declare -A binary=( [icecast2]=icecast2 [ffmpeg]=ffmpeg [redis-server]=redis-server [liquidsoap]=liquidsoap [ezstream]=ezstream [docker-compose]=docker-compose [chromium]=chromium [gettext-base]=envsubst [lame]=lame )
+declare -A binary=( [icecast2]=icecast2 [ffmpeg]=ffmpeg [redis-server]=redis-server [liquidsoap]=liquidsoap [ezstream]=ezstream [docker-compose]=docker-compose [chromium]=chromium [gettext-base]=envsubst [lame]=lame [podman]=podman [mmdebstrap]=mmdebstrap )
 missing=()
 for pkg in "$@"; do
   if [ -n "${binary[$pkg]:-}" ]; then

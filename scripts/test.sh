@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles;
-# ezstream and liquidsoap: live shows are tested with real source clients.
-bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl
+# ezstream and liquidsoap: live shows are tested with real source clients;
+# podman (with crun, netavark, aardvark-dns) and mmdebstrap: the compose file is run in real containers.
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl \
+  podman crun netavark aardvark-dns mmdebstrap
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 # Lint (ESLint, type-aware: no floating promises) and formatting (Prettier).
@@ -13,9 +15,10 @@ npm run -s lint
 # The reference pages generated from the schemas must be what the schemas say.
 node --import tsx scripts/gen-docs.ts --check
 bash scripts/audit.sh
-files=(test/unit/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts)
+files=(test/unit/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts test/containers/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 # Bounded everywhere, so a hang is a failure with a name rather than a silent
 # CI timeout: each test has 5 minutes, a test file's process exits once its
-# tests are done even if a handle leaked, and the whole run has 40 minutes.
-exec timeout --kill-after=30s 40m node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec "${files[@]}"
+# tests are done even if a handle leaked, and the whole run has 60 minutes
+# (the compose test builds its images on a machine that has none: ~15 minutes).
+exec timeout --kill-after=30s 60m node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec "${files[@]}"

@@ -40,7 +40,16 @@ export interface Standin {
   close(): Promise<void>;
 }
 
-export async function startStandin(songs: StandinSong[], playlists: Record<string, StandinPlaylist> = {}): Promise<Standin> {
+/**
+ * `opts.listen`: the address to listen on (default loopback); `opts.publicHost`:
+ * the host name its URLs (API base, CDN addresses) carry, for clients that
+ * reach it by another name (containers: host.containers.internal).
+ */
+export async function startStandin(
+  songs: StandinSong[],
+  playlists: Record<string, StandinPlaylist> = {},
+  opts: { listen?: string; publicHost?: string } = {},
+): Promise<Standin> {
   const s: Standin = {
     base: '',
     calls: new Map(),
@@ -205,8 +214,8 @@ export async function startStandin(songs: StandinSong[], playlists: Record<strin
     res.writeHead(404);
     res.end();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  s.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, opts.listen ?? '127.0.0.1', r));
+  s.base = `http://${opts.publicHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   s.close = () =>
     new Promise<void>((r) => {
       server.closeAllConnections();
