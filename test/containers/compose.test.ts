@@ -35,6 +35,7 @@ const ICECAST_IMAGE = `localhost/scast-icecast:${TAG}`;
 const PROJECT = `scast${process.pid}`;
 const QQ_MID = '0039MnYb0qxYhV';
 const DJ_PASSWORD = 'dana-compose-password';
+const PLAYLIST_ID = '7039470358';
 
 const SECRETS = {
   ICECAST_SOURCE_PASSWORD: 'src0123456789abcdef',
@@ -118,13 +119,20 @@ describe('docker compose, for real: images built, the station up in containers',
       const playlists = path.join(project, 'playlists');
       mkdirSync(playlists);
       await makeTone({ file: path.join(playlists, 'tone.m4a'), freq: 440, seconds: 30, args: ['-c:a', 'aac'], title: 'Compose Tone' });
-      writePlaylist(playlists, 'radio', { name: 'Radio', mount: '/radio.mp3', loudness: false, tracks: [{ source: 'file', path: 'tone.m4a' }] });
+      writePlaylist(playlists, 'radio', {
+        name: 'Radio',
+        mount: '/radio.mp3',
+        loudness: false,
+        live: { record: true },
+        tracks: [{ source: 'file', path: 'tone.m4a' }],
+      });
       writePlaylist(playlists, 'qq', { name: 'QQ', mount: '/qq.mp3', loudness: false, tracks: [{ source: 'qq', id: QQ_MID }] });
+      writePlaylist(playlists, 'qqlist', { name: 'QQ list', mount: '/qqlist.mp3', loudness: false, tracks: [{ source: 'qq-playlist', id: PLAYLIST_ID }] });
       const qqFile = path.join(project, 'qq-song.m4a');
       await makeTone({ file: qqFile, freq: 660, seconds: 30, args: ['-c:a', 'aac'] });
       standin = await startStandin(
         [{ mid: QQ_MID, title: '晴天', singer: [{ mid: 's', name: '周杰伦' }], interval: 30, file: qqFile }],
-        {},
+        { [PLAYLIST_ID]: { title: 'Mine', mids: [QQ_MID] } },
         { listen: '0.0.0.0', publicHost: 'host.containers.internal' },
       );
 
@@ -203,11 +211,17 @@ describe('docker compose, for real: images built, the station up in containers',
   }
 
   /** Songs in the media cache volume, DJ accounts, Redis keys: what a restart must keep. */
-  async function kept(): Promise<{ cache: number; djs: string; redisKeys: number }> {
-    const cache = Number((await compose('exec', '-T', 'streamer', 'sh', '-c', 'find /cache -type f | wc -l')).trim());
+  async function kept(): Promise<{ cache: number; recordings: number; djs: string; redisKeys: number; playlistCopy: number }> {
+    const count = async (dir: string) => Number((await compose('exec', '-T', 'streamer', 'sh', '-c', `find ${dir} -type f | wc -l`)).trim());
     const djs = (await compose('exec', '-T', 'streamer', 'node', 'dist/src/dj.js', 'list')).trim();
-    const redisKeys = Number((await compose('exec', '-T', 'redis', 'redis-cli', '-p', '6379', 'dbsize')).trim());
-    return { cache, djs, redisKeys };
+    const redis = async (...cmd: string[]) => Number((await compose('exec', '-T', 'redis', 'redis-cli', '-p', '6379', ...cmd)).trim());
+    return {
+      cache: await count('/cache'),
+      recordings: await count('/recordings'),
+      djs,
+      redisKeys: await redis('dbsize'),
+      playlistCopy: await redis('exists', `scast:qq:playlist:${PLAYLIST_ID}`),
+    };
   }
 
   test('through the published ports: Icecast mount and built-in output at real-time rate, the page, the feed, a QQ song via api-proxy and Redis', async () => {
@@ -292,11 +306,17 @@ describe('docker compose, for real: images built, the station up in containers',
       dj.kill('SIGKILL');
       listener.close();
     }
+    await until('the show recorded', async () => ((await kept()).recordings > 0 ? true : undefined), 20_000, 500).catch(async (err: Error) => {
+      const said = (await compose('logs', '--no-color', 'streamer')).split('\n').filter((l) => /live|record/i.test(l));
+      throw new Error(`${err.message}; the streamer said: ${said.slice(-8).join('\n')}`);
+    });
   });
 
   test('restart, a killed container, stop, down and up: back on air, nothing lost', async () => {
     const before = await kept();
     assert.ok(before.cache > 0, 'songs in the cache volume');
+    assert.ok(before.recordings > 0, 'the show recorded');
+    assert.equal(before.playlistCopy, 1, 'the QQ playlist copy in Redis');
     let t0 = Date.now();
     await compose('restart', 'streamer');
     const restartMs = Date.now() - t0 + (await onAir());
@@ -335,8 +355,10 @@ describe('docker compose, for real: images built, the station up in containers',
     assert.equal(exit, '0', 'SIGTERM ends it cleanly');
     assert.doesNotMatch(sources, /"listenurl":"[^"]*\/radio\.mp3"/, 'Icecast saw the source leave');
 
-    // down, then up, volumes kept.
+    // down, then up, volumes kept; the owner's playlist unreadable meanwhile, so only the copy in Redis can fill it.
     await compose('down', '--timeout', '10');
+    standin.playlists.get(PLAYLIST_ID)!.shape = 'garbage';
+    const cdnBefore = standin.cdnRequests;
     t0 = Date.now();
     await compose('up', '-d', '--no-build');
     console.log(`# down then up: on air ${Date.now() - t0 + (await onAir())} ms after up began`);
@@ -344,7 +366,38 @@ describe('docker compose, for real: images built, the station up in containers',
     console.log(`# after down/up: kept ${JSON.stringify(afterUp)}`);
     assert.equal(afterUp.djs, before.djs, 'DJ accounts kept');
     assert.ok(afterUp.cache >= before.cache, 'cache kept');
+    assert.ok(afterUp.recordings >= before.recordings, 'recordings kept');
     assert.ok(afterUp.redisKeys >= before.redisKeys, 'Redis kept');
+    const logs = await compose('logs', '--no-color', 'streamer');
+    assert.match(logs, /kept from the last run/, "the QQ playlist's copy in Redis fills the channel while its owner's list cannot be read");
+    await onAir();
+    assert.equal(standin.cdnRequests, cdnBefore, 'the QQ song plays from the cache volume, not downloaded again');
+  });
+
+  test('docker run of the image alone, no environment: the demo channel plays on its defaults', async () => {
+    const port = await freePort();
+    const id = (await sh('podman', ['run', '-d', '--rm', '--read-only', '--tmpfs', '/tmp', '-p', `${port}:8080`, IMAGE])).trim();
+    try {
+      await until(
+        'on air',
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ))
+            ? true
+            : undefined,
+        60_000,
+        250,
+      );
+      const demo = await hears(`http://127.0.0.1:${port}/radio.mp3`, 4);
+      console.log(`# docker run alone: demo channel at ${(demo.rate * 100).toFixed(1)} % of real time`);
+      assert.ok(demo.rate > 0.95 && demo.rate < 1.05, `the demo channel plays at real-time rate (${demo.rate})`);
+      const user = (await sh('podman', ['exec', id, 'id', '-u'])).trim();
+      assert.equal(user, '1000', 'runs as node, not root');
+    } finally {
+      await run('podman', ['rm', '-f', id]).catch(() => undefined);
+    }
   });
 
   test('profile relay: a relay Icecast in its own container pulls the mount', async () => {
