@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles;
 # ezstream and liquidsoap: live shows are tested with real source clients;
-# podman (with runc, netavark, aardvark-dns) and mmdebstrap: the compose file is run in real containers.
+# podman (with runc, netavark, aardvark-dns, and iptables for netavark's port publishing) and mmdebstrap:
+# the compose file is run in real containers.
 bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl \
-  podman runc netavark aardvark-dns mmdebstrap
+  podman runc netavark aardvark-dns iptables mmdebstrap
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit
 # Lint (ESLint, type-aware: no floating promises) and formatting (Prettier).
