@@ -15,7 +15,9 @@ import { bearer, secretMatcher } from '../kernel/auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
-import { FAVICON_SVG, PAGE_HTML } from './page.js';
+import { DEFAULT_ART_SVG, FAVICON_SVG, PAGE_HTML } from './page.js';
+import { listenFile, LISTEN_FILE } from './listen-files.js';
+import { DEFAULT_ART_PATH, nowPlayingRoutes } from './nowplaying-routes.js';
 import { viewsFor } from './public-base.js';
 import { channelView, healthView, historyView, liveShowView, type ViewContext } from './views.js';
 import { liveRoutes } from './live-routes.js';
@@ -128,6 +130,11 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     return reply.type(r.contentType).send(await r.metrics());
   });
   const viewsOf = (req: FastifyRequest): ViewContext => viewsFor(ctx, req.headers, deps.fixedPublicUrl);
+  // Read routes answer any origin: now-playing widgets live on other sites (AzuraCast does the same).
+  app.addHook('onSend', async (req, reply) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.url.startsWith('/api/')) void reply.header('access-control-allow-origin', '*');
+  });
+  nowPlayingRoutes(app, deps.station, viewsOf);
   app.get('/api/channels', async (req) => ({ channels: deps.station.channels.map((c) => channelView(c, viewsOf(req))) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);
@@ -165,6 +172,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML));
   // Every browser asks for it; a 404 there is noise in the operator's first look.
+  app.get(DEFAULT_ART_PATH, async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(DEFAULT_ART_SVG));
   app.get('/favicon.ico', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG));
 
   // Every other GET may be a mount of the built-in listener output.
@@ -180,7 +188,18 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     const mount = mountOf(req.url);
     const channel = deps.station.byMount(mount);
     const hub = channel ? deps.outputs.of(channel)?.hub : undefined;
-    if (!hub) throw new NotFoundError(`mount ${mount}`);
+    if (!hub) {
+      const file = LISTEN_FILE.exec(mount);
+      const of = file ? deps.station.byMount(file[1]!) : undefined;
+      if (!file || !of) throw new NotFoundError(`mount ${mount}`);
+      const view = channelView(of, viewsOf(req));
+      const { type, body } = listenFile(file[2]!, of.playlist.name, [...view.listen.icecast, ...(view.listen.builtin ? [view.listen.builtin] : [])]);
+      return reply
+        .type(`${type}; charset=utf-8`)
+        .header('cache-control', 'no-cache')
+        .header('content-disposition', `inline; filename="${path.basename(file[1]!).replace(/[^\w.-]/g, '_')}.${file[2]}"`)
+        .send(body);
+    }
     reply.hijack();
     if (!head) {
       listening.add(socket);

@@ -53,6 +53,8 @@ export const channelViewSchema = z.object({
   nowPlaying: nowPlayingViewSchema.nullable(),
   next: songViewSchema.partial().extend({ title: z.string() }).nullable(),
   listeners: z.number(),
+  /** Distinct addresses among the built-in output's listeners. */
+  listenersUnique: z.number(),
   outputs: z.array(outputViewSchema),
   /** The live show on air, when a DJ broadcasts into the channel. */
   live: z.object({ dj: z.string(), title: z.string(), startedAt: z.string() }).nullable(),

@@ -129,3 +129,6 @@ connect();
 
 /** The station's icon: a radio wave, in the page's colours. SVG, so one small file serves every size. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1d2433"/><circle cx="32" cy="36" r="6" fill="#f5b942"/><path d="M20 24a17 17 0 0 1 24 0M13 17a27 27 0 0 1 38 0" fill="none" stroke="#f5b942" stroke-width="5" stroke-linecap="round"/></svg>`;
+
+/** Art for a song that has none: the station's wave on a square, large enough for players and Discord embeds alike. */
+export const DEFAULT_ART_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512" width="512" height="512"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#2d6cdf"/><stop offset="1" stop-color="#9b3fd1"/></linearGradient></defs><rect width="512" height="512" fill="url(#g)"/><circle cx="256" cy="296" r="40" fill="#f5b942"/><path d="M176 216a113 113 0 0 1 160 0M130 170a180 180 0 0 1 252 0" fill="none" stroke="#f5b942" stroke-width="28" stroke-linecap="round"/></svg>`;

@@ -82,6 +82,7 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying),
     next: nextView(c),
     listeners: outputs?.hub?.count ?? 0,
+    listenersUnique: outputs?.hub?.unique ?? 0,
     live: c.liveShow && { dj: c.liveShow.dj, title: c.liveShow.title, startedAt: c.liveShow.startedAt },
     programme: c.programme,
     outputs: [

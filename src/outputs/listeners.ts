@@ -61,6 +61,11 @@ export class ListenerHub {
     return this.listeners.size;
   }
 
+  /** Distinct addresses among the listeners (AzuraCast's "unique"). */
+  get unique(): number {
+    return new Set([...this.listeners].map((l) => l.socket.remoteAddress)).size;
+  }
+
   /** New station details: listeners who join from now on get them in their headers. */
   setInfo(info: StreamInfo): void {
     this.info = info;

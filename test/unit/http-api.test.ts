@@ -9,6 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { buildApp } from '../../src/api/app.js';
+import { azNowPlayingSchema, azStationSchema } from '../../src/api/azuracast-schema.js';
+import { stationNumber } from '../../src/api/azuracast.js';
 import { exponentialBackoff } from '../../src/kernel/retry.js';
 import { OutputSet } from '../../src/outputs/output-set.js';
 import { Station } from '../../src/playout/station.js';
@@ -28,6 +30,7 @@ describe('the HTTP API through inject()', () => {
   let outputs: OutputSet;
   let app: ReturnType<typeof buildApp>;
   let noControl: ReturnType<typeof buildApp>;
+  let withIcecast: ReturnType<typeof buildApp>;
 
   before(async () => {
     writeFileSync(path.join(dir, 'news.json'), JSON.stringify({ name: 'News', mount: '/news.mp3', tracks: [] }));
@@ -37,7 +40,11 @@ describe('the HTTP API through inject()', () => {
       mediaDirs: [],
       logger,
       timers: clock,
-      createChannel: (loaded) => fakeChannel(clock, [fakeSong(600 * 44100, 1000, { seconds: 600 })], loaded.playlist, loaded.id).channel,
+      createChannel: (loaded) => {
+        const song = fakeSong(600 * 44100, 1000, { seconds: 600 });
+        song.info.durationMs = 600_000;
+        return fakeChannel(clock, [song], loaded.playlist, loaded.id).channel;
+      },
     });
     outputs = new OutputSet(station, {
       icecast: [],
@@ -52,11 +59,12 @@ describe('the HTTP API through inject()', () => {
     const deps = { station, outputs, logger, publicUrl: () => 'http://radio.example', icecastUrls: [] };
     app = buildApp({ ...deps, controlToken: TOKEN });
     noControl = buildApp(deps);
-    await Promise.all([app.ready(), noControl.ready()]);
+    withIcecast = buildApp({ ...deps, icecastUrls: ['http://127.0.0.1:8000'] });
+    await Promise.all([app.ready(), noControl.ready(), withIcecast.ready()]);
   });
 
   after(async () => {
-    await Promise.all([app.close(), noControl.close()]);
+    await Promise.all([app.close(), noControl.close(), withIcecast.close()]);
     await outputs.close();
     await station.close();
   });
@@ -136,5 +144,83 @@ describe('the HTTP API through inject()', () => {
     const page = await app.inject({ method: 'GET', url: '/' });
     assert.equal(page.statusCode, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
+  });
+
+  test("AzuraCast's now-playing API: its shape, by shortcode and numeric id, any origin, unknown stations 404", async () => {
+    const all = await app.inject({ method: 'GET', url: '/api/nowplaying', headers: { host: 'radio.example:8080', origin: 'https://widget.example' } });
+    assert.equal(all.statusCode, 200);
+    assert.equal(all.headers['access-control-allow-origin'], '*', 'widgets on other sites may read it');
+    const list = all.json<unknown[]>().map((x) => azNowPlayingSchema.parse(x));
+    const jazz = list.find((n) => n.station.shortcode === 'jazz');
+    assert.ok(jazz, 'every channel is a station');
+    assert.equal(jazz.station.name, 'Jazz 爵士');
+    assert.equal(jazz.station.listen_url, 'http://radio.example:8080/jazz.mp3');
+    assert.equal(jazz.station.playlist_m3u_url, 'http://radio.example:8080/jazz.mp3.m3u');
+    assert.equal(jazz.station.playlist_pls_url, 'http://radio.example:8080/jazz.mp3.pls');
+    assert.equal(jazz.station.public_player_url, 'http://radio.example:8080/jazz');
+    assert.deepEqual(
+      jazz.station.mounts.map((m) => [m.path, m.format, m.bitrate, m.is_default]),
+      [['/jazz.mp3', 'mp3', 128, true]],
+    );
+    assert.equal(jazz.is_online, true);
+    const np = jazz.now_playing;
+    assert.ok(np, 'a song is on air');
+    assert.equal(np.duration, 600);
+    assert.equal(np.elapsed + np.remaining, 600);
+    assert.equal(np.song.text, np.song.title, 'no artist: the text is the title');
+    assert.match(np.song.id, /^[0-9a-f]{32}$/);
+    assert.equal(np.song.art, 'http://radio.example:8080/art/default.svg', 'no art: the station default, on the host asked');
+    assert.equal(jazz.live.is_live, false);
+    assert.equal(jazz.listeners.total, 0);
+    const byNumber = await app.inject({ method: 'GET', url: `/api/nowplaying/${stationNumber('jazz')}` });
+    assert.equal(azNowPlayingSchema.parse(byNumber.json()).station.shortcode, 'jazz', 'AzuraCast clients may use the numeric id');
+    assert.equal(jazz.station.id, stationNumber('jazz'));
+    const one = await app.inject({ method: 'GET', url: '/api/station/jazz' });
+    assert.equal(azStationSchema.parse(one.json()).shortcode, 'jazz');
+    const stations = await app.inject({ method: 'GET', url: '/api/stations' });
+    assert.deepEqual(
+      stations.json<{ shortcode: string }[]>().map((s) => s.shortcode),
+      station.channels.map((c) => c.id),
+    );
+    for (const url of ['/api/nowplaying/nope', '/api/nowplaying/12345', '/api/station/nope']) {
+      const r = await app.inject({ method: 'GET', url });
+      assert.equal(r.statusCode, 404, url);
+      assert.equal(r.json<{ error: { code: string } }>().error.code, 'SCAST_NOT_FOUND');
+    }
+    const long = await app.inject({ method: 'GET', url: `/api/nowplaying/${'x'.repeat(70)}` });
+    assert.equal(long.statusCode, 400);
+    // With Icecast configured, its mount comes first and is the default listen URL.
+    const ice = azNowPlayingSchema.parse((await withIcecast.inject({ method: 'GET', url: '/api/nowplaying/jazz', headers: { host: 'radio.example' } })).json());
+    assert.deepEqual(
+      ice.station.mounts.map((m) => [m.url, m.is_default]),
+      [
+        ['http://radio.example:8000/jazz.mp3', true],
+        ['http://radio.example/jazz.mp3', false],
+      ],
+    );
+    assert.equal(ice.station.listen_url, 'http://radio.example:8000/jazz.mp3', 'a loopback Icecast is shown on the host the client asked');
+  });
+
+  test('listen files next to each mount: m3u, pls and xspf name every way to listen; names are escaped; others 404', async () => {
+    const m3u = await withIcecast.inject({ method: 'GET', url: '/jazz.mp3.m3u', headers: { host: 'radio.example:8080' } });
+    assert.equal(m3u.statusCode, 200);
+    assert.match(String(m3u.headers['content-type']), /^audio\/x-mpegurl/);
+    assert.equal(m3u.body, '#EXTM3U\n#EXTINF:-1,Jazz 爵士\nhttp://radio.example:8000/jazz.mp3\n#EXTINF:-1,Jazz 爵士\nhttp://radio.example:8080/jazz.mp3\n');
+    const pls = await withIcecast.inject({ method: 'GET', url: '/jazz.mp3.pls', headers: { host: 'radio.example:8080' } });
+    assert.match(String(pls.headers['content-type']), /^audio\/x-scpls/);
+    assert.match(
+      pls.body,
+      /^\[playlist\]\nFile1=http:\/\/radio\.example:8000\/jazz\.mp3\nTitle1=Jazz 爵士\nLength1=-1\nFile2=http:\/\/radio\.example:8080\/jazz\.mp3\n/,
+    );
+    assert.match(pls.body, /NumberOfEntries=2\nVersion=2\n$/);
+    writeFileSync(path.join(dir, 'odd.json'), JSON.stringify({ name: 'Rock & <Roll> "live"', mount: '/odd.mp3', tracks: [] }));
+    await station.rescan();
+    const xspf = await app.inject({ method: 'GET', url: '/odd.mp3.xspf', headers: { host: 'radio.example' } });
+    assert.match(String(xspf.headers['content-type']), /^application\/xspf\+xml/);
+    assert.match(xspf.body, /<title>Rock &amp; &lt;Roll&gt; &quot;live&quot;<\/title>/, 'markup escaped');
+    assert.match(xspf.body, /<location>http:\/\/radio\.example\/odd\.mp3<\/location>/);
+    for (const url of ['/nope.mp3.m3u', '/jazz.mp3.exe', '/.m3u']) {
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+    }
   });
 });
