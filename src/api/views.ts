@@ -34,7 +34,7 @@ export function nextView(c: Channel): ChannelView['next'] {
   if (!next) return null;
   // A song not prepared yet is named as its title will be: the file's or URL's last name, never a folder, host or query.
   const title = 'key' in next ? next.title : (next.title ?? fallbackTitle(next));
-  return { title, artist: next.artist ?? null, album: next.album ?? null };
+  return { title, artist: next.artist ?? null, album: next.album ?? null, ...('key' in next && next.durationMs ? { durationMs: next.durationMs } : {}) };
 }
 
 /** Songs that played, as the public sees them: titles and times, not keys or paths; how each left if early; live shows. */
