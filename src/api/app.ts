@@ -13,6 +13,7 @@ import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import { bearer, secretMatcher } from '../kernel/auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { SESSION_ID } from '../outputs/listeners.js';
 import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { DEFAULT_ART_SVG, FAVICON_SVG, PAGE_HTML } from './page.js';
@@ -141,6 +142,14 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     return { ...channelView(channel, viewsOf(req)), history: historyView(channel), shows: channel.shows.map(liveShowView) };
   });
 
+  // Where a page's own player started in the channel's stream (it played the mount with ?sid=...): titles change as it hears each seam.
+  app.get('/api/channels/:id/listeners/:sid', async (req) => {
+    const channel = channelOf(req);
+    const sid = (req.params as { sid: string }).sid;
+    const streamPos = SESSION_ID.test(sid) ? deps.outputs.of(channel)?.hub?.startOf(sid) : undefined;
+    if (streamPos === undefined) throw new NotFoundError(`listener ${JSON.stringify(sid.slice(0, 64))} on ${channel.id}`);
+    return { streamPos };
+  });
   app.post('/api/channels/:id/skip', { preHandler: control }, async (req, reply) => {
     const channel = channelOf(req);
     const skipped = channel.nowPlaying?.title ?? null;
@@ -206,7 +215,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
       // A listener always receives audio; the hub drops one that stops reading.
       socket.setTimeout(0);
     }
-    hub.add(socket, req.headers['icy-metadata'] === '1', head);
+    const sid = (req.query as Record<string, unknown>).sid;
+    hub.add(socket, req.headers['icy-metadata'] === '1', head, typeof sid === 'string' ? sid : undefined);
   };
   app.route({ method: 'GET', url: '/*', handler: serveMount(false), exposeHeadRoute: false });
   app.route({ method: 'HEAD', url: '/*', handler: serveMount(true) });

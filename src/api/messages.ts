@@ -22,6 +22,15 @@ export const nowPlayingViewSchema = songViewSchema.extend({
   block: z.string().nullable().optional(),
   /** True for a station ID or jingle. */
   jingle: z.boolean().optional(),
+  /** True for a live show. */
+  live: z.boolean().optional(),
+  /**
+   * Seconds into the channel's stream where its first frame is. A page
+   * playing the built-in mount with `?sid=<id>` reads where its own stream
+   * began (`GET /api/channels/<id>/listeners/<sid>`) and shows the song when
+   * its audio element reaches `streamPos - start`: as the listener hears it.
+   */
+  streamPos: z.number().optional(),
 });
 
 /** A channel's programme: the schedule block on air and the next change. */

@@ -24,6 +24,8 @@ export function nowPlayingView(np: NowPlaying) {
     durationMs: np.durationMs ?? null,
     startedAt: np.startedAt,
     elapsedMs: Math.max(0, Date.now() - Date.parse(np.startedAt)),
+    ...(np.streamPos === undefined ? {} : { streamPos: Math.round(np.streamPos * 1000) / 1000 }),
+    ...(np.source === 'live' ? { live: true } : {}),
     ...(np.source === 'live' ? {} : { block: np.block ?? null }),
     ...(np.jingle ? { jingle: true } : {}),
   };
@@ -43,7 +45,6 @@ export function historyView(c: Channel) {
     ...nowPlayingView(h),
     elapsedMs: undefined,
     endedAt: h.endedAt,
-    ...(h.source === 'live' ? { live: true } : {}),
     ...(h.end ? { end: h.end } : {}),
   }));
 }

@@ -7,6 +7,10 @@ import { displayTitle, type AudioSource, type NowPlaying } from '../playout/now-
 
 /** How long a closing hub waits for a listener to take what is queued for it. */
 const CLOSE_GRACE_MS = 250;
+/** Listeners whose stream start is remembered by their session id (see startOf): the latest this many. */
+const STARTS_KEPT = 4096;
+/** A session id a page makes up for its player: long enough not to be guessed, nothing else. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 interface Listener {
   socket: Socket;
@@ -34,15 +38,19 @@ export class ListenerHub {
   private readonly listeners = new Set<Listener>();
   private closing: Promise<void> | undefined;
   /** Recent audio, whole frames, oldest first: the burst for new listeners. */
-  private recent: Buffer[] = [];
+  private recent: { data: Buffer; pos: number }[] = [];
   private recentBytes = 0;
+  /** Session id -> the stream position (s) of the first audio that listener was sent. */
+  private readonly starts = new Map<string, number>();
+  /** Where the next audio starts, when nothing was sent yet. */
+  private lastPos = 0;
   /** Listeners served since start, and dropped for being too slow. */
   served = 0;
   dropped = 0;
   bytesSent = 0;
   private readonly log: Logger;
   private info: StreamInfo;
-  private readonly onAudio = (data: Buffer): void => this.broadcast(data);
+  private readonly onAudio = (data: Buffer, pos: number): void => this.broadcast(data, pos);
   private readonly onTrack = (np: NowPlaying): void => {
     for (const l of this.listeners) l.icy?.setTitle(displayTitle(np));
   };
@@ -92,8 +100,17 @@ export class ListenerHub {
     return `${lines.join('\r\n')}\r\n\r\n`;
   }
 
+  /**
+   * Where a listener's stream began, in seconds of the channel's stream: a
+   * page that played `?sid=<id>` subtracts it from a song's `streamPos` to
+   * know at which point of its own audio element the song is heard.
+   */
+  startOf(sid: string): number | undefined {
+    return this.starts.get(sid);
+  }
+
   /** Take over a client's socket (after the HTTP request was read) and start streaming. */
-  add(socket: Socket, wantsIcy: boolean, headOnly = false): void {
+  add(socket: Socket, wantsIcy: boolean, headOnly = false, sid?: string): void {
     // A request read while the channel was closing: nothing will ever be sent to it.
     if (this.status === 'closed') {
       socket.destroy();
@@ -115,7 +132,12 @@ export class ListenerHub {
     socket.on('close', remove);
     socket.on('error', remove);
     this.log.info({ listeners: this.listeners.size, icy: wantsIcy, remote: socket.remoteAddress }, 'listener joined');
-    for (const chunk of this.recent) this.send(listener, chunk);
+    if (sid !== undefined && SESSION_ID.test(sid)) {
+      this.starts.delete(sid);
+      this.starts.set(sid, this.recent[0]?.pos ?? this.lastPos);
+      if (this.starts.size > STARTS_KEPT) this.starts.delete(this.starts.keys().next().value!);
+    }
+    for (const chunk of this.recent) this.send(listener, chunk.data);
   }
 
   /** Disconnect everyone (channel ended); resolves once every listener's socket has closed. */
@@ -138,12 +160,13 @@ export class ListenerHub {
     await Promise.all(gone);
   }
 
-  private broadcast(data: Buffer): void {
-    this.recent.push(data);
+  private broadcast(data: Buffer, pos: number): void {
+    this.recent.push({ data, pos });
+    this.lastPos = pos;
     this.recentBytes += data.length;
     const burst = this.opts.burstBytes ?? 64 * 1024;
-    while (this.recent.length > 1 && this.recentBytes - this.recent[0]!.length >= burst) {
-      this.recentBytes -= this.recent.shift()!.length;
+    while (this.recent.length > 1 && this.recentBytes - this.recent[0]!.data.length >= burst) {
+      this.recentBytes -= this.recent.shift()!.data.length;
     }
     for (const l of this.listeners) this.send(l, data);
   }

@@ -60,7 +60,8 @@ export interface ProgrammeNow {
 
 /** A channel's events (see Channel). */
 export interface ChannelEvents {
-  audio: [Buffer];
+  /** Whole MP3 frames, and the stream position of the first in seconds. */
+  audio: [Buffer, number];
   track: [NowPlaying];
   skipped: [{ track: Track; reason: string }];
   'dead-air': [{ dead: boolean; song: string | null }];

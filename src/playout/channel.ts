@@ -115,9 +115,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       now: this.now,
       silentFrame: silentFrame(opts.playlist.bitrate),
       silentFrameSamples: MP3_FRAME_SAMPLES,
-      emit: (data) => {
+      emit: (data, startSample) => {
         this.bytesOut += data.length;
-        this.emit('audio', data);
+        this.emit('audio', data, startSample / SAMPLE_RATE);
       },
       onMarker: (info) => this.announce(info),
     });
@@ -437,7 +437,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   /** Called by the pacer right before a new song's first frame is sent. */
   private announce(info: TrackInfo): void {
     const at = new Date().toISOString();
-    const arrived = this.onAir.arrive(info, at);
+    // The pacer calls this before the song's first frame is counted: sentSamples is where that frame starts.
+    const arrived = this.onAir.arrive(info, at, this.pacer.sentSamples / SAMPLE_RATE);
     if (!arrived) return;
     const wasLive = arrived.before?.source === 'live';
     if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);

@@ -6,6 +6,12 @@ export type { TrackInfo };
 /** A song on air: its first audio went out at `startedAt`. */
 export interface NowPlaying extends TrackInfo {
   startedAt: string;
+  /**
+   * Seconds into the channel's stream (audio sent since it started) where
+   * the song's first frame is: a listener who knows where its own stream
+   * began (see ListenerHub.startOf) shows the title as it hears the seam.
+   */
+  streamPos?: number;
 }
 
 /** `Artist - Title`, the form players show and Icecast's `song=` expects. */
@@ -17,7 +23,7 @@ export function displayTitle(t: Pick<TrackInfo, 'title' | 'artist'>): string {
  * The face a channel shows to outputs. Outputs subscribe to it; the channel
  * never knows which outputs exist.
  *
- * - `audio` (data: Buffer): whole MP3 frames, at real-time pace.
+ * - `audio` (data: Buffer, streamPos: number): whole MP3 frames, at real-time pace, and the stream position of the first in seconds.
  * - `track` (np: NowPlaying): emitted right before the audio of a new song.
  */
 export interface AudioSource extends EventEmitter {

@@ -55,7 +55,7 @@ export class OnAir {
    * goes to the history. Returns what it replaced, or false for a title
    * dropped (its song was cut before it was seen).
    */
-  arrive(info: TrackInfo, at: string): { before: NowPlaying | null } | false {
+  arrive(info: TrackInfo, at: string, streamPos?: number): { before: NowPlaying | null } | false {
     if (this.dropped.has(info)) {
       this.dropped.delete(info);
       return false;
@@ -65,7 +65,7 @@ export class OnAir {
     const before = this.nowPlaying;
     if (before) this.toHistory(before, at, this.leaving && before.source !== 'live' ? this.leaving : null);
     this.leaving = null;
-    this.nowPlaying = { ...info, startedAt: at };
+    this.nowPlaying = streamPos === undefined ? { ...info, startedAt: at } : { ...info, startedAt: at, streamPos };
     return { before };
   }
 

@@ -28,8 +28,8 @@ export interface PacerOptions<M> {
   /** Sent when no frame is ready; must be a frame of `sampleRate`. */
   silentFrame: Buffer;
   silentFrameSamples: number;
-  /** Receives each tick's frames, concatenated: whole frames only. */
-  emit: (data: Buffer) => void;
+  /** Receives each tick's frames, concatenated: whole frames only, and the stream position (in samples) of the first. */
+  emit: (data: Buffer, startSample: number) => void;
   onMarker: (marker: M) => void;
 }
 
@@ -83,10 +83,11 @@ export class Pacer<M> {
     const elapsedSamples = ((this.opts.now() - this.startedAt) / 1000) * sampleRate;
     const dueSamples = elapsedSamples + (this.opts.leadMs / 1000) * sampleRate;
     const batch: Buffer[] = [];
+    let batchStart = this.sentSamples;
     const flush = (): void => {
-      if (batch.length === 0) return;
-      this.opts.emit(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+      if (batch.length > 0) this.opts.emit(batch.length === 1 ? batch[0]! : Buffer.concat(batch), batchStart);
       batch.length = 0;
+      batchStart = this.sentSamples;
     };
     while (this.sentSamples < dueSamples) {
       const frame = this.queue[this.head];

@@ -70,6 +70,15 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
     const a = fakeSong(20_000, (i) => 1 + (i % 500));
     const b = fakeSong(30_000, -700);
     const { channel, run, audio, titles } = setup([a, b]);
+    // Each chunk says where it starts in the stream; each title where its song's first frame is.
+    let sent = 0;
+    let misplaced = 0;
+    channel.on('audio', (chunk: Buffer, pos: number) => {
+      if (Math.round(pos * 44100) !== sent) misplaced += 1;
+      sent += chunk.length / 4;
+    });
+    const positions: number[] = [];
+    channel.on('track', (np: { streamPos?: number }) => positions.push(np.streamPos!));
     assert.equal(channel.status, 'idle');
     run(1000);
     assert.equal(audio.length, 0, 'nothing before start');
@@ -91,6 +100,12 @@ describe('channel (fake clock, fake songs, pass-through encoder)', () => {
     // Each title right before the frame carrying the song's first sample.
     assert.equal(titles[0]!.atSample, Math.floor(lat / FRAME) * FRAME);
     assert.equal(titles[1]!.atSample, Math.floor((lat + 20_000) / FRAME) * FRAME);
+    assert.equal(misplaced, 0, 'every chunk starts where the last ended');
+    assert.deepEqual(
+      positions.map((p) => Math.round(p * 44100)),
+      titles.map((t) => t.atSample),
+      'streamPos is the sample the title goes out at',
+    );
   });
 
   test('crossfade from the playlist: the title changes mid-overlap', () => {

@@ -83,3 +83,28 @@ describe('built-in listener hub: lifecycle', () => {
     late.done();
   });
 });
+
+describe('built-in listener hub: where each listener started', () => {
+  it('remembers, by session id, the stream position of the first audio a listener was sent (the burst), ignores malformed ids', async () => {
+    const source = new Source();
+    const hub = new ListenerHub(source as unknown as AudioSource, { info, logger: pino({ level: 'silent' }), burstBytes: 10 });
+    // Chunks of 6 bytes at 0, 1 and 2 s: the burst keeps the last two (12 bytes >= 10).
+    for (const [i, pos] of [0, 1, 2].entries()) source.emit('audio', Buffer.alloc(6, i), pos);
+    const a = await pair();
+    const heard = collect(a.client);
+    hub.add(a.server, false, false, 'page-session-0123456789');
+    assert.equal(hub.startOf('page-session-0123456789'), 1, 'its stream began with the 1 s chunk');
+    source.emit('audio', Buffer.alloc(6, 3), 3);
+    const b = await pair();
+    hub.add(b.server, false, false, 'x/../../etc');
+    assert.equal(hub.startOf('x/../../etc'), undefined, 'not a session id: not kept');
+    const c = await pair();
+    hub.add(c.server, false, false, 'second-session-abcdef');
+    assert.equal(hub.startOf('second-session-abcdef'), 2);
+    const aGone = once(a.client, 'close');
+    await hub.close();
+    await aGone;
+    assert.match(heard.bytes().toString('latin1'), /\r\n\r\n\x01{6}\x02{6}/, 'the burst it was sent starts with the 1 s chunk');
+    for (const p of [a, b, c]) p.done();
+  });
+});
