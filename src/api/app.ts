@@ -179,7 +179,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     return reply.code(200).send({ channels: deps.station.channels.map((c) => c.id) });
   });
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML));
+  const page = (reply: FastifyReply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML);
+  app.get('/', async (_req, reply) => page(reply));
   // Every browser asks for it; a 404 there is noise in the operator's first look.
   app.get(DEFAULT_ART_PATH, async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(DEFAULT_ART_SVG));
   app.get('/favicon.ico', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG));
@@ -200,6 +201,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     if (!hub) {
       const file = LISTEN_FILE.exec(mount);
       const of = file ? deps.station.byMount(file[1]!) : undefined;
+      // The player page opened at one channel: /<channel id>.
+      if (!of && deps.station.channel(mount.slice(1)) && channelParams.safeParse({ id: mount.slice(1) }).success) return page(reply);
       if (!file || !of) throw new NotFoundError(`mount ${mount}`);
       const view = channelView(of, viewsOf(req));
       const { type, body } = listenFile(file[2]!, of.playlist.name, [...view.listen.icecast, ...(view.listen.builtin ? [view.listen.builtin] : [])]);

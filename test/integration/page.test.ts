@@ -1,85 +1,212 @@
 /// <reference lib="dom" />
+/**
+ * The player page in the real Chromium the suite installs: what it shows,
+ * how it is used (keyboard, phone width, Chinese and very long titles, no
+ * art), and when its title changes: as its own audio element plays the
+ * seam, measured against the tone the page's audio turns to.
+ */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeTone } from '../helpers/media.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+const LONG = 'An Extremely Long Song Title That Goes On And On Past Any Reasonable Width (Extended Twelve-Inch Remix, Remastered 2026)';
 
-describe('the listening page in a real browser (Debian chromium)', { timeout: 120_000 }, () => {
-  test('shows the current title, follows the next song, and its audio element plays from the host the page was opened at', async () => {
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    timeout: 60_000,
+    // The page is opened as a phone on the LAN would: at a name that is not localhost.
+    args: [
+      '--host-resolver-rules=MAP radio.test 127.0.0.1',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, name);
+  await page.screenshot({ path: file });
+  console.log(`# screenshot: ${file}`);
+}
+
+describe('the player page in a real browser (Debian chromium)', { timeout: 180_000 }, () => {
+  let station: Awaited<ReturnType<typeof runStation>>;
+  let browser: Browser;
+  let at: string;
+
+  before(async () => {
     const dir = tempDir('page');
-    await makeTone({ file: path.join(dir, 'a.m4a'), freq: 440, seconds: 4, args: ['-c:a', 'aac'] });
-    await makeTone({ file: path.join(dir, 'b.m4a'), freq: 660, seconds: 4, args: ['-c:a', 'aac'] });
+    // Three tones, one per song, so the page's own audio tells which song it plays.
+    const tones = [
+      ['a.m4a', 440],
+      ['b.m4a', 880],
+      ['c.m4a', 660],
+    ] as const;
+    for (const [file, freq] of tones) await makeTone({ file: path.join(dir, file), freq, seconds: 5, args: ['-c:a', 'aac'] });
     writePlaylist(dir, 'web', {
       name: 'Web Radio',
+      description: 'Tones for the page test',
+      genre: 'Test',
       mount: '/web.mp3',
       tracks: [
-        { source: 'file', path: 'a.m4a', title: 'Morning Tone', artist: 'Page Test' },
-        { source: 'file', path: 'b.m4a', title: '晚上的歌', artist: '测试' },
+        { source: 'file', path: 'a.m4a', title: 'Morning Tone', artist: 'Page Test', album: 'Tests' },
+        { source: 'file', path: 'b.m4a', title: '晚上的歌', artist: '测试歌手' },
+        { source: 'file', path: 'c.m4a', title: LONG, artist: 'Somebody With A Very Long Name Indeed And Then Some More' },
       ],
     });
-    const station = await runStation({ PLAYLISTS_DIR: dir });
-    let browser: Browser | null = null;
-    try {
-      browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        timeout: 60_000,
-        // The page is opened as a phone on the LAN would: at a name that is not localhost.
-        args: [
-          '--host-resolver-rules=MAP radio.test 127.0.0.1',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-dev-shm-usage',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--autoplay-policy=no-user-gesture-required',
-        ],
+    writePlaylist(dir, 'talk', { name: '新闻 Talk', mount: '/talk.mp3', tracks: [{ source: 'file', path: 'a.m4a', title: 'Talk Tone' }] });
+    station = await runStation({ PLAYLISTS_DIR: dir });
+    browser = await launch();
+    at = `http://radio.test:${new URL(station.url).port}`;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await station?.close();
+  });
+
+  test('every channel, the chosen one in full; play from the host the page came from; volume kept; keyboard; phone width', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${at}/web`);
+    await page.locator('#channels button[data-channel="talk"]').waitFor();
+    assert.equal(await page.locator('#channels button[data-channel="web"]').getAttribute('aria-current'), 'true', '/web opens that channel');
+    await page.waitForFunction(() => document.querySelector('#p-history li time') !== null, null, { timeout: 20_000 });
+    assert.equal(await page.locator('#p-channel').textContent(), 'Web Radio');
+    assert.match((await page.locator('#p-title').textContent()) ?? '', /Morning Tone|晚上的歌|Extremely Long/);
+    assert.equal(await page.locator('#p-art').getAttribute('src'), '/art/default.svg', 'no art: the station default');
+    assert.equal(await page.locator('#p-share').inputValue(), `${at}/web`);
+    const links = await page.locator('#p-links a').evaluateAll((as) => as.map((a) => [a.textContent, (a as HTMLAnchorElement).href]));
+    assert.deepEqual(links.slice(0, 4), [
+      ['M3U', `${at}/web.mp3.m3u`],
+      ['PLS', `${at}/web.mp3.pls`],
+      ['XSPF', `${at}/web.mp3.xspf`],
+      ['Direct', `${at}/web.mp3`],
+    ]);
+    const m3u = await page.evaluate(async (u) => (await fetch(u)).text(), `${at}/web.mp3.m3u`);
+    assert.match(m3u, new RegExp(`^#EXTM3U\\n#EXTINF:-1,Web Radio\\n${at}/web\\.mp3\\n$`));
+
+    // Keyboard: Tab reaches the play button, which says what it does; Enter plays.
+    await page.locator('#p-volume').focus();
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'p-play');
+    assert.equal(await page.getByRole('button', { name: 'Play' }).count(), 1);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 1.0, null, { timeout: 15_000 });
+    const src = await page.locator('#audio').evaluate((a: HTMLAudioElement) => a.src);
+    assert.match(src, new RegExp(`^${at}/web\\.mp3\\?sid=[A-Za-z0-9_-]{24}$`), 'plays from the host the page came from, with its session id');
+    assert.equal(await page.locator('#p-play').getAttribute('aria-pressed'), 'true');
+    await page.locator('#p-volume').fill('35');
+    assert.equal(await page.locator('#audio').evaluate((a: HTMLAudioElement) => a.volume), 0.35);
+    await shot(page, 'page-desktop.png');
+
+    // Switching channel by keyboard stops the player; the volume is kept across visits.
+    await page.locator('#channels button[data-channel="talk"]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.pathname === '/talk' && document.getElementById('p-channel')?.textContent === '新闻 Talk');
+    assert.equal(await page.locator('#audio').evaluate((a: HTMLAudioElement) => a.paused), true);
+    await page.reload();
+    await page.locator('#p-volume').waitFor();
+    assert.equal(await page.locator('#p-volume').inputValue(), '35', 'volume kept across visits');
+    await context.close();
+
+    // A phone: one column, nothing wider than the screen, even the long title.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const small = await phone.newPage();
+    await small.goto(`${at}/web`);
+    await small.waitForFunction((long) => document.getElementById('p-title')?.textContent === long, LONG, { timeout: 30_000 });
+    const widest = await small.evaluate(() => Math.max(...Array.from(document.querySelectorAll('body *')).map((e) => e.getBoundingClientRect().right)));
+    assert.ok(widest <= 390.5, `nothing past the phone's width (${widest} px)`);
+    await shot(small, 'page-phone.png');
+    await phone.close();
+  });
+
+  test('titles change as the page hears each seam, not when the server sends it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    await page.goto(`${at}/web`);
+    await page.locator('#p-play').waitFor();
+    // The page's own audio, analysed as it plays: the tone's frequency tells which song is heard.
+    await page.evaluate(() => {
+      const w = window as unknown as { scastTest: Record<string, unknown> };
+      w.scastTest = {};
+      const audio = document.getElementById('audio') as HTMLAudioElement;
+      audio.crossOrigin = 'anonymous';
+      const ctx = new AudioContext();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 2048;
+      ctx.createMediaElementSource(audio).connect(analyser);
+      analyser.connect(ctx.destination);
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      const heard: { at: number; freq: number }[] = [];
+      const titles: { at: number; title: string }[] = [];
+      const sent: { at: number; title: string }[] = [];
+      w.scastTest = { heard, titles, sent };
+      let last = 0;
+      setInterval(() => {
+        analyser.getFloatFrequencyData(bins);
+        let best = 0;
+        for (let i = 1; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
+        if (bins[best]! < -60) return;
+        const hz = (best * ctx.sampleRate) / analyser.fftSize;
+        const freq = [440, 660, 880].reduce((a, b) => (Math.abs(b - hz) < Math.abs(a - hz) ? b : a));
+        if (freq !== last) heard.push({ at: performance.now(), freq });
+        last = freq;
+      }, 5);
+      const title = document.getElementById('p-title')!;
+      new MutationObserver(() => titles.push({ at: performance.now(), title: title.textContent ?? '' })).observe(title, {
+        childList: true,
+        characterData: true,
+        subtree: true,
       });
-      const page = await browser.newPage();
-      page.setDefaultTimeout(20_000);
-      const at = `http://radio.test:${new URL(station.url).port}`;
-      await page.goto(`${at}/`);
-      const card = page.locator('section.card[data-channel="web"]');
-      await card.waitFor({ timeout: 10_000 });
-      const title = card.locator('.title');
-      await page.waitForFunction(() => /Morning Tone|晚上的歌/.test(document.querySelector('section.card .title')?.textContent ?? ''), null, {
-        timeout: 10_000,
-      });
-      const first = await title.textContent();
-      // The next song arrives over the WebSocket without a reload.
-      await page.waitForFunction(
-        (t) => {
-          const now = document.querySelector('section.card .title')?.textContent;
-          return now !== t && /Morning Tone|晚上的歌/.test(now ?? '');
-        },
-        first,
-        { timeout: 15_000 },
+      // The channel list shows the server's title as it arrives: what a page without the fix would show.
+      const list = document.getElementById('channels')!;
+      new MutationObserver(() => {
+        const s = list.querySelector('button[data-channel="web"] .s')?.textContent ?? '';
+        if (sent.at(-1)?.title !== s) sent.push({ at: performance.now(), title: s });
+      }).observe(list, { childList: true, subtree: true, characterData: true });
+    });
+    await page.locator('#p-play').click();
+    // Five seams heard: 440 -> 880 -> 660 -> 440 ...
+    await page.waitForFunction(() => (window as unknown as { scastTest: { heard: unknown[] } }).scastTest.heard.length >= 6, null, { timeout: 60_000 });
+    const r = await page.evaluate(() => {
+      const w = window as unknown as {
+        scastTest: { heard: { at: number; freq: number }[]; titles: { at: number; title: string }[]; sent: { at: number; title: string }[] };
+      };
+      return w.scastTest;
+    });
+    const { heard, titles, sent } = { heard: r.heard, titles: r.titles, sent: r.sent };
+    const song: Record<number, RegExp> = { 440: /Morning Tone/, 880: /晚上的歌/, 660: /Extremely Long/ };
+    const offsets: number[] = [];
+    const serverOffsets: number[] = [];
+    // The first entry is playback starting, not a seam.
+    for (const h of heard.slice(1)) {
+      const t = titles.find((x) => song[h.freq]!.test(x.title) && Math.abs(x.at - h.at) < 3000);
+      assert.ok(
+        t,
+        `a title change for the ${h.freq} Hz song near its seam (titles: ${JSON.stringify(titles.map((x) => [Math.round(x.at - h.at), x.title.slice(0, 20)]))})`,
       );
-      const second = await title.textContent();
-      assert.notEqual(second, first);
-      assert.equal(await card.locator('.artist').textContent(), second === '晚上的歌' ? '测试' : 'Page Test');
-      await card.locator('button').click();
-      const src = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.src);
-      assert.ok(src.startsWith(`${at}/web.mp3`), `the play button plays from the host the page came from, never localhost: ${src}`);
-      const t0 = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.currentTime);
-      await page.waitForFunction(() => (document.querySelector('section.card audio') as HTMLAudioElement).currentTime > 1.0, null, { timeout: 15_000 });
-      const t1 = await card.locator('audio').evaluate((a: HTMLAudioElement) => a.currentTime);
-      assert.ok(t1 > t0 + 1, `audio advanced from ${t0} to ${t1}`);
-      const width = await card.locator('.bar > div').evaluate((d: HTMLElement) => parseFloat(d.style.width));
-      assert.ok(width > 0 && width <= 100, `progress ${width}%`);
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: path.join(ARTIFACTS, 'page.png') });
-      console.log(`# screenshot: ${path.join(ARTIFACTS, 'page.png')}`);
-    } finally {
-      await browser?.close();
-      await station.close();
+      offsets.push(Math.round(t.at - h.at));
+      const s = sent.filter((x) => song[h.freq]!.test(x.title) && x.at < h.at + 1000).at(-1);
+      if (s) serverOffsets.push(Math.round(s.at - h.at));
     }
+    console.log(`# title minus audible seam (ms), this page: ${offsets.join(', ')}; the server's title as sent: ${serverOffsets.join(', ')}`);
+    for (const o of offsets) assert.ok(Math.abs(o) <= 300, `title within 300 ms of the seam heard (${offsets.join(', ')} ms)`);
+    await context.close();
   });
 });
