@@ -10,7 +10,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
 import { makeTone } from '../helpers/media.js';
+import { ffmpegDj } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
@@ -69,7 +71,9 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
       ],
     });
     writePlaylist(dir, 'talk', { name: '新闻 Talk', mount: '/talk.mp3', tracks: [{ source: 'file', path: 'a.m4a', title: 'Talk Tone' }] });
-    station = await runStation({ PLAYLISTS_DIR: dir });
+    const djs = path.join(tempDir('page-djs'), 'djs.json');
+    await writeDjFile(djs, { djs: [{ user: 'dana', channels: ['web'], hash: await hashPassword('dana-page-test-pw'), timezone: 'UTC' }] });
+    station = await runStation({ PLAYLISTS_DIR: dir, DJS_FILE: djs });
     browser = await launch();
     at = `http://radio.test:${new URL(station.url).port}`;
   });
@@ -156,15 +160,19 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
       const heard: { at: number; freq: number }[] = [];
       const titles: { at: number; title: string }[] = [];
       const sent: { at: number; title: string }[] = [];
-      w.scastTest = { heard, titles, sent };
+      // A live show's tone (1200 Hz) is heard from its first audible moment: the takeover fades it in.
+      const live: { at: number }[] = [];
+      const liveBin = Math.round((1200 * analyser.fftSize) / ctx.sampleRate);
+      w.scastTest = { heard, titles, sent, live };
       let last = 0;
       setInterval(() => {
         analyser.getFloatFrequencyData(bins);
+        if (live.length === 0 && bins[liveBin]! > -75) live.push({ at: performance.now() });
         let best = 0;
         for (let i = 1; i < bins.length; i++) if (bins[i]! > bins[best]!) best = i;
         if (bins[best]! < -60) return;
         const hz = (best * ctx.sampleRate) / analyser.fftSize;
-        const freq = [440, 660, 880].reduce((a, b) => (Math.abs(b - hz) < Math.abs(a - hz) ? b : a));
+        const freq = [440, 660, 880, 1200].reduce((a, b) => (Math.abs(b - hz) < Math.abs(a - hz) ? b : a));
         if (freq !== last) heard.push({ at: performance.now(), freq });
         last = freq;
       }, 5);
@@ -192,10 +200,39 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     });
     const { heard, titles, sent } = { heard: r.heard, titles: r.titles, sent: r.sent };
     const song: Record<number, RegExp> = { 440: /Morning Tone/, 880: /晚上的歌/, 660: /Extremely Long/ };
+    // A DJ goes on air: the title (the show's name) and the DJ's name change as the show is first heard.
+    const dj = ffmpegDj(`icecast://dana:dana-page-test-pw@127.0.0.1:${new URL(station.url).port}/web.mp3`, { freq: 1200, seconds: 12, name: 'Page Show' });
+    try {
+      await page.waitForFunction(() => (window as unknown as { scastTest: { live: unknown[] } }).scastTest.live.length > 0, null, { timeout: 20_000 });
+      await page.waitForFunction(() => document.getElementById('p-title')?.textContent === 'Page Show', null, { timeout: 5_000 });
+      await page.waitForFunction(() => (window as unknown as { scastTest: { heard: { freq: number }[] } }).scastTest.heard.some((h) => h.freq === 1200), null, {
+        timeout: 5_000,
+      });
+      assert.equal(await page.locator('#p-dj').textContent(), 'Live: dana');
+      assert.equal(await page.locator('#p-badge').textContent(), 'live');
+      await shot(page, 'page-live.png');
+    } finally {
+      dj.kill();
+    }
+    const l = await page.evaluate(() => {
+      const w = window as unknown as { scastTest: { live: { at: number }[]; titles: { at: number; title: string }[] } };
+      const w2 = w as unknown as { scastTest: { heard: { at: number; freq: number }[] } };
+      return {
+        live: w.scastTest.live[0]!.at,
+        title: w.scastTest.titles.find((t) => t.title === 'Page Show')!.at,
+        dominant: w2.scastTest.heard.find((h) => h.freq === 1200)?.at ?? null,
+      };
+    });
+    const liveOffset = Math.round(l.title - l.live);
+    const dominant = l.dominant === null ? 'not measured' : String(Math.round(l.title - l.dominant));
+    console.log(
+      `# live show: title minus the show's first audio in the page (ms): ${liveOffset}; minus the show dominating the 1 s takeover fade: ${dominant}`,
+    );
+    assert.ok(Math.abs(liveOffset) <= 300, `the show's title within 300 ms of its first audio heard (${liveOffset} ms)`);
     const offsets: number[] = [];
     const serverOffsets: number[] = [];
     // The first entry is playback starting, not a seam.
-    for (const h of heard.slice(1)) {
+    for (const h of heard.slice(1).filter((x) => x.freq in song)) {
       const t = titles.find((x) => song[h.freq]!.test(x.title) && Math.abs(x.at - h.at) < 3000);
       assert.ok(
         t,
