@@ -28,6 +28,7 @@ import { isEntry, runService } from './kernel/service.js';
 import { REAL_CLOCK } from './kernel/lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
+import { Webhooks } from './outputs/webhooks.js';
 import { sourceOnlyServer } from './live/front-door.js';
 
 const VERSION = '0.1.0';
@@ -120,6 +121,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   });
   new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
   let baseUrl = '';
+  const webhooks = new Webhooks(station, { policy, secret: env.WEBHOOK_SECRET, publicUrl: () => env.PUBLIC_URL ?? baseUrl, logger });
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
   // Channels first, and their Icecast handshakes done (a few ms on a LAN),
   // before the HTTP side loads: loading fastify holds the event loop for
@@ -161,7 +163,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     fixedPublicUrl: env.PUBLIC_URL,
     icecastUrls,
     controlToken: env.CONTROL_TOKEN,
-    metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats }),
+    metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats, webhooks }),
     http,
     ...appTuning,
   });
@@ -194,6 +196,9 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     livePort?.close();
     await outputs.close();
     await station.close();
+    // The channels' off-air messages go out if their receivers answer soon; a stop is not held up longer.
+    await webhooks.settled(2000);
+    webhooks.close();
     await app.close();
     await qq?.close();
     await kv.close();

@@ -41,7 +41,7 @@ async function undici(): Promise<typeof import('undici')> {
  * makes (so a name that resolves to 127.0.0.1 is caught, and no second
  * lookup can answer differently), literal addresses before connecting.
  */
-async function mediaAgent(policy: AddressPolicy): Promise<Dispatcher> {
+export async function mediaAgent(policy: AddressPolicy): Promise<Dispatcher> {
   let agent = agents.get(policy);
   if (!agent) {
     const { Agent, buildConnector } = await undici();

@@ -5,12 +5,14 @@ import type { Station } from '../playout/station.js';
 import type { OutputSet } from '../outputs/output-set.js';
 import { processFaults } from '../kernel/process-guard.js';
 import type { ConnectionStats } from './connection-guard.js';
+import type { Webhooks } from '../outputs/webhooks.js';
 
 export interface MetricsSources {
   station: Station;
   outputs: OutputSet;
   cache: MediaCache;
   connections?: ConnectionStats;
+  webhooks?: Webhooks;
 }
 
 /**
@@ -36,6 +38,27 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
       },
     });
   };
+  new Counter({
+    name: 'scast_webhook_messages_total',
+    help: 'Webhook messages by outcome: delivered, failed (given up after its retries or refused), dropped (queue full)',
+    labelNames: ['channel', 'hook', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of src.webhooks?.stats() ?? [])
+        for (const result of ['delivered', 'failed', 'dropped'] as const) this.inc({ channel: s.channel, hook: s.hook, result }, s[result]);
+    },
+  });
+  new Counter({
+    name: 'scast_webhook_retries_total',
+    help: 'Webhook attempts that failed and were retried',
+    labelNames: ['channel', 'hook'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of src.webhooks?.stats() ?? []) this.inc({ channel: s.channel, hook: s.hook }, s.retries);
+    },
+  });
   perChannel('scast_audio_bytes_sent_total', 'MP3 bytes the channel sent to its outputs', (c) => c.bytesOut);
   perChannel('scast_songs_played_total', 'Songs that went on air', (c) => c.songsPlayed);
   perChannel('scast_songs_failed_total', 'Songs skipped because they could not be prepared or decoded', (c) => c.songsFailed);

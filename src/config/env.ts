@@ -167,6 +167,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected redis://host:6379')
     .optional(),
+  /** Key of the HMAC-SHA256 signature on `json` webhooks (`X-Scast-Signature`), 32 characters or more. Unset: they go unsigned (a warning at start when a channel has one). */
+  WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */
   CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** base URL listeners reach the station at, for listen URLs. Unset, links (API, feed snapshot, the page's play button) use the request's `Host` (and `https` when `X-Forwarded-Proto` says so), so a page opened at `http://192.168.1.20:8080/` plays from there; an Icecast on loopback is shown on that host at its own port */

@@ -71,6 +71,30 @@ const httpUrl = z
     }
   }, 'must be an http:// or https:// URL');
 
+export const WEBHOOK_EVENTS = ['song', 'live-start', 'live-end', 'on-air', 'off-air'] as const;
+
+/** Someone to tell when the channel changes: a URL called with a JSON POST (see docs/webhooks.md). */
+export const webhookSchema = z
+  .object({
+    /** Where to POST. A Discord webhook URL holds its token: prefer urlEnv for those. */
+    url: httpUrl.optional(),
+    /** The name of an environment variable holding the URL, so no secret sits in the playlist file. */
+    urlEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'an environment variable name (A-Z, 0-9, _)')
+      .optional(),
+    /** `json`: sCast's payload, signed with WEBHOOK_SECRET; `discord`: a Discord webhook message. Default json. */
+    format: z.enum(['json', 'discord']).default('json'),
+    /** Which changes to send. Default: all of song, live-start, live-end, on-air, off-air. */
+    events: z
+      .array(z.enum(WEBHOOK_EVENTS))
+      .min(1, 'at least one event')
+      .default([...WEBHOOK_EVENTS]),
+  })
+  .strict()
+  .refine((w) => (w.url === undefined) !== (w.urlEnv === undefined), { message: 'give either url or urlEnv (one of them)', path: ['url'] });
+export type Webhook = z.output<typeof webhookSchema>;
+
 /** Explicit cue points must leave something to play. */
 const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean =>
   t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
@@ -247,6 +271,8 @@ export const playlistSchema = z
     timezone: timeZoneSchema.default('UTC'),
     /** Station IDs and jingles between songs. */
     jingles: jinglesSchema(entriesSchema).optional(),
+    /** URLs told of song changes, live shows and the channel going on or off air: see webhooks.md. */
+    webhooks: z.array(webhookSchema).max(10, 'at most 10 webhooks').default([]),
     /** Rotation rules for the music (jingles are not counted). */
     rules: rulesSchema.optional(),
     /** Dayparts: other lists by weekday and time of day; outside every block the channel plays `tracks`. */
