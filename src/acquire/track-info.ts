@@ -12,4 +12,6 @@ export interface TrackInfo {
   block?: string | undefined;
   /** A station ID or jingle, not a song. */
   jingle?: boolean | undefined;
+  /** A listener asked for it (a request on the public request route). */
+  request?: boolean | undefined;
 }

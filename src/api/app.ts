@@ -19,6 +19,7 @@ import { Feed, type FeedOptions } from './feed.js';
 import { DEFAULT_ART_SVG, FAVICON_SVG, PAGE_HTML } from './page.js';
 import { listenFile, LISTEN_FILE } from './listen-files.js';
 import { DEFAULT_ART_PATH, nowPlayingRoutes } from './nowplaying-routes.js';
+import { ListenerRequests } from './requests.js';
 import { viewsFor } from './public-base.js';
 import { channelView, healthView, historyView, liveShowView, type ViewContext } from './views.js';
 import { liveRoutes } from './live-routes.js';
@@ -135,7 +136,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.addHook('onSend', async (req, reply) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && req.url.startsWith('/api/')) void reply.header('access-control-allow-origin', '*');
   });
-  nowPlayingRoutes(app, deps.station, viewsOf);
+  nowPlayingRoutes(app, deps.station, viewsOf, new ListenerRequests(deps.station));
   app.get('/api/channels', async (req) => ({ channels: deps.station.channels.map((c) => channelView(c, viewsOf(req))) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);

@@ -34,7 +34,7 @@ export function channelByStation(channels: readonly Channel[], station: string):
 const unix = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 const seconds = (ms: number | null | undefined): number => (ms ? Math.round(ms / 1000) : 0);
 
-function song(t: Pick<TrackInfo, 'title' | 'artist' | 'album' | 'coverUrl'>, defaultArt: string): AzSong {
+export function azSong(t: Pick<TrackInfo, 'title' | 'artist' | 'album' | 'coverUrl'>, defaultArt: string): AzSong {
   const text = displayTitle(t);
   return {
     // AzuraCast hashes the song's metadata, so one song has one id wherever it plays.
@@ -65,8 +65,8 @@ function played(c: Channel, e: HistoryEntry | NonNullable<Channel['nowPlaying']>
     duration: seconds(e.durationMs),
     playlist: e.source === 'live' ? '' : (e.block ?? c.playlist.name),
     streamer: e.source === 'live' ? (djAt(c, e.startedAt) ?? '') : '',
-    is_request: false,
-    song: song(e, defaultArt),
+    is_request: e.request === true,
+    song: azSong(e, defaultArt),
   };
 }
 
@@ -93,7 +93,7 @@ export function azStation(c: Channel, ctx: ViewContext): AzStation {
     playlist_pls_url: `${base}${c.playlist.mount}.pls`,
     playlist_m3u_url: `${base}${c.playlist.mount}.m3u`,
     is_public: c.playlist.public,
-    requests_enabled: false,
+    requests_enabled: c.playlist.requests !== null,
     mounts,
     remotes: [],
     hls_enabled: false,
@@ -135,7 +135,7 @@ export function azNowPlaying(c: Channel, ctx: ViewContext, defaultArt: string): 
             duration: next.durationMs ? next.durationMs / 1000 : 0,
             playlist: c.playlist.name,
             is_request: false,
-            song: song(
+            song: azSong(
               { title: next.title, artist: next.artist ?? undefined, album: next.album ?? undefined, coverUrl: next.coverUrl ?? undefined },
               defaultArt,
             ),

@@ -24,6 +24,8 @@ export const nowPlayingViewSchema = songViewSchema.extend({
   jingle: z.boolean().optional(),
   /** True for a live show. */
   live: z.boolean().optional(),
+  /** True for a song a listener asked for. */
+  request: z.boolean().optional(),
   /**
    * Seconds into the channel's stream where its first frame is. A page
    * playing the built-in mount with `?sid=<id>` reads where its own stream

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../kernel/errors.js';
 import type { Station } from '../playout/station.js';
-import { azNowPlaying, azStation, channelByStation } from './azuracast.js';
+import { azNowPlaying, azSong, azStation, channelByStation } from './azuracast.js';
+import { ListenerRequests, RequestRefused } from './requests.js';
 import type { ViewContext } from './views.js';
 
 /** The image a song without art is shown with (AzuraCast's "default album art"). */
@@ -12,7 +13,7 @@ export const DEFAULT_ART_PATH = '/art/default.svg';
  * against sCast unchanged (see azuracast.ts). Anyone may read them, from
  * any page: AzuraCast allows every origin here too.
  */
-export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf: (req: FastifyRequest) => ViewContext): void {
+export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf: (req: FastifyRequest) => ViewContext, requests: ListenerRequests): void {
   const channelOf = (req: FastifyRequest) => {
     const name = (req.params as { station: string }).station;
     const channel = channelByStation(station.channels, name);
@@ -31,4 +32,69 @@ export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf
   });
   app.get('/api/stations', async (req) => station.channels.map((c) => azStation(c, viewsOf(req))));
   app.get('/api/station/:station', { schema: { params } }, async (req) => azStation(channelOf(req), viewsOf(req)));
+
+  // Requests answer in AzuraCast's shapes, success and refusal alike: its widgets show `message`.
+  const refuse = (reply: FastifyReply, err: unknown): FastifyReply => {
+    const e = err instanceof RequestRefused ? err : err instanceof NotFoundError ? new RequestRefused('SCAST_NOT_FOUND', err.message, 404) : null;
+    if (!e) throw err;
+    if (e.retryAfterS) void reply.header('retry-after', String(e.retryAfterS));
+    return reply.code(e.statusCode).send({
+      code: e.statusCode,
+      type: e.code,
+      message: e.message,
+      formatted_message: null,
+      extra_data: [],
+      success: false,
+      error: { code: e.code, message: e.message },
+    });
+  };
+  const listQuery = {
+    type: 'object',
+    properties: {
+      searchPhrase: { type: 'string', maxLength: 200 },
+      page: { type: 'integer', minimum: 1, maximum: 100_000 },
+      per_page: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+  } as const;
+  app.get('/api/station/:station/requests', { schema: { params, querystring: listQuery } }, async (req, reply) => {
+    try {
+      const c = channelOf(req);
+      if (!requests.limits(c)) throw new RequestRefused('SCAST_REQUESTS_OFF', `channel ${c.id} does not take requests`, 403);
+      const q = req.query as { searchPhrase?: string; page?: number; per_page?: number };
+      const found = requests.list(c, q.searchPhrase);
+      const per = q.per_page ?? 1000;
+      const page = found.slice(((q.page ?? 1) - 1) * per, (q.page ?? 1) * per);
+      const ctx = viewsOf(req);
+      const base = `${ctx.publicUrl()}/api/station/${encodeURIComponent(c.id)}/request/`;
+      void reply.header('x-total-count', String(found.length));
+      return page.map((r) => ({
+        request_id: r.id,
+        request_url: `${base}${r.id}`,
+        song: azSong({ ...r, artist: r.artist ?? undefined, album: r.album ?? undefined }, art(ctx)),
+      }));
+    } catch (err) {
+      return refuse(reply, err);
+    }
+  });
+  const askParams = {
+    type: 'object',
+    properties: { station: { type: 'string', maxLength: 64 }, id: { type: 'string', maxLength: 64 } },
+    required: ['station', 'id'],
+  } as const;
+  app.post('/api/station/:station/request/:id', { schema: { params: askParams } }, async (req, reply) => {
+    try {
+      const c = channelOf(req);
+      const { song, position } = requests.ask(c, (req.params as { id: string }).id, req.raw.socket.remoteAddress);
+      req.log.info({ channel: c.id, song: song.title, position }, 'listener request queued');
+      const message = `Your request for "${song.title}" has been submitted and will play soon.`;
+      return { success: true, message, formatted_message: escapeHtml(message), position };
+    } catch (err) {
+      return refuse(reply, err);
+    }
+  });
+}
+
+/** AzuraCast's widgets put `formatted_message` into the page as HTML: a title must stay text there. */
+function escapeHtml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -34,6 +34,7 @@ export const PAGE_HTML = `<!doctype html>
   .title { font-size: 22px; font-weight: 650; margin: 6px 0 2px; overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
   .artist { color: var(--dim); overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
   .dj { color: #ffb4b6; font-weight: 600; margin-top: 4px; }
+  .req { display: inline-block; font-size: 12px; color: #ffd166; margin: 2px 0; }
   .bar { height: 5px; background: #2c323d; border-radius: 3px; margin: 14px 0 4px; overflow: hidden; }
   .bar > div { height: 100%; width: 0; background: var(--accent); }
   .times { display: flex; justify-content: space-between; font-size: 12px; color: var(--dim); font-variant-numeric: tabular-nums; }
@@ -71,6 +72,7 @@ export const PAGE_HTML = `<!doctype html>
       <div>
         <div class="chname"><span id="p-channel"></span><span class="badge" id="p-badge">on air</span><span id="p-listeners"></span></div>
         <div class="title" id="p-title"></div>
+        <div class="req" id="p-request" hidden>Requested by a listener</div>
         <div class="artist" id="p-artist"></div>
         <div class="dj" id="p-dj" hidden></div>
         <div class="bar" role="progressbar" aria-label="Song progress" aria-valuemin="0" aria-valuemax="100" id="p-bar"><div></div></div>
@@ -141,6 +143,7 @@ function loadHistory(id) {
     var older = d.history.slice().reverse().filter(function (h) { return !ch.timeline.some(function (x) { return x.startedAt === h.startedAt; }); });
     ch.timeline = older.concat(ch.timeline);
     ch.listeners = d.listeners;
+    if (id === selected) shown = null;
     render();
   });
 }
@@ -218,6 +221,7 @@ function render() {
     if ($("p-art").getAttribute("src") !== art) $("p-art").src = art;
     $("p-art").alt = np && np.album ? "Cover of " + np.album : "";
     $("p-dj").hidden = !live;
+    $("p-request").hidden = !(np && np.request);
     $("p-dj").textContent = live ? "Live: " + ((ch.live && ch.live.dj) || np.artist || np.title) : "";
     if (np && p.pos !== null) $("p-announce").textContent = "Now playing: " + (np.artist ? np.artist + " – " : "") + np.title;
     var next = p.after || ch.next;
@@ -227,7 +231,7 @@ function render() {
     p.before.forEach(function (h) {
       var li = document.createElement("li");
       var t = document.createElement("time"); t.dateTime = h.startedAt; t.textContent = clock(h.startedAt);
-      var s = document.createElement("span"); s.className = "t"; s.textContent = (h.artist ? h.artist + " – " : "") + h.title; s.title = s.textContent;
+      var s = document.createElement("span"); s.className = "t"; s.textContent = (h.artist ? h.artist + " – " : "") + h.title + (h.request ? " · requested" : "") + (h.live ? " · live" : ""); s.title = s.textContent;
       li.appendChild(t); li.appendChild(s); ol.appendChild(li);
     });
     if (!p.before.length) { var li = document.createElement("li"); li.className = "none"; li.textContent = "Nothing yet."; ol.appendChild(li); }

@@ -28,6 +28,7 @@ export function nowPlayingView(np: NowPlaying) {
     ...(np.source === 'live' ? { live: true } : {}),
     ...(np.source === 'live' ? {} : { block: np.block ?? null }),
     ...(np.jingle ? { jingle: true } : {}),
+    ...(np.request ? { request: true } : {}),
   };
 }
 

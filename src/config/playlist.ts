@@ -95,6 +95,21 @@ export const webhookSchema = z
   .refine((w) => (w.url === undefined) !== (w.urlEnv === undefined), { message: 'give either url or urlEnv (one of them)', path: ['url'] });
 export type Webhook = z.output<typeof webhookSchema>;
 
+/** Limits on listeners' requests; `"requests": true` takes them all as given. */
+export const requestLimitsSchema = z
+  .object({
+    /** Requests one address may make per hour. Default 3. */
+    perAddressPerHour: z.number().int().min(1).max(1000).default(3),
+    /** Requests waiting to play at most; more are refused until one plays. Default 5. */
+    maxPending: z.number().int().min(1).max(20).default(5),
+    /** Minutes before a song that played or was asked for may be asked for again. Default 60. */
+    songMinutes: z.number().min(0).max(10_080).default(60),
+    /** Minutes before another song by an artist just played or asked for may be asked for. Default 20. */
+    artistMinutes: z.number().min(0).max(10_080).default(20),
+  })
+  .strict();
+export type RequestLimits = z.output<typeof requestLimitsSchema>;
+
 /** Explicit cue points must leave something to play. */
 const cuesInOrder = (t: { cueIn?: number | undefined; cueOut?: number | undefined }): boolean =>
   t.cueIn === undefined || t.cueOut === undefined || t.cueOut > t.cueIn;
@@ -271,6 +286,12 @@ export const playlistSchema = z
     timezone: timeZoneSchema.default('UTC'),
     /** Station IDs and jingles between songs. */
     jingles: jinglesSchema(entriesSchema).optional(),
+    /** Listeners may search the channel's songs and ask for one (AzuraCast's request routes): true, or limits. Default false. */
+    requests: z
+      .union([z.boolean(), z.null(), requestLimitsSchema])
+      .default(false)
+      // null as well as false: a parsed playlist parses again to itself.
+      .transform((r) => (r === false || r === null ? null : requestLimitsSchema.parse(r === true ? {} : r))),
     /** URLs told of song changes, live shows and the channel going on or off air: see webhooks.md. */
     webhooks: z.array(webhookSchema).max(10, 'at most 10 webhooks').default([]),
     /** Rotation rules for the music (jingles are not counted). */

@@ -26,8 +26,10 @@ export interface ChannelSource extends SongSource, EventEmitter {
   /** A song's title went up. */
   played(key: string): void;
   update(playlist: Playlist): void;
-  /** Play `track` next, after earlier requests; returns its position. */
-  request(track: Track, channelId: string): number;
+  /** Play `track` next, after earlier requests; returns its position. `listener`: a listener asked for it (its title says so). */
+  request(track: Track, channelId: string, listener?: boolean): number;
+  /** The songs listeners may ask for: the channel's own list and its blocks', collections read. */
+  catalog?(): readonly Track[];
   close(): void;
   /** The schedule block on now and the next change, for a programme. */
   readonly onNow?: { block: string | null; next: { block: string | null; at: string } | null };

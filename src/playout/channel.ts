@@ -301,9 +301,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (!this.mixer.playing.includes(song) && this.nowPlaying?.source !== 'live') this.liveShows.close();
   }
 
-  /** Play `track` next, after earlier requests, before the playlist continues. Returns its position. */
-  enqueue(track: Track): number {
-    return this.source.request(track, this.id);
+  /** The songs listeners may ask for (see ChannelSource.catalog). */
+  catalog(): readonly Track[] {
+    return this.source.catalog?.() ?? [];
+  }
+
+  /** Play `track` next, after earlier requests, before the playlist continues. Returns its position. `listener`: a listener's request. */
+  enqueue(track: Track, listener = false): number {
+    return this.source.request(track, this.id, listener);
   }
 
   private closing: Promise<void> | undefined;

@@ -64,6 +64,7 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
       description: 'Tones for the page test',
       genre: 'Test',
       mount: '/web.mp3',
+      requests: { songMinutes: 0, artistMinutes: 0 },
       tracks: [
         { source: 'file', path: 'a.m4a', title: 'Morning Tone', artist: 'Page Test', album: 'Tests' },
         { source: 'file', path: 'b.m4a', title: '晚上的歌', artist: '测试歌手' },
@@ -244,6 +245,27 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     }
     console.log(`# title minus audible seam (ms), this page: ${offsets.join(', ')}; the server's title as sent: ${serverOffsets.join(', ')}`);
     for (const o of offsets) assert.ok(Math.abs(o) <= 300, `title within 300 ms of the seam heard (${offsets.join(', ')} ms)`);
+    await context.close();
+  });
+
+  test("a listener's request, made on AzuraCast's routes, plays soon and is marked as one on the page and in the API", async () => {
+    const found = (await (await fetch(`${station.url}/api/station/web/requests?searchPhrase=${encodeURIComponent('晚上')}`)).json()) as {
+      request_id: string;
+      request_url: string;
+    }[];
+    assert.equal(found.length, 1);
+    const asked = await fetch(found[0]!.request_url.replace(/^http:\/\/[^/]+/, station.url), { method: 'POST' });
+    assert.equal(asked.status, 200, await asked.clone().text());
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    await page.goto(`${at}/web`);
+    await page.waitForFunction(() => !document.getElementById('p-request')!.hidden && document.getElementById('p-title')!.textContent === '晚上的歌', null, {
+      timeout: 45_000,
+    });
+    const np = (await (await fetch(`${station.url}/api/nowplaying/web`)).json()) as { now_playing: { is_request: boolean; song: { title: string } } };
+    assert.deepEqual([np.now_playing.song.title, np.now_playing.is_request], ['晚上的歌', true]);
+    await page.waitForFunction(() => document.querySelector('#p-history li time') !== null, null, { timeout: 10_000 });
+    await shot(page, 'page-request.png');
     await context.close();
   });
 });

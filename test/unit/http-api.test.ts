@@ -20,7 +20,7 @@ import { fakeSong } from '../helpers/fake-songs.js';
 import { tempDir } from '../helpers/station.js';
 
 const TOKEN = 'a-control-token-for-tests';
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.DEBUG_LOG ?? 'silent' });
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('the HTTP API through inject()', () => {

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import type { Entry } from '../../../config/playlist.js';
+import type { Entry, Track } from '../../../config/playlist.js';
 import { PlaylistSource, type PlaylistSourceOptions } from '../playlist/playlist-source.js';
 import type { ListSpec } from '../playlist/queue.js';
 import { TrackList, type OpenCollection } from './track-list.js';
 
 /** What every list of a channel shares: how songs are prepared, the rotation rules, the clock. */
 export type ListDeps = Omit<PlaylistSourceOptions, 'list' | 'log'> & { openCollection: OpenCollection };
+
+let versions = 0;
 
 /**
  * One list of a programme (the channel's own, a schedule block's, the
@@ -19,6 +21,8 @@ export class ListRunner {
   private order: ListSpec['order'];
   private loop: boolean;
   private lastSize = -1;
+  /** Changes each time its songs may have changed; unique across runners, so a replaced list counts as a change. */
+  version = ++versions;
 
   constructor(
     readonly name: string | null,
@@ -35,6 +39,11 @@ export class ListRunner {
     this.tracks.set(entries);
   }
 
+  /** Its songs now (collections read). */
+  get songs(): readonly Track[] {
+    return this.tracks.tracks;
+  }
+
   /** The list was edited. */
   set(entries: readonly Entry[], spec: Pick<ListSpec, 'order' | 'loop'>): void {
     this.order = spec.order;
@@ -48,6 +57,7 @@ export class ListRunner {
   }
 
   private changed(): void {
+    this.version = ++versions;
     const { tracks, weights } = this.tracks.weighted;
     this.source.update({ tracks, order: this.order, loop: this.loop, weights });
     if (tracks.length !== this.lastSize) this.log.debug({ list: this.name ?? 'main', songs: tracks.length }, 'list read');

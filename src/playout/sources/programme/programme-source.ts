@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Playlist, Track } from '../../../config/playlist.js';
+import { trackKey, type Playlist, type Track } from '../../../config/playlist.js';
 import { blockName } from '../../../config/programme.js';
 import type { TrackInfo } from '../../../acquire/track-info.js';
 import type { Song, SongEnd, SongSource } from '../source.js';
@@ -59,6 +59,9 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
   private readonly rotation: Rotation;
   private readonly main: ListRunner;
   private readonly requests: ListRunner;
+  /** Requests a listener made (not the operator's queue): their titles say so. */
+  private readonly asked = new WeakSet<object>();
+  private catalogMemo: { sig: string; songs: readonly Track[] } | null = null;
   private blocks: ListRunner[] = [];
   private jingles: ListRunner | null = null;
   private schedule: Schedule;
@@ -170,8 +173,22 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
     this.build(playlist);
   }
 
-  request(track: Track, channelId: string): number {
-    return this.requests.source.request(track, channelId);
+  request(track: Track, channelId: string, listener = false): number {
+    const at = this.requests.source.request(track, channelId);
+    if (listener) this.asked.add(track);
+    return at;
+  }
+
+  /** Built again only when a list's songs changed: the request routes ask for it on every call. */
+  catalog(): readonly Track[] {
+    const lists = [this.main, ...this.blocks];
+    const sig = lists.map((l) => l.version).join(',');
+    if (this.catalogMemo?.sig !== sig) {
+      const seen = new Set<string>();
+      const songs = lists.flatMap((l) => l.songs).filter((t) => !seen.has(trackKey(t)) && seen.add(trackKey(t)));
+      this.catalogMemo = { sig, songs };
+    }
+    return this.catalogMemo.songs;
   }
 
   close(): void {
@@ -244,6 +261,8 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
       song.normalize = j.normalize;
     } else if (list !== this.requests) {
       song.info = { ...song.info, block: list.name ?? undefined };
+    } else if (this.asked.has(song.track)) {
+      song.info = { ...song.info, request: true };
     }
     return song;
   }
