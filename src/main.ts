@@ -29,6 +29,7 @@ import { REAL_CLOCK } from './kernel/lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
 import { Webhooks } from './outputs/webhooks.js';
+import { ListenerStats } from './outputs/listener-stats.js';
 import { sourceOnlyServer } from './live/front-door.js';
 
 const VERSION = '0.1.0';
@@ -121,6 +122,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   });
   new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
   let baseUrl = '';
+  const stats = new ListenerStats({ station, outputs, icecast: env.ICECAST_URL, file: path.join(path.resolve(env.CACHE_DIR), 'listeners.json'), logger });
   const webhooks = new Webhooks(station, { policy, secret: env.WEBHOOK_SECRET, publicUrl: () => env.PUBLIC_URL ?? baseUrl, logger });
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
   // Channels first, and their Icecast handshakes done (a few ms on a LAN),
@@ -128,6 +130,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   // ~40 ms, which would otherwise delay every mount going live by as much.
   await station.start();
   await outputs.attemptsSettled(250);
+  // Off the start path: it reads Icecast's status pages.
+  void stats.start();
   const { buildApp } = await import('./api/app.js');
   const { ConnectionGuard, descriptorLimit, descriptorReserve, effectiveConnectionCap } = await import('./api/connection-guard.js');
   const fdLimit = descriptorLimit();
@@ -163,7 +167,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     fixedPublicUrl: env.PUBLIC_URL,
     icecastUrls,
     controlToken: env.CONTROL_TOKEN,
-    metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats, webhooks }),
+    metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats, webhooks, stats }),
+    stats,
     http,
     ...appTuning,
   });
@@ -197,6 +202,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     await outputs.close();
     await station.close();
     // The channels' off-air messages go out if their receivers answer soon; a stop is not held up longer.
+    stats.close();
     await webhooks.settled(2000);
     webhooks.close();
     await app.close();

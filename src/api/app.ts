@@ -14,6 +14,7 @@ import type { OutputSet } from '../outputs/output-set.js';
 import { bearer, secretMatcher } from '../kernel/auth.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { SESSION_ID } from '../outputs/listeners.js';
+import type { ListenerStats } from '../outputs/listener-stats.js';
 import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
 import { DEFAULT_ART_SVG, FAVICON_SVG, PAGE_HTML } from './page.js';
@@ -48,6 +49,8 @@ export interface AppDeps {
   guard?: ConnectionGuard | undefined;
   /** DJs' live sources: SOURCE/PUT on this port, title updates at /admin/metadata. */
   live?: LiveIngest | undefined;
+  /** Listener figures over 24 h, with Icecast's counts. */
+  stats?: ListenerStats | undefined;
 }
 
 export interface HttpLimits extends ConnectionLimits {
@@ -95,7 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     routeSources(app.server, limits.headersTimeoutMs, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
     liveRoutes(app, deps.station, live);
   }
-  const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls };
+  const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls, stats: deps.stats };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
     const { status, body } = errorResponse(err);
@@ -143,6 +146,11 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     return { ...channelView(channel, viewsOf(req)), history: historyView(channel), shows: channel.shows.map(liveShowView) };
   });
 
+  app.get('/api/channels/:id/listeners', async (req) => {
+    const channel = channelOf(req);
+    if (!deps.stats) throw new NotFoundError('listener figures');
+    return deps.stats.of(channel.id, channel.playlist.mount, deps.outputs.of(channel)?.hub?.count ?? 0);
+  });
   // Where a page's own player started in the channel's stream (it played the mount with ?sid=...): titles change as it hears each seam.
   app.get('/api/channels/:id/listeners/:sid', async (req) => {
     const channel = channelOf(req);

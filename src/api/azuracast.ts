@@ -73,11 +73,11 @@ function played(c: Channel, e: HistoryEntry | NonNullable<Channel['nowPlaying']>
 export function azStation(c: Channel, ctx: ViewContext): AzStation {
   const view = channelView(c, ctx);
   const base = ctx.publicUrl();
-  const listeners = { total: view.listeners, unique: view.listenersUnique, current: view.listeners };
-  const none = { total: 0, unique: 0, current: 0 };
+  const builtin = view.listeners - view.listenersIcecast;
+  const count = (n: number, unique = n) => ({ total: n, unique, current: n });
   const mounts = [
-    ...view.listen.icecast.map((url) => ({ url, name: `${c.playlist.mount} (Icecast)`, listeners: none })),
-    ...(view.listen.builtin ? [{ url: view.listen.builtin, name: `${c.playlist.mount} (built-in)`, listeners }] : []),
+    ...view.listen.icecast.map((url, i) => ({ url, name: `${c.playlist.mount} (Icecast)`, listeners: count(ctx.stats?.icecastAt(i, c.playlist.mount) ?? 0) })),
+    ...(view.listen.builtin ? [{ url: view.listen.builtin, name: `${c.playlist.mount} (built-in)`, listeners: count(builtin, view.listenersUnique) }] : []),
   ].map((m, i) => ({ id: i + 1, ...m, bitrate: c.playlist.bitrate, format: 'mp3', path: c.playlist.mount, is_default: i === 0 }));
   return {
     id: stationNumber(c.id),
@@ -119,7 +119,8 @@ export function azNowPlaying(c: Channel, ctx: ViewContext, defaultArt: string): 
   const due = np?.durationMs ? Date.parse(np.startedAt) + np.durationMs - c.playlist.crossfade * 1000 : null;
   return {
     station: azStation(c, ctx),
-    listeners: { total: view.listeners, unique: view.listenersUnique, current: view.listeners },
+    // Icecast does not say how many of its listeners are distinct: each counts as one.
+    listeners: { total: view.listeners, unique: view.listenersUnique + view.listenersIcecast, current: view.listeners },
     live: {
       is_live: show !== null,
       streamer_name: show?.dj ?? '',

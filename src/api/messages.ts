@@ -63,7 +63,10 @@ export const channelViewSchema = z.object({
   listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
   nowPlaying: nowPlayingViewSchema.nullable(),
   next: songViewSchema.partial().extend({ title: z.string() }).nullable(),
+  /** Listening now: the built-in output's plus Icecast's (read every minute). */
   listeners: z.number(),
+  /** Of those, on Icecast. */
+  listenersIcecast: z.number(),
   /** Distinct addresses among the built-in output's listeners. */
   listenersUnique: z.number(),
   outputs: z.array(outputViewSchema),

@@ -6,6 +6,7 @@ import type { OutputSet } from '../outputs/output-set.js';
 import { processFaults } from '../kernel/process-guard.js';
 import type { ConnectionStats } from './connection-guard.js';
 import type { Webhooks } from '../outputs/webhooks.js';
+import type { ListenerStats } from '../outputs/listener-stats.js';
 
 export interface MetricsSources {
   station: Station;
@@ -13,6 +14,7 @@ export interface MetricsSources {
   cache: MediaCache;
   connections?: ConnectionStats;
   webhooks?: Webhooks;
+  stats?: ListenerStats;
 }
 
 /**
@@ -38,6 +40,29 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
       },
     });
   };
+  new Gauge({
+    name: 'scast_listeners_now',
+    help: 'Listeners now, by output: the built-in output, and Icecast as last read (every minute)',
+    labelNames: ['channel', 'output'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) {
+        this.set({ channel: c.id, output: 'builtin' }, src.outputs.of(c)?.hub?.count ?? 0);
+        if (src.stats) this.set({ channel: c.id, output: 'icecast' }, src.stats.icecastNow(c.playlist.mount));
+      }
+    },
+  });
+  new Gauge({
+    name: 'scast_listeners_peak_24h',
+    help: 'Most listeners at once (built-in plus Icecast) over the last 24 hours, by the minute',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of channels()) if (src.stats) this.set({ channel: c.id }, src.stats.of(c.id, c.playlist.mount, src.outputs.of(c)?.hub?.count ?? 0).peak24h);
+    },
+  });
   new Counter({
     name: 'scast_webhook_messages_total',
     help: 'Webhook messages by outcome: delivered, failed (given up after its retries or refused), dropped (queue full)',

@@ -51,6 +51,8 @@ export const PAGE_HTML = `<!doctype html>
   ol.history time { color: var(--dim); font-variant-numeric: tabular-nums; }
   ol.history .t { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .links { display: flex; flex-wrap: wrap; gap: 8px 14px; font-size: 13px; }
+  .chart { width: 100%; height: 60px; background: var(--card2); border-radius: 8px; display: block; }
+  .peak { font-size: 12px; color: var(--dim); margin-top: 4px; }
   .share { display: flex; gap: 8px; align-items: center; margin-top: 8px; }
   .share input { flex: 1; min-width: 0; background: var(--card2); color: var(--fg); border: 1px solid #333a47; border-radius: 8px; padding: 6px 8px; font: inherit; font-size: 13px; }
   ul.channels { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
@@ -88,6 +90,9 @@ export const PAGE_HTML = `<!doctype html>
     <section id="p-more" hidden>
       <h2>Recently played</h2>
       <ol class="history" id="p-history"></ol>
+      <h2>Listeners, last 24 hours</h2>
+      <svg id="p-chart" class="chart" viewBox="0 0 300 60" preserveAspectRatio="none" role="img" aria-label="Listeners over the last 24 hours"></svg>
+      <div class="peak" id="p-peak"></div>
       <h2>Listen</h2>
       <div class="links" id="p-links"></div>
       <div class="share"><input id="p-share" readonly aria-label="Link to this channel"><button type="button" class="quiet" id="p-copy">Copy link</button></div>
@@ -194,6 +199,7 @@ function select(id, push) {
   if (playingId && playingId !== id) stop();
   shown = null;
   loadHistory(id);
+  chart(id);
   render();
   renderList();
 }
@@ -263,6 +269,19 @@ function links(ch) {
   list.forEach(function (l) { var a = document.createElement("a"); a.href = l[1]; a.textContent = l[0]; box.appendChild(a); });
   $("p-share").value = location.origin + "/" + encodeURIComponent(ch.id);
 }
+
+function chart(id) {
+  fetch("/api/channels/" + encodeURIComponent(id) + "/listeners").then(function (r) { return r.ok ? r.json() : null; }).then(function (d) {
+    if (!d || id !== selected) return;
+    var svg = $("p-chart"), now = Date.now(), from = now - 864e5;
+    var pts = d.points.map(function (p) { return [p[0], p[1] + p[2]]; }).concat([[now, d.current]]);
+    var top = Math.max(1, d.peak24h);
+    var line = pts.map(function (p) { return (((p[0] - from) / 864e5) * 300).toFixed(1) + "," + (58 - (p[1] / top) * 54).toFixed(1); }).join(" ");
+    svg.innerHTML = '<polyline fill="none" stroke="#4fb3ff" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + line + '"/>';
+    $("p-peak").textContent = "Now " + d.current + " · peak " + d.peak24h + " (built-in " + d.builtin + ", Icecast " + d.icecast + ")";
+  });
+}
+setInterval(function () { if (selected) chart(selected); }, 60000);
 
 function play() {
   var ch = channels.get(selected);

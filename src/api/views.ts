@@ -6,6 +6,7 @@ import type { ChannelOutputs } from '../outputs/output-set.js';
 import type { IcecastOutput } from '../outputs/icecast/output.js';
 import { processFaults } from '../kernel/process-guard.js';
 import type { ChannelView } from './messages.js';
+import type { ListenerStats } from '../outputs/listener-stats.js';
 
 export interface ViewContext {
   outputsOf: (c: Channel) => ChannelOutputs | undefined;
@@ -13,6 +14,14 @@ export interface ViewContext {
   publicUrl: () => string;
   /** Public bases of the Icecast servers. */
   icecastUrls: readonly string[];
+  /** Listener figures over time, with Icecast's own counts; absent: the built-in output's count only. */
+  stats?: ListenerStats | undefined;
+}
+
+/** Listeners now: the built-in output's, plus Icecast's as last read. */
+export function listenersOf(c: Channel, ctx: ViewContext): { builtin: number; icecast: number } {
+  const builtin = ctx.outputsOf(c)?.hub?.count ?? 0;
+  return { builtin, icecast: ctx.stats?.icecastNow(c.playlist.mount) ?? 0 };
 }
 
 export function nowPlayingView(np: NowPlaying) {
@@ -83,7 +92,8 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     },
     nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying),
     next: nextView(c),
-    listeners: outputs?.hub?.count ?? 0,
+    listeners: listenersOf(c, ctx).builtin + listenersOf(c, ctx).icecast,
+    listenersIcecast: listenersOf(c, ctx).icecast,
     listenersUnique: outputs?.hub?.unique ?? 0,
     live: c.liveShow && { dj: c.liveShow.dj, title: c.liveShow.title, startedAt: c.liveShow.startedAt },
     programme: c.programme,
