@@ -90,6 +90,18 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     page.setDefaultTimeout(20_000);
     await page.goto(`${at}/web`);
     await page.locator('#channels button[data-channel="talk"]').waitFor();
+    // What a first visit costs: the page is one document, the art one small SVG, the rest JSON and the feed.
+    const figures = await page.evaluate(() => {
+      const paint = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      return { fcp: paint?.startTime ?? null, doc: nav.encodedBodySize, other: res.reduce((n, r) => n + r.encodedBodySize, 0), requests: res.length };
+    });
+    console.log(
+      `# first visit: first contentful paint ${Math.round(figures.fcp ?? -1)} ms; document ${figures.doc} B; ${figures.requests} other requests, ${figures.other} B`,
+    );
+    assert.ok(figures.fcp !== null && figures.fcp < 3000, `first paint within 3 s even on a busy CI machine (${figures.fcp} ms)`);
+    assert.ok(figures.doc < 40_000, `the page is small (${figures.doc} B)`);
     assert.equal(await page.locator('#channels button[data-channel="web"]').getAttribute('aria-current'), 'true', '/web opens that channel');
     await page.waitForFunction(() => document.querySelector('#p-history li time') !== null, null, { timeout: 20_000 });
     assert.equal(await page.locator('#p-channel').textContent(), 'Web Radio');
