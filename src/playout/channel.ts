@@ -103,12 +103,15 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     });
     this.source.on('cut', (block: string) => this.hardStart(block));
     this.live = new LiveSwitch(this.source, (song, end) => this.liveLeft(song, end));
-    this.mixer = new Crossfade(new Normalize(this.live, () => this.playlist.loudness), {
-      seconds: () => this.playlist.crossfade,
-      log: this.log,
-      now: this.now,
-      stallMs: opts.stallMs,
-    });
+    this.mixer = new Crossfade(
+      new Normalize(this.live, { loudness: () => this.playlist.loudness, idle: () => this.mixer.onAir === null, now: this.now, log: this.log }),
+      {
+        seconds: () => this.playlist.crossfade,
+        log: this.log,
+        now: this.now,
+        stallMs: opts.stallMs,
+      },
+    );
     this.pacer = new Pacer<TrackInfo>({
       sampleRate: SAMPLE_RATE,
       leadMs: opts.leadMs,

@@ -29,16 +29,18 @@ interface Song {
   tail?: number;
   /** Full-scale clicks on top of the tone. */
   clicks?: boolean;
+  /** Length in seconds; default 4. */
+  seconds?: number;
 }
 
 /** A tone mastered at `lufs`: made, measured, then made again at the level that gives it. */
 async function master(dir: string, s: Song): Promise<{ file: string; lufs: number; peak: number }> {
   const file = path.join(dir, `${s.name}.${s.ext}`);
   const make = async (gainDb: number) => {
-    const parts = [`sine=frequency=${s.freq}:sample_rate=44100:duration=4,volume=${gainDb}dB,aformat=channel_layouts=stereo`];
+    const parts = [`sine=frequency=${s.freq}:sample_rate=44100:duration=${s.seconds ?? 4},volume=${gainDb}dB,aformat=channel_layouts=stereo`];
     let graph = `${parts[0]}[tone]`;
     if (s.clicks)
-      graph += `;aevalsrc='if(lt(mod(t,2),0.0001),0.99,0)':s=44100:d=4,aformat=channel_layouts=stereo[clicks];[tone][clicks]amix=inputs=2:normalize=0[song]`;
+      graph += `;aevalsrc='if(lt(mod(t,2),0.0001),0.99,0)':s=44100:d=${s.seconds ?? 4},aformat=channel_layouts=stereo[clicks];[tone][clicks]amix=inputs=2:normalize=0[song]`;
     else graph += ';[tone]anull[song]';
     if (s.lead || s.tail) {
       graph += `;anullsrc=r=44100:cl=stereo:d=${s.lead ?? 0.01}[lead];sine=frequency=${s.freq}:sample_rate=44100:duration=${s.tail ?? 0.01},volume=-60dB,aformat=channel_layouts=stereo[tail];[lead][song][tail]concat=n=3:v=0:a=1[out]`;
@@ -85,9 +87,9 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
     let measured: { name: string; lufs: number }[] = [];
     try {
       const listener = await listen(`${station.url}/l.mp3`);
-      // The first round warms the analyses; the second is the one measured.
-      // Two whole rounds, and 1.5 s of the third's first song: a song's start is found by its tone, which takes audio to read
-      // (the very first play of the quiet song may be too quiet to find when its analysis was not done in time).
+      // The second round is the one measured whole; the first song's very first play too: a new channel waits for its
+      // analysis rather than play it at a guessed gain. Two whole rounds, and 1.5 s of the third's first song: a song's
+      // start is found by its tone, which takes audio to read.
       await until(
         'two rounds',
         () => {
@@ -116,11 +118,18 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
         const m = await measure(rec, at + 0.25, end - at - 0.5);
         measured.push({ name, lufs: m.lufs });
       }
+      // The channel's first song, on its first play (no analysis known when the channel started).
+      const firstPlay = changes.findIndex((c) => c.to === songs[0]!.freq);
+      const firstAt = changes[firstPlay]!.at;
+      const first = await measure(rec, firstAt + 0.25, changes[firstPlay + 1]!.at - firstAt - 0.5);
       const whole = await measure(rec);
       const table = before.map(
         (b) => `${b.name}: ${b.lufs.toFixed(1)} LUFS (peak ${b.peak.toFixed(1)}) -> ${measured.find((m) => m.name === b.name)?.lufs.toFixed(1)} LUFS`,
       );
-      console.log(`# loudness before -> at the listener: ${table.join('; ')}; recording true peak ${whole.peak.toFixed(2)} dBTP`);
+      console.log(
+        `# loudness before -> at the listener: ${table.join('; ')}; the first song's first play ${first.lufs.toFixed(1)} LUFS; recording true peak ${whole.peak.toFixed(2)} dBTP`,
+      );
+      assert.ok(Math.abs(first.lufs + 16) <= 1, `the channel's first song, first played before any analysis was known, at ${first.lufs} LUFS`);
       for (const m of measured) assert.ok(Math.abs(m.lufs + 16) <= 1, `${m.name} at ${m.lufs} LUFS`);
       assert.ok(whole.peak <= -1, `true peak ${whole.peak} dBTP`);
       // The padded song's 1.5 s lead-in and 2.5 s tail were trimmed: no hole at any seam of the round.
@@ -144,5 +153,34 @@ describe('every song at one loudness, measured at a listener', { timeout: 240_00
       await again.close();
     }
     measured = [];
+  });
+
+  test("a new channel's first song, not analysed yet, plays at the channel's loudness from its first second", async () => {
+    const dir = tempDir('loudness-first');
+    // Five minutes: its analysis takes longer than preparing it, so without waiting it would start at a guessed gain.
+    const song: Song = { name: 'long-quiet', freq: 500, lufs: -30, codec: ['-c:a', 'aac', '-b:a', '128k'], ext: 'm4a', seconds: 300 };
+    const made = await master(dir, song);
+    writePlaylist(dir, 'first', { name: 'First', mount: '/first.mp3', tracks: [{ source: 'file', path: 'long-quiet.m4a', title: 'long-quiet' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('loudness-first-cache') });
+    try {
+      const listener = await listen(`${station.url}/first.mp3`);
+      const title = await listener.when('its title', () => listener.titles.find((t) => t.title === 'long-quiet'), 30_000);
+      // Ten seconds of it.
+      await listener.when('ten seconds of it', () => (listener.bytes > title.audioOffset + 10 * 16_000 ? true : undefined), 30_000);
+      listener.close();
+      const rec = path.join(dir, 'first.mp3');
+      writeFileSync(rec, listener.audio());
+      // Where its title went up in the stream (128 kbit/s: 16 000 bytes a second).
+      const start = title.audioOffset / 16_000;
+      const m = await measure(rec, start + 0.5, 8);
+      const waited = station.logs.find(/waiting for its loudness analysis/).length;
+      const waitedMs = station.logs.find(/loudness wait over/)[0]?.waitedMs;
+      console.log(
+        `# first song of a new channel (${made.lufs.toFixed(1)} LUFS, 5 min): its first 8.5 s at the listener ${m.lufs.toFixed(1)} LUFS; waited for its analysis: ${waited} time(s), ${String(waitedMs)} ms`,
+      );
+      assert.ok(Math.abs(m.lufs + 16) <= 1, `its first seconds at ${m.lufs} LUFS, not at a guessed gain`);
+    } finally {
+      await station.close();
+    }
   });
 });

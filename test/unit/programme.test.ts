@@ -281,8 +281,58 @@ describe('jingles and loudness', () => {
     const analysis = { integratedLufs: -30, truePeakDb: -20, startSeconds: 0, endSeconds: null };
     const song = { ...fakeSong(10, 0), analysis };
     const jingle = { ...fakeSong(10, 0, { track: { gain: -2 } }), analysis, normalize: false };
-    const n = new Normalize(new FakeSource([song, jingle]), () => ({ target: -16, ceiling: -2 }));
+    const n = new Normalize(new FakeSource([song, jingle]), { loudness: () => ({ target: -16, ceiling: -2 }), idle: () => true, now: () => 0 });
     assert.ok(Math.abs(n.take()!.gainDb - 14) < 0.01, 'the song: -30 LUFS brought up 14 dB to -16');
     assert.equal(n.take()!.gainDb, -2, 'the jingle: its own gain only');
+  });
+
+  test('a song not analysed yet: waited for while nothing is on air (given back, then taken at its measured gain); not while something is; not past the wait', async () => {
+    const { Normalize } = await import('../../src/playout/operators/normalize.js');
+    const { fakeSong, FakeSource } = await import('../helpers/fake-songs.js');
+    const loudness = () => ({ target: -16, ceiling: -2 });
+    let land!: (a: { integratedLufs: number; truePeakDb: number; startSeconds: number; endSeconds: null }) => void;
+    const first = {
+      ...fakeSong(10, 0),
+      analysing: new Promise<{ integratedLufs: number; truePeakDb: number; startSeconds: number; endSeconds: null }>((r) => (land = r)),
+    };
+    const source = new FakeSource([first]);
+    const clock = { t: 0 };
+    const n = new Normalize(source, { loudness, idle: () => true, now: () => clock.t, waitMs: 8000 });
+    assert.equal(n.take(), null, 'held back while its analysis runs');
+    assert.deepEqual(
+      source.givenBack.map((s) => s.info.key),
+      [first.info.key],
+      'given back, first in line',
+    );
+    assert.deepEqual(
+      source.ends.map((e) => e.end.how),
+      ['stopped'],
+      'its decoder let go',
+    );
+    clock.t = 500;
+    assert.equal(n.take(), null, 'still waiting');
+    land({ integratedLufs: -30, truePeakDb: -20, startSeconds: 0, endSeconds: null });
+    // Its promise chain settles within this turn of the event loop.
+    await new Promise((r) => setImmediate(r));
+    const again = n.take()!;
+    assert.equal(again.info.key, first.info.key);
+    assert.ok(Math.abs(again.gainDb - 14) < 0.01, `played at its measured gain (${again.gainDb} dB), not a typical master's (-2 dB)`);
+
+    // Something on air: no waiting, the typical gain.
+    const busy = new Normalize(new FakeSource([{ ...fakeSong(10, 0), analysing: new Promise(() => undefined) }]), {
+      loudness,
+      idle: () => false,
+      now: () => 0,
+    });
+    assert.equal(busy.take()!.gainDb, -2);
+    // An analysis that never lands: waited for waitMs, then played.
+    const slow = { ...fakeSong(10, 0), analysing: new Promise<null>(() => undefined) };
+    const c2 = { t: 0 };
+    const patient = new Normalize(new FakeSource([slow]), { loudness, idle: () => true, now: () => c2.t, waitMs: 8000 });
+    assert.equal(patient.take(), null);
+    c2.t = 7999;
+    assert.equal(patient.take(), null);
+    c2.t = 8000;
+    assert.equal(patient.take()!.gainDb, -2, 'after the wait, the typical gain, once');
   });
 });

@@ -37,6 +37,8 @@ export interface Song {
   /** Its own gain and fades (a playlist entry's; a live show's settings). */
   track: Pick<Track, 'gain' | 'fadeIn' | 'fadeOut'>;
   analysis: Analysis | null;
+  /** Its analysis under way, when it is not known yet (resolves null if it fails). */
+  analysing?: Promise<Analysis | null> | null;
   feed: PcmFeed;
   /** Seconds it plays for (cues applied), when known ahead. */
   seconds: number | null;

@@ -83,6 +83,7 @@ export class PlaylistSource extends EventEmitter implements SongSource {
         label: slot.label,
         track: slot.track,
         analysis: ready.analysis,
+        analysing: ready.analysis ? null : ready.analysing,
         feed: this.upcoming.feedOf(ready),
         seconds: ready.info.durationMs !== undefined ? ready.info.durationMs / 1000 : null,
         gainDb: 0,

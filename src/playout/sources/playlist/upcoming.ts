@@ -31,7 +31,7 @@ export function readyOf(slot: Slot): Ready | undefined {
  * A prepared song (the resolver's answer, its analysis possibly landing
  * later, until its decoder starts), with its playlist entry and decoder.
  */
-export interface Ready extends Omit<PreparedMedia, 'analysing'> {
+export interface Ready extends PreparedMedia {
   /** The playlist entry, for its own cues. */
   track: Track;
   decoder: PcmFeed | null;
@@ -188,8 +188,7 @@ export class Upcoming {
           media.release();
           return;
         }
-        const { analysing: _analysing, ...prepared } = media;
-        slot.state = { is: 'ready', ready: { ...prepared, track, decoder: null } };
+        slot.state = { is: 'ready', ready: { ...media, track, decoder: null } };
         this.log.debug({ song: slot.label }, 'song ready');
         // Its analysis, when it lands before the song starts decoding, sets its cues and gain.
         void media.analysing?.then((a) => {
