@@ -158,6 +158,22 @@ function handMade(): [string, string | Buffer][] {
     ['HEAD on a mount', `HEAD /fuzz.mp3 HTTP/1.1\r\n${H}\r\n`],
     ['query of 10 000 parameters', `GET /api/channels?${Array.from({ length: 2000 }, (_, i) => `a${i}=${i}`).join('&')} HTTP/1.1\r\n${H}\r\n`],
     ['favicon', `GET /favicon.ico HTTP/1.1\r\n${H}\r\n`],
+    ['AzuraCast now playing, every channel', `GET /api/nowplaying HTTP/1.1\r\n${H}\r\n`],
+    ['AzuraCast station of odd characters', `GET /api/nowplaying/%F0%9F%92%A9%00 HTTP/1.1\r\n${H}\r\n`],
+    ['AzuraCast station by a huge number', `GET /api/station/99999999999999999999999 HTTP/1.1\r\n${H}\r\n`],
+    ['request search of 5000 characters', `GET /api/station/fuzz/requests?searchPhrase=${'%25'.repeat(1700)} HTTP/1.1\r\n${H}\r\n`],
+    ['request list with a negative page', `GET /api/station/fuzz/requests?page=-1&per_page=1e9 HTTP/1.1\r\n${H}\r\n`],
+    ['request list with repeated parameters', `GET /api/station/fuzz/requests?searchPhrase=a&searchPhrase=b&page=1&page=2 HTTP/1.1\r\n${H}\r\n`],
+    ['a request for a path', post('/api/station/fuzz/request/..%2f..%2fetc%2fpasswd', '')],
+    ['a request with a body of 60 KiB', post(`/api/station/fuzz/request/${'0'.repeat(24)}`, `{"x":"${'y'.repeat(60_000)}"}`)],
+    ['a request on a channel without requests', post(`/api/station/nope/request/${'0'.repeat(24)}`, '')],
+    ['listen file for a mount with a NUL', `GET /fuzz.mp3%00.pls HTTP/1.1\r\n${H}\r\n`],
+    ['listen files', `GET /fuzz.mp3.xspf HTTP/1.1\r\n${H}\r\n`],
+    ['a stream with a 5000-character session id', `GET /fuzz.mp3?sid=${'s'.repeat(5000)} HTTP/1.1\r\n${H}\r\n`],
+    ['a listener start for odd ids', `GET /api/channels/fuzz/listeners/%00%0A${'x'.repeat(300)} HTTP/1.1\r\n${H}\r\n`],
+    ['listener figures', `GET /api/channels/fuzz/listeners HTTP/1.1\r\n${H}\r\n`],
+    ['the page at a channel', `GET /fuzz HTTP/1.1\r\n${H}\r\n`],
+    ['default art', `GET /art/default.svg HTTP/1.1\r\n${H}\r\n`],
     ['favicon with a body and a bad method', `DELETE /favicon.ico HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`],
     ['links from a Host that is not a host', `GET /api/channels HTTP/1.1\r\nHost: evil.example/<script>\r\n\r\n`],
     ['links from an unclosed IPv6 Host', `GET /api/channels/fuzz HTTP/1.1\r\nHost: [::1\r\n\r\n`],
@@ -195,6 +211,10 @@ function mutated(count: number, seed: number): [string, Buffer][] {
     `GET /metrics HTTP/1.1\r\n${H}\r\n`,
     `GET /favicon.ico HTTP/1.1\r\n${H}\r\n`,
     `GET /api/channels HTTP/1.1\r\nHost: 192.168.1.20:8080\r\nX-Forwarded-Proto: https\r\n\r\n`,
+    `GET /api/nowplaying/fuzz HTTP/1.1\r\n${H}\r\n`,
+    `GET /api/station/fuzz/requests?searchPhrase=tone&page=1&per_page=2 HTTP/1.1\r\n${H}\r\n`,
+    `POST /api/station/fuzz/request/0123456789abcdef01234567 HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
+    `GET /fuzz.mp3.m3u HTTP/1.1\r\n${H}\r\n`,
   ];
   const specials = ['\r', '\n', '\0', '%', ':', ' ', '/', '[', ']', '?', '#', '\u00ff', '"', '{', '\\'];
   const out: [string, Buffer][] = [];
@@ -223,7 +243,7 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
     const dir = tempDir('fuzz');
     for (const [i, f] of [440, 550, 660].entries())
       await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 4, args: ['-c:a', 'aac'], title: `Tone ${i}` });
-    writePlaylist(dir, 'fuzz', { name: 'Fuzz', mount: '/fuzz.mp3', tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
+    writePlaylist(dir, 'fuzz', { name: 'Fuzz', mount: '/fuzz.mp3', requests: true, tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fuzz-cache'), CONTROL_TOKEN: TOKEN, MAX_CONNECTIONS_PER_ADDRESS: '0' });
     // The listener who must not notice any of it, from an address of its own.
     listener = await steadyListener(`${station.url}/fuzz.mp3`);
