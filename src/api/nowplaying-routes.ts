@@ -30,6 +30,25 @@ export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf
     const ctx = viewsOf(req);
     return azNowPlaying(channelOf(req), ctx, art(ctx));
   });
+  // AzuraCast's static copy, which many widgets poll (`/api/nowplaying_static/<shortcode>.json`).
+  app.get(
+    '/api/nowplaying_static/:file',
+    { schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 70 } }, required: ['file'] } } },
+    async (req) => {
+      const file = (req.params as { file: string }).file;
+      const name = file.endsWith('.json') ? file.slice(0, -5) : file;
+      const channel = channelByStation(station.channels, name);
+      if (!channel) throw new NotFoundError(`station ${JSON.stringify(name.slice(0, 64))}`);
+      const ctx = viewsOf(req);
+      return azNowPlaying(channel, ctx, art(ctx));
+    },
+  );
+  // The art of the song on air, as a redirect (AzuraCast's /api/nowplaying/<station>/art).
+  app.get('/api/nowplaying/:station/art', { schema: { params } }, async (req, reply) => {
+    const ctx = viewsOf(req);
+    const np = azNowPlaying(channelOf(req), ctx, art(ctx));
+    return reply.header('cache-control', 'no-cache').redirect(np.now_playing?.song.art ?? art(ctx), 302);
+  });
   app.get('/api/stations', async (req) => station.channels.map((c) => azStation(c, viewsOf(req))));
   app.get('/api/station/:station', { schema: { params } }, async (req) => azStation(channelOf(req), viewsOf(req)));
 

@@ -175,6 +175,11 @@ describe('the HTTP API through inject()', () => {
     const byNumber = await app.inject({ method: 'GET', url: `/api/nowplaying/${stationNumber('jazz')}` });
     assert.equal(azNowPlayingSchema.parse(byNumber.json()).station.shortcode, 'jazz', 'AzuraCast clients may use the numeric id');
     assert.equal(jazz.station.id, stationNumber('jazz'));
+    const fromStatic = await app.inject({ method: 'GET', url: '/api/nowplaying_static/jazz.json' });
+    assert.equal(azNowPlayingSchema.parse(fromStatic.json()).station.shortcode, 'jazz', "AzuraCast's static copy, which widgets poll");
+    const artOf = await app.inject({ method: 'GET', url: '/api/nowplaying/jazz/art', headers: { host: 'radio.example' } });
+    assert.equal(artOf.statusCode, 302);
+    assert.equal(artOf.headers.location, 'http://radio.example/art/default.svg');
     const one = await app.inject({ method: 'GET', url: '/api/station/jazz' });
     assert.equal(azStationSchema.parse(one.json()).shortcode, 'jazz');
     const stations = await app.inject({ method: 'GET', url: '/api/stations' });
