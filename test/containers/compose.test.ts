@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeMp3, frequencyTrack, makeTone } from '../helpers/media.js';
-import { freePort, until } from '../helpers/ports.js';
+import { freePort, mountServed, until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { rateWatch } from '../helpers/station-process.js';
 import { startStandin, type Standin } from '../helpers/qq-standin.js';
@@ -403,21 +403,7 @@ describe('docker compose, for real: images built, the station up in containers',
   test('profile relay: a relay Icecast in its own container pulls the mount', async () => {
     await compose('--profile', 'relay', 'up', '-d', '--no-build', 'icecast-relay');
     const relay = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
-    await until(
-      'relay has the mount',
-      async () =>
-        (await fetch(relay, { signal: AbortSignal.timeout(2000) }).then(
-          (r) => {
-            void r.body?.cancel();
-            return r.status === 200;
-          },
-          () => false,
-        ))
-          ? true
-          : undefined,
-      60_000,
-      500,
-    );
+    await mountServed(relay, 60_000);
     const heard = await hears(relay, 4);
     console.log(`# relay listener: ${(heard.rate * 100).toFixed(1)} % of real time, tone ${heard.freq.toFixed(0)} Hz`);
     assert.ok(heard.rate > 0.9, `relayed at real-time rate (${heard.rate})`);

@@ -37,3 +37,22 @@ export async function until<T>(what: string, check: () => T | undefined | Promis
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Resolves once `url` answers 200 (a mount with a source behind it, e.g. on a relay): Icecast has no event for it. */
+export async function mountServed(url: string, timeoutMs: number): Promise<void> {
+  await until(
+    `${url} served`,
+    async () =>
+      (await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => {
+          void r.body?.cancel();
+          return r.status === 200;
+        },
+        () => false,
+      ))
+        ? true
+        : undefined,
+    timeoutMs,
+    500,
+  );
+}

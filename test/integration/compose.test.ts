@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { listen } from '../helpers/listener.js';
-import { freePort, until, waitForPort } from '../helpers/ports.js';
+import { freePort, mountServed, until, waitForPort } from '../helpers/ports.js';
 import { stopChild } from '../helpers/process.js';
 import { startStandin, type Standin } from '../helpers/qq-standin.js';
 
@@ -184,21 +184,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     start('icecast-relay');
     await waitForPort(ports.ICECAST_RELAY_PORT!);
     const relayUrl = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
-    await until(
-      'relay has the mount',
-      async () =>
-        (await fetch(relayUrl, { method: 'GET', signal: AbortSignal.timeout(2000) }).then(
-          (r) => {
-            void r.body?.cancel();
-            return r.status === 200;
-          },
-          () => false,
-        ))
-          ? true
-          : undefined,
-      30_000,
-      500,
-    );
+    await mountServed(relayUrl, 30_000);
     const listener = await listen(relayUrl);
     assert.equal(listener.status, 200);
     await listener.when('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
