@@ -186,6 +186,20 @@ describe('jingle clock', () => {
     c.played(Date.UTC(2026, 11, 2, 1, 31));
     assert.equal(c.due(Date.UTC(2026, 11, 2, 1, 40)), false);
   });
+  test('a song given back unheard does not count towards the next ID', () => {
+    const c = new JingleClock({ every: { songs: 2 }, topOfHour: false }, 'UTC', 0);
+    c.song();
+    c.returned();
+    c.song();
+    assert.equal(c.due(1000), false, 'one song heard, not two');
+    c.song();
+    assert.equal(c.due(2000), true);
+    c.returned();
+    c.returned();
+    c.returned();
+    c.song();
+    assert.equal(c.due(3000), false, 'never below zero');
+  });
   test('every N minutes', () => {
     const c = new JingleClock({ every: { minutes: 15 }, topOfHour: false }, 'UTC', 0);
     assert.equal(c.due(14 * 60_000), false);

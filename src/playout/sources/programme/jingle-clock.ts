@@ -50,6 +50,11 @@ export class JingleClock {
     this.songs += 1;
   }
 
+  /** A song handed out came back unplayed (given back before it was heard): it does not count. */
+  returned(): void {
+    this.songs = Math.max(0, this.songs - 1);
+  }
+
   /** A jingle was handed out at `now`: every count starts again. */
   played(now: number): void {
     this.songs = 0;

@@ -149,7 +149,10 @@ export class ProgrammeSource extends EventEmitter implements SongSource {
 
   /** Back to the list that handed it out, first in its line. */
   giveBack(song: Song): void {
-    this.owners.get(song)?.source.giveBack(song);
+    const owner = this.owners.get(song);
+    // Counted towards the next station ID as it was handed out; it was not heard (a skip before its title, a wait for its loudness).
+    if (owner && owner !== this.jingles && owner !== this.requests) this.jingleClock.returned();
+    owner?.source.giveBack(song);
   }
 
   finished(song: Song, end: SongEnd): void {
