@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import * as z from 'zod';
 import { PLAYLIST_ID, SONG_MID, qualitySchema } from '../src/kernel/api-proxy-contract.js';
-import { BadRequestError, UnauthorizedError, errorResponse } from '../src/kernel/errors.js';
+import { BadRequestError, NotFoundError, UnauthorizedError, errorResponse } from '../src/kernel/errors.js';
 import type { CacheStatus } from '../src/kernel/kv-cache.js';
 import type { Answer, QqService } from './qq/service.js';
 
@@ -72,6 +72,12 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const { mid } = parse(midParams, req.params, 'params');
     const { quality, fresh } = parse(urlQuery, req.query, 'query');
     return send(reply, await deps.qq.url(mid, quality, fresh === '1'));
+  });
+  app.get('/v1/qq/songs/:mid/cover', async (req, reply) => {
+    const { mid } = parse(midParams, req.params, 'params');
+    const picture = await deps.qq.cover(mid);
+    if (!picture) throw new NotFoundError(`cover of song ${mid}`);
+    return reply.header('x-cache', picture.cache).header('cache-control', 'private, max-age=86400').type(`image/${picture.type}`).send(picture.bytes);
   });
   app.get('/v1/qq/playlists/:id', async (req, reply) => {
     const { id } = parse(playlistParams, req.params, 'params');

@@ -24,6 +24,8 @@ export const proxyEnvSchema = z.object({
   QQ_API_BASE: base.default('https://u.y.qq.com'),
   /** legacy API origin (old playlist endpoint) */
   QQ_C_BASE: base.default('https://c.y.qq.com'),
+  /** Origin of QQ Music's pictures (album covers, singer photos). */
+  QQ_IMAGE_BASE: base.default('https://y.gtimg.cn'),
   /** Path of the musicu call on QQ_API_BASE (upstream paths move too). Default /cgi-bin/musicu.fcg. */
   QQ_MUSICU_PATH: upstreamPath.default('/cgi-bin/musicu.fcg'),
   /** Path of the legacy playlist call on QQ_C_BASE. Default /qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg. */

@@ -22,6 +22,7 @@ export async function startProxy(env: Readonly<ProxyEnv>, logger: Logger): Promi
   const upstream = new QqUpstream({
     apiBase: env.QQ_API_BASE,
     cBase: env.QQ_C_BASE,
+    imageBase: env.QQ_IMAGE_BASE,
     musicuPath: env.QQ_MUSICU_PATH,
     legacyPlaylistPath: env.QQ_LEGACY_PLAYLIST_PATH,
     timeoutMs: env.UPSTREAM_TIMEOUT_MS,

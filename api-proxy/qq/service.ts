@@ -3,6 +3,7 @@ import type * as z from 'zod';
 import { playlistSchema, searchSchema, songSchema, songUrlSchema, type Quality, type Song } from '../../src/kernel/api-proxy-contract.js';
 import { SongNotFoundError, SongNotPlayableError, UpstreamError, reasonOf } from '../../src/kernel/errors.js';
 import type { KvCache } from '../../src/kernel/kv-cache.js';
+import { imageType, type ImageType } from '../../src/kernel/image-type.js';
 import { SingleFlight } from '../single-flight.js';
 import {
   chooseQuality,
@@ -27,7 +28,21 @@ export const TTL = {
   /** Short: a station following a playlist (re-read every 15 min by default) sees its owner's edits soon. */
   playlist: 5 * 60,
   search: 10 * 60,
+  /** A cover never changes under its id. */
+  cover: 30 * 24 * 3600,
+  /** No picture: asked again an hour later. */
+  noCover: 3600,
 } as const;
+
+/** A 500x500 cover is ~30-80 KB. */
+const MAX_COVER_BYTES = 2 * 1024 * 1024;
+
+/** A picture ready to send. */
+export interface Picture {
+  bytes: Buffer;
+  type: ImageType;
+  cache: 'hit' | 'miss';
+}
 
 /** An answer ready to send: validated against the contract when it was made, serialized once. */
 export interface Answer {
@@ -47,6 +62,7 @@ const HOT_MAX_SECONDS = 10;
  */
 export class QqService {
   private readonly flights = new SingleFlight<Answer>();
+  private readonly pictures = new SingleFlight<string>();
   private readonly hot = new Map<string, { stored: string; until: number }>();
 
   constructor(
@@ -117,6 +133,33 @@ export class QqService {
     });
   }
 
+  /**
+   * The song's cover: its album's art, else its first singer's photo, from
+   * the image origin. Cached by album (or singer): every song of an album
+   * shares one entry. Null when there is none.
+   */
+  async cover(mid: string): Promise<Picture | null> {
+    const song = songSchema.parse(JSON.parse((await this.song(mid)).body));
+    const album = song.album?.mid || null;
+    const id = album ?? (song.artists[0]?.mid || null);
+    // Ids go into a URL path: letters and digits only, as the service's are.
+    if (!id || !/^[0-9A-Za-z]{1,64}$/.test(id)) return null;
+    const which = album
+      ? { key: `qq:cover:album:${id}`, path: `/music/photo_new/T002R500x500M000${id}.jpg` }
+      : { key: `qq:cover:singer:${id}`, path: `/music/photo_new/T001R500x500M000${id}.jpg` };
+    const stored = await this.cache.getRaw(which.key);
+    if (stored !== null) return pictureOf(stored, 'hit');
+    const made = await this.pictures.do(which.key, async () => {
+      const bytes = await this.upstream.image(which.path, MAX_COVER_BYTES);
+      const type = bytes && imageType(bytes);
+      if (bytes && !type) this.log.warn({ key: which.key }, 'the image origin answered something that is not a JPEG, PNG or WebP');
+      const value = bytes && type ? `img:${type}:${bytes.toString('base64')}` : 'none:';
+      await this.cache.setRaw(which.key, value, value === 'none:' ? TTL.noCover : TTL.cover);
+      return value;
+    });
+    return pictureOf(made, 'miss');
+  }
+
   private async loadSong(mid: string): Promise<{ value: Song; ttl: number }> {
     const body = await this.upstream.musicu({
       songinfo: { module: 'music.pf_song_detail_svr', method: 'get_song_detail_yqq', param: { song_mid: mid } },
@@ -182,4 +225,10 @@ export class QqService {
     if (this.hot.size >= HOT_MAX_ENTRIES) this.hot.delete(this.hot.keys().next().value!);
     this.hot.set(key, { stored, until: Date.now() + Math.min(ttl, HOT_MAX_SECONDS) * 1000 });
   }
+}
+
+/** A stored picture (`img:<type>:<base64>`, or `none:`) as sent. */
+function pictureOf(stored: string, cache: 'hit' | 'miss'): Picture | null {
+  const m = /^img:(jpeg|png|webp):(.+)$/s.exec(stored);
+  return m ? { bytes: Buffer.from(m[2]!, 'base64'), type: m[1] as ImageType, cache } : null;
 }

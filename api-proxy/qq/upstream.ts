@@ -1,12 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import { RateLimitedError, ResponseTooLargeError, UpstreamError, UpstreamTimeoutError, reasonOf } from '../../src/kernel/errors.js';
-import { readCapped } from '../../src/kernel/http-body.js';
+import { readCapped, readCappedBytes } from '../../src/kernel/http-body.js';
 import { Semaphore } from '../../src/kernel/semaphore.js';
 
 export interface UpstreamOptions {
   apiBase: string;
   cBase: string;
+  /** Origin of pictures (y.gtimg.cn). Default https://y.gtimg.cn. */
+  imageBase?: string;
   /** Path of the musicu call on apiBase. Default /cgi-bin/musicu.fcg. */
   musicuPath?: string;
   /** Path of the legacy playlist call on cBase. Default /qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg. */
@@ -64,6 +66,37 @@ export class QqUpstream {
     return this.json(`${this.opts.cBase}${this.opts.legacyPlaylistPath ?? '/qzone/fcg-bin/fcg_ucc_getcdinfo_byids_cp.fcg'}?${q}`, {
       method: 'GET',
       headers: { referer: 'https://y.qq.com/n/yqq/playlist' },
+    });
+  }
+
+  /** A picture on the image origin (`path` built by the caller from ids); null when it is not there (404). */
+  image(path: string, maxBytes: number): Promise<Buffer | null> {
+    return this.limit.run(async () => {
+      this.calls++;
+      const timeoutMs = this.opts.timeoutMs;
+      try {
+        const res = await request(`${this.opts.imageBase ?? 'https://y.gtimg.cn'}${path}`, {
+          method: 'GET',
+          headers: HEADERS,
+          dispatcher: this.dispatcher,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (res.statusCode === 404) {
+          res.body.resume();
+          return null;
+        }
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          res.body.resume();
+          throw new UpstreamError(`picture: HTTP ${res.statusCode}`);
+        }
+        return await readCappedBytes(res.body, maxBytes, 'the music service', res.headers['content-length']);
+      } catch (err) {
+        if (err instanceof UpstreamError) throw err;
+        if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) throw new UpstreamTimeoutError(timeoutMs);
+        throw new UpstreamError(`picture: ${reasonOf(err)}`, { cause: err });
+      }
     });
   }
 

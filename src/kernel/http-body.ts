@@ -8,6 +8,11 @@ import { ResponseTooLargeError } from './errors.js';
  * other side sends, however many answers are in flight.
  */
 export async function readCapped(body: Readable, maxBytes: number, what: string, declared?: string | string[]): Promise<string> {
+  return (await readCappedBytes(body, maxBytes, what, declared)).toString('utf8');
+}
+
+/** The body's bytes, bounded as readCapped's text is. */
+export async function readCappedBytes(body: Readable, maxBytes: number, what: string, declared?: string | string[]): Promise<Buffer> {
   const length = Number(Array.isArray(declared) ? declared[0] : declared);
   if (Number.isFinite(length) && length > maxBytes) {
     body.destroy();
@@ -23,5 +28,5 @@ export async function readCapped(body: Readable, maxBytes: number, what: string,
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

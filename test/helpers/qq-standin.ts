@@ -37,6 +37,9 @@ export interface Standin {
   songs: Map<string, StandinSong>;
   playlists: Map<string, StandinPlaylist>;
   slowMs: number;
+  /** Pictures on the image origin (y.gtimg.cn) by album or singer mid: a file served as is. */
+  pictures: Map<string, string>;
+  imageRequests: number;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,8 @@ export async function startStandin(
     songs: new Map(songs.map((x) => [x.mid, x])),
     playlists: new Map(Object.entries(playlists)),
     slowMs: 30_000,
+    pictures: new Map(),
+    imageRequests: 0,
     close: async () => undefined,
   };
   const count = (k: string): void => {
@@ -189,6 +194,20 @@ export async function startStandin(
         if (delay > 0) setTimeout(send, delay).unref();
         else send();
       });
+      return;
+    }
+    const photo = /^\/music\/photo_new\/T00[12]R500x500M000([0-9A-Za-z]+)\.jpg$/.exec(url.pathname);
+    if (photo) {
+      s.imageRequests++;
+      const file = s.pictures.get(photo[1]!);
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/html' });
+        res.end('<html>404</html>');
+        return;
+      }
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
+      res.end(body);
       return;
     }
     if (url.pathname.startsWith('/cdn/')) {
