@@ -10,6 +10,8 @@ export interface MediaTags {
   durationMs?: number;
   /** The audio codec as ffmpeg names it: `aac`, `mp3`, `vorbis`... */
   codec?: string;
+  /** The file holds a picture (cover art attached as a video stream). */
+  picture?: boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
   return new Promise((resolve, reject) => {
     const out = new PassThrough();
     const chunks: Buffer[] = [];
-    let codec: { audio?: string; duration?: string } | null = null;
+    let codec: { audio?: string; video?: string; duration?: string } | null = null;
     out.on('data', (c: Buffer) => chunks.push(c));
     const command = ffmpegCommand(ffmpegPath, { stdoutLines: 30, timeout: timeoutMs / 1000 })
       .input(fileInput(file))
@@ -28,7 +30,7 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
       .format('ffmetadata')
       // Stream tags first (Ogg and Opus keep them there), then global ones on top.
       .outputOptions(['-hide_banner', '-map_metadata:g', '0:s:a:0', '-map_metadata:g', '0:g'])
-      .on('codecData', (data: { audio?: string; duration?: string }) => {
+      .on('codecData', (data: { audio?: string; video?: string; duration?: string }) => {
         codec = data;
       })
       .on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
@@ -41,7 +43,7 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
         reject(new FfmpegError('probe', why || err.message, { cause: err }));
       })
       .on('end', () => {
-        const info = codec as { audio?: string; duration?: string } | null;
+        const info = codec as { audio?: string; video?: string; duration?: string } | null;
         if (!info?.audio) {
           reject(new FfmpegError('probe', 'no audio stream in the file'));
           return;
@@ -49,7 +51,12 @@ export function probeMedia(ffmpegPath: string, file: string, timeoutMs = 15_000)
         const tags = parseFfmetadata(Buffer.concat(chunks).toString('utf8'));
         const durationMs = parseDuration(info.duration);
         const codecName = /^\w+/.exec(info.audio)?.[0];
-        resolve({ ...tags, ...(durationMs === undefined ? {} : { durationMs }), ...(codecName ? { codec: codecName } : {}) });
+        resolve({
+          ...tags,
+          ...(durationMs === undefined ? {} : { durationMs }),
+          ...(codecName ? { codec: codecName } : {}),
+          ...(info.video ? { picture: true } : {}),
+        });
       });
     command.pipe(out, { end: true });
   });

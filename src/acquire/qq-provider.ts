@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorSchema, playlistSchema, songSchema, songUrlSchema, type QqPlaylist, type Song, type SongUrl } from '../kernel/api-proxy-contract.js';
 import type { QqTrack } from '../config/playlist.js';
 import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../kernel/errors.js';
-import { readCapped } from '../kernel/http-body.js';
+import { readCapped, readCappedBytes } from '../kernel/http-body.js';
 import type { KvCache } from '../kernel/kv-cache.js';
 import type { RemoteProvider, ResolvedRemote } from './resolver.js';
 
@@ -19,6 +19,8 @@ export interface QqProviderOptions {
 
 /** A song or play-URL answer is a few hundred bytes; anything near this is not api-proxy. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
+/** A 500x500 cover is ~50 KB. */
+const MAX_COVER_BYTES = 4 * 1024 * 1024;
 
 /**
  * QQ Music songs for the streamer, through api-proxy: metadata and a play
@@ -40,10 +42,42 @@ export class QqProvider implements RemoteProvider {
         title: song.title,
         artist: song.artists.map((a) => a.name).join(' / ') || undefined,
         album: song.album?.name || undefined,
-        coverUrl: song.coverUrl ?? undefined,
         durationMs: song.durationMs ?? undefined,
       },
     };
+  }
+
+  /**
+   * The song's cover (album art, else its singer's photo) as api-proxy
+   * fetched and cached it; null when the service has none (404).
+   */
+  async cover(track: QqTrack, signal?: AbortSignal): Promise<Buffer | null> {
+    const timeout = this.opts.timeoutMs ?? 10_000;
+    const timer = AbortSignal.timeout(timeout);
+    const { Agent, request } = await import('undici');
+    this.dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+    let res;
+    try {
+      res = await request(new URL(`/v1/qq/songs/${track.id}/cover`, this.opts.baseUrl), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'image/*' },
+        dispatcher: this.dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: signal ? AbortSignal.any([signal, timer]) : timer,
+      });
+    } catch (err) {
+      throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: unreachable (${reasonOf(err)})`, 502);
+    }
+    if (res.statusCode === 404) {
+      res.body.resume();
+      return null;
+    }
+    if (res.statusCode !== 200) {
+      res.body.resume();
+      throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: answered ${res.statusCode}`, res.statusCode);
+    }
+    return readCappedBytes(res.body, MAX_COVER_BYTES, 'api-proxy', res.headers['content-length']);
   }
 
   /**

@@ -15,6 +15,8 @@ import { Semaphore } from '../kernel/semaphore.js';
 import { analyzeMedia } from '../decode/analysis.js';
 import { AnalysisStore } from '../decode/analysis-store.js';
 import type { TrackInfo } from './track-info.js';
+import type { ArtStore } from './art/art-store.js';
+import { AUDIO_DEMUXERS } from '../ffmpeg/input.js';
 
 /** A song ready to decode: a local file plus what is known about it. */
 export interface PreparedMedia {
@@ -45,6 +47,8 @@ export interface ResolvedRemote {
 /** Resolves catalogue songs (QQ Music through api-proxy). */
 export interface RemoteProvider {
   resolve(track: QqTrack, opts: { fresh: boolean; signal?: AbortSignal }): Promise<ResolvedRemote>;
+  /** The song's cover (album art), as image bytes; null when the service has none. */
+  cover?(track: QqTrack, signal?: AbortSignal): Promise<Buffer | null>;
 }
 
 export interface ResolverOptions {
@@ -62,6 +66,8 @@ export interface ResolverOptions {
   downloadTimeoutMs?: number;
   /** Where loudness analyses are kept; none: songs are not analysed. */
   analyses?: AnalysisStore | undefined;
+  /** Where cover art is made and kept; none: songs get no art of their own. */
+  art?: ArtStore | undefined;
 
   logger: Logger;
   qq?: RemoteProvider | undefined;
@@ -166,6 +172,7 @@ export class MediaResolver {
       throw err;
     }
     const { tags, exactSeconds } = probed;
+    const artId = await this.artOf(track, label, { file: lease.path, keyPath: keyPath ?? lease.path, picture: tags.picture === true }, signal);
     const { startSeconds, endSeconds } = cueSpan(track, analysis, exactSeconds);
     // Tags and the music service's answers are shown to every listener: same rules as playlist titles.
     const info: TrackInfo = {
@@ -174,10 +181,57 @@ export class MediaResolver {
       title: track.title ?? cleanDisplayText(remoteInfo.title) ?? cleanDisplayText(tags.title) ?? fallbackTitle(track),
       artist: track.artist ?? cleanDisplayText(remoteInfo.artist) ?? cleanDisplayText(tags.artist),
       album: track.album ?? cleanDisplayText(remoteInfo.album) ?? cleanDisplayText(tags.album),
-      coverUrl: safeCoverUrl(remoteInfo.coverUrl),
+      ...(artId ? { artId } : {}),
       durationMs: endSeconds !== null ? Math.round((endSeconds - startSeconds) * 1000) : (tags.durationMs ?? remoteInfo.durationMs),
     };
     return { info, path: lease.path, exactSeconds, codec: tags.codec, trusted, analysis, analysing, release: lease.release };
+  }
+
+  /**
+   * The song's cover art, first found of: the playlist's `art`; a picture in
+   * the file; the music service's album art; a cover file beside a local
+   * song (cover.jpg, folder.jpg...). Made once per source (see ArtStore);
+   * never fails the song.
+   */
+  private async artOf(track: Track, label: string, media: { file: string; keyPath: string; picture: boolean }, signal?: AbortSignal): Promise<string | null> {
+    const store = this.opts.art;
+    if (!store) return null;
+    const find = async (): Promise<string | null> => {
+      if (track.art !== undefined) {
+        const id = await store.fromRef(track.art);
+        if (id) return id;
+      }
+      if (media.picture) {
+        const version = await AnalysisStore.keyOf(media.keyPath, media.file);
+        const id = version && (await store.get(`embedded:${version}`, label, async () => ({ file: media.file, attached: AUDIO_DEMUXERS })));
+        if (id) return id;
+      }
+      const provider = this.opts.qq;
+      if (track.source === 'qq' && provider?.cover) {
+        const id = await store.get(`qq:${track.id}`, label, async () => {
+          const bytes = await provider.cover!(track, signal);
+          return bytes ? store.bytes(bytes) : null;
+        });
+        if (id) return id;
+      }
+      if (track.source === 'file') {
+        for (const name of COVER_FILES) {
+          const beside = path.join(path.dirname(media.keyPath), name);
+          const version = await AnalysisStore.keyOf(beside);
+          if (version) return store.fromRef(beside);
+        }
+      }
+      return null;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), ART_WAIT_MS);
+    });
+    try {
+      return await Promise.race([find().catch(() => null), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Measure a file version (once at a time per `key`) and keep the result; null when it cannot be. */
@@ -275,16 +329,11 @@ const MAX_CONCURRENT_ANALYSES = 2;
 /** Downloads at once across the station: enough for every channel's next song, few enough for a small uplink. */
 const MAX_CONCURRENT_DOWNLOADS = 8;
 
-/** A cover image is shown by web pages: only an http(s) URL, never `javascript:` or a data blob. */
-function safeCoverUrl(u: string | undefined): string | undefined {
-  if (!u || u.length > 2048) return undefined;
-  try {
-    const p = new URL(u).protocol;
-    return p === 'https:' || p === 'http:' ? u : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Pictures beside a song that stand for its album, as music players look for them. */
+const COVER_FILES = ['cover.jpg', 'folder.jpg', 'front.jpg', 'cover.png', 'folder.png', 'front.png', 'cover.webp'];
+
+/** How long a song's preparation waits for its art; a slower picture is ready for its next play. */
+const ART_WAIT_MS = 10_000;
 
 /**
  * The longest each preparation step may take before its watchdog gives up

@@ -6,7 +6,8 @@ export interface TrackInfo {
   title: string;
   artist?: string | undefined;
   album?: string | undefined;
-  coverUrl?: string | undefined;
+  /** Its cover art in the station's picture store (see ArtStore); absent: none of its own. */
+  artId?: string | undefined;
   durationMs?: number | undefined;
   /** The schedule block it plays in (its name); absent: the channel's own list. */
   block?: string | undefined;

@@ -169,6 +169,13 @@ export const envSchema = z.object({
     .optional(),
   /** Key of the HMAC-SHA256 signature on `json` webhooks (`X-Scast-Signature`), 32 characters or more. Unset: they go unsigned (a warning at start when a channel has one). */
   WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** The station's picture (a JPEG, PNG or WebP file, or an http(s) URL), shown for songs and channels with no art of their own. Unset: a built-in image. */
+  STATION_ART: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((s) => !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(s) || /^https?:\/\//i.test(s), 'expected a file path or an http(s) URL')
+    .optional(),
   /** Bearer token for the control API (skip, queue, reload). Unset: control routes answer 403. */
   CONTROL_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** base URL listeners reach the station at, for listen URLs. Unset, links (API, feed snapshot, the page's play button) use the request's `Host` (and `https` when `X-Forwarded-Proto` says so), so a page opened at `http://192.168.1.20:8080/` plays from there; an Icecast on loopback is shown on that host at its own port */

@@ -67,7 +67,7 @@ export function parsePlaylist(file: string, bytes: Uint8Array): Playlist {
 }
 
 /**
- * Make local paths (`file` songs, `folder` and `m3u` collections) absolute,
+ * Make local paths (`file` songs, `folder` and `m3u` collections, `art`) absolute,
  * in every list of the playlist, and refuse any that escape the allowed roots.
  */
 function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string[]): ConfigIssue[] {
@@ -77,7 +77,19 @@ function checkTrackPaths(dir: string, playlist: Playlist, roots: readonly string
     ...playlist.schedule.map((b, i): [PropertyKey[], Entry[]] => [['schedule', i, 'tracks'], b.tracks]),
     ...(playlist.jingles ? [[['jingles', 'tracks'], playlist.jingles.tracks] as [PropertyKey[], Entry[]]] : []),
   ];
+  const art = (where: PropertyKey[], holder: { art?: string | undefined }): void => {
+    if (holder.art === undefined || /^https?:\/\//i.test(holder.art)) return;
+    const abs = resolveTrackPath(holder.art, dir, roots);
+    if (abs === null)
+      issues.push({
+        where: formatPath([...where, 'art']),
+        message: `picture "${holder.art}" is outside the playlists folder${roots.length > 1 ? ' and MEDIA_DIRS' : ''}`,
+      });
+    else holder.art = abs;
+  };
+  art([], playlist);
   for (const [where, entries] of lists) {
+    entries.forEach((t, i) => art([...where, i], t));
     entries.forEach((t, i) => {
       if (t.source !== 'file' && t.source !== 'folder' && !(t.source === 'm3u' && t.path !== undefined)) return;
       const given = t.path!;

@@ -9,7 +9,7 @@ export const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224
  * Paths the station's own HTTP server answers; a mount there would be
  * unreachable on the built-in output, so the schema refuses it.
  */
-export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/favicon.ico', '/index.html', '/admin'];
+export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/art', '/favicon.ico', '/index.html', '/admin'];
 
 /** Largest playlist file read, in bytes; bigger ones are refused before parsing. */
 export const MAX_PLAYLIST_BYTES = 5 * 1024 * 1024;
@@ -42,11 +42,24 @@ export function cleanDisplayText(s: string | undefined | null, max = 500): strin
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }
 
+/**
+ * A picture: an http(s) URL, or a path relative to the playlist file inside
+ * PLAYLISTS_DIR or MEDIA_DIRS (JPEG, PNG or WebP).
+ */
+const artRef = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(4096)
+  .refine((s) => !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(s) || /^https?:\/\/[^/\s]/i.test(s), 'must be an http(s) URL or a file path')
+  .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters');
+
 const overrides = {
   /** Shown title; default: the media's own title tag, else the file name. */
   title: displayText(500).optional(),
   artist: displayText(500).optional(),
   album: displayText(500).optional(),
+  /** Cover art shown for the song (over a picture in the file or the music service's): see artRef. */
+  art: artRef.optional(),
   /** dB added to the loudness normalization (or, with loudness off, to the song as it is). */
   gain: z.number().min(-30, 'at least -30 dB').max(30, 'at most 30 dB').optional(),
   /** Seconds into the file where the song starts; default: where audible audio starts (autocue). */
@@ -150,6 +163,8 @@ export const trackSchema = z.discriminatedUnion('source', [fileTrackSchema, urlT
 
 /** What a collection passes on to each of its songs, and how often it plays among the list's other entries. */
 const collectionOptions = {
+  /** Cover art for every song of the collection (over pictures in the files). */
+  art: overrides.art,
   gain: overrides.gain,
   fadeIn: overrides.fadeIn,
   fadeOut: overrides.fadeOut,
@@ -230,6 +245,8 @@ export const playlistSchema = z
     description: displayText(1000).optional(),
     /** Genre shown by players and directories (ice-genre). */
     genre: displayText(200).optional(),
+    /** The channel's picture (an http(s) URL or a path), shown for songs with no art of their own. Default: the station's. */
+    art: artRef.optional(),
     /** Station web page (ice-url). */
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     /** List the stream in public directories (ice-public). Default false. */

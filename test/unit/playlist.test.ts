@@ -118,6 +118,39 @@ describe('playlist files', () => {
     });
   });
 
+  test('art: URLs kept, paths resolved on songs, collections and the channel; a path outside or a script URL refused where it is', async () => {
+    writeFileSync(
+      path.join(dir, 'art.json'),
+      JSON.stringify({
+        ...good,
+        art: 'media/channel.png',
+        tracks: [
+          { source: 'file', path: 'media/a.m4a', art: 'https://img.example/a.jpg' },
+          { source: 'folder', path: 'media', art: 'media/folder.jpg' },
+        ],
+      }),
+    );
+    const { playlist } = await loadPlaylistFile(path.join(dir, 'art.json'), [dir]);
+    assert.equal(playlist.art, path.join(dir, 'media/channel.png'));
+    assert.equal((playlist.tracks[0] as { art: string }).art, 'https://img.example/a.jpg');
+    assert.equal((playlist.tracks[1] as { art: string }).art, path.join(dir, 'media/folder.jpg'));
+    writeFileSync(path.join(dir, 'art-out.json'), JSON.stringify({ ...good, tracks: [{ source: 'file', path: 'media/a.m4a', art: '../../etc/shadow' }] }));
+    await assert.rejects(loadPlaylistFile(path.join(dir, 'art-out.json'), [dir]), (err: PlaylistError) => {
+      assert.ok(
+        err.issues.some((i) => i.where === 'tracks[0].art' && /outside/.test(i.message)),
+        JSON.stringify(err.issues),
+      );
+      return true;
+    });
+    for (const bad of ['javascript:alert(1)', 'data:image/png;base64,AAAA', 'file:///etc/passwd', 'a\nb', '']) {
+      const e = errorOf(() => parse({ ...good, art: bad }));
+      assert.ok(
+        e.issues.some((i) => i.where === 'art'),
+        `${JSON.stringify(bad)}: ${JSON.stringify(e.issues)}`,
+      );
+    }
+  });
+
   test('a file over the size limit is refused before parsing', async () => {
     const file = path.join(dir, 'big.json');
     writeFileSync(file, `{"name":"x","mount":"/x","tracks":[],"pad":"${'x'.repeat(6 * 1024 * 1024)}"}`);

@@ -210,10 +210,11 @@ export class FolderCollection extends EventEmitter implements Collection {
     if (this.tracks !== null && signature === this.signature) return;
     const had = this.tracks?.length ?? 0;
     this.signature = signature;
-    const { gain, fadeIn, fadeOut } = this.entry;
+    const { art, gain, fadeIn, fadeOut } = this.entry;
     this.tracks = paths.map((p) => ({
       source: 'file' as const,
       path: p,
+      ...(art === undefined ? {} : { art }),
       ...(gain === undefined ? {} : { gain }),
       ...(fadeIn === undefined ? {} : { fadeIn }),
       ...(fadeOut === undefined ? {} : { fadeOut }),

@@ -138,10 +138,11 @@ export class M3uCollection extends EventEmitter implements Collection {
   }
 
   private toTrack(e: ListedEntry): Track | null {
-    const { gain, fadeIn, fadeOut } = this.entry;
+    const { art, gain, fadeIn, fadeOut } = this.entry;
     const own = {
       ...(cleanDisplayText(e.title, 500) ? { title: cleanDisplayText(e.title, 500)! } : {}),
       ...(cleanDisplayText(e.artist, 500) ? { artist: cleanDisplayText(e.artist, 500)! } : {}),
+      ...(art === undefined ? {} : { art }),
       ...(gain === undefined ? {} : { gain }),
       ...(fadeIn === undefined ? {} : { fadeIn }),
       ...(fadeOut === undefined ? {} : { fadeOut }),

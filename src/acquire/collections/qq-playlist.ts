@@ -79,7 +79,7 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
   }
 
   private publish(list: QqPlaylist, how: string): void {
-    const { gain, fadeIn, fadeOut } = this.entry;
+    const { art, gain, fadeIn, fadeOut } = this.entry;
     const unplayable = list.songs.filter((s) => !s.playable);
     const tracks: QqTrack[] = list.songs
       .filter((s) => s.playable)
@@ -93,6 +93,7 @@ export class QqPlaylistCollection extends EventEmitter implements Collection {
           ...(title ? { title } : {}),
           ...(artist ? { artist } : {}),
           ...(album ? { album } : {}),
+          ...(art === undefined ? {} : { art }),
           ...(gain === undefined ? {} : { gain }),
           ...(fadeIn === undefined ? {} : { fadeIn }),
           ...(fadeOut === undefined ? {} : { fadeOut }),
