@@ -30,6 +30,8 @@ import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
 import { Webhooks } from './outputs/webhooks.js';
 import { ListenerStats } from './outputs/listener-stats.js';
+import { ArtLinks } from './outputs/art-links.js';
+import { ArtStore } from './acquire/art/art-store.js';
 import { sourceOnlyServer } from './live/front-door.js';
 
 const VERSION = '0.1.0';
@@ -78,6 +80,19 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const mediaDirs = env.MEDIA_DIRS.map((d) => path.resolve(d));
   const policy = new AddressPolicy(env.MEDIA_ALLOW_HOSTS);
   const openCollection = collectionOpener({ roots: [playlistsDir, ...mediaDirs], policy, qq });
+  /** Where this server is reached, once it listens (PUBLIC_URL wins). */
+  let baseUrl = '';
+  const stationArt = env.STATION_ART && !/^https?:\/\//i.test(env.STATION_ART) ? path.resolve(env.STATION_ART) : env.STATION_ART;
+  const art = new ArtStore({
+    dir: path.join(path.resolve(env.CACHE_DIR), 'art'),
+    ffmpeg: ffmpegPath,
+    policy,
+    // The operator's own STATION_ART may sit anywhere they chose.
+    roots: [playlistsDir, ...mediaDirs, ...(stationArt && stationArt.startsWith('/') ? [path.dirname(stationArt)] : [])],
+    logger: logger.child({ component: 'art' }),
+  });
+  await art.load();
+  const artLinks = new ArtLinks(art, stationArt);
   const resolver = new MediaResolver({
     probers: proberChoice(env.FFMPEG_DECODER_PATH, ffmpegPath),
     cache,
@@ -87,6 +102,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     roots: [playlistsDir, ...mediaDirs],
     maxFileBytes: env.MAX_FILE_MB * 1024 * 1024,
     analyses,
+    art,
     logger,
     qq,
   });
@@ -102,6 +118,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
       return new Channel({ id, playlist, source, startEncoding, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
     },
   });
+  artLinks.watch(station);
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,
     method: env.ICECAST_METHOD,
@@ -110,6 +127,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     builtin: env.BUILTIN_OUTPUT,
     logger,
     userAgent: `sCast/${VERSION}`,
+    artUrl: (np, p) => `${env.PUBLIC_URL ?? baseUrl}${artLinks.path(np, p)}`,
   });
   const live = new LiveIngest({
     station,
@@ -121,9 +139,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     ...(liveClock ? { clock: { ...REAL_CLOCK, date: liveClock } } : {}),
   });
   new ShowRecorder(station, path.resolve(env.RECORDINGS_DIR), logger.child({ component: 'live' }));
-  let baseUrl = '';
   const stats = new ListenerStats({ station, outputs, icecast: env.ICECAST_URL, file: path.join(path.resolve(env.CACHE_DIR), 'listeners.json'), logger });
-  const webhooks = new Webhooks(station, { policy, secret: env.WEBHOOK_SECRET, publicUrl: () => env.PUBLIC_URL ?? baseUrl, logger });
+  const webhooks = new Webhooks(station, { policy, secret: env.WEBHOOK_SECRET, publicUrl: () => env.PUBLIC_URL ?? baseUrl, art: artLinks, logger });
   const icecastUrls = env.ICECAST_URL.map((t) => `http://${t.server}`);
   // Channels first, and their Icecast handshakes done (a few ms on a LAN),
   // before the HTTP side loads: loading fastify holds the event loop for
@@ -169,6 +186,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     controlToken: env.CONTROL_TOKEN,
     metrics: () => buildMetrics({ station, outputs, cache, connections: app.guard.stats, webhooks, stats }),
     stats,
+    art: { store: art, links: artLinks },
     http,
     ...appTuning,
   });

@@ -17,9 +17,12 @@ import { SESSION_ID } from '../outputs/listeners.js';
 import type { ListenerStats } from '../outputs/listener-stats.js';
 import { replyRaw } from './raw-reply.js';
 import { Feed, type FeedOptions } from './feed.js';
-import { DEFAULT_ART_SVG, FAVICON_SVG, PAGE_HTML } from './page.js';
+import { FAVICON_SVG, PAGE_HTML } from './page.js';
 import { listenFile, LISTEN_FILE } from './listen-files.js';
-import { DEFAULT_ART_PATH, nowPlayingRoutes } from './nowplaying-routes.js';
+import { nowPlayingRoutes } from './nowplaying-routes.js';
+import { artRoutes } from './art-routes.js';
+import type { ArtStore } from '../acquire/art/art-store.js';
+import type { ArtLinks } from '../outputs/art-links.js';
 import { ListenerRequests } from './requests.js';
 import { viewsFor } from './public-base.js';
 import { channelView, healthView, historyView, liveShowView, type ViewContext } from './views.js';
@@ -51,6 +54,8 @@ export interface AppDeps {
   live?: LiveIngest | undefined;
   /** Listener figures over 24 h, with Icecast's counts. */
   stats?: ListenerStats | undefined;
+  /** Cover art: where pictures are kept, and which stands for a song. */
+  art?: { store: ArtStore; links: ArtLinks } | undefined;
 }
 
 export interface HttpLimits extends ConnectionLimits {
@@ -98,7 +103,13 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
     routeSources(app.server, limits.headersTimeoutMs, (socket, first) => live.accept(socket, first, (s) => guard.busy(s)));
     liveRoutes(app, deps.station, live);
   }
-  const ctx: ViewContext = { outputsOf: (c) => deps.outputs.of(c), publicUrl: deps.publicUrl, icecastUrls: deps.icecastUrls, stats: deps.stats };
+  const ctx: ViewContext = {
+    outputsOf: (c) => deps.outputs.of(c),
+    publicUrl: deps.publicUrl,
+    icecastUrls: deps.icecastUrls,
+    stats: deps.stats,
+    art: deps.art?.links,
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, _req, reply) => {
     const { status, body } = errorResponse(err);
@@ -143,7 +154,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.get('/api/channels', async (req) => ({ channels: deps.station.channels.map((c) => channelView(c, viewsOf(req))) }));
   app.get('/api/channels/:id', async (req) => {
     const channel = channelOf(req);
-    return { ...channelView(channel, viewsOf(req)), history: historyView(channel), shows: channel.shows.map(liveShowView) };
+    return { ...channelView(channel, viewsOf(req)), history: historyView(channel, viewsOf(req)), shows: channel.shows.map(liveShowView) };
   });
 
   app.get('/api/channels/:id/listeners', async (req) => {
@@ -191,7 +202,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   const page = (reply: FastifyReply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML);
   app.get('/', async (_req, reply) => page(reply));
   // Every browser asks for it; a 404 there is noise in the operator's first look.
-  app.get(DEFAULT_ART_PATH, async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(DEFAULT_ART_SVG));
+  artRoutes(app, deps.art?.store ?? null);
   app.get('/favicon.ico', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG));
 
   // Every other GET may be a mount of the built-in listener output.

@@ -11,7 +11,7 @@ import type { HistoryEntry } from '../playout/on-air.js';
 import type { TrackInfo } from '../acquire/track-info.js';
 import { displayTitle } from '../playout/now-playing.js';
 import type { AzNowPlaying, AzSong, AzStation } from './azuracast-schema.js';
-import { channelView, type ViewContext } from './views.js';
+import { artView, channelView, type ViewContext } from './views.js';
 
 /** How many songs `song_history` lists (AzuraCast's default is 5; the page shows 10). */
 export const AZ_HISTORY = 10;
@@ -34,7 +34,8 @@ export function channelByStation(channels: readonly Channel[], station: string):
 const unix = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 const seconds = (ms: number | null | undefined): number => (ms ? Math.round(ms / 1000) : 0);
 
-export function azSong(t: Pick<TrackInfo, 'title' | 'artist' | 'album' | 'coverUrl'>, defaultArt: string): AzSong {
+/** `art`: the picture's absolute URL. */
+export function azSong(t: Pick<TrackInfo, 'title' | 'artist' | 'album'>, art: string): AzSong {
   const text = displayTitle(t);
   return {
     // AzuraCast hashes the song's metadata, so one song has one id wherever it plays.
@@ -46,7 +47,7 @@ export function azSong(t: Pick<TrackInfo, 'title' | 'artist' | 'album' | 'coverU
     genre: null,
     isrc: null,
     lyrics: null,
-    art: t.coverUrl ?? defaultArt,
+    art,
     custom_fields: [],
   };
 }
@@ -57,7 +58,7 @@ function djAt(c: Channel, startedAt: string): string | null {
   return c.shows.find((s) => Date.parse(s.startedAt) <= t && (s.endedAt === null || Date.parse(s.endedAt) >= t))?.dj ?? null;
 }
 
-function played(c: Channel, e: HistoryEntry | NonNullable<Channel['nowPlaying']>, defaultArt: string) {
+function played(c: Channel, e: HistoryEntry | NonNullable<Channel['nowPlaying']>, ctx: ViewContext) {
   return {
     // Unique within the channel's history: the millisecond its first audio went out.
     sh_id: Date.parse(e.startedAt) % 2_147_483_647,
@@ -66,7 +67,7 @@ function played(c: Channel, e: HistoryEntry | NonNullable<Channel['nowPlaying']>
     playlist: e.source === 'live' ? '' : (e.block ?? c.playlist.name),
     streamer: e.source === 'live' ? (djAt(c, e.startedAt) ?? '') : '',
     is_request: e.request === true,
-    song: azSong(e, defaultArt),
+    song: azSong(e, artView(e, c, ctx).coverUrl),
   };
 }
 
@@ -103,7 +104,7 @@ export function azStation(c: Channel, ctx: ViewContext): AzStation {
   };
 }
 
-export function azNowPlaying(c: Channel, ctx: ViewContext, defaultArt: string): AzNowPlaying {
+export function azNowPlaying(c: Channel, ctx: ViewContext): AzNowPlaying {
   const view = channelView(c, ctx);
   const show = c.liveShow;
   const np = c.nowPlaying;
@@ -112,7 +113,7 @@ export function azNowPlaying(c: Channel, ctx: ViewContext, defaultArt: string): 
   if (np) {
     const elapsed = Math.max(0, Math.round((now - Date.parse(np.startedAt)) / 1000));
     const duration = seconds(np.durationMs);
-    nowPlaying = { ...played(c, np, defaultArt), elapsed, remaining: duration ? Math.max(0, duration - elapsed) : 0 };
+    nowPlaying = { ...played(c, np, ctx), elapsed, remaining: duration ? Math.max(0, duration - elapsed) : 0 };
   }
   const next = view.next;
   // Expected to start as the song on air ends, its crossfade earlier.
@@ -136,13 +137,10 @@ export function azNowPlaying(c: Channel, ctx: ViewContext, defaultArt: string): 
             duration: next.durationMs ? next.durationMs / 1000 : 0,
             playlist: c.playlist.name,
             is_request: false,
-            song: azSong(
-              { title: next.title, artist: next.artist ?? undefined, album: next.album ?? undefined, coverUrl: next.coverUrl ?? undefined },
-              defaultArt,
-            ),
+            song: azSong({ title: next.title, artist: next.artist ?? undefined, album: next.album ?? undefined }, artView(null, c, ctx).coverUrl),
           }
         : null,
-    song_history: c.history.slice(0, AZ_HISTORY).map((h) => played(c, h, defaultArt)),
+    song_history: c.history.slice(0, AZ_HISTORY).map((h) => played(c, h, ctx)),
     is_online: view.onAir,
     cache: 'station',
   };

@@ -108,7 +108,13 @@ export class Feed {
 
   private watch(channel: Channel): void {
     const onTrack = (np: NowPlaying): void =>
-      this.broadcast(channel.id, { type: 'track', at: this.now(), channel: channel.id, nowPlaying: nowPlayingView(np), next: nextView(channel) });
+      this.broadcast(channel.id, {
+        type: 'track',
+        at: this.now(),
+        channel: channel.id,
+        nowPlaying: nowPlayingView(np, channel, this.opts.ctx),
+        next: nextView(channel),
+      });
     const onDeadAir = (e: { dead: boolean; song: string | null }): void =>
       this.broadcast(channel.id, {
         type: 'status',

@@ -9,11 +9,14 @@ export const songViewSchema = z.object({
   title: z.string(),
   artist: z.string().nullable(),
   album: z.string().nullable(),
+  /** The song's picture (its own, else its channel's, else the station's), an absolute URL. */
   coverUrl: z.string().nullable(),
   durationMs: z.number().nullable(),
 });
 
 export const nowPlayingViewSchema = songViewSchema.extend({
+  /** The same picture as a path on this server (`/art/<id>.jpg`, 600 px; `-300.jpg` and `-96.jpg` are smaller). */
+  art: z.string(),
   /** When the song's first audio went out to the outputs (ISO 8601). */
   startedAt: z.string(),
   /** Position in the song when this view was made. */
@@ -60,6 +63,8 @@ export const channelViewSchema = z.object({
   genre: z.string().nullable(),
   bitrate: z.number(),
   onAir: z.boolean(),
+  /** The channel's own picture, as a path on this server. */
+  art: z.string(),
   listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
   nowPlaying: nowPlayingViewSchema.nullable(),
   next: songViewSchema.partial().extend({ title: z.string() }).nullable(),

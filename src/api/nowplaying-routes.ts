@@ -3,10 +3,7 @@ import { NotFoundError } from '../kernel/errors.js';
 import type { Station } from '../playout/station.js';
 import { azNowPlaying, azSong, azStation, channelByStation } from './azuracast.js';
 import { ListenerRequests, RequestRefused } from './requests.js';
-import type { ViewContext } from './views.js';
-
-/** The image a song without art is shown with (AzuraCast's "default album art"). */
-export const DEFAULT_ART_PATH = '/art/default.svg';
+import { artView, type ViewContext } from './views.js';
 
 /**
  * AzuraCast's public read routes, so its widgets, bots and apps work
@@ -20,15 +17,14 @@ export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf
     if (!channel) throw new NotFoundError(`station ${JSON.stringify(name.slice(0, 64))}`);
     return channel;
   };
-  const art = (ctx: ViewContext): string => `${ctx.publicUrl()}${DEFAULT_ART_PATH}`;
   const params = { type: 'object', properties: { station: { type: 'string', maxLength: 64 } }, required: ['station'] } as const;
   app.get('/api/nowplaying', async (req) => {
     const ctx = viewsOf(req);
-    return station.channels.map((c) => azNowPlaying(c, ctx, art(ctx)));
+    return station.channels.map((c) => azNowPlaying(c, ctx));
   });
   app.get('/api/nowplaying/:station', { schema: { params } }, async (req) => {
     const ctx = viewsOf(req);
-    return azNowPlaying(channelOf(req), ctx, art(ctx));
+    return azNowPlaying(channelOf(req), ctx);
   });
   // AzuraCast's static copy, which many widgets poll (`/api/nowplaying_static/<shortcode>.json`).
   app.get(
@@ -40,14 +36,13 @@ export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf
       const channel = channelByStation(station.channels, name);
       if (!channel) throw new NotFoundError(`station ${JSON.stringify(name.slice(0, 64))}`);
       const ctx = viewsOf(req);
-      return azNowPlaying(channel, ctx, art(ctx));
+      return azNowPlaying(channel, ctx);
     },
   );
   // The art of the song on air, as a redirect (AzuraCast's /api/nowplaying/<station>/art).
   app.get('/api/nowplaying/:station/art', { schema: { params } }, async (req, reply) => {
-    const ctx = viewsOf(req);
-    const np = azNowPlaying(channelOf(req), ctx, art(ctx));
-    return reply.header('cache-control', 'no-cache').redirect(np.now_playing?.song.art ?? art(ctx), 302);
+    const c = channelOf(req);
+    return reply.header('cache-control', 'no-cache').redirect(artView(c.nowPlaying, c, viewsOf(req)).coverUrl, 302);
   });
   app.get('/api/stations', async (req) => station.channels.map((c) => azStation(c, viewsOf(req))));
   app.get('/api/station/:station', { schema: { params } }, async (req) => azStation(channelOf(req), viewsOf(req)));
@@ -89,7 +84,7 @@ export function nowPlayingRoutes(app: FastifyInstance, station: Station, viewsOf
       return page.map((r) => ({
         request_id: r.id,
         request_url: `${base}${r.id}`,
-        song: azSong({ ...r, artist: r.artist ?? undefined, album: r.album ?? undefined }, art(ctx)),
+        song: azSong({ ...r, artist: r.artist ?? undefined, album: r.album ?? undefined }, artView(null, c, ctx).coverUrl),
       }));
     } catch (err) {
       return refuse(reply, err);

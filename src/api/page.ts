@@ -47,7 +47,8 @@ export const PAGE_HTML = `<!doctype html>
   h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; color: var(--dim); margin: 18px 0 8px; }
   ol.history { list-style: none; margin: 0; padding: 0; }
   ol.history li.none { display: block; color: var(--dim); }
-  ol.history li { display: grid; grid-template-columns: 52px minmax(0, 1fr); gap: 8px; padding: 5px 0; border-top: 1px solid #262b35; font-size: 14px; }
+  ol.history li { display: grid; grid-template-columns: 28px 44px minmax(0, 1fr); gap: 8px; align-items: center; padding: 5px 0; border-top: 1px solid #262b35; font-size: 14px; }
+  ol.history img { width: 28px; height: 28px; border-radius: 4px; object-fit: cover; display: block; }
   ol.history time { color: var(--dim); font-variant-numeric: tabular-nums; }
   ol.history .t { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .links { display: flex; flex-wrap: wrap; gap: 8px 14px; font-size: 13px; }
@@ -61,6 +62,7 @@ export const PAGE_HTML = `<!doctype html>
   ul.channels .n { font-weight: 650; display: flex; gap: 8px; align-items: center; justify-content: space-between; }
   ul.channels .d, ul.channels .s { font-size: 12px; color: var(--dim); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .empty { color: var(--dim); padding: 24px; }
+  [hidden] { display: none !important; }
   .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 </style>
 </head>
@@ -111,6 +113,8 @@ export const PAGE_HTML = `<!doctype html>
 // stream (streamPos), the station says where this player's stream began, and the page shows a song
 // when audio.currentTime reaches it. Without that (not playing, Icecast only) it shows the server's.
 var ART = "/art/default.svg";
+// Pictures come at 600 px (/art/<id>.jpg) and smaller (-300.jpg, -96.jpg): the smallest that is sharp here.
+function sized(a, px) { return /^\\/art\\/[0-9a-f]{24}\\.jpg$/.test(a) ? a.replace(".jpg", "-" + px + ".jpg") : a; }
 var channels = new Map();    // id -> channel view, plus timeline (songs, oldest first)
 var selected = null;
 var audio = document.getElementById("audio");
@@ -223,8 +227,8 @@ function render() {
     shown = key;
     $("p-title").textContent = np ? np.title : "Silence";
     $("p-artist").textContent = np ? (np.artist || "") : "waiting for the next song";
-    var art = (np && np.coverUrl) || ART;
-    if ($("p-art").getAttribute("src") !== art) $("p-art").src = art;
+    var art = (np && np.art) || ch.art || ART;
+    if ($("p-art").getAttribute("src") !== sized(art, 300)) { $("p-art").src = sized(art, 300); $("p-art").srcset = art === sized(art, 300) ? "" : art + " 2x"; }
     $("p-art").alt = np && np.album ? "Cover of " + np.album : "";
     $("p-dj").hidden = !live;
     $("p-request").hidden = !(np && np.request);
@@ -236,9 +240,10 @@ function render() {
     ol.textContent = "";
     p.before.forEach(function (h) {
       var li = document.createElement("li");
+      var img = document.createElement("img"); img.alt = ""; img.width = 28; img.height = 28; img.loading = "lazy"; img.src = sized(h.art || ch.art || ART, 96);
       var t = document.createElement("time"); t.dateTime = h.startedAt; t.textContent = clock(h.startedAt);
       var s = document.createElement("span"); s.className = "t"; s.textContent = (h.artist ? h.artist + " – " : "") + h.title + (h.request ? " · requested" : "") + (h.live ? " · live" : ""); s.title = s.textContent;
-      li.appendChild(t); li.appendChild(s); ol.appendChild(li);
+      li.appendChild(img); li.appendChild(t); li.appendChild(s); ol.appendChild(li);
     });
     if (!p.before.length) { var li = document.createElement("li"); li.className = "none"; li.textContent = "Nothing yet."; ol.appendChild(li); }
   }

@@ -7,6 +7,7 @@ import type { IcecastOutput } from '../outputs/icecast/output.js';
 import { processFaults } from '../kernel/process-guard.js';
 import type { ChannelView } from './messages.js';
 import type { ListenerStats } from '../outputs/listener-stats.js';
+import { DEFAULT_ART_PATH, artPath, type ArtLinks } from '../outputs/art-links.js';
 
 export interface ViewContext {
   outputsOf: (c: Channel) => ChannelOutputs | undefined;
@@ -16,6 +17,14 @@ export interface ViewContext {
   icecastUrls: readonly string[];
   /** Listener figures over time, with Icecast's own counts; absent: the built-in output's count only. */
   stats?: ListenerStats | undefined;
+  /** Which picture stands for a song; absent: a song's own or the built-in one. */
+  art?: ArtLinks | undefined;
+}
+
+/** A song's picture (its own, its channel's, the station's): root-relative and absolute. */
+export function artView(song: { artId?: string | undefined } | null, c: Channel, ctx: ViewContext): { art: string; coverUrl: string } {
+  const art = ctx.art ? ctx.art.path(song, c.playlist) : song?.artId ? artPath(song.artId) : DEFAULT_ART_PATH;
+  return { art, coverUrl: `${ctx.publicUrl()}${art}` };
 }
 
 /** Listeners now: the built-in output's, plus Icecast's as last read. */
@@ -24,12 +33,12 @@ export function listenersOf(c: Channel, ctx: ViewContext): { builtin: number; ic
   return { builtin, icecast: ctx.stats?.icecastNow(c.playlist.mount) ?? 0 };
 }
 
-export function nowPlayingView(np: NowPlaying) {
+export function nowPlayingView(np: NowPlaying, c: Channel, ctx: ViewContext) {
   return {
     title: np.title,
     artist: np.artist ?? null,
     album: np.album ?? null,
-    coverUrl: np.coverUrl ?? null,
+    ...artView(np, c, ctx),
     durationMs: np.durationMs ?? null,
     startedAt: np.startedAt,
     elapsedMs: Math.max(0, Date.now() - Date.parse(np.startedAt)),
@@ -50,9 +59,9 @@ export function nextView(c: Channel): ChannelView['next'] {
 }
 
 /** Songs that played, as the public sees them: titles and times, not keys or paths; how each left if early; live shows. */
-export function historyView(c: Channel) {
+export function historyView(c: Channel, ctx: ViewContext) {
   return c.history.map((h) => ({
-    ...nowPlayingView(h),
+    ...nowPlayingView(h, c, ctx),
     elapsedMs: undefined,
     endedAt: h.endedAt,
     ...(h.end ? { end: h.end } : {}),
@@ -90,7 +99,8 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
       builtin: outputs?.hub ? `${ctx.publicUrl()}${c.playlist.mount}` : null,
       icecast: ctx.icecastUrls.map((u) => `${u}${c.playlist.mount}`),
     },
-    nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying),
+    art: artView(null, c, ctx).art,
+    nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying, c, ctx),
     next: nextView(c),
     listeners: listenersOf(c, ctx).builtin + listenersOf(c, ctx).icecast,
     listenersIcecast: listenersOf(c, ctx).icecast,

@@ -25,6 +25,8 @@ export interface ListenerHubOptions {
   /** A listener this far behind (bytes queued in user space) is dropped. Default 512 KiB. */
   maxQueuedBytes?: number;
   timers?: Timers;
+  /** The song's picture as an absolute URL, sent as ICY `StreamUrl`; absent: none sent. */
+  artUrl?: ((np: NowPlaying) => string | undefined) | undefined;
 }
 
 /**
@@ -52,7 +54,8 @@ export class ListenerHub {
   private info: StreamInfo;
   private readonly onAudio = (data: Buffer, pos: number): void => this.broadcast(data, pos);
   private readonly onTrack = (np: NowPlaying): void => {
-    for (const l of this.listeners) l.icy?.setTitle(displayTitle(np));
+    const url = this.opts.artUrl?.(np);
+    for (const l of this.listeners) l.icy?.setTitle(displayTitle(np), url);
   };
 
   constructor(
@@ -122,7 +125,7 @@ export class ListenerHub {
       return;
     }
     const listener: Listener = { socket, icy: wantsIcy ? new IcyWriter(DEFAULT_METAINT) : null };
-    if (listener.icy && this.source.nowPlaying) listener.icy.setTitle(displayTitle(this.source.nowPlaying));
+    if (listener.icy && this.source.nowPlaying) listener.icy.setTitle(displayTitle(this.source.nowPlaying), this.opts.artUrl?.(this.source.nowPlaying));
     this.listeners.add(listener);
     this.served += 1;
     socket.setNoDelay(true);

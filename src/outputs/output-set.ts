@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { IcecastTarget } from '../config/env.js';
+import type { NowPlaying } from '../playout/now-playing.js';
 import type { Playlist } from '../config/playlist.js';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import type { RetryPolicy } from '../kernel/retry.js';
@@ -19,6 +20,8 @@ export interface OutputSetOptions {
   builtin: boolean;
   logger: Logger;
   userAgent: string;
+  /** A song's picture on a channel, as an absolute URL (ICY StreamUrl). */
+  artUrl?: ((np: NowPlaying, p: Playlist) => string | undefined) | undefined;
 }
 
 export interface ChannelOutputs {
@@ -114,7 +117,13 @@ export class OutputSet extends EventEmitter {
           userAgent: this.opts.userAgent,
         }),
     );
-    const hub = this.opts.builtin ? new ListenerHub(channel, { info, logger: this.opts.logger }) : null;
+    const hub = this.opts.builtin
+      ? new ListenerHub(channel, {
+          info,
+          logger: this.opts.logger,
+          artUrl: this.opts.artUrl && ((np) => this.opts.artUrl!(np, channel.playlist)),
+        })
+      : null;
     this.byChannel.set(channel, { hub, icecast });
     // An edited name, description, genre or url: new listeners get it at once, Icecast at the next seam.
     channel.on('updated', (p: Playlist) => {

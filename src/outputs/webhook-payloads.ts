@@ -30,7 +30,16 @@ export interface WebhookNews {
   url: string;
 }
 
-export function news(event: WebhookEvent, id: string, playlist: Playlist, np: NowPlaying | null, show: LiveShowRecord | null, base: string): WebhookNews {
+/** `art`: the song's picture, an absolute URL (see ArtLinks). */
+export function news(
+  event: WebhookEvent,
+  id: string,
+  playlist: Playlist,
+  np: NowPlaying | null,
+  show: LiveShowRecord | null,
+  base: string,
+  art: string | null = null,
+): WebhookNews {
   return {
     event,
     at: new Date().toISOString(),
@@ -39,7 +48,7 @@ export function news(event: WebhookEvent, id: string, playlist: Playlist, np: No
       title: np.title,
       artist: np.artist ?? null,
       album: np.album ?? null,
-      art: np.coverUrl ?? null,
+      art,
       durationMs: np.durationMs ?? null,
       startedAt: np.startedAt,
       live: np.source === 'live',

@@ -19,6 +19,7 @@ import type { LiveShowRecord } from '../playout/live-shows.js';
 import type { NowPlaying } from '../playout/now-playing.js';
 import type { Station } from '../playout/station.js';
 import { discordMessage, news, signature, type WebhookEvent } from './webhook-payloads.js';
+import type { ArtLinks } from './art-links.js';
 
 export interface WebhookOptions {
   policy: AddressPolicy;
@@ -26,6 +27,8 @@ export interface WebhookOptions {
   secret?: string | undefined;
   /** The station's public base, for links in payloads. */
   publicUrl: () => string;
+  /** Which picture stands for a song (absent: none is named). */
+  art?: ArtLinks | undefined;
   logger: Logger;
   /** Waits before each retry, in ms: its length is how many retries. Default 2 s, 10 s, 1 min, 5 min. */
   retryMs?: readonly number[];
@@ -127,7 +130,9 @@ export class Webhooks {
     if (this.closed) return;
     const hooks = c.playlist.webhooks;
     if (hooks.length === 0) return;
-    const n = news(event, c.id, c.playlist, np, show, this.opts.publicUrl());
+    const base = this.opts.publicUrl();
+    const art = np && this.opts.art ? `${base}${this.opts.art.path(np, c.playlist)}` : null;
+    const n = news(event, c.id, c.playlist, np, show, base, art);
     hooks.forEach((w, i) => {
       if (!w.events.includes(event)) return;
       const body = JSON.stringify(w.format === 'discord' ? discordMessage(n) : n);

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { IcyReader } from '../../src/audio/icy.js';
+import { IcyReader, parseIcyText } from '../../src/audio/icy.js';
 import { Watch } from './when.js';
 
 export interface TitleSeen {
@@ -7,6 +7,8 @@ export interface TitleSeen {
   /** Audio bytes received before the block carrying it. */
   audioOffset: number;
   at: number;
+  /** StreamUrl sent with it, if any. */
+  url?: string;
 }
 
 export interface Listener {
@@ -114,7 +116,8 @@ export function listen(url: string, opts: { icy?: boolean; onAudio?: (audio: Buf
       if (icy && metaint > 0) {
         reader = new IcyReader(metaint, onAudio, (ev) => {
           if (ev.title === undefined) return;
-          const seen = { title: ev.title, audioOffset: ev.audioOffset, at: Date.now() };
+          const url = parseIcyText(ev.raw).url;
+          const seen = { title: ev.title, audioOffset: ev.audioOffset, at: Date.now(), ...(url === undefined ? {} : { url }) };
           l.titles.push(seen);
           watch.changed();
           for (const w of [...waiters])

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeTone } from '../helpers/media.js';
+import { readFileSync } from 'node:fs';
+import { makeCover, makeTone } from '../helpers/media.js';
 import { until } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startRedis, type RedisHandle } from '../helpers/redis.js';
 import { startStandin, type Standin } from '../helpers/qq-standin.js';
 import { listen } from '../helpers/listener.js';
+import { jpegSize } from '../helpers/jpeg.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const SONGS = [
@@ -37,7 +39,13 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
       '8000000002': { title: 'Unreadable', mids: [SONGS[0]!.mid, SONGS[6]!.mid], shape: 'garbage' },
     });
     redis = await startRedis();
-    proxy = await startProxy({ REDIS_URL: redis.url, QQ_API_BASE: standin.base, QQ_C_BASE: standin.base, UPSTREAM_TIMEOUT_MS: '1000' });
+    proxy = await startProxy({
+      REDIS_URL: redis.url,
+      QQ_API_BASE: standin.base,
+      QQ_C_BASE: standin.base,
+      QQ_IMAGE_BASE: standin.base,
+      UPSTREAM_TIMEOUT_MS: '1000',
+    });
     await until('redis connected', () => (proxy.cache.status === 'ready' ? true : undefined));
   });
   after(async () => {
@@ -60,6 +68,43 @@ describe('api-proxy against the QQ stand-in and a real Redis', { timeout: 120_00
     const again = await get(`/v1/qq/songs/${mid}`);
     assert.equal(again.headers.get('x-cache'), 'hit');
     assert.equal(standin.calls.get('music.pf_song_detail_svr.get_song_detail_yqq'), 1);
+  });
+
+  test('covers: album art from the image origin, cached in Redis by album; the singer photo without an album; 404 without either or for a non-image', async () => {
+    const dir = tempDir('qq-covers');
+    const album = await makeCover(path.join(dir, 'album.jpg'), 500);
+    standin.pictures.set('000MkMni19ClKG', album);
+    standin.pictures.set('s3', await makeCover(path.join(dir, 'singer.jpg'), 300));
+    const html = path.join(dir, 'not-an-image.jpg');
+    (await import('node:fs')).writeFileSync(html, '<html><body>blocked</body></html>');
+    standin.pictures.set('s5', html);
+    const before = standin.imageRequests;
+    const first = await Promise.all(Array.from({ length: 10 }, () => get(`/v1/qq/songs/${SONGS[0]!.mid}/cover`)));
+    assert.deepEqual([...new Set(first.map((r) => r.status))], [200]);
+    assert.equal(first[0]!.headers.get('content-type'), 'image/jpeg');
+    assert.ok(Buffer.from(await first[0]!.arrayBuffer()).equals(readFileSync(album)), 'the picture as the origin sent it');
+    assert.equal(standin.imageRequests - before, 1, 'ten at once: one fetch');
+    const again = await get(`/v1/qq/songs/${SONGS[0]!.mid}/cover`);
+    assert.equal(again.headers.get('x-cache'), 'hit');
+    assert.equal(standin.imageRequests - before, 1);
+    const { Redis } = await import('ioredis');
+    const direct = new Redis(redis.url);
+    const stored = await direct.get('qq:cover:album:000MkMni19ClKG');
+    const ttl = await direct.ttl('qq:cover:album:000MkMni19ClKG');
+    direct.disconnect();
+    assert.match(stored ?? '', /^img:jpeg:\/9j\//, 'kept in Redis under the album');
+    assert.ok(ttl > 29 * 24 * 3600, `kept for 30 days (${ttl} s left)`);
+    // No album: the first singer's photo (T001).
+    const singer = await get(`/v1/qq/songs/${SONGS[6]!.mid}/cover`);
+    assert.equal(singer.status, 200);
+    assert.ok(Buffer.from(await singer.arrayBuffer()).equals(readFileSync(path.join(dir, 'singer.jpg'))));
+    // The origin has nothing (404), or answers HTML: no cover, said as 404.
+    for (const mid of [SONGS[7]!.mid, SONGS[8]!.mid]) {
+      const none = await get(`/v1/qq/songs/${mid}/cover`);
+      assert.equal(none.status, 404, mid);
+      assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'SCAST_NOT_FOUND');
+    }
+    assert.equal((await get(`/v1/qq/songs/${SONGS[0]!.mid}/cover`, null)).status, 401, 'behind the token like every route');
   });
 
   test('play URL: CDN host from sip (not ws), purl, expiry; the media mid is used in the file name', async () => {
@@ -266,7 +311,9 @@ describe('qq tracks end to end: playlist -> api-proxy -> stand-in CDN -> ffmpeg 
       { mid: 'BBB000000000b2', title: 'Second', singer: [{ mid: 's2', name: 'Band' }], interval: 2, file: b, cdnForbiddenTimes: 1 },
       { mid: 'CCC000000000c3', title: 'Locked', singer: [], interval: 2, behaviour: 'not-playable' },
     ]);
-    const proxy = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base });
+    const cover = await makeCover(path.join(media, 'album.jpg'), 500);
+    standin.pictures.set('al1', cover);
+    const proxy = await startProxy({ QQ_API_BASE: standin.base, QQ_C_BASE: standin.base, QQ_IMAGE_BASE: standin.base });
     const dir = tempDir('qq-playlists');
     writePlaylist(dir, 'qq', {
       name: 'QQ',
@@ -284,7 +331,14 @@ describe('qq tracks end to end: playlist -> api-proxy -> stand-in CDN -> ffmpeg 
       const channel = station.station.channel('qq')!;
       const np = [channel.nowPlaying, ...channel.history].find((h) => h?.title === '第一首')!;
       assert.equal(np.album, '专辑');
-      assert.equal(np.coverUrl, 'https://y.gtimg.cn/music/photo_new/T002R500x500M000al1.jpg');
+      // Its album art, fetched through api-proxy and served by the station; the other song has none (its singer has no photo).
+      assert.match(np.artId ?? '', /^[0-9a-f]{24}$/);
+      const art = await fetch(`${station.url}/art/${np.artId}.jpg`);
+      assert.equal(art.status, 200);
+      assert.equal(art.headers.get('content-type'), 'image/jpeg');
+      assert.equal(jpegSize(Buffer.from(await art.arrayBuffer())).width, 500, 'a 500 px cover is not enlarged');
+      const second = [channel.nowPlaying, ...channel.history].find((h) => h?.title === 'Second')!;
+      assert.equal(second.artId, undefined);
       const skipped = station.logs.find(/song skipped/).find((l) => String(l.song).includes('CCC000000000c3'));
       assert.ok(skipped, 'the locked song was skipped');
       assert.match(String(skipped.err), /resolve: .*SCAST_SONG_NOT_PLAYABLE|not playable/);

@@ -6,7 +6,9 @@
  * seam, measured against the tone the page's audio turns to.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -59,6 +61,20 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
       ['c.m4a', 660],
     ] as const;
     for (const [file, freq] of tones) await makeTone({ file: path.join(dir, file), freq, seconds: 5, args: ['-c:a', 'aac'] });
+    // One song with cover art (a playlist `art` picture); the others show the station default.
+    await promisify(execFile)('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=640x640',
+      '-frames:v',
+      '1',
+      path.join(dir, 'morning.png'),
+    ]);
     writePlaylist(dir, 'web', {
       name: 'Web Radio',
       description: 'Tones for the page test',
@@ -66,7 +82,7 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
       mount: '/web.mp3',
       requests: { songMinutes: 0, artistMinutes: 0 },
       tracks: [
-        { source: 'file', path: 'a.m4a', title: 'Morning Tone', artist: 'Page Test', album: 'Tests' },
+        { source: 'file', path: 'a.m4a', title: 'Morning Tone', artist: 'Page Test', album: 'Tests', art: 'morning.png' },
         { source: 'file', path: 'b.m4a', title: '晚上的歌', artist: '测试歌手' },
         { source: 'file', path: 'c.m4a', title: LONG, artist: 'Somebody With A Very Long Name Indeed And Then Some More' },
       ],
@@ -106,7 +122,17 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     await page.waitForFunction(() => document.querySelector('#p-history li time') !== null, null, { timeout: 20_000 });
     assert.equal(await page.locator('#p-channel').textContent(), 'Web Radio');
     assert.match((await page.locator('#p-title').textContent()) ?? '', /Morning Tone|晚上的歌|Extremely Long/);
-    assert.equal(await page.locator('#p-art').getAttribute('src'), '/art/default.svg', 'no art: the station default');
+    // The song's own picture at the size the player needs (300 px, 600 for a 2x screen), or the station default.
+    const shownArt = await page.evaluate(() => {
+      const img = document.getElementById('p-art') as HTMLImageElement;
+      return { title: document.getElementById('p-title')!.textContent, src: img.getAttribute('src'), srcset: img.srcset };
+    });
+    if (shownArt.title === 'Morning Tone') {
+      assert.match(shownArt.src ?? '', /^\/art\/[0-9a-f]{24}-300\.jpg$/);
+      assert.equal(shownArt.srcset, `${shownArt.src!.replace('-300.jpg', '.jpg')} 2x`);
+    } else assert.equal(shownArt.src, '/art/default.svg', `no art: the station default (${shownArt.title})`);
+    const thumbs = await page.locator('#p-history img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).getAttribute('src')));
+    assert.ok(thumbs.length > 0 && thumbs.every((t) => t === '/art/default.svg' || /^\/art\/[0-9a-f]{24}-96\.jpg$/.test(t ?? '')), thumbs.join(' '));
     assert.equal(await page.locator('#p-share').inputValue(), `${at}/web`);
     const links = await page.locator('#p-links a').evaluateAll((as) => as.map((a) => [a.textContent, (a as HTMLAnchorElement).href]));
     assert.deepEqual(links.slice(0, 4), [
@@ -130,6 +156,16 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     assert.equal(await page.locator('#p-play').getAttribute('aria-pressed'), 'true');
     await page.locator('#p-volume').fill('35');
     assert.equal(await page.locator('#audio').evaluate((a: HTMLAudioElement) => a.volume), 0.35);
+    // The song with art, as heard: its picture loaded, 300 px wide (600 on a 2x screen).
+    await page.waitForFunction(() => document.getElementById('p-title')!.textContent === 'Morning Tone', null, { timeout: 30_000 });
+    await page.waitForFunction(() => {
+      const img = document.getElementById('p-art') as HTMLImageElement;
+      return /-300\.jpg$/.test(img.getAttribute('src') ?? '') && img.complete && img.naturalWidth > 0;
+    });
+    assert.equal(await page.locator('#p-art').evaluate((i: HTMLImageElement) => i.naturalWidth), 300);
+    assert.equal(await page.locator('#p-request').isVisible(), false, 'no request was made: no request badge');
+    assert.equal(await page.locator('#p-dj').isVisible(), false, 'no live show: no DJ line');
+    await page.locator('#p-volume').focus();
     await shot(page, 'page-desktop.png');
 
     // Switching channel by keyboard stops the player; the volume is kept across visits.

@@ -12,6 +12,7 @@ import { AddressPolicy } from '../../src/config/address-policy.js';
 import { playlistSchema } from '../../src/config/playlist.js';
 import type { Channel } from '../../src/playout/channel.js';
 import type { Station } from '../../src/playout/station.js';
+import { ArtLinks } from '../../src/outputs/art-links.js';
 import { Webhooks } from '../../src/outputs/webhooks.js';
 
 const SECRET = 'a-webhook-secret-of-32-characters-or-more';
@@ -73,7 +74,7 @@ const song = (title: string, artist?: string) => ({
   title,
   artist,
   startedAt: new Date().toISOString(),
-  coverUrl: 'https://art.example/a.jpg',
+  artId: '0123456789abcdef01234567',
 });
 
 describe('webhooks to a local receiver', () => {
@@ -88,7 +89,14 @@ describe('webhooks to a local receiver', () => {
       { url: `${rx.url}/json`, events: ['song'] },
       { url: `${rx.url}/discord`, format: 'discord', events: ['song'] },
     ]);
-    const hooks = new Webhooks(station([c]), { policy: allow, secret: SECRET, publicUrl: () => 'http://radio.example', logger, retryMs: [] });
+    const hooks = new Webhooks(station([c]), {
+      policy: allow,
+      secret: SECRET,
+      publicUrl: () => 'https://radio.example',
+      art: new ArtLinks(null),
+      logger,
+      retryMs: [],
+    });
     const before = rx.got.length;
     c.emit('track', song('*Bold* @everyone', 'Miles'));
     const got = (await rx.count(before + 2)).slice(before);
@@ -101,7 +109,7 @@ describe('webhooks to a local receiver', () => {
     const body = JSON.parse(json.body) as { event: string; channel: { id: string }; nowPlaying: { title: string; artist: string; art: string }; url: string };
     assert.deepEqual(
       [body.event, body.channel.id, body.nowPlaying.title, body.nowPlaying.artist, body.url],
-      ['song', 'jazz', '*Bold* @everyone', 'Miles', 'http://radio.example/jazz'],
+      ['song', 'jazz', '*Bold* @everyone', 'Miles', 'https://radio.example/jazz'],
     );
     const discord = JSON.parse(got.find((r) => r.path === '/discord')!.body) as {
       username: string;
@@ -112,7 +120,8 @@ describe('webhooks to a local receiver', () => {
     assert.deepEqual(discord.allowed_mentions, { parse: [] });
     assert.equal(discord.embeds[0]!.title, 'Now playing');
     assert.equal(discord.embeds[0]!.description, 'Miles – \\*Bold\\* @\u200beveryone');
-    assert.equal(discord.embeds[0]!.thumbnail.url, 'https://art.example/a.jpg');
+    assert.equal(body.nowPlaying.art, 'https://radio.example/art/0123456789abcdef01234567.jpg', "the song's picture on the station");
+    assert.equal(discord.embeds[0]!.thumbnail.url, 'https://radio.example/art/0123456789abcdef01234567.jpg');
     await hooks.settled(2000);
     assert.deepEqual(
       hooks.stats().map((s) => [s.hook, s.delivered, s.failed]),
