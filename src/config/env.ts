@@ -91,9 +91,9 @@ export const envSchema = z.object({
     }),
   /** `PUT` (HTTP/1.1 + `Expect: 100-continue`) or legacy `SOURCE` */
   ICECAST_METHOD: z.enum(['PUT', 'SOURCE']).default('PUT'),
-  /** credentials for title updates (`/admin/metadata`) */
+  /** Icecast admin credentials: listeners are moved across a reconnect when station details change (`/admin/moveclients`); titles need none (they go in-band) */
   ICECAST_ADMIN_USER: z.string().min(1).optional(),
-  /** credentials for title updates (`/admin/metadata`) */
+  /** Icecast admin credentials: listeners are moved across a reconnect when station details change (`/admin/moveclients`); titles need none (they go in-band) */
   ICECAST_ADMIN_PASSWORD: z.string().min(1).optional(),
   /** Longest wait between reconnect attempts, in ms. Default 600 (on air within 1 s of Icecast's return). */
   ICECAST_RECONNECT_MAX_MS: intInRange(100, 600_000).default(600),

@@ -115,6 +115,7 @@ export class OutputSet extends EventEmitter {
           retry: this.opts.retry,
           logger: this.opts.logger.child({ channel: channel.id }),
           userAgent: this.opts.userAgent,
+          artUrl: this.opts.artUrl && ((np) => this.opts.artUrl!(np, channel.playlist)),
         }),
     );
     const hub = this.opts.builtin

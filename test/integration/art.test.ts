@@ -13,6 +13,7 @@ import { jpegSize } from '../helpers/jpeg.js';
 import { listen } from '../helpers/listener.js';
 import { makeCover, makeTone } from '../helpers/media.js';
 import { captureLogs, runStation, tempDir, writePlaylist } from '../helpers/station.js';
+import { startIcecast } from '../helpers/icecast.js';
 
 const run = promisify(execFile);
 
@@ -192,6 +193,51 @@ describe('cover art on air: feed, API, page paths, AzuraCast, ICY StreamUrl, cac
       assert.equal(station.logs.find(/no cover art/).length, 0, JSON.stringify(station.logs.find(/no cover art/)));
     } finally {
       await station.close();
+    }
+  });
+});
+
+describe('cover art at Icecast: StreamUrl in-band with the title', { timeout: 120_000 }, () => {
+  test("an Icecast listener gets each song's title with its picture's URL, at the seam; Icecast's status shows the title", async () => {
+    const dir = tempDir('art-icecast');
+    const cover = await makeCover(path.join(dir, 'c.png'), 300);
+    await makeTone({ file: path.join(dir, 'a.mp3'), freq: 440, seconds: 3, args: ['-c:a', 'libmp3lame'], cover, title: '封面', artist: '歌手' });
+    await makeTone({ file: path.join(dir, 'b.mp3'), freq: 660, seconds: 3, args: ['-c:a', 'libmp3lame'], title: "It's Bare" });
+    writePlaylist(dir, 'ice', {
+      name: 'Ice',
+      mount: '/ice.mp3',
+      tracks: [
+        { source: 'file', path: 'a.mp3' },
+        { source: 'file', path: 'b.mp3' },
+      ],
+    });
+    const ice = await startIcecast();
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl, PUBLIC_URL: 'https://radio.example' });
+    try {
+      const listener = await listen(`${ice.url}/ice.mp3`);
+      const own = await listener.waitForTitle((t) => t === '歌手 - 封面', 20_000);
+      const bare = await listener.waitForTitle((t) => t === 'It\u2019s Bare', 20_000);
+      listener.close();
+      const view = (await (await fetch(`${station.url}/api/channels/ice`)).json()) as {
+        history: { title: string; coverUrl: string }[];
+        nowPlaying: { title: string; coverUrl: string };
+      };
+      const byTitle = new Map([view.nowPlaying, ...view.history].map((h) => [h.title, h.coverUrl]));
+      assert.match(own.url ?? '', /^https:\/\/radio\.example\/art\/[0-9a-f]{24}\.jpg$/);
+      assert.equal(own.url, byTitle.get('封面'));
+      assert.equal(bare.url, 'https://radio.example/art/default.svg', 'no picture: the station default');
+      // In-band: the title block arrives within a block (4096 bytes, 0.26 s) of the song's own audio. Listeners of
+      // Icecast hear it at the same byte: the offset between the two titles is the first song's length in bytes.
+      const seconds = ((bare.audioOffset - own.audioOffset) * 8) / 128_000;
+      assert.ok(Math.abs(seconds - 3) < 0.6, `the titles are one song apart in the stream (${seconds.toFixed(2)} s)`);
+      const status = await ice.status();
+      assert.ok(
+        status.some((m) => m.title === 'It\u2019s Bare' || m.title === '歌手 - 封面'),
+        JSON.stringify(status.map((m) => m.title)),
+      );
+    } finally {
+      await station.close();
+      await ice.stop();
     }
   });
 });

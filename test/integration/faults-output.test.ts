@@ -9,9 +9,10 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { parseFrameHeader } from '../../src/audio/mp3.js';
+import { IcyReader } from '../../src/audio/icy.js';
 import { silentFrame } from '../../src/audio/silence.js';
 import { parsePlaylist } from '../../src/config/playlist-file.js';
-import { IcecastSourceClient } from '../../src/outputs/icecast/source-client.js';
+import { IcecastSourceClient, SOURCE_METAINT } from '../../src/outputs/icecast/source-client.js';
 import { OutputSet } from '../../src/outputs/output-set.js';
 import type { Channel } from '../../src/playout/channel.js';
 import type { Station } from '../../src/playout/station.js';
@@ -92,6 +93,49 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
       assert.ok(worst <= maxQueued + big.length, `queued at most ${worst} bytes`);
       await until('streaming again', () => (c.state === 'streaming' ? true : undefined), 5000, 5);
       assert.equal(c.connections, 2);
+    } finally {
+      c.destroy();
+      await server.close();
+    }
+  });
+
+  test('titles go in-band: icy-metaint announced, a block every 4096 audio bytes, the title and StreamUrl again first thing after a reconnect', async () => {
+    const heads: string[] = [];
+    const metas: { connection: number; offset: number; raw: string }[] = [];
+    const server = await fakeIcecast((s, i) => {
+      let reader: IcyReader | null = null;
+      s.on('data', (d: Buffer) => {
+        if (!reader) {
+          heads.push(d.toString('latin1'));
+          s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n');
+          reader = new IcyReader(
+            SOURCE_METAINT,
+            () => undefined,
+            (ev) => metas.push({ connection: i, offset: ev.audioOffset, raw: ev.raw }),
+          );
+          return;
+        }
+        reader.push(d);
+        if (i === 0 && metas.some((m) => m.connection === 0 && m.raw.includes('Second'))) s.destroy();
+      });
+    });
+    const c = client(server.port);
+    c.setMetadata('First', 'https://radio.example/art/a.jpg');
+    c.start();
+    try {
+      const timer = setInterval(() => c.write(FRAME), 5);
+      await until('the first title', () => (metas.length > 0 ? true : undefined), 10_000, 10);
+      c.setMetadata('Second', 'https://radio.example/art/b.jpg');
+      await until('the second connection repeats the title', () => (metas.some((m) => m.connection === 1) ? true : undefined), 10_000, 10);
+      clearInterval(timer);
+      assert.match(heads[0]!, /\r\nicy-metaint: 4096\r\n/);
+      assert.deepEqual(metas[0], { connection: 0, offset: 4096, raw: "StreamTitle='First';StreamUrl='https://radio.example/art/a.jpg';" });
+      const second = metas.find((m) => m.connection === 0 && m.raw.includes('Second'))!;
+      assert.equal(second.offset % 4096, 0, 'on a block boundary');
+      assert.deepEqual(
+        metas.find((m) => m.connection === 1),
+        { connection: 1, offset: 4096, raw: "StreamTitle='Second';StreamUrl='https://radio.example/art/b.jpg';" },
+      );
     } finally {
       c.destroy();
       await server.close();

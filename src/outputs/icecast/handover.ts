@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { reasonOf } from '../../kernel/errors.js';
 import type { AudioSource } from '../../playout/now-playing.js';
 import { delay } from '../../kernel/retry.js';
-import { moveClients, mountStatus, sendTitle, type MetadataTarget } from './metadata.js';
+import { moveClients, mountStatus, type MetadataTarget } from './metadata.js';
 import type { StreamInfo } from './protocol.js';
 import { IcecastSourceClient, type SourceClientOptions } from './source-client.js';
 
@@ -80,6 +80,8 @@ export async function handOver(d: HandoverDeps, info: StreamInfo): Promise<'move
   }
   const tempMount = `${opts.mount}.scast-handover`;
   const temp = new IcecastSourceClient({ ...opts, mount: tempMount, info, logger: opts.logger });
+  // The temporary mount's listeners see the song on air from its first block.
+  if (d.title !== null) temp.setMetadata(d.title);
   const feed = (data: Buffer): void => {
     temp.write(data);
   };
@@ -90,7 +92,6 @@ export async function handOver(d: HandoverDeps, info: StreamInfo): Promise<'move
     await Promise.race([once(temp, 'connected'), timeout(3000, 'the temporary mount connecting')]);
     await fed(d.source, BURST_BYTES, 15_000);
     if (!(await listed(admin, tempMount, () => true, 2000))) throw new Error(`Icecast did not list ${tempMount}`);
-    if (d.title !== null) await sendTitle({ ...admin, mount: tempMount }, d.title).catch(() => undefined);
     await moveClients(admin, opts.mount, tempMount);
     moved = true;
     const back = once(d.client, 'connected');

@@ -1,4 +1,4 @@
-import { MetadataUpdateError, reasonOf } from '../../kernel/errors.js';
+import { MetadataUpdateError } from '../../kernel/errors.js';
 import { readCapped } from '../../kernel/http-body.js';
 
 export interface MetadataTarget {
@@ -8,51 +8,6 @@ export interface MetadataTarget {
   mount: string;
   user: string;
   password: string;
-}
-
-/** The admin URL that sets an MP3 mount's title (Icecast's `updinfo`). */
-export function metadataUrl(t: MetadataTarget, song: string): string {
-  const q = new URLSearchParams({ mode: 'updinfo', mount: t.mount, song, charset: 'UTF-8' });
-  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
-  return `http://${host}:${t.port}/admin/metadata?${q.toString()}`;
-}
-
-/**
- * Send one title update. Icecast 2.4 answers 200 even when it refuses (for
- * example source credentials from another address), so success is the
- * reply's message text, not its status.
- */
-export async function sendTitle(t: MetadataTarget, song: string, timeoutMs = 5000): Promise<void> {
-  const auth = Buffer.from(`${t.user}:${t.password}`, 'utf8').toString('base64');
-  let status: number;
-  let text: string;
-  try {
-    // Loaded at the first title, not at start: getting on air comes first.
-    const { request } = await import('undici');
-    const res = await request(metadataUrl(t, song), {
-      method: 'GET',
-      headers: { authorization: `Basic ${auth}`, 'user-agent': 'sCast' },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = res.statusCode;
-    text = (await readCapped(res.body, 64 * 1024, `Icecast ${t.server}`, res.headers['content-length'])).slice(0, 2000);
-  } catch (err) {
-    throw new MetadataUpdateError(t.server, t.mount, reasonOf(err), { cause: err });
-  }
-  if (status === 401) {
-    throw new MetadataUpdateError(t.server, t.mount, 'credentials refused (set ICECAST_ADMIN_USER/ICECAST_ADMIN_PASSWORD)');
-  }
-  if (!/Metadata update successful/i.test(text)) {
-    const said =
-      /<message>([^<]*)<\/message>/i.exec(text)?.[1] ??
-      text
-        .replace(/<[^>]*>/g, ' ')
-        .trim()
-        .slice(0, 200);
-    throw new MetadataUpdateError(t.server, t.mount, `Icecast answered ${status}: ${said || '(empty)'}`);
-  }
 }
 
 /**

@@ -1,21 +1,22 @@
 import type { Logger } from 'pino';
 import { icyValue } from '../../audio/icy.js';
 import type { IcecastTarget } from '../../config/env.js';
-import { reasonOf } from '../../kernel/errors.js';
 import { delay, type RetryPolicy } from '../../kernel/retry.js';
 import { displayTitle, type AudioSource, type NowPlaying } from '../../playout/now-playing.js';
 import type { SourceMethod, StreamInfo } from './protocol.js';
 import { handOver } from './handover.js';
 import { IcecastSourceClient, type SourceClientOptions } from './source-client.js';
-import { isGarbled, sendTitle, shownTitle, type MetadataTarget } from './metadata.js';
+import { isGarbled, shownTitle, type MetadataTarget } from './metadata.js';
 
 export interface IcecastOutputOptions {
   target: IcecastTarget;
   mount: string;
   method: SourceMethod;
   info: StreamInfo;
-  /** Credentials for title updates; default: the source credentials. */
+  /** Admin credentials: listeners are moved across a reconnect with them (see handOver). */
   admin?: { user: string; password: string } | undefined;
+  /** The song's picture as an absolute URL (ICY StreamUrl); absent: none sent. */
+  artUrl?: ((np: NowPlaying) => string | undefined) | undefined;
   retry: RetryPolicy;
   logger: Logger;
   userAgent: string;
@@ -29,30 +30,28 @@ function forIcecast(title: string): string {
 }
 
 /**
- * One channel on one Icecast server: the source connection plus its title
- * updates. Titles go out when a song's first audio is sent, never blocking
- * the audio, and again after every reconnect.
+ * One channel on one Icecast server: the source connection and its titles.
+ * A title (with the song's picture as StreamUrl) goes in-band with the
+ * song's first audio (see SOURCE_METAINT), and again first thing after
+ * every reconnect; nothing waits on an admin request.
  */
 export class IcecastOutput {
   readonly client: IcecastSourceClient;
   private readonly clientOptions: SourceClientOptions;
   private readonly admin: Omit<MetadataTarget, 'mount'> | null;
-  /** Title updates that Icecast confirmed. */
+  /** Titles put into the stream. */
   titlesSent = 0;
-  lastTitleError: string | null = null;
 
   private title: string | null = null;
   /** The one check of how Icecast shows a non-ASCII title, once started (tests await it). */
   charsetCheck: Promise<void> | null = null;
-  private sending = false;
-  private dirty = false;
   private readonly meta: MetadataTarget;
   private readonly log: Logger;
   private readonly onAudio = (data: Buffer): void => {
     this.client.write(data);
   };
   private readonly onTrack = (np: NowPlaying): void => {
-    this.setTitle(displayTitle(np));
+    this.setTitle(displayTitle(np), this.artUrl?.(np));
     // A seam: where new station details are handed over, if any wait.
     const info = this.pendingInfo;
     if (info) {
@@ -64,8 +63,7 @@ export class IcecastOutput {
   private pendingInfo: StreamInfo | null = null;
   private info: StreamInfo;
   private warnedNoAdmin = false;
-  /** Sent in place of a title Icecast keeps refusing, so the last song's title does not stay up. */
-  private readonly fallbackTitle: string;
+  private readonly artUrl: IcecastOutputOptions['artUrl'];
 
   constructor(
     private readonly source: AudioSource,
@@ -86,8 +84,9 @@ export class IcecastOutput {
       user: opts.admin?.user ?? opts.target.user,
       password: opts.admin?.password ?? opts.target.password,
     };
-    this.fallbackTitle = forIcecast(opts.info.name);
-    this.client.on('connected', () => this.kick());
+    this.artUrl = opts.artUrl;
+    // A title first sent while off the air is checked once on air.
+    this.client.on('connected', () => this.title !== null && this.checkOnce(this.title));
   }
 
   /** `host:port` of the Icecast server. */
@@ -98,7 +97,7 @@ export class IcecastOutput {
   start(): void {
     this.source.on('audio', this.onAudio);
     this.source.on('track', this.onTrack);
-    if (this.source.nowPlaying) this.title = forIcecast(displayTitle(this.source.nowPlaying));
+    if (this.source.nowPlaying) this.setTitle(displayTitle(this.source.nowPlaying), this.artUrl?.(this.source.nowPlaying));
     this.client.start();
   }
 
@@ -146,9 +145,15 @@ export class IcecastOutput {
     );
   }
 
-  setTitle(title: string): void {
+  setTitle(title: string, url?: string): void {
     this.title = forIcecast(title);
-    this.kick();
+    this.client.setMetadata(this.title, url);
+    this.titlesSent += 1;
+    this.checkOnce(this.title);
+  }
+
+  private checkOnce(title: string): void {
+    if (!this.charsetCheck && this.client.state === 'streaming' && /[^\x00-\x7f]/.test(title)) this.charsetCheck = this.checkCharset(title);
   }
 
   /**
@@ -174,52 +179,5 @@ export class IcecastOutput {
   private detach(): void {
     this.source.off('audio', this.onAudio);
     this.source.off('track', this.onTrack);
-  }
-
-  /** Send the latest title; a newer one arriving meanwhile supersedes a retry. */
-  private kick(): void {
-    this.dirty = true;
-    if (this.sending) return;
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    this.sending = true;
-    try {
-      let attempt = 0;
-      while (this.dirty && this.title !== null && this.client.state === 'streaming') {
-        this.dirty = false;
-        const title = this.title;
-        try {
-          await sendTitle(this.meta, title);
-          this.titlesSent += 1;
-          this.lastTitleError = null;
-          attempt = 0;
-          this.log.debug({ title }, 'title sent');
-          if (!this.charsetCheck && /[^\x00-\x7f]/.test(title)) this.charsetCheck = this.checkCharset(title);
-        } catch (err) {
-          attempt += 1;
-          this.lastTitleError = reasonOf(err);
-          // Right after a reconnect Icecast may not list the mount yet: retry briefly.
-          if (attempt <= 3) {
-            this.dirty = true;
-            await delay(250 * attempt);
-          } else {
-            attempt = 0;
-            if (title !== this.fallbackTitle && this.title === title) {
-              // Refused for good (too long, a character Icecast will not take):
-              // the station's name beats the previous song's title.
-              this.log.warn({ title, err: reasonOf(err), instead: this.fallbackTitle }, 'title update refused; showing the station name instead');
-              this.title = this.fallbackTitle;
-              this.dirty = true;
-            } else {
-              this.log.warn({ title, err: reasonOf(err) }, 'title update failed');
-            }
-          }
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
   }
 }

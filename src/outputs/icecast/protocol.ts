@@ -28,6 +28,8 @@ export interface SourceRequest {
   password: string;
   userAgent: string;
   info: StreamInfo;
+  /** Titles go in-band (`icy-metaint`): a block after every this many audio bytes. */
+  metaint?: number | undefined;
 }
 
 /** Icecast 2.4 silently closes on request headers of 4096 bytes or more. */
@@ -66,6 +68,7 @@ export function buildSourceRequest(req: SourceRequest): Buffer {
   if (info.url) headers.push(['ice-url', info.url]);
   headers.push(['ice-audio-info', `ice-bitrate=${info.bitrateKbps};ice-channels=${info.channels};ice-samplerate=${info.sampleRate}`]);
   headers.push(['ice-bitrate', String(info.bitrateKbps)]);
+  if (req.metaint !== undefined) headers.push(['icy-metaint', String(req.metaint)]);
   const version = req.method === 'PUT' ? 'HTTP/1.1' : 'HTTP/1.0';
   if (/[\s]/.test(req.mount)) throw new HeaderValueError('mount', req.mount);
   const lines = [`${req.method} ${req.mount} ${version}`];

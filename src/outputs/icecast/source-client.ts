@@ -14,6 +14,16 @@ import {
 import { REAL_CLOCK, type Clock } from '../../kernel/lifecycle.js';
 import type { RetryPolicy } from '../../kernel/retry.js';
 import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
+import { IcyWriter } from '../../audio/icy.js';
+
+/**
+ * Audio bytes between in-band title blocks sent to Icecast (`icy-metaint`),
+ * ~0.26 s at 128 kbit/s: a title lands within that of its song's first
+ * audio. Icecast 2.4 takes titles this way with a `StreamUrl` (the cover
+ * art), which its admin `updinfo` cannot carry; and a source sending both
+ * gets malformed blocks from it, so titles go this way only.
+ */
+export const SOURCE_METAINT = 4096;
 
 /** How often a hot spare asks for its mount again. */
 const SPARE_RETRY_MS = 200;
@@ -100,6 +110,9 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
   private info: StreamInfo;
   /** A reconnect asked for (new details): a 'mount in use' meanwhile is the old connection not yet gone, not another source. */
   private handingOver = false;
+  /** Interleaves title blocks into this connection's audio (see SOURCE_METAINT). */
+  private icy: IcyWriter | null = null;
+  private meta: { title: string; url?: string } | null = null;
 
   /** Why the last attempt or connection failed; null once on air again (and for a spare, which is no fault). */
   get lastError(): ScastError | null {
@@ -139,9 +152,20 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
       return false;
     }
     this.stalledSince = null;
-    socket.write(data);
+    if (this.icy) for (const part of this.icy.write(data)) socket.write(part);
+    else socket.write(data);
     this.bytesSent += data.length;
     return true;
+  }
+
+  /**
+   * The title (and picture URL) listeners are shown from the next block on:
+   * sent in the stream itself, so it lands with the audio it belongs to, and
+   * again first thing on every new connection.
+   */
+  setMetadata(title: string, url?: string): void {
+    this.meta = url === undefined ? { title } : { title, url };
+    this.icy?.setTitle(title, url);
   }
 
   /**
@@ -215,6 +239,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
         password: target.password,
         userAgent: this.opts.userAgent,
         info: this.info,
+        metaint: SOURCE_METAINT,
       });
     } catch (err) {
       this.fail(err instanceof ScastError ? err : new IcecastConnectionError(target.server, mount, reasonOf(err)));
@@ -273,6 +298,9 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
         const downMs = this.downSince === null ? 0 : this.clock.now() - this.downSince;
         this.downSince = null;
         this.handingOver = false;
+        // Blocks are counted from the first audio byte of each connection.
+        this.icy = new IcyWriter(SOURCE_METAINT);
+        if (this.meta) this.icy.setTitle(this.meta.title, this.meta.url);
         this.setStatus({ state: 'streaming', since: this.clock.now(), connection: this.connections });
         this.log.info({ status: reply.status, downMs, connections: this.connections }, 'on air');
         this.emit('connected', { downMs });
