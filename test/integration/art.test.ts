@@ -14,6 +14,7 @@ import { listen } from '../helpers/listener.js';
 import { makeCover, makeTone } from '../helpers/media.js';
 import { captureLogs, runStation, tempDir, writePlaylist } from '../helpers/station.js';
 import { startIcecast } from '../helpers/icecast.js';
+import { until } from '../helpers/ports.js';
 
 const run = promisify(execFile);
 
@@ -149,8 +150,18 @@ describe('cover art on air: feed, API, page paths, AzuraCast, ICY StreamUrl, cac
         { source: 'file', path: 'bare.mp3' },
       ],
     });
-    const station = await runStation({ PLAYLISTS_DIR: dir });
+    // The station's own picture, in a folder of the operator's choosing (not a media root): for a channel with no art.
+    const stationArt = await image(path.join(tempDir('station-art'), 'station.webp'), 256, 256, 'gold');
+    writePlaylist(dir, 'plain', { name: 'Plain', mount: '/plain.mp3', tracks: [{ source: 'file', path: 'bare.mp3' }] });
+    const station = await runStation({ PLAYLISTS_DIR: dir, STATION_ART: stationArt });
     try {
+      // A channel's picture is made in the background as the channel starts; songs that go on air before it is
+      // ready name the station's (said in docs/playlists.md). Measured from when it is.
+      const artOf = async (id: string): Promise<string> => ((await (await fetch(`${station.url}/api/channels/${id}`)).json()) as { art: string }).art;
+      await until('the channel picture', async () => {
+        const [own, stations] = await Promise.all([artOf('art'), artOf('plain')]);
+        return own.endsWith('.jpg') && stations.endsWith('.jpg') && own !== stations ? true : undefined;
+      });
       const listener = await listen(`${station.url}/gallery.mp3`);
       const own = await listener.waitForTitle((t) => t === 'Own', 20_000);
       const plain = await listener.waitForTitle((t) => t === 'Plain', 20_000);
@@ -191,6 +202,11 @@ describe('cover art on air: feed, API, page paths, AzuraCast, ICY StreamUrl, cac
       const azOwn = az.song_history.find((h) => h.song.title === 'Own');
       assert.equal(azOwn?.song.art, `${station.url}${ownArt}`, 'AzuraCast song.art');
       assert.equal(station.logs.find(/no cover art/).length, 0, JSON.stringify(station.logs.find(/no cover art/)));
+      const other = (await (await fetch(`${station.url}/api/channels/plain`)).json()) as { art: string; nowPlaying: { art: string } };
+      assert.match(other.art, /^\/art\/[0-9a-f]{24}\.jpg$/, 'STATION_ART stands for a channel with none');
+      assert.equal(other.nowPlaying.art, other.art);
+      assert.notEqual(other.art, view.art);
+      assert.deepEqual(jpegSize(Buffer.from(await (await fetch(`${station.url}${other.art}`)).arrayBuffer())), { width: 256, height: 256 });
     } finally {
       await station.close();
     }
