@@ -8,9 +8,10 @@
 # ffmpeg from Debian's own source package (its security patches included),
 # built with only what a station reads: the audio demuxers the streamer
 # allows (src/ffmpeg/input.ts), their decoders, the filters its analysis
-# uses, files and pipes as the only protocols. A downloaded song can reach
-# no other code; the binary is ~10 MB where Debian's ffmpeg package and its
-# libraries are ~400 MB.
+# uses, files and pipes as the only protocols; and for cover art, JPEG, PNG
+# and WebP read (each as its one named format) and JPEG written, with the
+# scaler. A downloaded song can reach no other code; the binary is ~12 MB
+# where Debian's ffmpeg package and its libraries are ~400 MB.
 FROM docker.io/library/debian:bookworm-slim AS ffmpeg
 RUN set -eu \
  && if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
@@ -19,25 +20,27 @@ RUN set -eu \
       sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/sources.list; \
     fi \
  && apt-get update \
- && apt-get install -y --no-install-recommends dpkg-dev gcc libc6-dev make nasm pkg-config libmp3lame-dev xz-utils \
+ && apt-get install -y --no-install-recommends dpkg-dev gcc libc6-dev make nasm pkg-config libmp3lame-dev zlib1g-dev xz-utils \
  && mkdir /src && cd /src && apt-get source -qq ffmpeg
 RUN cd /src/ffmpeg-*/ \
  && ./configure --prefix=/opt/ffmpeg \
       --disable-everything --disable-autodetect --disable-doc --disable-debug --disable-network \
-      --disable-avdevice --disable-swscale --disable-postproc --disable-ffplay --disable-ffprobe \
-      --enable-libmp3lame --enable-swresample \
+      --disable-avdevice --disable-postproc --disable-ffplay --disable-ffprobe \
+      --enable-libmp3lame --enable-swresample --enable-swscale --enable-zlib \
       --enable-protocol=file,pipe \
-      --enable-demuxer=mov,mp3,aac,flac,ogg,wav,w64,aiff,matroska,asf,caf,pcm_s16le \
-      --enable-muxer=null,pcm_s16le,mp3,ffmetadata \
-      --enable-decoder=aac,aac_fixed,aac_latm,mp1,mp1float,mp2,mp2float,mp3,mp3float,flac,alac,vorbis,opus,wmav1,wmav2,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_f64le,pcm_f64be,pcm_u8,pcm_s8,pcm_alaw,pcm_mulaw \
-      --enable-encoder=pcm_s16le,libmp3lame \
-      --enable-parser=aac,aac_latm,mpegaudio,flac,opus,vorbis \
-      --enable-filter=abuffer,abuffersink,aformat,anull,aresample,atrim,asetpts,ebur128,silencedetect,volume \
+      --enable-demuxer=mov,mp3,aac,flac,ogg,wav,w64,aiff,matroska,asf,caf,pcm_s16le,image_jpeg_pipe,image_png_pipe,image_webp_pipe \
+      --enable-muxer=null,pcm_s16le,mp3,ffmetadata,mjpeg \
+      --enable-decoder=aac,aac_fixed,aac_latm,mp1,mp1float,mp2,mp2float,mp3,mp3float,flac,alac,vorbis,opus,wmav1,wmav2,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_f64le,pcm_f64be,pcm_u8,pcm_s8,pcm_alaw,pcm_mulaw,mjpeg,png,webp \
+      --enable-encoder=pcm_s16le,libmp3lame,mjpeg \
+      --enable-parser=aac,aac_latm,mpegaudio,flac,opus,vorbis,mjpeg,png \
+      --enable-filter=abuffer,abuffersink,aformat,anull,aresample,atrim,asetpts,ebur128,silencedetect,volume,buffer,buffersink,split,scale,format,null \
  && make -j"$(nproc)" \
  && make install \
  && /opt/ffmpeg/bin/ffmpeg -hide_banner -version | head -1 \
  && for f in mov mp3 aac flac ogg wav matroska s16le; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h demuxer=$f | grep -q "^Demuxer $f" || { echo "demuxer $f missing" >&2; exit 1; }; done \
- && for f in null s16le mp3 ffmetadata; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h muxer=$f | grep -q "^Muxer $f" || { echo "muxer $f missing" >&2; exit 1; }; done
+ && for f in jpeg_pipe png_pipe webp_pipe; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h demuxer=$f | grep -q "^Demuxer $f" || { echo "demuxer $f missing" >&2; exit 1; }; done \
+ && for f in mjpeg png webp; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h decoder=$f | grep -q "^Decoder $f" || { echo "decoder $f missing" >&2; exit 1; }; done \
+ && for f in null s16le mp3 ffmetadata mjpeg; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h muxer=$f | grep -q "^Muxer $f" || { echo "muxer $f missing" >&2; exit 1; }; done
 
 # The app, compiled; npm reaches the registry with the build's CA secret when one is given.
 FROM docker.io/library/node:20-bookworm-slim AS build

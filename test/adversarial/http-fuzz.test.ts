@@ -173,6 +173,9 @@ function handMade(): [string, string | Buffer][] {
     ['a listener start for odd ids', `GET /api/channels/fuzz/listeners/%00%0A${'x'.repeat(300)} HTTP/1.1\r\n${H}\r\n`],
     ['listener figures', `GET /api/channels/fuzz/listeners HTTP/1.1\r\n${H}\r\n`],
     ['the page at a channel', `GET /fuzz HTTP/1.1\r\n${H}\r\n`],
+    ['a picture by a traversal', `GET /art/..%2f..%2f..%2fetc%2fpasswd HTTP/1.1\r\n${H}\r\n`],
+    ['a picture of an odd size', `GET /art/0123456789abcdef01234567-9999999999.jpg HTTP/1.1\r\n${H}\r\n`],
+    ['a picture with a 60-character name', `GET /art/${'f'.repeat(60)}.jpg HTTP/1.1\r\n${H}If-None-Match: ${'"x'.repeat(2000)}\r\n\r\n`],
     ['default art', `GET /art/default.svg HTTP/1.1\r\n${H}\r\n`],
     ['favicon with a body and a bad method', `DELETE /favicon.ico HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`],
     ['links from a Host that is not a host', `GET /api/channels HTTP/1.1\r\nHost: evil.example/<script>\r\n\r\n`],
@@ -215,6 +218,7 @@ function mutated(count: number, seed: number): [string, Buffer][] {
     `GET /api/station/fuzz/requests?searchPhrase=tone&page=1&per_page=2 HTTP/1.1\r\n${H}\r\n`,
     `POST /api/station/fuzz/request/0123456789abcdef01234567 HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
     `GET /fuzz.mp3.m3u HTTP/1.1\r\n${H}\r\n`,
+    `GET /art/0123456789abcdef01234567-96.jpg HTTP/1.1\r\n${H}If-None-Match: "0123456789abcdef01234567-96"\r\n\r\n`,
   ];
   const specials = ['\r', '\n', '\0', '%', ':', ' ', '/', '[', ']', '?', '#', '\u00ff', '"', '{', '\\'];
   const out: [string, Buffer][] = [];

@@ -18,7 +18,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { listen, type Listener } from '../helpers/listener.js';
-import { decodeMp3, frequencyTrack, makeTone } from '../helpers/media.js';
+import { decodeMp3, frequencyTrack, makeCover, makeTone } from '../helpers/media.js';
+import { jpegSize } from '../helpers/jpeg.js';
 import { freePort, mountServed, until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { rateWatch } from '../helpers/station-process.js';
@@ -119,9 +120,11 @@ describe('docker compose, for real: images built, the station up in containers',
       const playlists = path.join(project, 'playlists');
       mkdirSync(playlists);
       await makeTone({ file: path.join(playlists, 'tone.m4a'), freq: 440, seconds: 30, args: ['-c:a', 'aac'], title: 'Compose Tone' });
+      await makeCover(path.join(playlists, 'radio.png'), 400);
       writePlaylist(playlists, 'radio', {
         name: 'Radio',
         mount: '/radio.mp3',
+        art: 'radio.png',
         loudness: false,
         live: { record: true },
         tracks: [{ source: 'file', path: 'tone.m4a' }],
@@ -135,6 +138,7 @@ describe('docker compose, for real: images built, the station up in containers',
         { [PLAYLIST_ID]: { title: 'Mine', mids: [QQ_MID] } },
         { listen: '0.0.0.0', publicHost: 'host.containers.internal' },
       );
+      standin.pictures.set('s', await makeCover(path.join(project, 'singer.jpg'), 500));
 
       for (const k of ['ICECAST_PORT', 'SCAST_HTTP_PORT', 'ICECAST_RELAY_PORT']) ports[k] = await freePort();
       socket = path.join(project, 'podman.sock');
@@ -155,6 +159,7 @@ describe('docker compose, for real: images built, the station up in containers',
         SCAST_PUBLIC_URL: `http://127.0.0.1:${ports.SCAST_HTTP_PORT}`,
         QQ_API_BASE: standin.base,
         QQ_C_BASE: standin.base,
+        QQ_IMAGE_BASE: standin.base,
         MEDIA_ALLOW_HOSTS: 'host.containers.internal,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16',
         LOG_LEVEL: 'info',
       };
@@ -264,6 +269,21 @@ describe('docker compose, for real: images built, the station up in containers',
     assert.ok(Math.abs(qq.freq - 660) < 30, `the QQ song (660 Hz) plays through api-proxy (${qq.freq})`);
     const { redisKeys } = await kept();
     assert.ok(redisKeys > 0, `api-proxy cached in Redis (${redisKeys} keys)`);
+
+    // Cover art made by the image's own ffmpeg: the channel's picture (a PNG) and the QQ song's (through api-proxy).
+    for (const [id, px] of [
+      ['radio', 400],
+      ['qq', 500],
+    ] as const) {
+      const view = (await (await fetch(`${station()}/api/channels/${id}`)).json()) as { nowPlaying: { art: string; coverUrl: string } | null };
+      assert.match(view.nowPlaying?.art ?? '', /^\/art\/[0-9a-f]{24}\.jpg$/, `${id}: a picture of its own`);
+      const art = await fetch(`${station()}${view.nowPlaying!.art}`);
+      assert.equal(art.status, 200);
+      assert.equal(art.headers.get('content-type'), 'image/jpeg');
+      assert.equal(jpegSize(Buffer.from(await art.arrayBuffer())).width, px);
+      console.log(`# cover art in the container: ${id} ${view.nowPlaying!.art}`);
+    }
+    assert.ok(standin.imageRequests >= 1, 'the QQ cover came through api-proxy');
   });
 
   test('a DJ added inside the container broadcasts into it and is heard on Icecast', async () => {
