@@ -73,6 +73,35 @@ describe('cover art: pictures made once, at three sizes, from every source', { t
       { width: 300, height: 300 },
       { width: 96, height: 96 },
     ]);
+    // The same picture as MP4 `covr` and as a FLAC picture block: the same id.
+    for (const [ext, codec] of [
+      ['m4a', 'aac'],
+      ['flac', 'flac'],
+    ] as const) {
+      const bare = path.join(dir, `bare.${ext}`);
+      const withCover = path.join(dir, `cover.${ext}`);
+      await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=f=440:d=1', '-c:a', codec, bare]);
+      await run('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-i',
+        bare,
+        '-i',
+        cover,
+        '-map',
+        '0',
+        '-map',
+        '1',
+        '-c',
+        'copy',
+        '-disposition:v:0',
+        'attached_pic',
+        withCover,
+      ]);
+      assert.equal(await s.get(`embedded:${withCover}`, withCover, async () => ({ file: withCover, attached: AUDIO_DEMUXERS })), idA, ext);
+    }
     const again = store('one');
     await again.load();
     assert.equal(await again.get(`embedded:${a}`, a, () => Promise.reject(new Error('must not be asked'))), idA);
