@@ -53,7 +53,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY api-proxy ./api-proxy
-RUN npm run build && npm prune --omit=dev --omit=optional
+# koffi (libmp3lame in process, MP3_ENCODER=lib) ships prebuilt binaries for every platform: keep this one's.
+RUN npm run build && npm prune --omit=dev --omit=optional \
+ && find node_modules/koffi/build/koffi -mindepth 1 -maxdepth 1 ! -name "linux_$(node -p process.arch)" -exec rm -rf {} +
 
 # Runtime: Debian slim with node's binary alone (no npm: the base node image
 # keeps it in a layer removal cannot shrink), lame (MP3 encoding,

@@ -53,7 +53,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const { liveClock, ...appTuning } = tuning;
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
-  const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath);
+  const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath, env.LAME_LIBRARY);
   logger.info(
     { ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac', true), downloadsDecoder: decoderFor('aac', false), encoder },
     `encoding with ${encoder.tool}`,
@@ -64,7 +64,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     );
   }
   if (env.MP3_ENCODER === 'auto' && encoder.tool === 'ffmpeg') {
-    logger.info('lame is not installed: encoding with ffmpeg (apt-get install lame gives the same MP3 bytes for ~1/10 of the encoder memory)');
+    logger.info('libmp3lame and lame are not installed: encoding with ffmpeg (apt-get install lame gives the same MP3 bytes for a fraction of the cost)');
   }
   const playlistsDir = path.resolve(env.PLAYLISTS_DIR);
   await mkdir(playlistsDir, { recursive: true });

@@ -152,8 +152,10 @@ export const envSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   /** ffmpeg that decodes every song when set. Decoding is a short-lived process per song: the static build starts in ~10 ms and ~13 MB, Debian's in ~60 ms and ~50 MB. The static build dates from 2018, so it only decodes the operator's own files, and only codecs it decodes sample for sample like Debian's ffmpeg 5.1 (not Vorbis, whose end trimming it ignores); see docs/security.md. */
   FFMPEG_DECODER_PATH: z.string().min(1).optional(),
-  /** MP3 encoder: lame (LAME's own front end), ffmpeg (its libmp3lame), or auto: lame when installed. Same bytes either way; lame costs less. Default auto. */
-  MP3_ENCODER: z.enum(['auto', 'lame', 'ffmpeg']).default('auto'),
+  /** MP3 encoder: lib (libmp3lame loaded into the station: no encoder process), lame (LAME's own front end), ffmpeg (its libmp3lame), or auto: lib when libmp3lame loads, else lame when installed (or LAME_PATH is set), else ffmpeg. Same bytes every way; see docs/benchmarks.md for what each costs. Default auto. */
+  MP3_ENCODER: z.enum(['auto', 'lib', 'lame', 'ffmpeg']).default('auto'),
+  /** libmp3lame for MP3_ENCODER=lib. Default libmp3lame.so.0 (the system's). */
+  LAME_LIBRARY: z.string().min(1).optional(),
   /** lame binary. Default: lame on PATH. */
   LAME_PATH: z.string().min(1).optional(),
   /** api-proxy base URL for `qq` tracks, e.g. http://api-proxy:8090. Unset: `qq` tracks are skipped. */

@@ -1,16 +1,40 @@
 import { EncoderNotFoundError } from '../kernel/errors.js';
 import type { EncoderSpec } from './encoder.js';
 import { executable, onPath } from '../ffmpeg/which.js';
+import { lameLibrary } from './lame-lib.js';
 
-export type EncoderPreference = 'auto' | 'lame' | 'ffmpeg';
+export type EncoderPreference = 'auto' | 'lib' | 'lame' | 'ffmpeg';
+
+/** Debian's (and most distributions') name for libmp3lame. */
+export const LAME_LIBRARY = 'libmp3lame.so.0';
 
 /**
- * Which program encodes every channel: `lame` when asked for or, on `auto`,
- * whenever it is installed (LAME_PATH or on PATH); else ffmpeg. Both give the
- * same bytes, so `auto` changes only what the machine pays.
+ * Which encoder every channel uses. `auto`: libmp3lame in this process when
+ * it loads (no encoder process, no pipes: the cheapest, see
+ * docs/benchmarks.md), else the `lame` program when installed (LAME_PATH or
+ * on PATH), else ffmpeg. Each can also be asked for by name. All give the
+ * same bytes, so the choice changes only what the machine pays.
  */
-export function resolveEncoder(preference: EncoderPreference, lamePath: string | undefined, ffmpegPath: string): EncoderSpec {
+export function resolveEncoder(preference: EncoderPreference, lamePath: string | undefined, ffmpegPath: string, libraryPath = LAME_LIBRARY): EncoderSpec {
   if (preference === 'ffmpeg') return { tool: 'ffmpeg', path: ffmpegPath };
+  if (preference === 'lib') {
+    try {
+      lameLibrary(libraryPath);
+    } catch (err) {
+      throw new EncoderNotFoundError(
+        `${libraryPath} cannot be loaded (${err instanceof Error ? err.message : String(err)}): apt-get install libmp3lame0, or use MP3_ENCODER=lame`,
+      );
+    }
+    return { tool: 'lib', path: libraryPath };
+  }
+  if (preference === 'auto' && !lamePath) {
+    try {
+      lameLibrary(libraryPath);
+      return { tool: 'lib', path: libraryPath };
+    } catch {
+      // Not loadable here (no libmp3lame, no koffi build for this platform): a process then.
+    }
+  }
   const stdbuf = onPath('stdbuf') ?? undefined;
   if (lamePath) {
     if (!executable(lamePath)) throw new EncoderNotFoundError(`LAME_PATH=${lamePath} is not an executable file`);

@@ -7,6 +7,7 @@ import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import { EncoderError } from '../kernel/errors.js';
 import { CHILD_SPAWN } from '../ffmpeg/child-env.js';
 import { ffmpegCommand } from '../ffmpeg/command.js';
+import { lameInProcess } from './lame-lib.js';
 
 /**
  * Lifecycle: running --close()--> closing --> closed
@@ -21,7 +22,9 @@ export type EncoderStatus = 'running' | 'closing' | 'closed' | 'failed';
  * relocate) and about a third less CPU.
  */
 export interface EncoderSpec {
-  tool: 'lame' | 'ffmpeg';
+  /** `lib`: libmp3lame loaded into this process (see lameInProcess); `lame`, `ffmpeg`: a child process. */
+  tool: 'lib' | 'lame' | 'ffmpeg';
+  /** The program, or for `lib` the shared library. */
   path: string;
   /** coreutils' `stdbuf`, when installed: lets `lame` write its output in blocks (see lameProcess). */
   stdbuf?: string | undefined;
@@ -60,7 +63,12 @@ export class Mp3Encoder extends EventEmitter {
 
   constructor(spec: EncoderSpec, bitrateKbps: number, logger: Logger, opts: EncoderOptions = { outputBlockMs: 0 }) {
     super();
-    this.process = spec.tool === 'lame' ? lameProcess(spec, bitrateKbps, opts.outputBlockMs) : ffmpegProcess(spec.path, bitrateKbps, logger);
+    this.process =
+      spec.tool === 'lib'
+        ? libProcess(spec.path, bitrateKbps)
+        : spec.tool === 'lame'
+          ? lameProcess(spec, bitrateKbps, opts.outputBlockMs)
+          : ffmpegProcess(spec.path, bitrateKbps, logger);
     this.process.output.on('data', (chunk: Buffer) => this.emit('data', chunk));
     this.exited = this.process.exited.then((problem) => {
       if (this.status === 'closing' || this.status === 'closed') {
@@ -149,6 +157,16 @@ function lameProcess(spec: EncoderSpec, bitrateKbps: number, outputBlockMs: numb
     child.once('close', (code, signal) => resolve(code === 0 ? null : `exited with ${signal ?? `code ${code}`}${problemLines(stderr)}`));
   });
   return { input: child.stdin, output: child.stdout, kill: () => child.kill('SIGKILL'), exited };
+}
+
+/** The library in this process; one that cannot start is reported as the encoder's failure, like a process that cannot. */
+function libProcess(path: string, bitrateKbps: number): EncoderProcess {
+  try {
+    return lameInProcess(path, bitrateKbps);
+  } catch (err) {
+    const why = `${path}: ${err instanceof Error ? err.message : String(err)}`;
+    return { input: new PassThrough(), output: new PassThrough(), kill: () => undefined, exited: Promise.resolve(why) };
+  }
 }
 
 /** Debian's libsndfile build of LAME warns on every start that raw input may be seeked; it is read as a stream. */

@@ -12,7 +12,8 @@ import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 
 const song = process.argv[2]!;
 const ffmpeg = resolveFfmpegPath();
-const lame = resolveEncoder('auto', undefined, ffmpeg);
+// The program, not the library: what is tested is a process that cannot start.
+const lame = resolveEncoder('lame', undefined, ffmpeg);
 const held: number[] = [];
 try {
   for (;;) held.push(openSync('/dev/null', 'r'));

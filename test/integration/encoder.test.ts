@@ -15,6 +15,7 @@ const silent = pino({ level: 'silent' });
 const ffmpegPath = resolveFfmpegPath();
 const ffmpeg: EncoderSpec = { tool: 'ffmpeg', path: ffmpegPath };
 const lame = resolveEncoder('lame', undefined, ffmpegPath);
+const lib = resolveEncoder('lib', undefined, ffmpegPath);
 
 /** Two seconds of a chord over noise: enough content that any setting difference changes the bytes. */
 function music(seconds: number): Buffer {
@@ -58,6 +59,41 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     }
     const decoded = await decodeMp3(await encode(lame, 128, pcm));
     assert.ok(Math.abs(decoded.length / SAMPLE_RATE - 2) < 0.1, `decodes to ${decoded.length / SAMPLE_RATE} s`);
+  });
+
+  test("libmp3lame in the process gives the lame program's bytes, at every bitrate tried, however the PCM is cut", async () => {
+    assert.deepEqual(lib, { tool: 'lib', path: 'libmp3lame.so.0' });
+    const pcm = music(2);
+    for (const kbps of [32, 128, 320]) {
+      const [a, b] = await Promise.all([encode(lame, kbps, pcm), encode(lib, kbps, pcm)]);
+      assert.ok(a.equals(b), `${kbps} kbit/s: lame ${a.length} bytes, in-process ${b.length} bytes, first difference at ${a.findIndex((x, i) => x !== b[i])}`);
+    }
+    // Pieces of odd sizes (a sample frame split across writes, odd Buffer offsets): the same bytes.
+    const encoder = new Mp3Encoder(lib, 128, silent);
+    const out: Buffer[] = [];
+    encoder.on('data', (b: Buffer) => out.push(b));
+    const backing = Buffer.alloc(pcm.length + 1);
+    pcm.copy(backing, 1);
+    for (let at = 0, k = 0; at < pcm.length; k++) {
+      const n = [1, 3, 4097, 999, 17_640][k % 5]!;
+      encoder.write(backing.subarray(1 + at, 1 + Math.min(pcm.length, at + n)));
+      at += n;
+    }
+    await encoder.close();
+    assert.ok(Buffer.concat(out).equals(await encode(lame, 128, pcm)), 'cut anywhere: the same bytes');
+    assert.throws(
+      () => resolveEncoder('lib', undefined, ffmpegPath, '/nonexistent/libmp3lame.so.0'),
+      (err: Error) => err instanceof EncoderNotFoundError && /cannot be loaded.*MP3_ENCODER=lame/.test(err.message),
+    );
+    const stopped = new Mp3Encoder(lib, 128, silent);
+    let failed = false;
+    stopped.on('failed', () => (failed = true));
+    stopped.write(pcm.subarray(0, 4410 * 4));
+    stopped.destroy();
+    stopped.write(pcm.subarray(0, 4410 * 4));
+    await stopped.close();
+    assert.equal(stopped.status, 'closed');
+    assert.equal(failed, false, 'a stop asked for is not a failure; writes after it are dropped, not a crash');
   });
 
   test('through stdbuf, lame writes about a tick of frames at a time (one wake-up, not four), never holding audio past the next tick', async () => {
@@ -113,14 +149,16 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     assert.equal(failed, false);
   });
 
-  test('MP3_ENCODER: auto takes lame when installed, ffmpeg when not; lame asked for but missing is a clear error', () => {
+  test('MP3_ENCODER: auto takes libmp3lame in process, else lame when installed, else ffmpeg; lame asked for but missing is a clear error', () => {
     const savedPath = process.env.PATH;
+    const missing = '/nonexistent/libmp3lame.so.0';
     try {
-      assert.equal(resolveEncoder('auto', undefined, ffmpegPath).tool, 'lame');
-      assert.match(resolveEncoder('auto', undefined, ffmpegPath).stdbuf ?? '', /\/stdbuf$/);
+      assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath), { tool: 'lib', path: 'libmp3lame.so.0' });
+      assert.equal(resolveEncoder('auto', undefined, ffmpegPath, missing).tool, 'lame');
+      assert.match(resolveEncoder('auto', undefined, ffmpegPath, missing).stdbuf ?? '', /\/stdbuf$/);
       assert.deepEqual(resolveEncoder('ffmpeg', undefined, ffmpegPath), ffmpeg);
       process.env.PATH = tempDir('empty-path');
-      assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath), ffmpeg);
+      assert.deepEqual(resolveEncoder('auto', undefined, ffmpegPath, missing), ffmpeg);
       assert.throws(
         () => resolveEncoder('lame', undefined, ffmpegPath),
         (err: Error) => err instanceof EncoderNotFoundError && /lame is not on PATH.*apt-get install lame/.test(err.message),

@@ -137,7 +137,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
   });
 
   /** A channel playing 'Long' (6 s) then 'Other', with a listener that has heard Long's title. */
-  async function longSongOnAir(id: string) {
+  async function longSongOnAir(id: string, env: Record<string, string> = {}) {
     const dir = tempDir(`kill-${id}`);
     writePlaylist(dir, id, {
       name: id,
@@ -147,7 +147,7 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
         { source: 'file', path: path.join(media, 'other.m4a'), title: 'Other' },
       ],
     });
-    const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media });
+    const station = await runStation({ PLAYLISTS_DIR: dir, MEDIA_DIRS: media, ...env });
     try {
       const listener = await listen(`${station.url}/${id}.mp3`);
       await listener.waitForTitle((t) => t === 'Long', 10_000);
@@ -181,7 +181,8 @@ describe('faults in a running station', { timeout: 240_000 }, () => {
   });
 
   test('encoder killed mid-song: a new one is started, the stream never stops, and the song goes on', async () => {
-    const { station, listener, channel } = await longSongOnAir('e');
+    // The encoder as a process (the library in the station's own process has none to kill).
+    const { station, listener, channel } = await longSongOnAir('e', { MP3_ENCODER: 'lame' });
     try {
       const [pid] = childProcesses('lame');
       assert.ok(pid, 'the channel encodes with lame');
@@ -415,7 +416,8 @@ describe('the streamer process killed or stopped', { timeout: 120_000 }, () => {
       const dir = tempDir('stop-signal');
       writePlaylist(dir, 't', { name: 'T', mount: '/t.mp3', tracks: [{ source: 'file', path: path.join(media, 'good.m4a') }] });
       const p = startProcess(
-        { PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('stop-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl },
+        // The encoder as a process, so a child is there to outlive the station if it could.
+        { PLAYLISTS_DIR: dir, MEDIA_DIRS: media, CACHE_DIR: tempDir('stop-cache'), HTTP_PORT: '0', ICECAST_URL: ice.sourceUrl, MP3_ENCODER: 'lame' },
         { group: true },
       );
       try {
