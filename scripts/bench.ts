@@ -27,6 +27,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     'skip-scale': { type: 'boolean', default: false },
+    /** Only the tools whose names contain one of these (comma-separated), e.g. `--only sCast,ffmpeg`. */
+    only: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -148,7 +150,7 @@ function liquidsoap(name: string, mount: string, process: string[]): Tool {
   };
 }
 
-const tools: Tool[] = [
+const allTools: Tool[] = [
   {
     name: 'sCast',
     mount: '/scast.mp3',
@@ -159,6 +161,19 @@ const tools: Tool[] = [
         JSON.stringify({ name: 'sCast', mount: '/scast.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
       );
       return startScast(dir);
+    },
+  },
+  {
+    // The same, its encoder libmp3lame in the station's own process (no lame process, no pipes).
+    name: 'sCast, LAME in process',
+    mount: '/scast-lib.mp3',
+    start() {
+      const dir = tempDir('bench-scast-lib');
+      writeFileSync(
+        path.join(dir, 'scast-lib.json'),
+        JSON.stringify({ name: 'sCast', mount: '/scast-lib.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
+      );
+      return startScast(dir, { MP3_ENCODER: 'lib' });
     },
   },
   liquidsoap('Liquidsoap', '/liquidsoap.mp3', []),
@@ -179,6 +194,24 @@ const tools: Tool[] = [
         }),
       );
       return startScast(dir);
+    },
+  },
+  {
+    name: 'sCast: loudness + 3 s crossfade, LAME in process',
+    mount: '/scast-xf-lib.mp3',
+    start() {
+      const dir = tempDir('bench-scast-xf-lib');
+      writeFileSync(
+        path.join(dir, 'scast-xf-lib.json'),
+        JSON.stringify({
+          name: 'sCast',
+          mount: '/scast-xf-lib.mp3',
+          crossfade: 3,
+          loudness: { target: -16 },
+          tracks: songs.map((s) => ({ source: 'file', path: s.file })),
+        }),
+      );
+      return startScast(dir, { MP3_ENCODER: 'lib' });
     },
   },
   // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
@@ -253,6 +286,13 @@ const tools: Tool[] = [
     },
   },
 ];
+
+const onlyNames =
+  values.only
+    ?.split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean) ?? [];
+const tools = onlyNames.length ? allTools.filter((t) => onlyNames.some((n) => t.name.toLowerCase().includes(n))) : allTools;
 
 async function mountListed(h: IcecastHandle, mount: string): Promise<boolean> {
   return (await h.status().catch(() => [])).some((m) => m.listenurl.endsWith(mount));
