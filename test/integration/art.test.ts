@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +107,15 @@ describe('cover art: pictures made once, at three sizes, from every source', { t
     assert.equal(await again.get(`embedded:${a}`, a, () => Promise.reject(new Error('must not be asked'))), idA);
     assert.equal(again.made, 0);
     assert.equal(await again.file('../../etc/passwd' as string, 600), null, 'ids are checked');
+    // Pictures no remembered source names (forgotten past MAX_INDEX_ENTRIES) and a crash's leftovers go at the next start.
+    const orphan = path.join(dir, 'one', `${'e'.repeat(24)}-600.jpg`);
+    writeFileSync(orphan, 'x');
+    writeFileSync(path.join(dir, 'one', 'tmp', 'leftover-600.jpg'), 'x');
+    const third = store('one');
+    await third.load();
+    assert.equal(existsSync(orphan), false, 'an orphan picture is removed');
+    assert.deepEqual(readdirSync(path.join(dir, 'one', 'tmp')), []);
+    assert.ok(await third.file(idA!, 96), 'a remembered picture stays');
   });
 
   test('a URL or a path: kept to its aspect; HTML, SVG, a huge picture, a file outside the roots and a refused address give no art, with a reason', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressPolicy } from '../../config/address-policy.js';
@@ -27,7 +27,12 @@ export interface ArtStoreOptions {
 
 /** A picture's id: the first 96 bits of its 600 px JPEG's SHA-256, in hex. */
 export const ART_ID = /^[0-9a-f]{24}$/;
-const MAX_INDEX_ENTRIES = 100_000;
+/**
+ * Sources remembered at most (the oldest forgotten first). Pictures no
+ * remembered source names are deleted at the next start, so the folder
+ * stays near this many pictures (~100 KB each at three sizes).
+ */
+export const MAX_INDEX_ENTRIES = 20_000;
 /** Pictures made at once: each is a short ffmpeg. */
 const MAX_CONCURRENT = 2;
 
@@ -69,6 +74,23 @@ export class ArtStore {
     if (bad > 0) this.opts.logger.warn({ file: this.indexFile, lines: bad }, 'art index lines that are not valid were skipped; those pictures are made again');
     // An index grown with entries made again: rewritten compactly.
     if (bad > 0 || text.split('\n').length > 2 * this.index.size + 100) await this.compact();
+    await this.sweep();
+  }
+
+  /** Delete the pictures no remembered source names any more (and what a crash left in tmp/). */
+  private async sweep(): Promise<void> {
+    const kept = new Set([...this.index.values()].map((e) => e.id).filter((id): id is string => id !== null));
+    let removed = 0;
+    for (const name of await readdir(this.opts.dir).catch(() => [] as string[])) {
+      const m = /^([0-9a-f]{24})-\d+\.jpg$/.exec(name);
+      if (m && !kept.has(m[1]!)) {
+        await rm(path.join(this.opts.dir, name), { force: true });
+        removed++;
+      }
+    }
+    for (const name of await readdir(path.join(this.opts.dir, 'tmp')).catch(() => [] as string[]))
+      await rm(path.join(this.opts.dir, 'tmp', name), { force: true });
+    if (removed > 0) this.opts.logger.info({ files: removed }, 'pictures no song names any more were removed');
   }
 
   /** Path of a picture at one size, or null when there is no such picture. */
