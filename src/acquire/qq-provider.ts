@@ -52,32 +52,18 @@ export class QqProvider implements RemoteProvider {
    * fetched and cached it; null when the service has none (404).
    */
   async cover(track: QqTrack, signal?: AbortSignal): Promise<Buffer | null> {
-    const timeout = this.opts.timeoutMs ?? 10_000;
-    const timer = AbortSignal.timeout(timeout);
-    const { Agent, request } = await import('undici');
-    this.dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 });
-    let res;
+    const timer = AbortSignal.timeout(this.timeoutMs);
     try {
-      res = await request(new URL(`/v1/qq/songs/${track.id}/cover`, this.opts.baseUrl), {
-        method: 'GET',
-        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'image/*' },
-        dispatcher: this.dispatcher,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: signal ? AbortSignal.any([signal, timer]) : timer,
-      });
+      const res = await this.send(`/v1/qq/songs/${track.id}/cover`, 'image/*', timer, signal);
+      if (res.statusCode !== 200) {
+        res.body.resume();
+        if (res.statusCode === 404) return null;
+        throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: answered ${res.statusCode}`, res.statusCode);
+      }
+      return await readCappedBytes(res.body, MAX_COVER_BYTES, 'api-proxy', res.headers['content-length']);
     } catch (err) {
-      throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: unreachable (${reasonOf(err)})`, 502);
+      throw this.failure(err, timer);
     }
-    if (res.statusCode === 404) {
-      res.body.resume();
-      return null;
-    }
-    if (res.statusCode !== 200) {
-      res.body.resume();
-      throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: answered ${res.statusCode}`, res.statusCode);
-    }
-    return readCappedBytes(res.body, MAX_COVER_BYTES, 'api-proxy', res.headers['content-length']);
   }
 
   /**
@@ -137,23 +123,39 @@ export class QqProvider implements RemoteProvider {
     return url;
   }
 
+  private get timeoutMs(): number {
+    return this.opts.timeoutMs ?? 10_000;
+  }
+
+  /** One GET to api-proxy with the token, on a kept-alive agent (a playlist resolves many songs in a row). */
+  private async send(path: string, accept: string, timer: AbortSignal, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const { Agent, request } = await import('undici');
+    this.dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+    return request(new URL(path, this.opts.baseUrl), {
+      method: 'GET',
+      headers: { authorization: `Bearer ${this.opts.token}`, accept },
+      dispatcher: this.dispatcher,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      signal: signal ? AbortSignal.any([signal, timer]) : timer,
+    });
+  }
+
+  /** What went wrong talking to api-proxy, as one error: timed out (504), too large or unreachable (502), or its own. */
+  private failure(err: unknown, timer: AbortSignal): ApiProxyError {
+    if (err instanceof ApiProxyError) return err;
+    if (err instanceof ResponseTooLargeError) return new ApiProxyError('SCAST_UPSTREAM_FAILED', err.message, 502);
+    return timer.aborted
+      ? new ApiProxyError('SCAST_UPSTREAM_TIMEOUT', `no answer within ${this.timeoutMs} ms`, 504)
+      : new ApiProxyError('SCAST_UPSTREAM_FAILED', `unreachable (${reasonOf(err)})`, 502);
+  }
+
   private async get<T extends z.ZodType>(path: string, schema: T, signal?: AbortSignal): Promise<z.output<T>> {
-    const timeout = this.opts.timeoutMs ?? 10_000;
-    const timer = AbortSignal.timeout(timeout);
+    const timer = AbortSignal.timeout(this.timeoutMs);
     let status: number;
     let body: unknown;
     try {
-      const { Agent, request } = await import('undici');
-      // Keep-alive: a playlist resolves many songs in a row.
-      this.dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 });
-      const res = await request(new URL(path, this.opts.baseUrl), {
-        method: 'GET',
-        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
-        dispatcher: this.dispatcher,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: signal ? AbortSignal.any([signal, timer]) : timer,
-      });
+      const res = await this.send(path, 'application/json', timer, signal);
       status = res.statusCode;
       const text = await readCapped(res.body, MAX_ANSWER_BYTES, 'api-proxy', res.headers['content-length']);
       try {
@@ -162,14 +164,7 @@ export class QqProvider implements RemoteProvider {
         throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `answered ${status} with non-JSON (${text.slice(0, 60)})`, 502);
       }
     } catch (err) {
-      if (err instanceof ApiProxyError) throw err;
-      if (err instanceof ResponseTooLargeError) throw new ApiProxyError('SCAST_UPSTREAM_FAILED', err.message, 502);
-      const timedOut = timer.aborted;
-      throw new ApiProxyError(
-        timedOut ? 'SCAST_UPSTREAM_TIMEOUT' : 'SCAST_UPSTREAM_FAILED',
-        timedOut ? `no answer within ${timeout} ms` : `unreachable (${reasonOf(err)})`,
-        timedOut ? 504 : 502,
-      );
+      throw this.failure(err, timer);
     }
     if (status !== 200) {
       const e = errorSchema.safeParse(body);
