@@ -150,70 +150,33 @@ function liquidsoap(name: string, mount: string, process: string[]): Tool {
   };
 }
 
+/** sCast playing the bench playlist to `mount`, with `fields` added to the playlist and `env` to its environment. */
+function scast(name: string, mount: string, fields: Record<string, unknown> = {}, env: Record<string, string> = {}): Tool {
+  return {
+    name,
+    mount,
+    start() {
+      const id = mount.slice(1, -'.mp3'.length);
+      const dir = tempDir(`bench-${id}`);
+      writeFileSync(
+        path.join(dir, `${id}.json`),
+        JSON.stringify({ name: 'sCast', mount, ...fields, tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
+      );
+      return startScast(dir, env);
+    },
+  };
+}
+
+/** The station as a producer runs it: every song normalized, 3 s crossfades. */
+const PRODUCED = { crossfade: 3, loudness: { target: -16 } };
+
 const allTools: Tool[] = [
-  {
-    name: 'sCast',
-    mount: '/scast.mp3',
-    start() {
-      const dir = tempDir('bench-scast');
-      writeFileSync(
-        path.join(dir, 'scast.json'),
-        JSON.stringify({ name: 'sCast', mount: '/scast.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
-      );
-      return startScast(dir);
-    },
-  },
-  {
-    // The same, its encoder libmp3lame in the station's own process (no lame process, no pipes).
-    name: 'sCast, LAME in process',
-    mount: '/scast-lib.mp3',
-    start() {
-      const dir = tempDir('bench-scast-lib');
-      writeFileSync(
-        path.join(dir, 'scast-lib.json'),
-        JSON.stringify({ name: 'sCast', mount: '/scast-lib.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
-      );
-      return startScast(dir, { MP3_ENCODER: 'lib' });
-    },
-  },
+  scast('sCast', '/scast.mp3'),
+  // The same, its encoder forced to the lame program (auto takes libmp3lame in the station's process).
+  scast('sCast, lame process', '/scast-lame.mp3', {}, { MP3_ENCODER: 'lame' }),
   liquidsoap('Liquidsoap', '/liquidsoap.mp3', []),
-  {
-    // The station as a producer runs it: every song normalized, 3 s crossfades.
-    name: 'sCast: loudness + 3 s crossfade',
-    mount: '/scast-xf.mp3',
-    start() {
-      const dir = tempDir('bench-scast-xf');
-      writeFileSync(
-        path.join(dir, 'scast-xf.json'),
-        JSON.stringify({
-          name: 'sCast',
-          mount: '/scast-xf.mp3',
-          crossfade: 3,
-          loudness: { target: -16 },
-          tracks: songs.map((s) => ({ source: 'file', path: s.file })),
-        }),
-      );
-      return startScast(dir);
-    },
-  },
-  {
-    name: 'sCast: loudness + 3 s crossfade, LAME in process',
-    mount: '/scast-xf-lib.mp3',
-    start() {
-      const dir = tempDir('bench-scast-xf-lib');
-      writeFileSync(
-        path.join(dir, 'scast-xf-lib.json'),
-        JSON.stringify({
-          name: 'sCast',
-          mount: '/scast-xf-lib.mp3',
-          crossfade: 3,
-          loudness: { target: -16 },
-          tracks: songs.map((s) => ({ source: 'file', path: s.file })),
-        }),
-      );
-      return startScast(dir, { MP3_ENCODER: 'lib' });
-    },
-  },
+  scast('sCast: loudness + 3 s crossfade', '/scast-xf.mp3', PRODUCED),
+  scast('sCast: loudness + 3 s crossfade, lame process', '/scast-xf-lame.mp3', PRODUCED, { MP3_ENCODER: 'lame' }),
   // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
   liquidsoap('Liquidsoap: normalize + 3 s crossfade', '/liquidsoap-xf.mp3', ['s = normalize(s)', 's = crossfade(duration=3., fade_in=3., fade_out=3., s)']),
   {

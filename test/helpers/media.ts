@@ -33,6 +33,24 @@ export async function makeTone(spec: ToneSpec): Promise<string> {
   return spec.file;
 }
 
+/** A picture of w x h from an ffmpeg test source (a flat colour by default), in the format its name says. */
+export async function makeImage(file: string, w: number, h: number, source = 'color=c=teal'): Promise<string> {
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}`,
+    '-frames:v',
+    '1',
+    file,
+  ]);
+  return file;
+}
+
 /** A noisy PNG of about `kb` KiB, to make a large ID3 picture frame. */
 export async function makeCover(file: string, size = 400): Promise<string> {
   await run('ffmpeg', [

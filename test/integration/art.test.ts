@@ -11,7 +11,7 @@ import { AddressPolicy } from '../../src/config/address-policy.js';
 import { AUDIO_DEMUXERS } from '../../src/ffmpeg/input.js';
 import { jpegSize } from '../helpers/jpeg.js';
 import { listen } from '../helpers/listener.js';
-import { makeCover, makeTone } from '../helpers/media.js';
+import { makeCover, makeImage, makeTone } from '../helpers/media.js';
 import { captureLogs, runStation, tempDir, writePlaylist } from '../helpers/station.js';
 import { startIcecast } from '../helpers/icecast.js';
 import { until } from '../helpers/ports.js';
@@ -19,10 +19,7 @@ import { until } from '../helpers/ports.js';
 const run = promisify(execFile);
 
 /** A plain image of w x h in the format its name says. */
-async function image(file: string, w: number, h: number, color = 'teal'): Promise<string> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${color}:s=${w}x${h}`, '-frames:v', '1', file]);
-  return file;
-}
+const image = (file: string, w: number, h: number, color = 'teal'): Promise<string> => makeImage(file, w, h, `color=c=${color}`);
 
 describe('cover art: pictures made once, at three sizes, from every source', { timeout: 120_000 }, () => {
   const dir = tempDir('art-media');

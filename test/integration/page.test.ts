@@ -6,14 +6,12 @@
  * seam, measured against the tone the page's audio turns to.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { promisify } from 'node:util';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword, writeDjFile } from '../../src/live/accounts.js';
-import { makeTone } from '../helpers/media.js';
+import { makeImage, makeTone } from '../helpers/media.js';
 import { ffmpegDj } from '../helpers/source-client.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
@@ -62,19 +60,7 @@ describe('the player page in a real browser (Debian chromium)', { timeout: 180_0
     ] as const;
     for (const [file, freq] of tones) await makeTone({ file: path.join(dir, file), freq, seconds: 5, args: ['-c:a', 'aac'] });
     // One song with cover art (a playlist `art` picture); the others show the station default.
-    await promisify(execFile)('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=s=640x640',
-      '-frames:v',
-      '1',
-      path.join(dir, 'morning.png'),
-    ]);
+    await makeImage(path.join(dir, 'morning.png'), 640, 640, 'testsrc2');
     writePlaylist(dir, 'web', {
       name: 'Web Radio',
       description: 'Tones for the page test',
