@@ -33,40 +33,19 @@ export async function makeTone(spec: ToneSpec): Promise<string> {
   return spec.file;
 }
 
-/** A picture of w x h from an ffmpeg test source (a flat colour by default), in the format its name says. */
-export async function makeImage(file: string, w: number, h: number, source = 'color=c=teal'): Promise<string> {
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}`,
-    '-frames:v',
-    '1',
-    file,
-  ]);
+/**
+ * A picture of w x h from an ffmpeg test source (a flat colour by default),
+ * `then` filters applied, in the format its name says.
+ */
+export async function makeImage(file: string, w: number, h: number, source = 'color=c=teal', then?: string): Promise<string> {
+  const input = `${source}${source.includes('=') ? ':' : '='}s=${w}x${h}${then ? `,${then}` : ''}`;
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', input, '-frames:v', '1', file]);
   return file;
 }
 
-/** A noisy PNG of about `kb` KiB, to make a large ID3 picture frame. */
-export async function makeCover(file: string, size = 400): Promise<string> {
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `nullsrc=s=${size}x${size},geq=random(1)*255:128:128`,
-    '-frames:v',
-    '1',
-    file,
-  ]);
-  return file;
+/** A noisy square PNG (it barely compresses), to make a large ID3 picture frame. */
+export function makeCover(file: string, size = 400): Promise<string> {
+  return makeImage(file, size, size, 'nullsrc', 'geq=random(1)*255:128:128');
 }
 
 /** Decode MP3 bytes to mono s16le PCM at 44.1 kHz. */
