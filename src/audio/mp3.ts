@@ -135,4 +135,9 @@ export interface PacedFrame<M> {
   samples: number;
   /** Something to announce right before this frame goes out (a new song). */
   marker?: M | undefined;
+  /**
+   * This frame is a stream's headers (an Ogg stream's first pages): a
+   * listener or server joining later needs them before any other frame.
+   */
+  headers?: boolean | undefined;
 }

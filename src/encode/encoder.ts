@@ -31,6 +31,8 @@ export interface EncoderSpec {
 }
 
 export interface EncoderOptions {
+  /** What it makes: MP3 by `spec`'s tool, or AAC-LC in ADTS (ffmpeg's own encoder; spec's path must be ffmpeg's). Default mp3. */
+  codec?: 'mp3' | 'aac';
   /**
    * How much audio the encoder may hold back before writing it out: the
    * channel's tick, since frames are only taken once a tick anyway. Fewer,
@@ -49,14 +51,15 @@ interface EncoderProcess {
 }
 
 /**
- * The channel's one continuous MP3 encoder: raw PCM in, CBR MP3 out. Being
+ * One continuous encoder for a channel's stream: raw PCM in, CBR MP3 (or
+ * AAC, see EncoderOptions.codec) out. Being
  * one process for the channel's whole life is what makes seams gapless: no
  * encoder delay or padding is ever added between songs, and silence is just
  * zero samples.
  *
  * Events: `data` (Buffer of MP3 bytes), `status` (EncoderStatus), `failed` (Error).
  */
-export class Mp3Encoder extends EventEmitter {
+export class PcmEncoder extends EventEmitter {
   status: EncoderStatus = 'running';
   private readonly process: EncoderProcess;
   private readonly exited: Promise<void>;
@@ -64,11 +67,13 @@ export class Mp3Encoder extends EventEmitter {
   constructor(spec: EncoderSpec, bitrateKbps: number, logger: Logger, opts: EncoderOptions = { outputBlockMs: 0 }) {
     super();
     this.process =
-      spec.tool === 'lib'
-        ? libProcess(spec.path, bitrateKbps)
-        : spec.tool === 'lame'
-          ? lameProcess(spec, bitrateKbps, opts.outputBlockMs)
-          : ffmpegProcess(spec.path, bitrateKbps, logger);
+      opts.codec === 'aac'
+        ? aacProcess(spec.path, bitrateKbps, logger)
+        : spec.tool === 'lib'
+          ? libProcess(spec.path, bitrateKbps)
+          : spec.tool === 'lame'
+            ? lameProcess(spec, bitrateKbps, opts.outputBlockMs)
+            : ffmpegProcess(spec.path, bitrateKbps, logger);
     this.process.output.on('data', (chunk: Buffer) => this.emit('data', chunk));
     this.exited = this.process.exited.then((problem) => {
       if (this.status === 'closing' || this.status === 'closed') {
@@ -175,7 +180,16 @@ function problemLines(stderr: string): string {
   return lines.length > 0 ? `: ${lines.slice(-3).join(' | ')}` : '';
 }
 
-function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger): EncoderProcess {
+/**
+ * AAC-LC through ffmpeg's native encoder, as ADTS frames. Debian's ffmpeg has
+ * no HE-AAC encoder (libfdk_aac is not free software); at 64 kbit/s and up,
+ * LC is what Icecast stations send anyway.
+ */
+function aacProcess(path: string, bitrateKbps: number, logger: Logger): EncoderProcess {
+  return ffmpegProcess(path, bitrateKbps, logger, 'aac');
+}
+
+function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger, codec: 'mp3' | 'aac' = 'mp3'): EncoderProcess {
   const input = new PassThrough({ highWaterMark: 256 * 1024 });
   const output = new PassThrough();
   const command = ffmpegCommand(path, { stdoutLines: 20 })
@@ -184,14 +198,14 @@ function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger): Encod
     // Raw PCM needs no probing; by default ffmpeg would read 5 s of it before encoding anything.
     .inputOptions(['-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-probesize', '32', '-analyzeduration', '0'])
     .noVideo()
-    .audioCodec('libmp3lame')
+    .audioCodec(codec === 'aac' ? 'aac' : 'libmp3lame')
     .audioBitrate(bitrateKbps)
     .audioFrequency(SAMPLE_RATE)
     .audioChannels(CHANNELS)
-    .format('mp3')
+    .format(codec === 'aac' ? 'adts' : 'mp3')
     // No Xing/ID3 header: the stream is endless and must be frames only.
     // Flush every packet so audio is never held back in ffmpeg's buffer.
-    .outputOptions(['-write_xing', '0', '-id3v2_version', '0', '-flush_packets', '1', '-hide_banner', '-loglevel', 'error']);
+    .outputOptions([...(codec === 'mp3' ? ['-write_xing', '0', '-id3v2_version', '0'] : []), '-flush_packets', '1', '-hide_banner', '-loglevel', 'error']);
   const exited = new Promise<string | null>((resolve) => {
     command.on('start', (line: string) => logger.debug({ command: line }, 'encoder started'));
     command.on('end', () => resolve(null));

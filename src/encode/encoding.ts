@@ -1,14 +1,30 @@
 import type { Logger } from 'pino';
-import { MP3_FRAME_SAMPLES, Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
+import { AdtsFrameSplitter } from '../audio/adts.js';
+import { Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
-import { Mp3Encoder, type EncoderOptions, type EncoderSpec } from './encoder.js';
+import { PcmEncoder, type EncoderOptions, type EncoderSpec } from './encoder.js';
 import type { TrackInfo } from '../acquire/track-info.js';
 
-/** Samples a decoder outputs before a given input sample: LAME's 576 + the decoder's 529. */
-const ENCODER_DELAY = 1105;
+/** How an encoder's bytes are cut into frames, and how late a sample comes out of encoder and decoder. */
+interface Framing {
+  split(chunk: Buffer): { data: Buffer; samples: number }[];
+  /** Samples a decoder outputs before a given input sample. */
+  delay: number;
+}
+
+function framingOf(codec: 'mp3' | 'aac'): Framing {
+  if (codec === 'aac') {
+    const splitter = new AdtsFrameSplitter();
+    // ffmpeg's AAC encoder primes 1024 samples; ADTS has no edit list to hide them.
+    return { split: (chunk) => splitter.push(chunk).map((f) => ({ data: f.data, samples: f.header.samples })), delay: 1024 };
+  }
+  const splitter = new Mp3FrameSplitter();
+  // LAME's 576 + the decoder's 529.
+  return { split: (chunk) => splitter.push(chunk).map((f) => ({ data: f.data, samples: f.header.samplesPerFrame })), delay: 1105 };
+}
 
 /**
- * One run of the channel's encoder: PCM in, MP3 frames out, with the frame
+ * One run of an encoder process (or library): PCM in, MP3 or AAC frames out, with the frame
  * where each song begins marked. A song's start is known as a PCM sample
  * position; the encoder delays every sample by a fixed amount, so the frame
  * that carries it is computed, not guessed, and announced when that frame
@@ -20,10 +36,11 @@ const ENCODER_DELAY = 1105;
 export class EncodingSession {
   /** Samples written so far. */
   fedSamples = 0;
-  private framesOut = 0;
+  /** Samples in the frames out so far. */
+  private samplesOut = 0;
   private readonly marks: { sample: number; info: TrackInfo }[] = [];
-  private readonly splitter = new Mp3FrameSplitter();
-  private readonly encoder: Mp3Encoder;
+  private readonly framing: Framing;
+  private readonly encoder: PcmEncoder;
 
   constructor(
     encoder: EncoderSpec,
@@ -33,15 +50,15 @@ export class EncodingSession {
     onFrame: (frame: PacedFrame<TrackInfo>) => void,
     onFailed: (err: Error) => void,
   ) {
-    this.encoder = new Mp3Encoder(encoder, bitrateKbps, log, opts);
+    this.framing = framingOf(opts.codec ?? 'mp3');
+    this.encoder = new PcmEncoder(encoder, bitrateKbps, log, opts);
     this.encoder.on('data', (chunk: Buffer) => {
-      for (const frame of this.splitter.push(chunk)) {
+      for (const frame of this.framing.split(chunk)) {
         let marker: TrackInfo | undefined;
-        const k = this.framesOut++;
-        while (this.marks.length > 0 && Math.floor((this.marks[0]!.sample + ENCODER_DELAY) / MP3_FRAME_SAMPLES) <= k) {
-          marker = this.marks.shift()!.info;
-        }
-        onFrame({ data: frame.data, samples: frame.header.samplesPerFrame, marker });
+        this.samplesOut += frame.samples;
+        // The frame that carries the song's first sample.
+        while (this.marks.length > 0 && this.marks[0]!.sample + this.framing.delay < this.samplesOut) marker = this.marks.shift()!.info;
+        onFrame({ data: frame.data, samples: frame.samples, marker });
       }
     });
     this.encoder.on('failed', onFailed);

@@ -160,7 +160,7 @@ export class FfmpegNotFoundError extends ScastError {
 
 export class EncoderError extends ScastError {
   constructor(tool: string, detail: string, options: { cause?: unknown } = {}) {
-    super('SCAST_ENCODER', `MP3 encoder (${tool}) failed: ${detail}`, options);
+    super('SCAST_ENCODER', `encoder (${tool}) failed: ${detail}`, options);
   }
 }
 

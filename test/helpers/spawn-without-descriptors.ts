@@ -7,7 +7,7 @@ import { openSync } from 'node:fs';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/decode/decoder.js';
 import { resolveEncoder } from '../../src/encode/encoder-choice.js';
-import { Mp3Encoder } from '../../src/encode/encoder.js';
+import { PcmEncoder } from '../../src/encode/encoder.js';
 import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 
 const song = process.argv[2]!;
@@ -23,7 +23,7 @@ try {
 const decoder = new PcmDecoder(ffmpeg, song);
 await decoder.done;
 const encoder = await new Promise<string>((resolve) => {
-  const enc = new Mp3Encoder(lame, 128, pino({ level: 'silent' }));
+  const enc = new PcmEncoder(lame, 128, pino({ level: 'silent' }));
   enc.once('failed', (err: Error) => resolve(err.message));
 });
 console.log(JSON.stringify({ held: held.length, tool: lame.tool, decoder: decoder.error?.message ?? null, encoder }));

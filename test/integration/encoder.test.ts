@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../src/audio/pcm.js';
-import { Mp3Encoder, type EncoderSpec } from '../../src/encode/encoder.js';
+import { PcmEncoder, type EncoderSpec } from '../../src/encode/encoder.js';
 import { resolveEncoder } from '../../src/encode/encoder-choice.js';
 import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 import { EncoderError, EncoderNotFoundError } from '../../src/kernel/errors.js';
@@ -34,7 +34,7 @@ function music(seconds: number): Buffer {
 
 /** Feed PCM in 50 ms pieces, as a channel does, and collect every byte until the encoder exits. */
 async function encode(spec: EncoderSpec, kbps: number, pcm: Buffer, outputBlockMs = 0): Promise<Buffer> {
-  const encoder = new Mp3Encoder(spec, kbps, silent, { outputBlockMs });
+  const encoder = new PcmEncoder(spec, kbps, silent, { outputBlockMs });
   const out: Buffer[] = [];
   encoder.on('data', (b: Buffer) => out.push(b));
   const piece = (SAMPLE_RATE / 20) * BYTES_PER_PCM_FRAME;
@@ -69,7 +69,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
       assert.ok(a.equals(b), `${kbps} kbit/s: lame ${a.length} bytes, in-process ${b.length} bytes, first difference at ${a.findIndex((x, i) => x !== b[i])}`);
     }
     // Pieces of odd sizes (a sample frame split across writes, odd Buffer offsets): the same bytes.
-    const encoder = new Mp3Encoder(lib, 128, silent);
+    const encoder = new PcmEncoder(lib, 128, silent);
     const out: Buffer[] = [];
     encoder.on('data', (b: Buffer) => out.push(b));
     const backing = Buffer.alloc(pcm.length + 1);
@@ -85,7 +85,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
       () => resolveEncoder('lib', undefined, ffmpegPath, '/nonexistent/libmp3lame.so.0'),
       (err: Error) => err instanceof EncoderNotFoundError && /cannot be loaded.*MP3_ENCODER=lame/.test(err.message),
     );
-    const stopped = new Mp3Encoder(lib, 128, silent);
+    const stopped = new PcmEncoder(lib, 128, silent);
     let failed = false;
     stopped.on('failed', () => (failed = true));
     stopped.write(pcm.subarray(0, 4410 * 4));
@@ -102,7 +102,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     const piece = (SAMPLE_RATE / 10) * BYTES_PER_PCM_FRAME;
     // Fed in real time, 100 ms at a time, as a channel with a 100 ms tick feeds it.
     async function run(spec: EncoderSpec): Promise<{ writes: number; maxLagS: number }> {
-      const encoder = new Mp3Encoder(spec, 128, silent, { outputBlockMs: 100 });
+      const encoder = new PcmEncoder(spec, 128, silent, { outputBlockMs: 100 });
       let writes = 0;
       let bytes = 0;
       let maxLagS = 0;
@@ -134,13 +134,13 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     const dir = tempDir('bad-lame');
     const fake = path.join(dir, 'lame');
     writeFileSync(fake, '#!/bin/sh\necho "lame: something is wrong with the input" >&2\nexit 3\n', { mode: 0o755 });
-    const dying = new Mp3Encoder({ tool: 'lame', path: fake }, 128, silent);
+    const dying = new PcmEncoder({ tool: 'lame', path: fake }, 128, silent);
     const failure = await new Promise<Error>((resolve) => dying.once('failed', resolve));
     assert.ok(failure instanceof EncoderError);
     assert.match(failure.message, /lame.*code 3.*something is wrong with the input/);
     assert.equal(dying.status, 'failed');
 
-    const asked = new Mp3Encoder(lame, 128, silent);
+    const asked = new PcmEncoder(lame, 128, silent);
     let failed = false;
     asked.on('failed', () => (failed = true));
     asked.destroy();

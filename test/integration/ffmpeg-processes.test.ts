@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { PcmDecoder } from '../../src/decode/decoder.js';
-import { Mp3Encoder } from '../../src/encode/encoder.js';
+import { PcmEncoder } from '../../src/encode/encoder.js';
 import { resolveEncoder } from '../../src/encode/encoder-choice.js';
 import { decoderChoice, proberChoice, resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 import { ProbeMemo } from '../../src/acquire/probe-memo.js';
@@ -27,10 +27,10 @@ describe('ffmpeg and lame processes never outlive what started them', { timeout:
     const early = Array.from({ length: 6 }, () => new PcmDecoder(ffmpegPath, file));
     for (const d of early) d.destroy();
     const specs = [{ tool: 'ffmpeg' as const, path: ffmpegPath }, resolveEncoder('lame', undefined, ffmpegPath)];
-    for (const spec of specs) new Mp3Encoder(spec, 128, pino({ level: 'silent' })).destroy();
+    for (const spec of specs) new PcmEncoder(spec, 128, pino({ level: 'silent' })).destroy();
     // And once running: a decoder blocked on its full pipe, encoders waiting for input.
     const late = new PcmDecoder(ffmpegPath, file);
-    const running = specs.map((spec) => new Mp3Encoder(spec, 128, pino({ level: 'silent' })));
+    const running = specs.map((spec) => new PcmEncoder(spec, 128, pino({ level: 'silent' })));
     await until('all running', () => (encoderChildren().length >= 3 ? true : undefined), 5000);
     late.destroy();
     for (const e of running) e.destroy();
