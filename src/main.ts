@@ -20,6 +20,8 @@ import { icecastRetryPolicy } from './outputs/icecast/retry.js';
 import { OutputSet } from './outputs/output-set.js';
 import { Channel } from './playout/channel.js';
 import { EncodingSession } from './encode/encoding.js';
+import { startRenditionEncoding } from './encode/renditions.js';
+import type { Rendition } from './config/playlist.js';
 import type { StartEncoding } from './playout/encoder-keeper.js';
 import { ProgrammeSource } from './playout/sources/programme/programme-source.js';
 import { collectionOpener } from './acquire/collections/open.js';
@@ -115,7 +117,11 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
       const source = new ProgrammeSource({ playlist, log, deps: { resolver, decoderFor, openCollection, now: () => performance.now() } });
       const startEncoding: StartEncoding = (o) =>
         new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
-      return new Channel({ id, playlist, source, startEncoding, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
+      const startRendition =
+        (r: Rendition): StartEncoding =>
+        (o) =>
+          startRenditionEncoding(r, { mp3: encoder, ffmpeg: ffmpegPath, log }, o);
+      return new Channel({ id, playlist, source, startEncoding, startRendition, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
     },
   });
   artLinks.watch(station);

@@ -216,8 +216,7 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
       return;
     }
     const mount = mountOf(req.url);
-    const channel = deps.station.byMount(mount);
-    const hub = channel ? deps.outputs.of(channel)?.hub : undefined;
+    const hub = deps.outputs.hubAt(mount);
     if (!hub) {
       const file = LISTEN_FILE.exec(mount);
       const of = file ? deps.station.byMount(file[1]!) : undefined;

@@ -9,7 +9,7 @@ export const MP3_BITRATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224
  * Paths the station's own HTTP server answers; a mount there would be
  * unreachable on the built-in output, so the schema refuses it.
  */
-export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/art', '/favicon.ico', '/index.html', '/admin'];
+export const RESERVED_PATHS = ['/api', '/ws', '/health', '/metrics', '/assets', '/art', '/hls', '/favicon.ico', '/index.html', '/admin'];
 
 /** Largest playlist file read, in bytes; bigger ones are refused before parsing. */
 export const MAX_PLAYLIST_BYTES = 5 * 1024 * 1024;
@@ -234,6 +234,33 @@ export const mountSchema = z
     `collides with the station's own routes (${RESERVED_PATHS.join(', ')})`,
   );
 
+/** Bitrates each rendition codec takes, kbit/s. */
+const RENDITION_BITRATES = { aac: [24, 320], opus: [16, 256] } as const;
+
+/** One more format of the channel's stream, from the same decode and mix. */
+export const renditionSchema = z
+  .object({
+    /** `mp3`, `aac` (AAC-LC in ADTS) or `opus` (in Ogg, a new chained stream with its title at each song). */
+    codec: z.enum(['mp3', 'aac', 'opus'], { error: 'codec must be "mp3", "aac" or "opus"' }),
+    /** kbit/s: MP3 one of the channel's bitrates, AAC 24-320, Opus 16-256. */
+    bitrate: z.number().int('must be a whole number of kbit/s'),
+    /** Its own mount, on Icecast and on the built-in output (e.g. /radio.aac, /radio.opus). */
+    mount: mountSchema,
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.codec === 'mp3') {
+      if (!(MP3_BITRATES as readonly number[]).includes(r.bitrate))
+        ctx.addIssue({ code: 'custom', path: ['bitrate'], message: `an MP3 bitrate must be one of ${MP3_BITRATES.join(', ')}` });
+      return;
+    }
+    const [low, high] = RENDITION_BITRATES[r.codec];
+    if (r.bitrate < low || r.bitrate > high)
+      ctx.addIssue({ code: 'custom', path: ['bitrate'], message: `an ${r.codec === 'aac' ? 'AAC' : 'Opus'} bitrate must be ${low}-${high} kbit/s` });
+  });
+
+export type Rendition = z.output<typeof renditionSchema>;
+
 /** One channel: a playlist file. Each field's comment is its entry in docs/playlist-fields.md (generated: `npm run docs`). */
 export const playlistSchema = z
   .object({
@@ -256,6 +283,11 @@ export const playlistSchema = z
       .number()
       .refine((b) => (MP3_BITRATES as readonly number[]).includes(b), `must be one of ${MP3_BITRATES.join(', ')}`)
       .default(128),
+    /**
+     * More formats of the stream, each on its own mount: `{ "codec", "bitrate", "mount" }`,
+     * at most 6. The channel's own `mount` and `bitrate` stay its first MP3.
+     */
+    renditions: z.array(renditionSchema).max(6, 'at most 6 renditions').default([]),
     /** `sequential` or `shuffle` (no repeat before the whole list has played). Default sequential. */
     order: z.enum(['sequential', 'shuffle']).default('sequential'),
     /** Start over after the last song. Default true; false: silence once the list has played. */
@@ -320,6 +352,11 @@ export const playlistSchema = z
   .superRefine((p, ctx) => {
     checkSchedule(p, ctx);
     checkWeights(p, ctx);
+    const mounts = new Set([p.mount]);
+    p.renditions.forEach((r, i) => {
+      if (mounts.has(r.mount)) ctx.addIssue({ code: 'custom', path: ['renditions', i, 'mount'], message: `mount ${r.mount} is used twice in this playlist` });
+      mounts.add(r.mount);
+    });
   });
 
 export type Playlist = z.output<typeof playlistSchema>;

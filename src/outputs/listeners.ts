@@ -57,6 +57,14 @@ export class ListenerHub {
     const url = this.opts.artUrl?.(np);
     for (const l of this.listeners) l.icy?.setTitle(displayTitle(np), url);
   };
+  /** A new Ogg stream's headers come next: the burst starts over with them. */
+  private readonly onStreamStart = (): void => {
+    this.recent = [];
+    this.recentBytes = 0;
+    this.burstHasHeaders = true;
+  };
+  /** The burst begins with the current Ogg stream's headers (else a new listener is sent them first). */
+  private burstHasHeaders = false;
 
   constructor(
     private readonly source: AudioSource,
@@ -66,6 +74,7 @@ export class ListenerHub {
     this.info = opts.info;
     source.on('audio', this.onAudio);
     source.on('track', this.onTrack);
+    source.on('stream-start', this.onStreamStart);
   }
 
   get count(): number {
@@ -87,7 +96,7 @@ export class ListenerHub {
     const { info } = this;
     const lines = [
       'HTTP/1.0 200 OK',
-      'Content-Type: audio/mpeg',
+      `Content-Type: ${info.contentType ?? 'audio/mpeg'}`,
       'Cache-Control: no-cache, no-store',
       'Access-Control-Allow-Origin: *',
       'Connection: close',
@@ -140,6 +149,8 @@ export class ListenerHub {
       this.starts.set(sid, this.recent[0]?.pos ?? this.lastPos);
       if (this.starts.size > STARTS_KEPT) this.starts.delete(this.starts.keys().next().value!);
     }
+    const headers = this.source.headers;
+    if (headers && !this.burstHasHeaders) this.send(listener, headers);
     for (const chunk of this.recent) this.send(listener, chunk.data);
   }
 
@@ -152,6 +163,7 @@ export class ListenerHub {
     this.status = 'closed';
     this.source.off('audio', this.onAudio);
     this.source.off('track', this.onTrack);
+    this.source.off('stream-start', this.onStreamStart);
     const gone = [...this.listeners].map(({ socket }) => {
       // end() sends what is queued, then FIN; a listener that does not read is cut soon after.
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -170,6 +182,7 @@ export class ListenerHub {
     const burst = this.opts.burstBytes ?? 64 * 1024;
     while (this.recent.length > 1 && this.recentBytes - this.recent[0]!.data.length >= burst) {
       this.recentBytes -= this.recent.shift()!.data.length;
+      this.burstHasHeaders = false;
     }
     for (const l of this.listeners) this.send(l, data);
   }

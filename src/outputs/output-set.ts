@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { IcecastTarget } from '../config/env.js';
-import type { NowPlaying } from '../playout/now-playing.js';
+import type { AudioSource, NowPlaying } from '../playout/now-playing.js';
+import type { Rendition, RenditionSpec } from '../playout/rendition.js';
 import type { Playlist } from '../config/playlist.js';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import type { RetryPolicy } from '../kernel/retry.js';
@@ -27,6 +28,21 @@ export interface OutputSetOptions {
 export interface ChannelOutputs {
   hub: ListenerHub | null;
   icecast: IcecastOutput[];
+  /** Each rendition's own outputs, on its own mount. */
+  renditions: RenditionOutputs[];
+}
+
+export interface RenditionOutputs {
+  rendition: Rendition;
+  hub: ListenerHub | null;
+  icecast: IcecastOutput[];
+}
+
+const CONTENT_TYPES = { mp3: 'audio/mpeg', aac: 'audio/aac', opus: 'audio/ogg' } as const;
+
+/** A rendition's details: the channel's, with its own format. */
+export function renditionInfo(p: Playlist, r: RenditionSpec): StreamInfo {
+  return { ...streamInfo(p), bitrateKbps: r.bitrate, contentType: CONTENT_TYPES[r.codec], sampleRate: r.codec === 'opus' ? 48000 : SAMPLE_RATE };
 }
 
 /** What listeners and directories are told about a channel's stream. */
@@ -68,6 +84,16 @@ export class OutputSet extends EventEmitter {
     return this.byChannel.get(channel);
   }
 
+  /** The built-in output serving `mount`: a channel's or a rendition's. */
+  hubAt(mount: string): ListenerHub | undefined {
+    for (const [channel, o] of this.byChannel) {
+      if (channel.playlist.mount === mount) return o.hub ?? undefined;
+      const r = o.renditions.find((x) => x.rendition.spec.mount === mount);
+      if (r) return r.hub ?? undefined;
+    }
+    return undefined;
+  }
+
   private closing: Promise<void> | undefined;
 
   /** A second call returns the first's promise. */
@@ -84,7 +110,9 @@ export class OutputSet extends EventEmitter {
    * attempt (on air, or failed and waiting to retry), or after `capMs`.
    */
   attemptsSettled(capMs: number): Promise<void> {
-    const pending = [...this.byChannel.values()].flatMap((o) => o.icecast.map((i) => i.client)).filter((c) => c.state === 'connecting');
+    const pending = [...this.byChannel.values()]
+      .flatMap((o) => [...o.icecast, ...o.renditions.flatMap((r) => r.icecast)].map((i) => i.client))
+      .filter((c) => c.state === 'connecting');
     if (pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       let left = pending.length;
@@ -103,36 +131,21 @@ export class OutputSet extends EventEmitter {
 
   private add(channel: Channel): void {
     if (this.byChannel.has(channel)) return;
-    const info = streamInfo(channel.playlist);
-    const icecast = this.opts.icecast.map(
-      (target) =>
-        new IcecastOutput(channel, {
-          target,
-          mount: channel.playlist.mount,
-          method: this.opts.method,
-          info,
-          admin: this.opts.admin,
-          retry: this.opts.retry,
-          logger: this.opts.logger.child({ channel: channel.id }),
-          userAgent: this.opts.userAgent,
-          artUrl: this.opts.artUrl && ((np) => this.opts.artUrl!(np, channel.playlist)),
-        }),
-    );
-    const hub = this.opts.builtin
-      ? new ListenerHub(channel, {
-          info,
-          logger: this.opts.logger,
-          artUrl: this.opts.artUrl && ((np) => this.opts.artUrl!(np, channel.playlist)),
-        })
-      : null;
-    this.byChannel.set(channel, { hub, icecast });
+    const main = this.outputsFor(channel, channel, channel.playlist.mount, streamInfo(channel.playlist));
+    const renditions = channel.renditions.map((r) => ({ rendition: r, ...this.outputsFor(channel, r, r.spec.mount, renditionInfo(channel.playlist, r.spec)) }));
+    this.byChannel.set(channel, { ...main, renditions });
     // An edited name, description, genre or url: new listeners get it at once, Icecast at the next seam.
     channel.on('updated', (p: Playlist) => {
       const next = streamInfo(p);
-      hub?.setInfo(next);
-      for (const o of icecast) o.updateInfo(next);
+      main.hub?.setInfo(next);
+      for (const o of main.icecast) o.updateInfo(next);
+      for (const r of renditions) {
+        const info = renditionInfo(p, r.rendition.spec);
+        r.hub?.setInfo(info);
+        for (const o of r.icecast) o.updateInfo(info);
+      }
     });
-    for (const o of icecast) {
+    for (const o of [...main.icecast, ...renditions.flatMap((r) => r.icecast)]) {
       o.client.on('connected', () => this.emit('output-status', channel, o, true));
       o.client.on('disconnected', () => this.emit('output-status', channel, o, false));
       o.client.on('status', (next, prev) => {
@@ -142,10 +155,32 @@ export class OutputSet extends EventEmitter {
     }
   }
 
+  /** One stream's outputs: a source per Icecast server, and the built-in mount. */
+  private outputsFor(channel: Channel, source: AudioSource, mount: string, info: StreamInfo): { hub: ListenerHub | null; icecast: IcecastOutput[] } {
+    const artUrl = this.opts.artUrl && ((np: NowPlaying) => this.opts.artUrl!(np, channel.playlist));
+    const icecast = this.opts.icecast.map(
+      (target) =>
+        new IcecastOutput(source, {
+          target,
+          mount,
+          method: this.opts.method,
+          info,
+          admin: this.opts.admin,
+          retry: this.opts.retry,
+          logger: this.opts.logger.child({ channel: channel.id }),
+          userAgent: this.opts.userAgent,
+          artUrl,
+        }),
+    );
+    const hub = this.opts.builtin ? new ListenerHub(source, { info, logger: this.opts.logger, artUrl }) : null;
+    return { hub, icecast };
+  }
+
   private async remove(channel: Channel): Promise<void> {
     const outputs = this.byChannel.get(channel);
     if (!outputs) return;
     this.byChannel.delete(channel);
-    await Promise.all([outputs.hub?.close(), ...outputs.icecast.map((o) => o.close())]);
+    const all = [outputs, ...outputs.renditions];
+    await Promise.all(all.flatMap((o) => [...(o.hub ? [o.hub.close()] : []), ...o.icecast.map((i) => i.close())]));
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Playlist, Track } from '../config/playlist.js';
 import type { Timers } from '../kernel/lifecycle.js';
 import type { StartEncoding } from './encoder-keeper.js';
+import type { RenditionSpec } from './rendition.js';
 import type { LiveShowRecord } from './live-shows.js';
 import type { NowPlaying, TrackInfo } from './now-playing.js';
 import type { SongSource } from './sources/source.js';
@@ -43,6 +44,8 @@ export interface ChannelOptions {
   source: ChannelSource;
   /** Starts one run of the encoder (see EncoderKeeper). */
   startEncoding: StartEncoding;
+  /** Starts one run of a rendition's encoder; needed when the playlist has renditions. */
+  startRendition?: ((spec: RenditionSpec) => StartEncoding) | undefined;
   logger: Logger;
   /** How far ahead of real time audio is sent, ms. */
   leadMs: number;

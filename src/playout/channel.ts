@@ -19,6 +19,7 @@ import type { Song, SongEnd } from './sources/source.js';
 import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
 import { LiveShows, type LiveShowRecord } from './live-shows.js';
 import { OnAir, type HistoryEntry } from './on-air.js';
+import { Rendition } from './rendition.js';
 import type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow } from './channel-contract.js';
 
 export type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow };
@@ -79,6 +80,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private djsComing = 0;
   private readonly pacer: Pacer<TrackInfo>;
   private readonly encoder: EncoderKeeper;
+  /** More formats of the stream, fed the same PCM and marks (see Rendition). */
+  readonly renditions: readonly Rendition[];
   private readonly timers: Timers;
   private stopTimer: (() => void) | null = null;
   private readonly now: () => number;
@@ -140,6 +143,19 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
         if (unsent) this.encoder.markSongStart(unsent, 0);
       },
     });
+    this.renditions = opts.playlist.renditions.map(
+      (spec) =>
+        new Rendition({
+          channelId: opts.id,
+          spec,
+          start: opts.startRendition!(spec),
+          leadMs: opts.leadMs,
+          outputBlockMs: this.tickMs,
+          log: this.log,
+          now: this.now,
+          timers: this.timers,
+        }),
+    );
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
     this.levels = new FeedLevels();
     this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
@@ -151,6 +167,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.setStatus('on-air');
     this.encoder.start();
     this.pacer.start();
+    for (const r of this.renditions) r.start();
     this.deadAir.heard();
     this.stopTimer = this.timers.every(this.tickMs, () => this.tick());
     this.tick();
@@ -250,7 +267,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (!song) return false;
     // Shown as the DJ's client sent it ("Artist - Title" already): no artist added.
     const info: TrackInfo = { ...song.info, title, artist: undefined };
-    if (this.live.retitle(info)) this.encoder.markSongStart(info, this.level.latencyFrames);
+    if (this.live.retitle(info)) this.markSongStart(info, this.level.latencyFrames);
     return true;
   }
 
@@ -328,7 +345,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.mixer.stop();
     this.liveShows.close();
     this.source.close();
-    await this.encoder.close();
+    await Promise.all([this.encoder.close(), ...this.renditions.map((r) => r.close())]);
     this.setStatus('closed');
   }
 
@@ -340,6 +357,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.liveShows.close();
     this.source.close();
     this.encoder.destroy();
+    for (const r of this.renditions) r.destroy();
     this.setStatus('closed');
   }
 
@@ -351,6 +369,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private tick(): void {
     if (this.status !== 'on-air') return;
     this.pacer.tick();
+    for (const r of this.renditions) r.tick();
     // Through the graph, not to the bottom source: a side door here skipped the live switch's warm-up (issue 25).
     this.mixer.prepare();
     this.feed();
@@ -408,12 +427,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       if (frames > 0) {
         for (const mark of marks) {
           // The limiter delays the stream, so does the title.
-          this.encoder.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
+          this.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
           this.onAir.mark(mark.song.info);
           this.log.debug({ song: mark.song.label, gainDb: Math.round(mark.song.gainDb * 10) / 10 }, 'title goes up');
         }
         const pcm = this.level.process(out.subarray(0, frames * 2));
-        this.encoder.write(pcm);
+        this.encode(pcm);
         if (this.encoder.running && isAudible(pcm)) this.deadAir.heard();
         ahead += pcm.length;
       }
@@ -428,9 +447,21 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
           'decoder underrun; padding with silence',
         );
       // Through the limiter too: its delay line stays continuous. The scratch buffer holds FEED_HIGH, more than any pad.
-      this.encoder.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
+      this.encode(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
       this.silenceSeconds += pad / SAMPLE_RATE;
     }
+  }
+
+  /** The mix's PCM to every encoder: the channel's and its renditions'. */
+  private encode(pcm: Buffer): void {
+    this.encoder.write(pcm);
+    for (const r of this.renditions) r.write(pcm);
+  }
+
+  /** A song starts `delay` samples into the next PCM, in every format. */
+  private markSongStart(info: TrackInfo, delay: number): void {
+    this.encoder.markSongStart(info, delay);
+    for (const r of this.renditions) r.markSongStart(info, delay);
   }
 
   private mixState(): MixState {

@@ -29,6 +29,12 @@ export function displayTitle(t: Pick<TrackInfo, 'title' | 'artist'>): string {
 export interface AudioSource extends EventEmitter {
   readonly id: string;
   readonly nowPlaying: NowPlaying | null;
+  /**
+   * An Ogg stream's current header pages (see Rendition), which whoever
+   * joins must get first; it emits `stream-start` right before new ones go
+   * out. Absent for MP3 and AAC, whose frames stand alone.
+   */
+  readonly headers?: Buffer | null;
 }
 
 /**

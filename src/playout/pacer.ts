@@ -25,9 +25,13 @@ export interface PacerOptions<M> {
   leadMs: number;
   /** Milliseconds from a monotonic clock. */
   now: () => number;
-  /** Sent when no frame is ready; must be a frame of `sampleRate`. */
-  silentFrame: Buffer;
-  silentFrameSamples: number;
+  /**
+   * Sent when no frame is ready; must be a frame of `sampleRate`. Absent
+   * (an Ogg stream, where a page cannot be slipped in): nothing stands in,
+   * and time lost waiting is skipped rather than caught up in a burst.
+   */
+  silentFrame?: Buffer | undefined;
+  silentFrameSamples?: number | undefined;
   /** Receives each tick's frames, concatenated: whole frames only, and the stream position (in samples) of the first. */
   emit: (data: Buffer, startSample: number) => void;
   onMarker: (marker: M) => void;
@@ -100,11 +104,15 @@ export class Pacer<M> {
         batch.push(frame.data);
         this.sentSamples += frame.samples;
         this.sourceSamplesSent += frame.samples;
-      } else if (this.sentSamples < elapsedSamples) {
+      } else if (this.sentSamples < elapsedSamples && this.opts.silentFrame) {
         batch.push(this.opts.silentFrame);
-        this.sentSamples += this.opts.silentFrameSamples;
-        this.standInSamples += this.opts.silentFrameSamples;
+        this.sentSamples += this.opts.silentFrameSamples!;
+        this.standInSamples += this.opts.silentFrameSamples!;
       } else {
+        if (this.sentSamples < elapsedSamples) {
+          this.standInSamples += elapsedSamples - this.sentSamples;
+          this.sentSamples = elapsedSamples;
+        }
         break;
       }
     }

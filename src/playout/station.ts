@@ -5,6 +5,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadPlaylistFile, readPlaylistBytes, type LoadedPlaylist } from '../config/playlist-file.js';
+import type { Playlist } from '../config/playlist.js';
 import { PlaylistError, reasonOf } from '../kernel/errors.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import type { Channel } from './channel.js';
@@ -82,6 +83,11 @@ export class Station extends EventEmitter<StationEvents> {
 
   byMount(mount: string): Channel | undefined {
     return this.channels.find((c) => c.playlist.mount === mount);
+  }
+
+  /** The channel streaming at `mount`, as its own or as one of its renditions. */
+  owning(mount: string): Channel | undefined {
+    return this.channels.find((c) => c.playlist.mount === mount || c.playlist.renditions.some((r) => r.mount === mount));
   }
 
   async start(): Promise<void> {
@@ -186,21 +192,23 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   private checkMountFree(loaded: LoadedPlaylist, own: Channel | null): void {
-    const other = this.byMount(loaded.playlist.mount);
-    if (other && other !== own) {
-      throw new PlaylistError(loaded.file, [{ where: 'mount', message: `mount ${loaded.playlist.mount} is already used by channel "${other.id}"` }]);
+    const { playlist } = loaded;
+    const mounts: [string, string][] = [['mount', playlist.mount], ...playlist.renditions.map((r, i): [string, string] => [`renditions[${i}].mount`, r.mount])];
+    for (const [where, mount] of mounts) {
+      const other = this.owning(mount);
+      if (other && other !== own) throw new PlaylistError(loaded.file, [{ where, message: `mount ${mount} is already used by channel "${other.id}"` }]);
     }
   }
 
   private async applyValid(state: FileState, loaded: LoadedPlaylist): Promise<void> {
     const old = state.channel;
-    if (old && old.playlist.mount === loaded.playlist.mount && old.playlist.bitrate === loaded.playlist.bitrate) {
+    if (old && !newStream(old.playlist, loaded.playlist)) {
       old.update(loaded.playlist);
       return;
     }
     if (old) {
-      // A new mount or bitrate is a new stream: outputs must reconnect anyway.
-      this.opts.logger.info({ channel: old.id }, 'mount or bitrate changed; restarting channel');
+      // A new mount, bitrate or rendition is a new stream: outputs must reconnect anyway.
+      this.opts.logger.info({ channel: old.id }, 'mount, bitrate or renditions changed; restarting channel');
       await this.remove(old);
     }
     const channel = this.opts.createChannel(loaded);
@@ -216,4 +224,9 @@ export class Station extends EventEmitter<StationEvents> {
     this.emit('channel-removed', channel);
     await channel.close();
   }
+}
+
+/** Whether an edit changes what is streamed where (then the channel restarts), not only what plays. */
+function newStream(a: Playlist, b: Playlist): boolean {
+  return a.mount !== b.mount || a.bitrate !== b.bitrate || JSON.stringify(a.renditions) !== JSON.stringify(b.renditions);
 }

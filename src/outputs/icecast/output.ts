@@ -22,6 +22,10 @@ export interface IcecastOutputOptions {
   userAgent: string;
 }
 
+function startsWith(data: Buffer, head: Buffer): boolean {
+  return data.length >= head.length && data.subarray(0, head.length).equals(head);
+}
+
 /** Icecast puts titles into ICY blocks as given: `';` made harmless, and short enough for its request line. */
 const MAX_ICECAST_TITLE = 255;
 function forIcecast(title: string): string {
@@ -47,7 +51,14 @@ export class IcecastOutput {
   charsetCheck: Promise<void> | null = null;
   private readonly meta: MetadataTarget;
   private readonly log: Logger;
+  /** A new connection to Icecast: an Ogg stream's headers must go first. */
+  private needHeaders = false;
   private readonly onAudio = (data: Buffer): void => {
+    const headers = this.source.headers;
+    if (this.needHeaders && headers && this.client.state === 'streaming') {
+      this.needHeaders = false;
+      if (!startsWith(data, headers)) this.client.write(headers);
+    }
     this.client.write(data);
   };
   private readonly onTrack = (np: NowPlaying): void => {
@@ -86,7 +97,10 @@ export class IcecastOutput {
     };
     this.artUrl = opts.artUrl;
     // A title first sent while off the air is checked once on air.
-    this.client.on('connected', () => this.title !== null && this.checkOnce(this.title));
+    this.client.on('connected', () => {
+      this.needHeaders = true;
+      if (this.title !== null) this.checkOnce(this.title);
+    });
   }
 
   /** `host:port` of the Icecast server. */

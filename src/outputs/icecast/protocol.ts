@@ -17,6 +17,13 @@ export interface StreamInfo {
   bitrateKbps: number;
   sampleRate: number;
   channels: number;
+  /** The stream's media type. Default audio/mpeg. */
+  contentType?: string | undefined;
+}
+
+/** An Ogg stream carries its titles in its own headers (chained streams), never in ICY blocks. */
+export function isOgg(info: Pick<StreamInfo, 'contentType'>): boolean {
+  return info.contentType === 'audio/ogg';
 }
 
 export interface SourceRequest {
@@ -59,7 +66,7 @@ export function buildSourceRequest(req: SourceRequest): Buffer {
     ['Host', req.host],
     ['Authorization', `Basic ${Buffer.from(`${req.user}:${req.password}`, 'utf8').toString('base64')}`],
     ['User-Agent', req.userAgent],
-    ['Content-Type', 'audio/mpeg'],
+    ['Content-Type', info.contentType ?? 'audio/mpeg'],
   ];
   if (req.method === 'PUT') headers.push(['Expect', '100-continue']);
   headers.push(['ice-public', info.public ? '1' : '0'], ['ice-name', info.name]);

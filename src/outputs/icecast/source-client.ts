@@ -13,7 +13,7 @@ import {
 } from '../../kernel/errors.js';
 import { REAL_CLOCK, type Clock } from '../../kernel/lifecycle.js';
 import type { RetryPolicy } from '../../kernel/retry.js';
-import { buildSourceRequest, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
+import { buildSourceRequest, isOgg, ReplyParser, type IcecastReply, type SourceMethod, type StreamInfo } from './protocol.js';
 import { IcyWriter } from '../../audio/icy.js';
 
 /**
@@ -239,7 +239,7 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
         password: target.password,
         userAgent: this.opts.userAgent,
         info: this.info,
-        metaint: SOURCE_METAINT,
+        metaint: isOgg(this.info) ? undefined : SOURCE_METAINT,
       });
     } catch (err) {
       this.fail(err instanceof ScastError ? err : new IcecastConnectionError(target.server, mount, reasonOf(err)));
@@ -299,8 +299,8 @@ export class IcecastSourceClient extends EventEmitter<SourceClientEvents> {
         this.downSince = null;
         this.handingOver = false;
         // Blocks are counted from the first audio byte of each connection.
-        this.icy = new IcyWriter(SOURCE_METAINT);
-        if (this.meta) this.icy.setTitle(this.meta.title, this.meta.url);
+        this.icy = isOgg(this.info) ? null : new IcyWriter(SOURCE_METAINT);
+        if (this.meta) this.icy?.setTitle(this.meta.title, this.meta.url);
         this.setStatus({ state: 'streaming', since: this.clock.now(), connection: this.connections });
         this.log.info({ status: reply.status, downMs, connections: this.connections }, 'on air');
         this.emit('connected', { downMs });

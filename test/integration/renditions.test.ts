@@ -1,0 +1,129 @@
+/**
+ * Renditions: one decode and one mix, several formats, each its own mount
+ * on Icecast and on the built-in output. What a listener gets is checked as
+ * a player reads it: ffprobe for the format, ffmpeg's decode for the tones,
+ * the titles from ICY blocks (MP3, AAC) and from each chained Ogg stream's
+ * OpusTags (Opus).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { parseOggPages, readOpusTags } from '../../src/audio/ogg.js';
+import { startIcecast } from '../helpers/icecast.js';
+import { listen, type Listener } from '../helpers/listener.js';
+import { frequencyTrack, makeTone, steadyToneWindows } from '../helpers/media.js';
+import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
+
+const run = promisify(execFile);
+
+/** A recording decoded as a player would: ffmpeg reading the bytes as they came, to 44.1 kHz mono s16le. */
+async function decode(file: string): Promise<Int16Array> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-ac', '1', '-ar', '44100', '-f', 's16le', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2);
+}
+
+async function probe(file: string): Promise<{ codec_name: string; sample_rate: string; channels: number }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file]);
+  return (JSON.parse(stdout) as { streams: { codec_name: string; sample_rate: string; channels: number }[] }).streams[0]!;
+}
+
+/** Each chained Ogg stream's title (`ARTIST - TITLE`), in order, and the byte where its headers begin. */
+function oggTitles(bytes: Buffer): { title: string; offset: number }[] {
+  const out: { title: string; offset: number }[] = [];
+  let offset = 0;
+  for (const page of parseOggPages(bytes)) {
+    const tags = page.packets[0] && readOpusTags(page.packets[0]);
+    if (tags) {
+      const get = (k: string) => tags.find((t) => t.startsWith(`${k}=`))?.slice(k.length + 1);
+      const title = get('TITLE');
+      if (title) out.push({ title: get('ARTIST') ? `${get('ARTIST')} - ${title}` : title, offset });
+    }
+    offset += page.length;
+  }
+  return out;
+}
+
+function record(l: Listener, dir: string, name: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, l.audio());
+  return file;
+}
+
+describe('renditions: MP3, AAC and Opus from one mix', { timeout: 180_000 }, () => {
+  test('each mount plays its format with the songs in order and their titles, on Icecast and built in', async () => {
+    const dir = tempDir('renditions');
+    await makeTone({ file: path.join(dir, 'a.mp3'), freq: 440, seconds: 4, args: ['-c:a', 'libmp3lame'], title: '第一', artist: '歌手' });
+    await makeTone({ file: path.join(dir, 'b.mp3'), freq: 1000, seconds: 4, args: ['-c:a', 'libmp3lame'], title: 'Second' });
+    writePlaylist(dir, 'multi', {
+      name: 'Multi',
+      mount: '/multi.mp3',
+      loudness: false,
+      renditions: [
+        { codec: 'aac', bitrate: 64, mount: '/multi.aac' },
+        { codec: 'opus', bitrate: 48, mount: '/multi.opus' },
+        { codec: 'mp3', bitrate: 64, mount: '/multi-64.mp3' },
+      ],
+      tracks: [
+        { source: 'file', path: 'a.mp3' },
+        { source: 'file', path: 'b.mp3' },
+      ],
+    });
+    const ice = await startIcecast();
+    const station = await runStation({ PLAYLISTS_DIR: dir, ICECAST_URL: ice.sourceUrl });
+    try {
+      const mounts = ['/multi.mp3', '/multi.aac', '/multi.opus', '/multi-64.mp3'];
+      const at = (base: string) => Promise.all(mounts.map((m) => listen(`${base}${m}`, { icy: !m.endsWith('.opus') })));
+      // Each source's "on air" line: its mount exists on Icecast from then on.
+      await station.logs.when('four sources on air', () => (new Set(station.logs.find(/^on air$/).map((l) => l.mount)).size >= 4 ? true : undefined), 20_000);
+      const [builtin, icecast] = await Promise.all([at(station.url), at(ice.url)]);
+      // Two whole songs after the first seam each listener hears.
+      await Promise.all(
+        [...builtin, ...icecast].map((l, i) =>
+          mounts[i % 4]!.endsWith('.opus')
+            ? l.when('two Ogg titles', () => (oggTitles(l.audio()).length >= 3 ? true : undefined), 40_000)
+            : l.when('three ICY titles', () => (l.titles.length >= 3 ? true : undefined), 40_000),
+        ),
+      );
+      for (const l of [...builtin, ...icecast]) l.close();
+      const types = icecast.map((l) => l.headers['content-type']);
+      assert.deepEqual(types, ['audio/mpeg', 'audio/aac', 'audio/ogg', 'audio/mpeg'], 'Icecast serves each format as such');
+      assert.deepEqual(
+        builtin.map((l) => l.headers['content-type']),
+        ['audio/mpeg', 'audio/aac', 'audio/ogg', 'audio/mpeg'],
+      );
+      const expected = [
+        ['mp3', '44100'],
+        ['aac', '44100'],
+        ['opus', '48000'],
+        ['mp3', '44100'],
+      ];
+      for (const [where, listeners] of [
+        ['built in', builtin],
+        ['Icecast', icecast],
+      ] as const) {
+        for (const [i, l] of listeners.entries()) {
+          const file = record(l, dir, `${where.replace(' ', '-')}-${i}${path.extname(mounts[i]!)}`);
+          const stream = await probe(file);
+          assert.deepEqual([stream.codec_name, stream.sample_rate], expected[i], `${where} ${mounts[i]}`);
+          const titles = mounts[i]!.endsWith('.opus') ? oggTitles(l.audio()).map((t) => t.title) : l.titles.map((t) => t.title);
+          const order = titles.filter((t) => t === '歌手 - 第一' || t === 'Second');
+          assert.ok(order.length >= 3, `${where} ${mounts[i]}: titles ${JSON.stringify(titles)}`);
+          for (let k = 1; k < order.length; k++) assert.notEqual(order[k], order[k - 1], `${where} ${mounts[i]}: titles alternate: ${JSON.stringify(titles)}`);
+          // Both tones, steady: the songs play in this format, not silence or noise.
+          const track = frequencyTrack(await decode(file));
+          assert.ok(steadyToneWindows(track, 440) >= 50, `${where} ${mounts[i]}: 440 Hz heard (${steadyToneWindows(track, 440)} windows)`);
+          assert.ok(steadyToneWindows(track, 1000) >= 50, `${where} ${mounts[i]}: 1000 Hz heard (${steadyToneWindows(track, 1000)} windows)`);
+        }
+      }
+    } finally {
+      await station.close();
+      await ice.stop();
+    }
+  });
+});
