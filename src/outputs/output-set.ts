@@ -38,6 +38,9 @@ export interface RenditionOutputs {
   icecast: IcecastOutput[];
 }
 
+/** Seconds of recent audio a new listener of the built-in output is sent at once, so playback starts without waiting. */
+const BURST_SECONDS = 4;
+
 const CONTENT_TYPES = { mp3: 'audio/mpeg', aac: 'audio/aac', opus: 'audio/ogg' } as const;
 
 /** A rendition's details: the channel's, with its own format. */
@@ -172,7 +175,9 @@ export class OutputSet extends EventEmitter {
           artUrl,
         }),
     );
-    const hub = this.opts.builtin ? new ListenerHub(source, { info, logger: this.opts.logger, artUrl }) : null;
+    // The burst a new listener starts with is the same length in every format (64 KB at 128 kbit/s).
+    const burstBytes = Math.round((info.bitrateKbps * 1000 * BURST_SECONDS) / 8);
+    const hub = this.opts.builtin ? new ListenerHub(source, { info, logger: this.opts.logger, artUrl, burstBytes }) : null;
     return { hub, icecast };
   }
 
