@@ -79,7 +79,27 @@ export function azStation(c: Channel, ctx: ViewContext): AzStation {
   const mounts = [
     ...view.listen.icecast.map((url, i) => ({ url, name: `${c.playlist.mount} (Icecast)`, listeners: count(ctx.stats?.icecastAt(i, c.playlist.mount) ?? 0) })),
     ...(view.listen.builtin ? [{ url: view.listen.builtin, name: `${c.playlist.mount} (built-in)`, listeners: count(builtin, view.listenersUnique) }] : []),
-  ].map((m, i) => ({ id: i + 1, ...m, bitrate: c.playlist.bitrate, format: 'mp3', path: c.playlist.mount, is_default: i === 0 }));
+  ]
+    .map((m) => ({ ...m, bitrate: c.playlist.bitrate, format: 'mp3', path: c.playlist.mount }))
+    .concat(
+      view.renditions.flatMap((r) =>
+        [...r.listen.icecast.map((url) => ({ url, where: 'Icecast' })), ...(r.listen.builtin ? [{ url: r.listen.builtin, where: 'built-in' }] : [])].map(
+          ({ url, where }) => ({
+            url,
+            name: `${r.mount} (${where})`,
+            listeners: count(
+              where === 'Icecast'
+                ? (ctx.stats?.icecastNow(r.mount) ?? 0)
+                : (ctx.outputsOf(c)?.renditions.find((o) => o.rendition.spec.mount === r.mount)?.hub?.count ?? 0),
+            ),
+            bitrate: r.bitrate,
+            format: r.codec,
+            path: r.mount,
+          }),
+        ),
+      ),
+    )
+    .map((m, i) => ({ id: i + 1, ...m, is_default: i === 0 }));
   return {
     id: stationNumber(c.id),
     name: c.playlist.name,

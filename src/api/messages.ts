@@ -66,6 +66,16 @@ export const channelViewSchema = z.object({
   /** The channel's own picture, as a path on this server. */
   art: z.string(),
   listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
+  /** The same stream in other formats, each on its own mount (see the playlist's `renditions`). */
+  renditions: z.array(
+    z.object({
+      codec: z.enum(['mp3', 'aac', 'opus']),
+      bitrate: z.number(),
+      mount: z.string(),
+      listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
+      listeners: z.number(),
+    }),
+  ),
   nowPlaying: nowPlayingViewSchema.nullable(),
   next: songViewSchema.partial().extend({ title: z.string() }).nullable(),
   /** Listening now: the built-in output's plus Icecast's (read every minute). */

@@ -29,8 +29,25 @@ export function artView(song: { artId?: string | undefined } | null, c: Channel,
 
 /** Listeners now: the built-in output's, plus Icecast's as last read. */
 export function listenersOf(c: Channel, ctx: ViewContext): { builtin: number; icecast: number } {
-  const builtin = ctx.outputsOf(c)?.hub?.count ?? 0;
-  return { builtin, icecast: ctx.stats?.icecastNow(c.playlist.mount) ?? 0 };
+  const outputs = ctx.outputsOf(c);
+  const mounts = [c.playlist.mount, ...c.playlist.renditions.map((r) => r.mount)];
+  const builtin = (outputs?.hub?.count ?? 0) + (outputs?.renditions ?? []).reduce((n, r) => n + (r.hub?.count ?? 0), 0);
+  return { builtin, icecast: mounts.reduce((n, m) => n + (ctx.stats?.icecastNow(m) ?? 0), 0) };
+}
+
+/** Each rendition: where to listen, and who does. */
+export function renditionViews(c: Channel, ctx: ViewContext) {
+  const outputs = ctx.outputsOf(c)?.renditions ?? [];
+  return c.playlist.renditions.map((r) => {
+    const hub = outputs.find((o) => o.rendition.spec.mount === r.mount)?.hub ?? null;
+    return {
+      codec: r.codec,
+      bitrate: r.bitrate,
+      mount: r.mount,
+      listen: { builtin: hub ? `${ctx.publicUrl()}${r.mount}` : null, icecast: ctx.icecastUrls.map((u) => `${u}${r.mount}`) },
+      listeners: (hub?.count ?? 0) + (ctx.stats?.icecastNow(r.mount) ?? 0),
+    };
+  });
 }
 
 export function nowPlayingView(np: NowPlaying, c: Channel, ctx: ViewContext) {
@@ -99,6 +116,7 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
       builtin: outputs?.hub ? `${ctx.publicUrl()}${c.playlist.mount}` : null,
       icecast: ctx.icecastUrls.map((u) => `${u}${c.playlist.mount}`),
     },
+    renditions: renditionViews(c, ctx),
     art: artView(null, c, ctx).art,
     nowPlaying: c.nowPlaying && nowPlayingView(c.nowPlaying, c, ctx),
     next: nextView(c),

@@ -90,6 +90,28 @@ describe('renditions: MP3, AAC and Opus from one mix', { timeout: 180_000 }, () 
             : l.when('three ICY titles', () => (l.titles.length >= 3 ? true : undefined), 40_000),
         ),
       );
+      // The API lists every way in, and counts the built-in listeners of every format.
+      const view = (await (await fetch(`${station.url}/api/channels/multi`)).json()) as {
+        listeners: number;
+        renditions: { codec: string; bitrate: number; mount: string; listen: { builtin: string; icecast: string[] }; listeners: number }[];
+      };
+      assert.deepEqual(
+        view.renditions.map((r) => [r.codec, r.bitrate, r.mount, r.listen.builtin, r.listen.icecast.length, r.listeners >= 1]),
+        [
+          ['aac', 64, '/multi.aac', `${station.url}/multi.aac`, 1, true],
+          ['opus', 48, '/multi.opus', `${station.url}/multi.opus`, 1, true],
+          ['mp3', 64, '/multi-64.mp3', `${station.url}/multi-64.mp3`, 1, true],
+        ],
+      );
+      assert.ok(view.listeners >= 4, `listeners of every format counted (${view.listeners})`);
+      const az = (await (await fetch(`${station.url}/api/nowplaying/multi`)).json()) as {
+        station: { mounts: { path: string; format: string; bitrate: number }[] };
+      };
+      assert.deepEqual(
+        [...new Set(az.station.mounts.map((m) => `${m.path} ${m.format} ${m.bitrate}`))],
+        ['/multi.mp3 mp3 128', '/multi.aac aac 64', '/multi.opus opus 48', '/multi-64.mp3 mp3 64'],
+        "AzuraCast's mounts name each format",
+      );
       for (const l of [...builtin, ...icecast]) l.close();
       const types = icecast.map((l) => l.headers['content-type']);
       assert.deepEqual(types, ['audio/mpeg', 'audio/aac', 'audio/ogg', 'audio/mpeg'], 'Icecast serves each format as such');
