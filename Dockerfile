@@ -29,9 +29,9 @@ RUN cd /src/ffmpeg-*/ \
       --enable-libmp3lame --enable-swresample --enable-swscale --enable-zlib \
       --enable-protocol=file,pipe \
       --enable-demuxer=mov,mp3,aac,flac,ogg,wav,w64,aiff,matroska,asf,caf,pcm_s16le,image_jpeg_pipe,image_png_pipe,image_webp_pipe \
-      --enable-muxer=null,pcm_s16le,mp3,ffmetadata,mjpeg \
+      --enable-muxer=null,pcm_s16le,mp3,ffmetadata,mjpeg,adts \
       --enable-decoder=aac,aac_fixed,aac_latm,mp1,mp1float,mp2,mp2float,mp3,mp3float,flac,alac,vorbis,opus,wmav1,wmav2,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_f64le,pcm_f64be,pcm_u8,pcm_s8,pcm_alaw,pcm_mulaw,mjpeg,png,webp \
-      --enable-encoder=pcm_s16le,libmp3lame,mjpeg \
+      --enable-encoder=pcm_s16le,libmp3lame,mjpeg,aac \
       --enable-parser=aac,aac_latm,mpegaudio,flac,opus,vorbis,mjpeg,png \
       --enable-filter=abuffer,abuffersink,aformat,anull,aresample,atrim,asetpts,ebur128,silencedetect,volume,buffer,buffersink,split,scale,format,null \
  && make -j"$(nproc)" \
@@ -40,7 +40,8 @@ RUN cd /src/ffmpeg-*/ \
  && for f in mov mp3 aac flac ogg wav matroska s16le; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h demuxer=$f | grep -q "^Demuxer $f" || { echo "demuxer $f missing" >&2; exit 1; }; done \
  && for f in jpeg_pipe png_pipe webp_pipe; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h demuxer=$f | grep -q "^Demuxer $f" || { echo "demuxer $f missing" >&2; exit 1; }; done \
  && for f in mjpeg png webp; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h decoder=$f | grep -q "^Decoder $f" || { echo "decoder $f missing" >&2; exit 1; }; done \
- && for f in null s16le mp3 ffmetadata mjpeg; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h muxer=$f | grep -q "^Muxer $f" || { echo "muxer $f missing" >&2; exit 1; }; done
+ && for f in null s16le mp3 ffmetadata mjpeg adts; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h muxer=$f | grep -q "^Muxer $f" || { echo "muxer $f missing" >&2; exit 1; }; done \
+ && for f in libmp3lame aac; do /opt/ffmpeg/bin/ffmpeg -hide_banner -h encoder=$f | grep -q "^Encoder $f" || { echo "encoder $f missing" >&2; exit 1; }; done
 
 # The app, compiled; npm reaches the registry with the build's CA secret when one is given.
 FROM docker.io/library/node:20-bookworm-slim AS build
@@ -59,11 +60,12 @@ RUN npm run build && npm prune --omit=dev --omit=optional \
 
 # Runtime: Debian slim with node's binary alone (no npm: the base node image
 # keeps it in a layer removal cannot shrink), lame (MP3 encoding,
-# MP3_ENCODER=auto picks it) and the ffmpeg above. No compiler, no package
+# MP3_ENCODER=auto picks it), libopus and libsoxr (Opus renditions, in
+# process) and the ffmpeg above (AAC renditions). No compiler, no package
 # manager beyond Debian's own.
 FROM docker.io/library/debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends lame \
+ && apt-get install -y --no-install-recommends lame libopus0 libsoxr0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1000 node \
  && useradd --uid 1000 --gid node --no-create-home --home-dir /app --shell /usr/sbin/nologin node \

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { listen, type Listener } from '../helpers/listener.js';
-import { decodeMp3, frequencyTrack, makeCover, makeTone } from '../helpers/media.js';
+import { decodeAudio, decodeMp3, frequencyTrack, makeCover, makeTone } from '../helpers/media.js';
 import { jpegSize } from '../helpers/jpeg.js';
 import { freePort, mountServed, until } from '../helpers/ports.js';
 import { ffmpegDj } from '../helpers/source-client.js';
@@ -127,6 +127,10 @@ describe('docker compose, for real: images built, the station up in containers',
         art: 'radio.png',
         loudness: false,
         live: { record: true },
+        renditions: [
+          { codec: 'aac', bitrate: 64, mount: '/radio.aac' },
+          { codec: 'opus', bitrate: 64, mount: '/radio.opus' },
+        ],
         tracks: [{ source: 'file', path: 'tone.m4a' }],
       });
       writePlaylist(playlists, 'qq', { name: 'QQ', mount: '/qq.mp3', loudness: false, tracks: [{ source: 'qq', id: QQ_MID }] });
@@ -284,6 +288,23 @@ describe('docker compose, for real: images built, the station up in containers',
       console.log(`# cover art in the container: ${id} ${view.nowPlaying!.art}`);
     }
     assert.ok(standin.imageRequests >= 1, 'the QQ cover came through api-proxy');
+
+    // Renditions from the image's own encoders: AAC by its ffmpeg, Opus by libopus in the streamer's process.
+    for (const [mount, format] of [
+      ['/radio.aac', 'aac'],
+      ['/radio.opus', 'ogg'],
+    ] as const) {
+      for (const base of [station(), icecast()]) {
+        const l = await listen(`${base}${mount}`, { icy: false });
+        // 4 s at 64 kbit/s.
+        await l.when(`4 s of ${mount}`, () => (l.bytes > 32_000 ? true : undefined), 20_000);
+        l.close();
+        const freqs = frequencyTrack(await decodeAudio(l.audio(), format)).filter((f) => f > 0);
+        const freq = freqs.sort((a, b) => a - b)[Math.floor(freqs.length / 2)] ?? 0;
+        console.log(`# rendition in the container: ${base}${mount} ${l.headers['content-type']}, ${freq.toFixed(0)} Hz`);
+        assert.ok(Math.abs(freq - 440) < 30, `${base}${mount} plays the song (${freq} Hz)`);
+      }
+    }
   });
 
   test('a DJ added inside the container broadcasts into it and is heard on Icecast', async () => {

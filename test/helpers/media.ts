@@ -49,10 +49,15 @@ export function makeCover(file: string, size = 400): Promise<string> {
 }
 
 /** Decode MP3 bytes to mono s16le PCM at 44.1 kHz. */
-export async function decodeMp3(mp3: Buffer): Promise<Int16Array> {
+export function decodeMp3(mp3: Buffer): Promise<Int16Array> {
+  return decodeAudio(mp3, 'mp3');
+}
+
+/** Decode a recording in `format` (an ffmpeg demuxer: mp3, aac, ogg) to mono s16le PCM at 44.1 kHz. */
+export async function decodeAudio(bytes: Buffer, format: string): Promise<Int16Array> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mp3', '-i', 'pipe:0', '-ac', '1', '-ar', '44100', '-f', 's16le', 'pipe:1']);
+    const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', format, '-i', 'pipe:0', '-ac', '1', '-ar', '44100', '-f', 's16le', 'pipe:1']);
     const out: Buffer[] = [];
     p.stdout.on('data', (d: Buffer) => out.push(d));
     p.on('error', reject);
@@ -62,7 +67,7 @@ export async function decodeMp3(mp3: Buffer): Promise<Int16Array> {
       resolve(new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2)));
     });
     p.stdin.on('error', () => undefined);
-    p.stdin.end(mp3);
+    p.stdin.end(bytes);
   });
 }
 
