@@ -177,6 +177,12 @@ const allTools: Tool[] = [
   liquidsoap('Liquidsoap', '/liquidsoap.mp3', []),
   scast('sCast: loudness + 3 s crossfade', '/scast-xf.mp3', PRODUCED),
   scast('sCast: loudness + 3 s crossfade, lame process', '/scast-xf-lame.mp3', PRODUCED, { MP3_ENCODER: 'lame' }),
+  // Renditions: what one more format costs on top of the produced channel (its listener is on the MP3 mount).
+  scast('sCast: loudness + 3 s crossfade + Opus 64', '/scast-opus.mp3', {
+    ...PRODUCED,
+    renditions: [{ codec: 'opus', bitrate: 64, mount: '/scast-opus.opus' }],
+  }),
+  scast('sCast: loudness + 3 s crossfade + AAC 64', '/scast-aac.mp3', { ...PRODUCED, renditions: [{ codec: 'aac', bitrate: 64, mount: '/scast-aac.aac' }] }),
   // Debian's Liquidsoap (2.1): its closest equivalent, normalize() then crossfade() with 3 s fades.
   liquidsoap('Liquidsoap: normalize + 3 s crossfade', '/liquidsoap-xf.mp3', ['s = normalize(s)', 's = crossfade(duration=3., fade_in=3., fade_out=3., s)']),
   {
