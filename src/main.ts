@@ -134,6 +134,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     logger,
     userAgent: `sCast/${VERSION}`,
     artUrl: (np, p) => `${env.PUBLIC_URL ?? baseUrl}${artLinks.path(np, p)}`,
+    hlsDir: env.HLS_DIR && path.resolve(env.HLS_DIR),
   });
   const live = new LiveIngest({
     station,

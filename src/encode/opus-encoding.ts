@@ -205,6 +205,10 @@ export class OpusOggEncoding {
   close(): Promise<void> {
     if (this.running) {
       try {
+        const tail = this.resampler.flush();
+        this.resampled += tail.length / CHANNELS;
+        this.pending = concat(this.pending, tail);
+        this.drain();
         this.encodeWhole(this.pendingFrames());
         this.finish(this.take(this.pendingFrames()));
       } catch {

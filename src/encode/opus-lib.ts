@@ -30,6 +30,8 @@ export interface OpusCalls {
 export interface Resampler {
   /** Interleaved s16 in, interleaved s16 out (what is ready; the rest comes with the next call). */
   process(input: Int16Array, frames: number): Int16Array;
+  /** What the resampler still holds (its filter's tail): the end of the input. */
+  flush(): Int16Array;
   close(): void;
 }
 
@@ -89,6 +91,13 @@ export function opusLibrary(opusPath = OPUS_LIBRARY, soxrPath = SOXR_LIBRARY): O
           const room = Math.ceil((frames * outRate) / inRate) + 1024;
           const out = new Int16Array(room * channels);
           const problem = soxrProcess(r, input, frames, done, out, room, made);
+          if (problem) throw new Error(`soxr_process: ${problem}`);
+          return out.subarray(0, made[0]! * channels);
+        },
+        flush() {
+          const room = 4096;
+          const out = new Int16Array(room * channels);
+          const problem = soxrProcess(r, null, 0, done, out, room, made);
           if (problem) throw new Error(`soxr_process: ${problem}`);
           return out.subarray(0, made[0]! * channels);
         },

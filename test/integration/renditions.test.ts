@@ -11,10 +11,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { parseOggPages, readOpusTags } from '../../src/audio/ogg.js';
+import { OGG_BOS, OGG_EOS, parseOggPages, readOpusTags } from '../../src/audio/ogg.js';
+import { OpusOggEncoding } from '../../src/encode/opus-encoding.js';
 import { startIcecast } from '../helpers/icecast.js';
 import { listen, type Listener } from '../helpers/listener.js';
-import { frequencyTrack, makeTone, steadyToneWindows } from '../helpers/media.js';
+import { decodeAudio, frequencyTrack, makeTone, silentRuns, steadyToneWindows } from '../helpers/media.js';
 import { runStation, tempDir, writePlaylist } from '../helpers/station.js';
 
 const run = promisify(execFile);
@@ -147,5 +148,55 @@ describe('renditions: MP3, AAC and Opus from one mix', { timeout: 180_000 }, () 
       await station.close();
       await ice.stop();
     }
+  });
+});
+
+describe('Opus in Ogg, in process', () => {
+  test('a new chained stream where a song starts, its title in OpusTags; the old one ends on its last real sample; no gap', async () => {
+    const chunks: Buffer[] = [];
+    const enc = new OpusOggEncoding({ bitrateKbps: 64, complexity: 5, onFrame: (f) => chunks.push(f.data), onFailed: (err) => assert.fail(err) });
+    // 3 s of a 440 Hz tone in 100 ms writes, the second song marked 1.5 s + 100 samples in.
+    const mark = 66_150 + 100;
+    let t = 0;
+    for (let w = 0; w < 30; w++) {
+      const pcm = Buffer.alloc(4410 * 4);
+      for (let i = 0; i < 4410; i++, t++) {
+        const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / 44100));
+        pcm.writeInt16LE(v, i * 4);
+        pcm.writeInt16LE(v, i * 4 + 2);
+      }
+      if (w === 15) enc.markSongStart({ key: 'b', source: 'file', title: 'Zwei', artist: 'B' }, 100);
+      enc.write(pcm);
+    }
+    await enc.close();
+    const stream = Buffer.concat(chunks);
+    const pages = parseOggPages(stream);
+    assert.equal(
+      pages.reduce((n, p) => n + p.length, 0),
+      stream.length,
+      'whole pages only',
+    );
+    assert.ok(pages.every((p) => p.crcOk));
+    const serials = [...new Set(pages.map((p) => p.serial))];
+    assert.equal(serials.length, 2, 'two logical streams');
+    const [first, second] = serials.map((s) => pages.filter((p) => p.serial === s));
+    for (const chain of [first!, second!]) {
+      assert.equal(chain[0]!.flags & OGG_BOS, OGG_BOS);
+      assert.equal(chain.at(-1)!.flags & OGG_EOS, OGG_EOS);
+      assert.deepEqual(
+        chain.map((p) => p.sequence),
+        chain.map((_, i) => i),
+      );
+    }
+    assert.deepEqual(readOpusTags(second![1]!.packets[0]!)?.slice(0, 2), ['TITLE=Zwei', 'ARTIST=B']);
+    const preSkip = first![0]!.packets[0]!.readUInt16LE(10);
+    // The first stream ends on the mark's sample (at 48 kHz), its padding trimmed by that granule.
+    assert.equal(Number(first!.at(-1)!.granule) - preSkip, Math.round((mark * 48000) / 44100));
+    const total = Math.round((t * 48000) / 44100);
+    assert.ok(Math.abs(Number(second!.at(-1)!.granule) - preSkip - (total - Math.round((mark * 48000) / 44100))) <= 1, 'the second ends where the input did');
+    // Decoded as a player would: every sample back, and no gap at the seam.
+    const pcm = await decodeAudio(stream, 'ogg');
+    assert.ok(Math.abs(pcm.length - t) <= 2, `${pcm.length} samples decoded for ${t} written`);
+    assert.deepEqual(silentRuns(pcm, 44100, 3), [], 'no silence at the seam');
   });
 });

@@ -24,6 +24,7 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
     },
   };
   const encodings: PassThroughEncoding[] = [];
+  const renditionEncodings: PassThroughEncoding[] = [];
   const source = new FakeSource(songs);
   const playlist = playlistSchema.parse({ name: 'Test', mount: '/test.mp3', loudness: false, tracks: [], ...extra });
   const channel = new Channel({
@@ -33,6 +34,11 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
     startEncoding: (o) => {
       const e = new PassThroughEncoding(o);
       encodings.push(e);
+      return e;
+    },
+    startRendition: () => (o) => {
+      const e = new PassThroughEncoding(o);
+      renditionEncodings.push(e);
       return e;
     },
     logger: pino({ level: 'silent' }),
@@ -62,10 +68,40 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
       for (const fn of [...every]) fn();
     }
   };
-  return { channel, source, clock, run, audio, titles, encodings, recording };
+  return { channel, source, clock, run, audio, titles, encodings, renditionEncodings, recording };
 }
 
 describe('channel (fake clock, fake songs, pass-through encoder)', () => {
+  test("a rendition gets the channel's very samples and titles at the same places; its encoder failing leaves the channel alone", () => {
+    const a = fakeSong(20_000, (i) => 1 + (i % 500));
+    const b = fakeSong(30_000, -700);
+    const { channel, run, audio, titles, renditionEncodings } = setup([a, b], { renditions: [{ codec: 'aac', bitrate: 64, mount: '/test.aac' }] });
+    const [rendition] = channel.renditions;
+    assert.ok(rendition);
+    const heard: number[] = [];
+    const named: { key: string; atSample: number }[] = [];
+    rendition.on('audio', (chunk: Buffer) => {
+      for (let i = 0; i < chunk.length; i += 4) heard.push(chunk.readInt16LE(i));
+    });
+    rendition.on('track', (np: TrackInfo) => named.push({ key: np.key, atSample: heard.length }));
+    channel.start();
+    run(1500);
+    assert.ok(heard.length > 44_100, `the rendition played (${heard.length} samples)`);
+    assert.deepEqual(heard, audio.slice(0, heard.length), 'the same samples as the channel');
+    assert.deepEqual(named, titles, 'the same titles at the same samples');
+    assert.equal(rendition.nowPlaying?.key, channel.nowPlaying?.key);
+    // Its encoder dies: the channel plays on; the rendition's keeper starts another and it plays on too.
+    const before = audio.length;
+    renditionEncodings[0]!.fail();
+    run(1000);
+    assert.ok(audio.length - before > 40_000, 'the channel did not wait');
+    assert.equal(renditionEncodings.length, 2, 'a new rendition encoder');
+    assert.equal(rendition.encoderRestarts, 1);
+    const after = heard.length;
+    run(500);
+    assert.ok(heard.length - after > 15_000, 'the rendition plays again');
+  });
+
   test('built idle; on start it plays its songs back to back at real-time pace, titles at their first sample', () => {
     const a = fakeSong(20_000, (i) => 1 + (i % 500));
     const b = fakeSong(30_000, -700);
