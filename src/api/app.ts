@@ -21,6 +21,7 @@ import { FAVICON_SVG, PAGE_HTML } from './page.js';
 import { listenFile, LISTEN_FILE } from './listen-files.js';
 import { nowPlayingRoutes } from './nowplaying-routes.js';
 import { artRoutes } from './art-routes.js';
+import { hlsRoutes } from './hls-routes.js';
 import type { ArtStore } from '../acquire/art/art-store.js';
 import type { ArtLinks } from '../outputs/art-links.js';
 import { ListenerRequests } from './requests.js';
@@ -203,6 +204,10 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
   app.get('/', async (_req, reply) => page(reply));
   // Every browser asks for it; a 404 there is noise in the operator's first look.
   artRoutes(app, deps.art?.store ?? null);
+  hlsRoutes(app, (id) => {
+    const channel = deps.station.channel(id);
+    return channel ? deps.outputs.of(channel)?.hls : null;
+  });
   app.get('/favicon.ico', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG));
 
   // Every other GET may be a mount of the built-in listener output.

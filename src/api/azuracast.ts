@@ -117,10 +117,10 @@ export function azStation(c: Channel, ctx: ViewContext): AzStation {
     requests_enabled: c.playlist.requests !== null,
     mounts,
     remotes: [],
-    hls_enabled: false,
+    hls_enabled: view.listen.hls !== null,
     hls_is_default: false,
-    hls_url: null,
-    hls_listeners: 0,
+    hls_url: view.listen.hls,
+    hls_listeners: ctx.outputsOf(c)?.hls?.listeners ?? 0,
   };
 }
 

@@ -65,7 +65,7 @@ export const channelViewSchema = z.object({
   onAir: z.boolean(),
   /** The channel's own picture, as a path on this server. */
   art: z.string(),
-  listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()) }),
+  listen: z.object({ builtin: z.string().nullable(), icecast: z.array(z.string()), hls: z.string().nullable() }),
   /** The same stream in other formats, each on its own mount (see the playlist's `renditions`). */
   renditions: z.array(
     z.object({

@@ -32,7 +32,8 @@ export function listenersOf(c: Channel, ctx: ViewContext): { builtin: number; ic
   const outputs = ctx.outputsOf(c);
   const mounts = [c.playlist.mount, ...c.playlist.renditions.map((r) => r.mount)];
   const builtin = (outputs?.hub?.count ?? 0) + (outputs?.renditions ?? []).reduce((n, r) => n + (r.hub?.count ?? 0), 0);
-  return { builtin, icecast: mounts.reduce((n, m) => n + (ctx.stats?.icecastNow(m) ?? 0), 0) };
+  // HLS clients are counted with the built-in output's: the station serves both.
+  return { builtin: builtin + (outputs?.hls?.listeners ?? 0), icecast: mounts.reduce((n, m) => n + (ctx.stats?.icecastNow(m) ?? 0), 0) };
 }
 
 /** Each rendition: where to listen, and who does. */
@@ -115,6 +116,7 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     listen: {
       builtin: outputs?.hub ? `${ctx.publicUrl()}${c.playlist.mount}` : null,
       icecast: ctx.icecastUrls.map((u) => `${u}${c.playlist.mount}`),
+      hls: outputs?.hls ? `${ctx.publicUrl()}/hls/${encodeURIComponent(c.id)}/live.m3u8` : null,
     },
     renditions: renditionViews(c, ctx),
     art: artView(null, c, ctx).art,

@@ -197,6 +197,8 @@ export const envSchema = z.object({
   LIVE_SOURCE_TIMEOUT_S: intInRange(1, 600).default(10),
   /** Where live shows are recorded (channels with `live.record`). Default ./recordings. */
   RECORDINGS_DIR: z.string().min(1).default('./recordings'),
+  /** Also write each HLS channel's playlists and segments here (`<dir>/<channel id>/live.m3u8`), for a web server or CDN in front. Unset: served by the station only. */
+  HLS_DIR: z.string().min(1).optional(),
 });
 
 export type Env = z.output<typeof envSchema>;

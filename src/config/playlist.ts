@@ -288,6 +288,8 @@ export const playlistSchema = z
      * at most 6. The channel's own `mount` and `bitrate` stay its first MP3.
      */
     renditions: z.array(renditionSchema).max(6, 'at most 6 renditions').default([]),
+    /** HLS at /hls/<channel id>/live.m3u8 from the AAC renditions (at least one). Default false. */
+    hls: z.boolean().default(false),
     /** `sequential` or `shuffle` (no repeat before the whole list has played). Default sequential. */
     order: z.enum(['sequential', 'shuffle']).default('sequential'),
     /** Start over after the last song. Default true; false: silence once the list has played. */
@@ -352,6 +354,12 @@ export const playlistSchema = z
   .superRefine((p, ctx) => {
     checkSchedule(p, ctx);
     checkWeights(p, ctx);
+    if (p.hls && !p.renditions.some((r) => r.codec === 'aac'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hls'],
+        message: 'HLS is made from AAC renditions: add one, e.g. { "codec": "aac", "bitrate": 64, "mount": "/radio.aac" }',
+      });
     const mounts = new Set([p.mount]);
     p.renditions.forEach((r, i) => {
       if (mounts.has(r.mount)) ctx.addIssue({ code: 'custom', path: ['renditions', i, 'mount'], message: `mount ${r.mount} is used twice in this playlist` });

@@ -12,6 +12,7 @@ import { IcecastOutput } from './icecast/output.js';
 import type { SourceStatus } from './icecast/source-client.js';
 import type { SourceMethod, StreamInfo } from './icecast/protocol.js';
 import { ListenerHub } from './listeners.js';
+import { HlsOutput } from './hls/hls-output.js';
 
 export interface OutputSetOptions {
   icecast: readonly IcecastTarget[];
@@ -21,6 +22,8 @@ export interface OutputSetOptions {
   builtin: boolean;
   logger: Logger;
   userAgent: string;
+  /** HLS_DIR: HLS playlists and segments are also written here. */
+  hlsDir?: string | undefined;
   /** A song's picture on a channel, as an absolute URL (ICY StreamUrl). */
   artUrl?: ((np: NowPlaying, p: Playlist) => string | undefined) | undefined;
 }
@@ -28,6 +31,8 @@ export interface OutputSetOptions {
 export interface ChannelOutputs {
   hub: ListenerHub | null;
   icecast: IcecastOutput[];
+  /** HLS from the AAC renditions, when the playlist asks for it. */
+  hls: HlsOutput | null;
   /** Each rendition's own outputs, on its own mount. */
   renditions: RenditionOutputs[];
 }
@@ -136,7 +141,18 @@ export class OutputSet extends EventEmitter {
     if (this.byChannel.has(channel)) return;
     const main = this.outputsFor(channel, channel, channel.playlist.mount, streamInfo(channel.playlist));
     const renditions = channel.renditions.map((r) => ({ rendition: r, ...this.outputsFor(channel, r, r.spec.mount, renditionInfo(channel.playlist, r.spec)) }));
-    this.byChannel.set(channel, { ...main, renditions });
+    const hls = channel.playlist.hls
+      ? new HlsOutput(
+          renditions.map((r) => r.rendition).filter((r) => r.spec.codec === 'aac'),
+          {
+            channelId: channel.id,
+            dir: this.opts.hlsDir,
+            logger: this.opts.logger,
+            artUrl: this.opts.artUrl && ((np) => this.opts.artUrl!(np, channel.playlist)),
+          },
+        )
+      : null;
+    this.byChannel.set(channel, { ...main, renditions, hls });
     // An edited name, description, genre or url: new listeners get it at once, Icecast at the next seam.
     channel.on('updated', (p: Playlist) => {
       const next = streamInfo(p);
@@ -186,6 +202,9 @@ export class OutputSet extends EventEmitter {
     if (!outputs) return;
     this.byChannel.delete(channel);
     const all = [outputs, ...outputs.renditions];
-    await Promise.all(all.flatMap((o) => [...(o.hub ? [o.hub.close()] : []), ...o.icecast.map((i) => i.close())]));
+    await Promise.all([
+      ...all.flatMap((o) => [...(o.hub ? [o.hub.close()] : []), ...o.icecast.map((i) => i.close())]),
+      ...(outputs.hls ? [outputs.hls.close()] : []),
+    ]);
   }
 }
