@@ -27,7 +27,7 @@ import { ProgrammeSource } from './playout/sources/programme/programme-source.js
 import { collectionOpener } from './acquire/collections/open.js';
 import { Station } from './playout/station.js';
 import { isEntry, runService } from './kernel/service.js';
-import { REAL_CLOCK } from './kernel/lifecycle.js';
+import { REAL_CLOCK, sharedTimers } from './kernel/lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
 import { Webhooks } from './outputs/webhooks.js';
@@ -108,6 +108,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     logger,
     qq,
   });
+  // Every channel's tick on one interval (the station's clock): one wake-up a tick, whatever the number of channels.
+  const channelTicks = sharedTimers();
   const station = new Station({
     dir: playlistsDir,
     mediaDirs,
@@ -121,7 +123,17 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
         (r: Rendition): StartEncoding =>
         (o) =>
           startRenditionEncoding(r, { mp3: encoder, ffmpeg: ffmpegPath, log }, o);
-      return new Channel({ id, playlist, source, startEncoding, startRendition, logger, leadMs: env.PACING_LEAD_MS, deadAirMs: env.DEAD_AIR_SECONDS * 1000 });
+      return new Channel({
+        id,
+        playlist,
+        source,
+        startEncoding,
+        startRendition,
+        logger,
+        leadMs: env.PACING_LEAD_MS,
+        deadAirMs: env.DEAD_AIR_SECONDS * 1000,
+        timers: channelTicks,
+      });
     },
   });
   artLinks.watch(station);

@@ -45,6 +45,53 @@ export const REAL_TIMERS: Timers = {
   },
 };
 
+/**
+ * Timers whose `every` calls of one period share one interval: ten channels
+ * ticking every 100 ms wake node once a tick instead of ten times (each
+ * wake-up costs ~0.25 ms of CPU here). A callback that throws does not keep
+ * the others of its tick from running; its error is thrown on its own.
+ */
+export function sharedTimers(
+  base: Timers = REAL_TIMERS,
+  onError: (err: unknown) => void = (err) =>
+    queueMicrotask(() => {
+      throw err;
+    }),
+): Timers {
+  const groups = new Map<number, { fns: Set<() => void>; stop: () => void }>();
+  return {
+    after: (ms, fn) => base.after(ms, fn),
+    every(ms, fn) {
+      let group = groups.get(ms);
+      if (!group) {
+        const fns = new Set<() => void>();
+        const run = (): void => {
+          for (const f of [...fns]) {
+            try {
+              f();
+            } catch (err) {
+              onError(err);
+            }
+          }
+        };
+        group = { fns, stop: base.every(ms, run) };
+        groups.set(ms, group);
+      }
+      const g = group;
+      // Its own entry: one function registered twice runs twice, and each stop removes one.
+      const entry = (): void => fn();
+      g.fns.add(entry);
+      return () => {
+        if (!g.fns.delete(entry)) return;
+        if (g.fns.size === 0) {
+          g.stop();
+          groups.delete(ms);
+        }
+      };
+    },
+  };
+}
+
 export const REAL_CLOCK: Clock = {
   ...REAL_TIMERS,
   now: () => performance.now(),
