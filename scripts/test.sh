@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # chromium and a CJK font: the listening page is tested in a real browser, with Chinese titles;
 # ezstream and liquidsoap: live shows are tested with real source clients; mpv and VLC (with ffplay
-# and chromium): every rendition is played in the players listeners use;
+# and chromium): every rendition is played in the players listeners use; nginx with its RTMP module:
+# the RTMP push is checked on a real server;
 # podman (with runc, netavark, aardvark-dns, and iptables for netavark's port publishing) and mmdebstrap:
 # the compose file is run in real containers.
-bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl mpv vlc-bin vlc-plugin-base \
+bash scripts/ensure-system-deps.sh icecast2 ffmpeg lame redis-server gettext-base docker-compose chromium fonts-wqy-microhei ezstream liquidsoap curl mpv vlc-bin vlc-plugin-base nginx-core libnginx-mod-rtmp \
   podman runc netavark aardvark-dns iptables mmdebstrap
 [ -d node_modules ] || npm ci
 npx tsc -p tsconfig.json --noEmit

@@ -147,6 +147,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     userAgent: `sCast/${VERSION}`,
     artUrl: (np, p) => `${env.PUBLIC_URL ?? baseUrl}${artLinks.path(np, p)}`,
     hlsDir: env.HLS_DIR && path.resolve(env.HLS_DIR),
+    rtmp: { ffmpeg: ffmpegPath, picture: (np, p) => artLinks.file(np, p), env: process.env },
   });
   const live = new LiveIngest({
     station,

@@ -47,8 +47,8 @@ export const programmeViewSchema = z.object({
 });
 
 export const outputViewSchema = z.object({
-  kind: z.enum(['icecast', 'builtin']),
-  /** `host:port` for Icecast outputs. */
+  kind: z.enum(['icecast', 'builtin', 'rtmp']),
+  /** `host:port` for Icecast outputs; the URL (without its key) for RTMP. */
   server: z.string().nullable(),
   connected: z.boolean(),
   status: z.string(),

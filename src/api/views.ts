@@ -130,6 +130,13 @@ export function channelView(c: Channel, ctx: ViewContext): ChannelView {
     outputs: [
       ...(outputs?.icecast ?? []).map(icecastOutputView),
       ...(outputs?.hub ? [{ kind: 'builtin' as const, server: null, connected: true, status: 'serving', lastError: null }] : []),
+      ...(outputs?.rtmp ?? []).map((r) => ({
+        kind: 'rtmp' as const,
+        server: r.target,
+        connected: r.state === 'streaming',
+        status: r.state,
+        lastError: r.lastError,
+      })),
     ],
   };
 }

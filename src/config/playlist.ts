@@ -288,6 +288,26 @@ export const playlistSchema = z
      * at most 6. The channel's own `mount` and `bitrate` stay its first MP3.
      */
     renditions: z.array(renditionSchema).max(6, 'at most 6 renditions').default([]),
+    /**
+     * Push the channel to RTMP servers (YouTube, Twitch, a relay), the song's cover art as the video:
+     * `{ "url": "rtmp://a.rtmp.youtube.com/live2", "keyEnv": "YOUTUBE_KEY" }`, at most 4.
+     */
+    rtmp: z
+      .array(
+        z
+          .object({
+            /** rtmp:// or rtmps:// URL of the server's application, without the stream key. */
+            url: z
+              .string()
+              .max(1024, 'at most 1024 characters')
+              .regex(/^rtmps?:\/\/[^\s/?#@]+\/[^\s?#]+$/, 'must be an rtmp:// or rtmps:// URL with its application path, e.g. rtmp://a.rtmp.youtube.com/live2'),
+            /** The environment variable holding the stream key (the key itself never goes in a playlist). */
+            keyEnv: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an environment variable name, e.g. YOUTUBE_KEY'),
+          })
+          .strict(),
+      )
+      .max(4, 'at most 4 RTMP targets')
+      .default([]),
     /** HLS at /hls/<channel id>/live.m3u8 from the AAC renditions (at least one). Default false. */
     hls: z.boolean().default(false),
     /** `sequential` or `shuffle` (no repeat before the whole list has played). Default sequential. */

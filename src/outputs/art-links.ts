@@ -29,6 +29,12 @@ export class ArtLinks {
     return id ? artPath(id, size) : DEFAULT_ART_PATH;
   }
 
+  /** The picture's 600 px JPEG on disk, when there is one (the built-in picture is an SVG: none). */
+  async file(song: { artId?: string | undefined } | null, playlist: { art?: string | undefined }): Promise<string | null> {
+    const id = song?.artId ?? this.peek(playlist.art) ?? this.peek(this.stationRef);
+    return id && this.store ? this.store.file(id, 600) : null;
+  }
+
   /** Make the station's and each channel's own picture as soon as it is named, not at the first song without one. */
   watch(station: Station): void {
     const warm = (c: Channel): void => {

@@ -13,6 +13,7 @@ import type { SourceStatus } from './icecast/source-client.js';
 import type { SourceMethod, StreamInfo } from './icecast/protocol.js';
 import { ListenerHub } from './listeners.js';
 import { HlsOutput } from './hls/hls-output.js';
+import { RtmpPush } from './rtmp/rtmp-push.js';
 
 export interface OutputSetOptions {
   icecast: readonly IcecastTarget[];
@@ -24,6 +25,8 @@ export interface OutputSetOptions {
   userAgent: string;
   /** HLS_DIR: HLS playlists and segments are also written here. */
   hlsDir?: string | undefined;
+  /** For RTMP pushes: ffmpeg, the song's picture as a JPEG file, and the environment the stream keys are read from. */
+  rtmp?: { ffmpeg: string; picture: (np: NowPlaying | null, p: Playlist) => Promise<string | null>; env: Record<string, string | undefined> } | undefined;
   /** A song's picture on a channel, as an absolute URL (ICY StreamUrl). */
   artUrl?: ((np: NowPlaying, p: Playlist) => string | undefined) | undefined;
 }
@@ -33,6 +36,8 @@ export interface ChannelOutputs {
   icecast: IcecastOutput[];
   /** HLS from the AAC renditions, when the playlist asks for it. */
   hls: HlsOutput | null;
+  /** Pushes to RTMP servers (the playlist's `rtmp`). */
+  rtmp: RtmpPush[];
   /** Each rendition's own outputs, on its own mount. */
   renditions: RenditionOutputs[];
 }
@@ -152,7 +157,9 @@ export class OutputSet extends EventEmitter {
           },
         )
       : null;
-    this.byChannel.set(channel, { ...main, renditions, hls });
+    const rtmp = this.rtmpPushes(channel);
+    this.byChannel.set(channel, { ...main, renditions, hls, rtmp });
+    for (const r of rtmp) r.start();
     // An edited name, description, genre or url: new listeners get it at once, Icecast at the next seam.
     channel.on('updated', (p: Playlist) => {
       const next = streamInfo(p);
@@ -172,6 +179,36 @@ export class OutputSet extends EventEmitter {
       });
       o.start();
     }
+  }
+
+  /**
+   * The playlist's RTMP targets, each with its key from the environment (a
+   * target without one is left out, and said so). The audio is an AAC
+   * rendition's when there is one (copied as is), else the channel's MP3
+   * (encoded to AAC by the push's ffmpeg).
+   */
+  private rtmpPushes(channel: Channel): RtmpPush[] {
+    const rtmp = this.opts.rtmp;
+    const log = this.opts.logger.child({ channel: channel.id, output: 'rtmp' });
+    if (!rtmp) return [];
+    const aac = channel.renditions.find((r) => r.spec.codec === 'aac');
+    return channel.playlist.rtmp.flatMap((t) => {
+      const key = rtmp.env[t.keyEnv];
+      if (!key) {
+        log.error({ target: t.url, keyEnv: t.keyEnv }, `RTMP target left out: ${t.keyEnv} (its stream key) is not set in the environment`);
+        return [];
+      }
+      return [
+        new RtmpPush(aac ?? channel, {
+          url: t.url,
+          key,
+          ffmpeg: rtmp.ffmpeg,
+          audio: aac ? 'aac' : 'mp3',
+          picture: (np) => rtmp.picture(np, channel.playlist),
+          log,
+        }),
+      ];
+    });
   }
 
   /** One stream's outputs: a source per Icecast server, and the built-in mount. */
@@ -205,6 +242,7 @@ export class OutputSet extends EventEmitter {
     await Promise.all([
       ...all.flatMap((o) => [...(o.hub ? [o.hub.close()] : []), ...o.icecast.map((i) => i.close())]),
       ...(outputs.hls ? [outputs.hls.close()] : []),
+      ...outputs.rtmp.map((r) => r.close()),
     ]);
   }
 }

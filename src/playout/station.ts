@@ -207,8 +207,8 @@ export class Station extends EventEmitter<StationEvents> {
       return;
     }
     if (old) {
-      // A new mount, bitrate, rendition or HLS is a new stream: outputs must reconnect anyway.
-      this.opts.logger.info({ channel: old.id }, 'mount, bitrate, renditions or HLS changed; restarting channel');
+      // A new mount, bitrate, rendition, HLS or RTMP target is a new stream: outputs must reconnect anyway.
+      this.opts.logger.info({ channel: old.id }, 'mount, bitrate, renditions, HLS or RTMP changed; restarting channel');
       await this.remove(old);
     }
     const channel = this.opts.createChannel(loaded);
@@ -228,5 +228,6 @@ export class Station extends EventEmitter<StationEvents> {
 
 /** Whether an edit changes what is streamed where (then the channel restarts), not only what plays. */
 function newStream(a: Playlist, b: Playlist): boolean {
-  return a.mount !== b.mount || a.bitrate !== b.bitrate || a.hls !== b.hls || JSON.stringify(a.renditions) !== JSON.stringify(b.renditions);
+  const same = (k: 'renditions' | 'rtmp') => JSON.stringify(a[k]) === JSON.stringify(b[k]);
+  return a.mount !== b.mount || a.bitrate !== b.bitrate || a.hls !== b.hls || !same('renditions') || !same('rtmp');
 }
