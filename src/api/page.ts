@@ -267,6 +267,8 @@ function links(ch) {
   var list = [["M3U", base + ".m3u"], ["PLS", base + ".pls"], ["XSPF", base + ".xspf"]];
   if (ch.listen.builtin) list.push(["Direct", ch.listen.builtin]);
   ch.listen.icecast.forEach(function (u, i) { list.push(["Icecast" + (ch.listen.icecast.length > 1 ? " " + (i + 1) : ""), u]); });
+  (ch.renditions || []).forEach(function (r) { var u = r.listen.builtin || r.listen.icecast[0]; if (u) list.push([r.codec.toUpperCase() + " " + r.bitrate, u]); });
+  if (ch.listen.hls) list.push(["HLS", ch.listen.hls]);
   var sig = JSON.stringify(list);
   if (box.dataset.sig === sig) return;
   box.dataset.sig = sig;

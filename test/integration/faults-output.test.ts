@@ -186,7 +186,7 @@ describe('Icecast faults at the socket level', { timeout: 60_000 }, () => {
       Buffer.from(JSON.stringify({ name: 'Settle', mount: '/settle.mp3', tracks: [{ source: 'file', path: 'a.m4a' }] })),
     );
     // The outputs need only what a channel shows them: its playlist, its events, what is playing.
-    const channel = Object.assign(new EventEmitter(), { id: 'settle', playlist, nowPlaying: null }) as unknown as Channel;
+    const channel = Object.assign(new EventEmitter(), { id: 'settle', playlist, nowPlaying: null, renditions: [] }) as unknown as Channel;
     const station = Object.assign(new EventEmitter(), { channels: [channel] }) as unknown as Station;
     const target = (port: number) => ({ server: `127.0.0.1:${port}`, host: '127.0.0.1', port, user: 'source', password: 'pw' });
     const setOf = (ports: number[]) =>
