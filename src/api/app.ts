@@ -227,7 +227,8 @@ export function buildApp(deps: AppDeps): FastifyInstance & { feed: Feed; guard: 
       const of = file ? deps.station.byMount(file[1]!) : undefined;
       // The player page opened at one channel: /<channel id>.
       if (!of && deps.station.channel(mount.slice(1)) && channelParams.safeParse({ id: mount.slice(1) }).success) return page(reply);
-      if (!file || !of) throw new NotFoundError(`mount ${mount}`);
+      // Cut: a 5000-character path must not come back as a 5000-character error.
+      if (!file || !of) throw new NotFoundError(`mount ${mount.length > 120 ? `${mount.slice(0, 120)}…` : mount}`);
       const view = channelView(of, viewsOf(req));
       const { type, body } = listenFile(file[2]!, of.playlist.name, [...view.listen.icecast, ...(view.listen.builtin ? [view.listen.builtin] : [])]);
       return reply

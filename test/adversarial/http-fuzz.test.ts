@@ -173,6 +173,11 @@ function handMade(): [string, string | Buffer][] {
     ['a listener start for odd ids', `GET /api/channels/fuzz/listeners/%00%0A${'x'.repeat(300)} HTTP/1.1\r\n${H}\r\n`],
     ['listener figures', `GET /api/channels/fuzz/listeners HTTP/1.1\r\n${H}\r\n`],
     ['the page at a channel', `GET /fuzz HTTP/1.1\r\n${H}\r\n`],
+    ['HLS master', `GET /hls/fuzz/live.m3u8 HTTP/1.1\r\n${H}\r\n`],
+    ['HLS playlist through a traversal', `GET /hls/fuzz/..%2f..%2fetc/index.m3u8 HTTP/1.1\r\n${H}\r\n`],
+    ['HLS segment of 5000 characters', `GET /hls/fuzz/aac_64/${'a'.repeat(5000)}.aac HTTP/1.1\r\n${H}\r\n`],
+    ['HLS segment with a NUL and a huge number', `GET /hls/fuzz/aac_64/deadbeef-99999999999999999999%00.aac HTTP/1.1\r\n${H}\r\n`],
+    ['an Opus rendition asked for ICY', `GET /fuzz.opus HTTP/1.1\r\n${H}Icy-MetaData: 1\r\n\r\n`],
     ['a picture by a traversal', `GET /art/..%2f..%2f..%2fetc%2fpasswd HTTP/1.1\r\n${H}\r\n`],
     ['a picture of an odd size', `GET /art/0123456789abcdef01234567-9999999999.jpg HTTP/1.1\r\n${H}\r\n`],
     ['a picture with a 60-character name', `GET /art/${'f'.repeat(60)}.jpg HTTP/1.1\r\n${H}If-None-Match: ${'"x'.repeat(2000)}\r\n\r\n`],
@@ -218,6 +223,8 @@ function mutated(count: number, seed: number): [string, Buffer][] {
     `GET /api/station/fuzz/requests?searchPhrase=tone&page=1&per_page=2 HTTP/1.1\r\n${H}\r\n`,
     `POST /api/station/fuzz/request/0123456789abcdef01234567 HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
     `GET /fuzz.mp3.m3u HTTP/1.1\r\n${H}\r\n`,
+    `GET /hls/fuzz/aac_64/index.m3u8 HTTP/1.1\r\n${H}\r\n`,
+    `GET /fuzz.opus HTTP/1.1\r\n${H}\r\n`,
     `GET /art/0123456789abcdef01234567-96.jpg HTTP/1.1\r\n${H}If-None-Match: "0123456789abcdef01234567-96"\r\n\r\n`,
   ];
   const specials = ['\r', '\n', '\0', '%', ':', ' ', '/', '[', ']', '?', '#', '\u00ff', '"', '{', '\\'];
@@ -247,7 +254,18 @@ describe('adversarial: malformed requests at every route', { timeout: 240_000 },
     const dir = tempDir('fuzz');
     for (const [i, f] of [440, 550, 660].entries())
       await makeTone({ file: path.join(dir, `t${i}.m4a`), freq: f, seconds: 4, args: ['-c:a', 'aac'], title: `Tone ${i}` });
-    writePlaylist(dir, 'fuzz', { name: 'Fuzz', mount: '/fuzz.mp3', requests: true, tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })) });
+    writePlaylist(dir, 'fuzz', {
+      name: 'Fuzz',
+      mount: '/fuzz.mp3',
+      requests: true,
+      // Renditions and HLS: their routes are fuzzed too.
+      renditions: [
+        { codec: 'aac', bitrate: 64, mount: '/fuzz.aac' },
+        { codec: 'opus', bitrate: 48, mount: '/fuzz.opus' },
+      ],
+      hls: true,
+      tracks: [0, 1, 2].map((i) => ({ source: 'file', path: `t${i}.m4a` })),
+    });
     station = await startStationProcess({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('fuzz-cache'), CONTROL_TOKEN: TOKEN, MAX_CONNECTIONS_PER_ADDRESS: '0' });
     // The listener who must not notice any of it, from an address of its own.
     listener = await steadyListener(`${station.url}/fuzz.mp3`);
