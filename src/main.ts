@@ -10,7 +10,7 @@ import { buildMetrics } from './api/metrics.js';
 import { djsFileOf, loadEnv, type Env } from './config/env.js';
 import { AnalysisStore } from './decode/analysis-store.js';
 import { MediaCache } from './acquire/media-cache.js';
-import { resolveEncoder } from './encode/encoder-choice.js';
+import { resolveAacEncoder, resolveEncoder } from './encode/encoder-choice.js';
 import { decoderChoice, mainIsShippedBuild, proberChoice, resolveFfmpegPath } from './ffmpeg/binaries.js';
 import { AddressPolicy } from './config/address-policy.js';
 import { KvCache } from './kernel/kv-cache.js';
@@ -56,6 +56,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath, env.LAME_LIBRARY);
+  // Asked for by name: refused at start when it cannot be had (auto decides when a rendition first needs AAC).
+  if (env.AAC_ENCODER === 'lib') resolveAacEncoder('lib');
   logger.info(
     { ffmpeg: ffmpegPath, aacDecoder: decoderFor('aac', true), downloadsDecoder: decoderFor('aac', false), encoder },
     `encoding with ${encoder.tool}`,
@@ -122,7 +124,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
       const startRendition =
         (r: Rendition): StartEncoding =>
         (o) =>
-          startRenditionEncoding(r, { mp3: encoder, ffmpeg: ffmpegPath, log }, o);
+          startRenditionEncoding(r, { mp3: encoder, ffmpeg: ffmpegPath, aac: env.AAC_ENCODER, log }, o);
       return new Channel({
         id,
         playlist,

@@ -77,3 +77,20 @@ export class AdtsFrameSplitter {
     return frames;
   }
 }
+
+/** The 7-byte ADTS header (no CRC) for one raw AAC frame of `payloadBytes`. */
+export function adtsHeader(objectType: number, sampleRate: number, channels: number, payloadBytes: number): Buffer {
+  const rateIndex = ADTS_SAMPLE_RATES.indexOf(sampleRate as (typeof ADTS_SAMPLE_RATES)[number]);
+  if (rateIndex < 0) throw new Error(`ADTS has no sample rate ${sampleRate}`);
+  const length = payloadBytes + 7;
+  if (length > 0x1fff) throw new Error(`an ADTS frame holds at most ${0x1fff - 7} bytes, not ${payloadBytes}`);
+  const h = Buffer.alloc(7);
+  h[0] = 0xff;
+  h[1] = 0xf1; // MPEG-4, layer 0, no CRC
+  h[2] = ((objectType - 1) << 6) | (rateIndex << 2) | (channels >> 2);
+  h[3] = ((channels & 3) << 6) | (length >> 11);
+  h[4] = (length >> 3) & 0xff;
+  h[5] = ((length & 7) << 5) | 0x1f; // buffer fullness 0x7FF: variable rate
+  h[6] = 0xfc; // one raw data block
+  return h;
+}

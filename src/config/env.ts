@@ -154,6 +154,8 @@ export const envSchema = z.object({
   FFMPEG_DECODER_PATH: z.string().min(1).optional(),
   /** MP3 encoder: lib (libmp3lame loaded into the station: no encoder process), lame (LAME's own front end), ffmpeg (its libmp3lame), or auto: lib when libmp3lame loads, else lame when installed (or LAME_PATH is set), else ffmpeg. Same bytes every way; see docs/benchmarks.md for what each costs. Default auto. */
   MP3_ENCODER: z.enum(['auto', 'lib', 'lame', 'ffmpeg']).default('auto'),
+  /** AAC renditions' encoder, ffmpeg's native AAC-LC either way: lib (libavcodec loaded into the station: no process), ffmpeg (a child process per rendition), or auto: lib when libavcodec 59 loads, else ffmpeg. Default auto. */
+  AAC_ENCODER: z.enum(['auto', 'lib', 'ffmpeg']).default('auto'),
   /** libmp3lame for MP3_ENCODER=lib. Default libmp3lame.so.0 (the system's). */
   LAME_LIBRARY: z.string().min(1).optional(),
   /** lame binary. Default: lame on PATH. */

@@ -1,6 +1,7 @@
 import { EncoderNotFoundError } from '../kernel/errors.js';
 import type { EncoderSpec } from './encoder.js';
 import { executable, onPath } from '../ffmpeg/which.js';
+import { avcodecLibrary } from './avcodec-lib.js';
 import { lameLibrary } from './lame-lib.js';
 
 export type EncoderPreference = 'auto' | 'lib' | 'lame' | 'ffmpeg';
@@ -44,4 +45,28 @@ export function resolveEncoder(preference: EncoderPreference, lamePath: string |
   if (found) return { tool: 'lame', path: found, stdbuf };
   if (preference === 'lame') throw new EncoderNotFoundError('lame is not on PATH: install it (apt-get install lame), set LAME_PATH, or use MP3_ENCODER=ffmpeg');
   return { tool: 'ffmpeg', path: ffmpegPath };
+}
+
+export type AacPreference = 'auto' | 'lib' | 'ffmpeg';
+
+/**
+ * Which AAC encoder renditions use: ffmpeg's own, either in this process
+ * (libavcodec through koffi: `lib`) or as an ffmpeg child per rendition.
+ * `auto`: in process when libavcodec 59 loads, else the child. The same
+ * encoder both ways; in process it costs the encoding alone.
+ */
+export function resolveAacEncoder(preference: AacPreference): 'lib' | 'ffmpeg' {
+  if (preference === 'ffmpeg') return 'ffmpeg';
+  try {
+    avcodecLibrary();
+    return 'lib';
+  } catch (err) {
+    if (preference === 'lib') {
+      throw new EncoderNotFoundError(
+        `libavcodec cannot be used in process (${err instanceof Error ? err.message : String(err)}): apt-get install libavcodec59, or use AAC_ENCODER=ffmpeg`,
+        'AAC_ENCODER',
+      );
+    }
+    return 'ffmpeg';
+  }
 }

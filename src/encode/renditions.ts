@@ -4,6 +4,8 @@ import type { Rendition } from '../config/playlist.js';
 import type { TrackInfo } from '../acquire/track-info.js';
 import { EncoderError } from '../kernel/errors.js';
 import type { EncoderSpec } from './encoder.js';
+import { resolveAacEncoder, type AacPreference } from './encoder-choice.js';
+import { AacAdtsEncoding } from './aac-encoding.js';
 import { EncodingSession } from './encoding.js';
 import { OpusOggEncoding } from './opus-encoding.js';
 import { opusLibrary } from './opus-lib.js';
@@ -19,8 +21,10 @@ export const OPUS_COMPLEXITY = 5;
 export interface RenditionEncoders {
   /** The channel's MP3 encoder: MP3 renditions use the same. */
   mp3: EncoderSpec;
-  /** ffmpeg, for AAC (its native AAC-LC encoder, a child process). */
+  /** ffmpeg, for AAC when not in process (its native AAC-LC encoder, a child process). */
   ffmpeg: string;
+  /** Where AAC is encoded: in this process (libavcodec, loaded when a rendition first needs it) or by ffmpeg. */
+  aac: AacPreference;
   log: Logger;
 }
 
@@ -37,6 +41,13 @@ export function startRenditionEncoding(r: Rendition, with_: RenditionEncoders, o
       return new OpusOggEncoding({ bitrateKbps: r.bitrate, complexity: OPUS_COMPLEXITY, onFrame: o.onFrame, onFailed: o.onFailed });
     } catch (err) {
       return failedEncoding(new EncoderError('opus', `cannot start: ${err instanceof Error ? err.message : String(err)}`), o.onFailed);
+    }
+  }
+  if (r.codec === 'aac' && resolveAacEncoder(with_.aac) === 'lib') {
+    try {
+      return new AacAdtsEncoding({ bitrateKbps: r.bitrate, onFrame: o.onFrame, onFailed: o.onFailed });
+    } catch (err) {
+      return failedEncoding(new EncoderError('aac', `cannot start: ${err instanceof Error ? err.message : String(err)}`), o.onFailed);
     }
   }
   const spec: EncoderSpec = r.codec === 'aac' ? { tool: 'ffmpeg', path: with_.ffmpeg } : with_.mp3;

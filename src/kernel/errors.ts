@@ -165,8 +165,8 @@ export class EncoderError extends ScastError {
 }
 
 export class EncoderNotFoundError extends ScastError {
-  constructor(detail: string) {
-    super('SCAST_ENCODER_NOT_FOUND', `MP3_ENCODER: ${detail}`);
+  constructor(detail: string, variable = 'MP3_ENCODER') {
+    super('SCAST_ENCODER_NOT_FOUND', `${variable}: ${detail}`);
   }
 }
 

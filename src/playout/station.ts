@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadPlaylistFile, readPlaylistBytes, type LoadedPlaylist } from '../config/playlist-file.js';
@@ -31,6 +31,8 @@ export interface StationEvents {
 interface FileState {
   /** Hash of the bytes last looked at, applied or not. */
   hash: string;
+  /** The file's identity, size and times when last read: the poll reads a file again only when they change. */
+  stamp: string;
   channel: Channel | null;
   /** Last error reported for this file, to report each problem once. */
   error: string | null;
@@ -103,19 +105,22 @@ export class Station extends EventEmitter<StationEvents> {
     } catch (err) {
       this.opts.logger.warn({ err: reasonOf(err) }, 'cannot watch the playlist folder; polling only');
     }
-    this.stopPoll = this.timers.every(this.opts.pollMs ?? 2000, () => void this.rescan());
+    this.stopPoll = this.timers.every(this.opts.pollMs ?? 2000, () => void this.rescan(false));
   }
 
-  /** Look at every file again (also what POST /api/reload does). */
-  rescan(): Promise<void> {
+  /**
+   * Look at every file again: the poll (`force` false) reads only those
+   * whose inode, size or times changed; POST /api/reload reads every one.
+   */
+  rescan(force = true): Promise<void> {
     return this.serial(async () => {
       const names = await readdir(this.opts.dir).catch((err: unknown) => {
         this.opts.logger.error({ dir: this.opts.dir, err: reasonOf(err) }, 'cannot read the playlist folder');
         return [] as string[];
       });
       const present = new Set(names.filter((n) => n.endsWith('.json')).map((n) => path.join(this.opts.dir, n)));
-      for (const file of [...this.files.keys()]) if (!present.has(file)) await this.apply(file);
-      for (const file of [...present].sort()) await this.apply(file);
+      for (const file of [...this.files.keys()]) if (!present.has(file)) await this.apply(file, force);
+      for (const file of [...present].sort()) await this.apply(file, force);
     });
   }
 
@@ -140,7 +145,7 @@ export class Station extends EventEmitter<StationEvents> {
       file,
       this.timers.after(150, () => {
         this.debounce.delete(file);
-        void this.serial(() => this.apply(file));
+        void this.serial(() => this.apply(file, true));
       }),
     );
   }
@@ -152,7 +157,7 @@ export class Station extends EventEmitter<StationEvents> {
     return this.running;
   }
 
-  private async apply(file: string): Promise<void> {
+  private async apply(file: string, force: boolean): Promise<void> {
     const state = this.files.get(file);
     const gone = await lstat(file).then(
       () => false,
@@ -166,8 +171,15 @@ export class Station extends EventEmitter<StationEvents> {
       this.files.delete(file);
       return;
     }
-    const current: FileState = state ?? { hash: '', channel: null, error: null };
+    const current: FileState = state ?? { hash: '', stamp: '', channel: null, error: null };
     this.files.set(file, current);
+    // Through links: the target's, which is what is read.
+    const stamp = await stat(file, { bigint: true }).then(
+      (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+      () => '',
+    );
+    if (!force && stamp !== '' && stamp === current.stamp) return;
+    current.stamp = stamp;
     try {
       // A FIFO, a device, a link out of the folder or a huge file is refused here, unread.
       const bytes = await readPlaylistBytes(file, this.opts.dir);

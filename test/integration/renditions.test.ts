@@ -12,7 +12,13 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { OGG_BOS, OGG_EOS, parseOggPages, readOpusTags } from '../../src/audio/ogg.js';
+import { parseAdtsHeader } from '../../src/audio/adts.js';
+import type { PacedFrame } from '../../src/audio/mp3.js';
+import type { TrackInfo } from '../../src/acquire/track-info.js';
+import { AacAdtsEncoding } from '../../src/encode/aac-encoding.js';
+import { EncodingSession } from '../../src/encode/encoding.js';
 import { OpusOggEncoding } from '../../src/encode/opus-encoding.js';
+import { pino } from 'pino';
 import { startIcecast } from '../helpers/icecast.js';
 import { listen, type Listener } from '../helpers/listener.js';
 import { decodeAudio, frequencyTrack, makeTone, silentRuns, steadyToneWindows } from '../helpers/media.js';
@@ -151,23 +157,28 @@ describe('renditions: MP3, AAC and Opus from one mix', { timeout: 180_000 }, () 
   });
 });
 
+/** 3 s of a 440 Hz tone as 100 ms writes of s16le stereo, the second song marked 1.5 s + 100 samples in. */
+function feedTone(enc: { write(pcm: Buffer): void; markSongStart(info: TrackInfo, delay?: number): void }): number {
+  let t = 0;
+  for (let w = 0; w < 30; w++) {
+    const pcm = Buffer.alloc(4410 * 4);
+    for (let i = 0; i < 4410; i++, t++) {
+      const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / 44100));
+      pcm.writeInt16LE(v, i * 4);
+      pcm.writeInt16LE(v, i * 4 + 2);
+    }
+    if (w === 15) enc.markSongStart({ key: 'b', source: 'file', title: 'Zwei', artist: 'B' }, 100);
+    enc.write(pcm);
+  }
+  return t;
+}
+
 describe('Opus in Ogg, in process', () => {
   test('a new chained stream where a song starts, its title in OpusTags; the old one ends on its last real sample; no gap', async () => {
     const chunks: Buffer[] = [];
     const enc = new OpusOggEncoding({ bitrateKbps: 64, complexity: 5, onFrame: (f) => chunks.push(f.data), onFailed: (err) => assert.fail(err) });
-    // 3 s of a 440 Hz tone in 100 ms writes, the second song marked 1.5 s + 100 samples in.
     const mark = 66_150 + 100;
-    let t = 0;
-    for (let w = 0; w < 30; w++) {
-      const pcm = Buffer.alloc(4410 * 4);
-      for (let i = 0; i < 4410; i++, t++) {
-        const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / 44100));
-        pcm.writeInt16LE(v, i * 4);
-        pcm.writeInt16LE(v, i * 4 + 2);
-      }
-      if (w === 15) enc.markSongStart({ key: 'b', source: 'file', title: 'Zwei', artist: 'B' }, 100);
-      enc.write(pcm);
-    }
+    const t = feedTone(enc);
     await enc.close();
     const stream = Buffer.concat(chunks);
     const pages = parseOggPages(stream);
@@ -198,5 +209,44 @@ describe('Opus in Ogg, in process', () => {
     const pcm = await decodeAudio(stream, 'ogg');
     assert.ok(Math.abs(pcm.length - t) <= 2, `${pcm.length} samples decoded for ${t} written`);
     assert.deepEqual(silentRuns(pcm, 44100, 3), [], 'no silence at the seam');
+  });
+});
+
+describe('AAC in process', () => {
+  test('the same ADTS bytes as the ffmpeg process, the same frame marked for the next song', async () => {
+    const inProcess: PacedFrame<TrackInfo>[] = [];
+    const lib = new AacAdtsEncoding({ bitrateKbps: 64, onFrame: (f) => inProcess.push(f), onFailed: (err) => assert.fail(err) });
+    const written = feedTone(lib);
+    await lib.close();
+    const child: PacedFrame<TrackInfo>[] = [];
+    const ended = new Promise<void>((resolve) => {
+      const session = new EncodingSession(
+        { tool: 'ffmpeg', path: 'ffmpeg' },
+        64,
+        pino({ level: 'silent' }),
+        { outputBlockMs: 0, codec: 'aac' },
+        (f) => child.push(f),
+        (err) => assert.fail(err),
+      );
+      feedTone(session);
+      void session.close().then(resolve);
+    });
+    await ended;
+    const ours = Buffer.concat(inProcess.map((f) => f.data));
+    const theirs = Buffer.concat(child.map((f) => f.data));
+    assert.ok(ours.length > 20_000, `${ours.length} bytes for 3 s at 64 kbit/s`);
+    assert.ok(ours.equals(theirs), `in process ${ours.length} bytes, ffmpeg ${theirs.length}: not the same stream`);
+    // Every frame a whole ADTS frame of 1024 samples, AAC-LC stereo 44.1 kHz.
+    for (const f of inProcess) {
+      const h = parseAdtsHeader(f.data)!;
+      assert.deepEqual([h.objectType, h.sampleRate, h.channels, h.frameLength, f.samples], [2, 44100, 2, f.data.length, 1024]);
+    }
+    const marked = (frames: PacedFrame<TrackInfo>[]) => frames.findIndex((f) => f.marker?.title === 'Zwei');
+    // The song starts at sample 66 250; with 1024 of priming it is in frame 65 (samples 66 560 to 67 583 out).
+    assert.equal(marked(inProcess), Math.floor((66_150 + 100 + 1024) / 1024));
+    assert.equal(marked(inProcess), marked(child));
+    const pcm = await decodeAudio(ours, 'aac');
+    assert.ok(Math.abs(pcm.length - (written + 1024)) <= 1024, `${pcm.length} samples decoded for ${written} written (+ priming)`);
+    assert.ok(steadyToneWindows(frequencyTrack(pcm), 440) > 100, 'the tone comes back');
   });
 });
