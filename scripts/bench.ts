@@ -4,7 +4,14 @@
  * sCast's scale (1/10/20 channels) and the built-in output against Icecast
  * with 500 listeners. Writes Markdown, JSON and an SVG plot under results/.
  *
- *   npm run bench -- --seconds 70 --runs 3 [--settle 10] [--skip-scale]
+ *   npm run bench -- --seconds 70 --runs 3 [--settle 10] [--skip-scale] [--songs tones|music]
+ *
+ * `--songs tones` (default): five 15 s steady tones, so seams, silences and
+ * title offsets can be measured to the millisecond (and per-song costs weigh
+ * 14x what they do in real life). `--songs music`: five music-like songs of
+ * 3.5 minutes (pink noise under a two-note chord with tremolo: broadband,
+ * as costly to encode as music), for the steady-state CPU and memory a real
+ * playlist gives; seams are not measured on them.
  *
  * Machines are noisy: the tools are measured in turn, --runs times, and the
  * table gives medians (CPU also its range), with ratios from the medians.
@@ -29,8 +36,11 @@ const { values } = parseArgs({
     'skip-scale': { type: 'boolean', default: false },
     /** Only the tools whose names contain one of these (comma-separated), e.g. `--only sCast,ffmpeg`. */
     only: { type: 'string' },
+    songs: { type: 'string', default: 'tones' },
   },
 });
+if (values.songs !== 'tones' && values.songs !== 'music') throw new Error(`--songs: tones or music, not ${values.songs}`);
+const music = values.songs === 'music';
 const seconds = Number(values.seconds);
 /** Seconds after a mount goes live before its CPU is counted: start-up work (sCast loads its HTTP side after the handshake, Liquidsoap compiles its script) is in "CPU from spawn", not in the steady state. */
 const settle = Number(values.settle);
@@ -51,17 +61,19 @@ const songs = [300, 400, 500, 600, 700].map((freq, i) => ({
   file: path.join(media, `song${i + 1}.m4a`),
   mono: i === 4,
 }));
-for (const s of songs) {
-  await makeTone({
-    file: s.file,
-    freq: s.freq,
-    seconds: 15,
-    sampleRate: s.mono ? 48000 : 44100,
-    channels: s.mono ? 1 : 2,
-    title: s.title,
-    artist: s.artist,
-    args: ['-c:a', 'aac', '-b:a', '128k'],
-  });
+for (const [i, s] of songs.entries()) {
+  if (music) await makeMusicLike(s.file, i, s.mono ? 48000 : 44100, s.mono ? 1 : 2, s.title, s.artist);
+  else
+    await makeTone({
+      file: s.file,
+      freq: s.freq,
+      seconds: 15,
+      sampleRate: s.mono ? 48000 : 44100,
+      channels: s.mono ? 1 : 2,
+      title: s.title,
+      artist: s.artist,
+      args: ['-c:a', 'aac', '-b:a', '128k'],
+    });
   // ezstream sends files as they are: pre-transcode each to MP3 128k.
   execFileSync('ffmpeg', [
     '-hide_banner',
@@ -88,6 +100,20 @@ for (const s of songs) {
   ]);
 }
 const freqs = songs.map((s) => s.freq);
+
+/** 3.5 minutes of pink noise under a two-note chord with a 2 Hz tremolo, as AAC 192k: broadband like music, different per song. */
+function makeMusicLike(file: string, i: number, rate: number, channels: number, title: string, artist: string): void {
+  const seconds = 210;
+  execFileSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.15:duration=${seconds}:seed=${i + 1}:sample_rate=${rate}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=${220 + 30 * i}:duration=${seconds}:sample_rate=${rate}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=${330 + 45 * i}:duration=${seconds}:sample_rate=${rate}`],
+    ...['-filter_complex', '[1][2]amix=inputs=2,tremolo=f=2:d=0.6[c];[0][c]amix=inputs=2'],
+    ...['-ac', String(channels), '-ar', String(rate), '-metadata', `title=${title}`, '-metadata', `artist=${artist}`],
+    ...['-c:a', 'aac', '-b:a', '192k', file],
+  ]);
+}
 const ice = await startIcecast({ env: { ICECAST_MAX_SOURCES: '64', ICECAST_MAX_CLIENTS: '1200' } });
 const pw = ice.sourcePassword;
 
@@ -142,7 +168,8 @@ function liquidsoap(name: string, mount: string, process: string[]): Tool {
           `s = playlist(mode="normal", reload_mode="never", "${path.join(dir, 'list.m3u')}")`,
           ...process,
           's = mksafe(s)',
-          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="${mount}", name="Liquidsoap", s)`,
+          // LAME quality 3, as sCast and ffmpeg use (Liquidsoap's default is 2, ~1 % dearer on music).
+          `output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true, internal_quality=3), host="127.0.0.1", port=${ice.port}, password="${pw}", mount="${mount}", name="Liquidsoap", s)`,
         ].join('\n'),
       );
       return spawn('liquidsoap', [path.join(dir, 'radio.liq')], { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -345,11 +372,11 @@ async function measure(tool: Tool): Promise<Row> {
 }
 
 // Warm the analyses: one station over the playlist until every song is measured; the CPU it took is the analysis cost.
+// A channel per song, so each is analysed as its channel starts, 3.5-minute songs included.
 const warmDir = tempDir('bench-warm');
-writeFileSync(
-  path.join(warmDir, 'warm.json'),
-  JSON.stringify({ name: 'Warm', mount: '/warm.mp3', tracks: songs.map((s) => ({ source: 'file', path: s.file })) }),
-);
+for (const [i, s] of songs.entries()) {
+  writeFileSync(path.join(warmDir, `warm${i}.json`), JSON.stringify({ name: `Warm ${i}`, mount: `/warm${i}.mp3`, tracks: [{ source: 'file', path: s.file }] }));
+}
 const warm = startScast(warmDir);
 await until(
   'every song analysed',
@@ -476,7 +503,7 @@ const md: string[] = [];
 md.push(
   `# sCast benchmark, ${new Date().toISOString()}`,
   '',
-  `${seconds} s per tool and run (CPU counted from ${settle} s after the mount is live; start-up is in "CPU from spawn"), ${runs} run(s), medians; one Icecast 2.4.4 on loopback, five 15 s tones (four AAC 44.1 kHz stereo, one AAC 48 kHz mono), MP3 128 kbit/s, a listener recording each mount with ICY metadata.`,
+  `${seconds} s per tool and run (CPU counted from ${settle} s after the mount is live; start-up is in "CPU from spawn"), ${runs} run(s), medians; one Icecast 2.4.4 on loopback, ${music ? 'five music-like songs of 3.5 minutes' : 'five 15 s tones'} (four AAC 44.1 kHz stereo, one AAC 48 kHz mono), MP3 128 kbit/s, a listener recording each mount with ICY metadata.`,
   '',
 );
 md.push('| | ' + rows.map((r) => r.tool).join(' | ') + ' |', '|---|' + rows.map(() => '---').join('|') + '|');
@@ -487,9 +514,11 @@ line(`CPU while recording, ${seconds} s (s, % of a core [range])`, (r) => `${r.c
 line('CPU from spawn, start-up included (% of a core)', (r) => `${r.cpuPercentWithStart} %`);
 line('peak RSS (MB, process tree)', (r) => String(r.peakRssMB));
 line('peak PSS (MB, process tree)', (r) => String(r.peakPssMB));
-line('silence at seams (ms, all runs)', (r) => (r.seamSilencesMs.length ? `${r.seamSilencesMs.length} seams, ${span(r.seamSilencesMs)}` : 'no seam heard'));
+line('silence at seams (ms, all runs)', (r) =>
+  music ? 'not measured on music' : r.seamSilencesMs.length ? `${r.seamSilencesMs.length} seams, ${span(r.seamSilencesMs)}` : 'no seam heard',
+);
 line('audio received vs wall clock (%)', (r) => String(r.receivedPercent));
-line('title change vs audible seam (s, all runs)', (r) => (r.titleOffsetsS.length ? span(r.titleOffsetsS) : 'no titles'));
+line('title change vs audible seam (s, all runs)', (r) => (music ? 'not measured on music' : r.titleOffsetsS.length ? span(r.titleOffsetsS) : 'no titles'));
 line('back on air after Icecast restart (s)', (r) => String(r.backOnAirSeconds ?? 'not within 40 s'));
 const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
 // Ratios to sCast on its defaults and to the produced station, when those were measured (see --only).
@@ -511,7 +540,7 @@ md.push(
 );
 md.push(
   '',
-  `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * 15)) * 60).toFixed(2)} s per minute of audio), not counted above.`,
+  `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * (music ? 210 : 15))) * 60).toFixed(2)} s per minute of audio), not counted above.`,
 );
 if (scale.length) {
   md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
@@ -526,7 +555,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(path.join(results, `bench-${stamp}.md`), md.join('\n') + '\n');
 writeFileSync(
   path.join(results, `bench-${stamp}.json`),
-  JSON.stringify({ seconds, runs, tools: rows, everyRun: all, scale, crowd: { builtin, icecast } }, null, 2),
+  JSON.stringify({ seconds, runs, songs: values.songs, tools: rows, everyRun: all, scale, crowd: { builtin, icecast } }, null, 2),
 );
 if (scale.length) writeFileSync(path.join(results, `bench-${stamp}.svg`), plot(scale));
 console.log(md.join('\n'));
