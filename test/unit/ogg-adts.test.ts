@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AdtsFrameSplitter, parseAdtsHeader } from '../../src/audio/adts.js';
+import { AdtsFrameSplitter, adtsHeader, parseAdtsHeader } from '../../src/audio/adts.js';
 import { OGG_BOS, OGG_EOS, oggCrc, oggPage, opusHead, opusTags, parseOggPages, readOpusTags, segmentsOf } from '../../src/audio/ogg.js';
 
 /** An ADTS header for AAC-LC, 44.1 kHz stereo, one raw block, `length` bytes in all, then filler. */
@@ -71,6 +71,19 @@ describe('ADTS frames', () => {
   test('a header gives the frame length, rate, channels and samples', () => {
     assert.deepEqual(parseAdtsHeader(adtsFrame(200, 0)), { objectType: 2, sampleRate: 44100, channels: 2, frameLength: 200, samples: 1024 });
     assert.equal(parseAdtsHeader(Buffer.from([0xff, 0xfb, 0x90, 0x64, 0, 0, 0])), null, 'an MP3 header is not ADTS');
+  });
+
+  test('a written header reads back as written; what ADTS cannot say is refused', () => {
+    for (const [rate, channels, payload] of [
+      [44100, 2, 0],
+      [48000, 1, 371],
+      [8000, 2, 0x1fff - 7],
+    ] as const) {
+      const h = adtsHeader(2, rate, channels, payload);
+      assert.deepEqual(parseAdtsHeader(h), { objectType: 2, sampleRate: rate, channels, frameLength: payload + 7, samples: 1024 });
+    }
+    assert.throws(() => adtsHeader(2, 44000, 2, 10), /no sample rate 44000/);
+    assert.throws(() => adtsHeader(2, 44100, 2, 0x1fff - 6), /at most 8184 bytes/);
   });
 
   test('the splitter gives the same frames however the bytes are cut, skipping garbage', () => {
