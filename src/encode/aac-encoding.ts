@@ -3,7 +3,7 @@ import type { PacedFrame } from '../audio/mp3.js';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import type { TrackInfo } from '../acquire/track-info.js';
 import { EncoderError } from '../kernel/errors.js';
-import { avcodecLibrary, type AacEncoder } from './avcodec-lib.js';
+import { aacCoderFor, avcodecLibrary, type AacEncoder } from './avcodec-lib.js';
 
 /** MPEG-4 audio object type 2: AAC-LC, what ffmpeg's native encoder makes. */
 const AAC_LC = 2;
@@ -34,7 +34,12 @@ export class AacAdtsEncoding {
   private status: 'running' | 'closed' | 'failed' = 'running';
 
   constructor(private readonly opts: AacEncodingOptions) {
-    this.encoder = avcodecLibrary().aacEncoder({ sampleRate: SAMPLE_RATE, channels: CHANNELS, bitrateKbps: opts.bitrateKbps });
+    this.encoder = avcodecLibrary().aacEncoder({
+      sampleRate: SAMPLE_RATE,
+      channels: CHANNELS,
+      bitrateKbps: opts.bitrateKbps,
+      coder: aacCoderFor(opts.bitrateKbps),
+    });
     this.planes = Array.from({ length: CHANNELS }, () => new Float32Array(this.encoder.frameSize));
   }
 

@@ -7,6 +7,7 @@ import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 import { EncoderError } from '../kernel/errors.js';
 import { CHILD_SPAWN } from '../ffmpeg/child-env.js';
 import { ffmpegCommand } from '../ffmpeg/command.js';
+import { aacCoderFor } from './avcodec-lib.js';
 import { lameInProcess } from './lame-lib.js';
 
 /**
@@ -205,7 +206,14 @@ function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger, codec:
     .format(codec === 'aac' ? 'adts' : 'mp3')
     // No Xing/ID3 header: the stream is endless and must be frames only.
     // Flush every packet so audio is never held back in ffmpeg's buffer.
-    .outputOptions([...(codec === 'mp3' ? ['-write_xing', '0', '-id3v2_version', '0'] : []), '-flush_packets', '1', '-hide_banner', '-loglevel', 'error']);
+    .outputOptions([
+      ...(codec === 'mp3' ? ['-write_xing', '0', '-id3v2_version', '0'] : ['-aac_coder', aacCoderFor(bitrateKbps)]),
+      '-flush_packets',
+      '1',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+    ]);
   const exited = new Promise<string | null>((resolve) => {
     command.on('start', (line: string) => logger.debug({ command: line }, 'encoder started'));
     command.on('end', () => resolve(null));
