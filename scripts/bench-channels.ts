@@ -76,7 +76,8 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
         (r) => r.ok,
         () => false,
       )) || undefined,
-    20_000,
+    // Channels start one after another before the HTTP side opens: more of them, longer.
+    20_000 + 1000 * n,
   );
   const listener = await listen(`${base}/c0.mp3`, { icy: false });
   await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
