@@ -62,7 +62,7 @@ const songs = [300, 400, 500, 600, 700].map((freq, i) => ({
   mono: i === 4,
 }));
 for (const [i, s] of songs.entries()) {
-  if (music) await makeMusicLike(s.file, i, s.mono ? 48000 : 44100, s.mono ? 1 : 2, s.title, s.artist);
+  if (music) makeMusicLike(s.file, i, s.mono ? 48000 : 44100, s.mono ? 1 : 2, s.title, s.artist);
   else
     await makeTone({
       file: s.file,
