@@ -102,7 +102,7 @@ describe('HLS segmenter', () => {
       seg.live.segments.map((s) => s.sequence),
       [2, 3],
     );
-    for (const s of segs) assert.ok(s.duration >= 1 && s.duration < 1.12, `${s.duration}`);
+    for (const s of segs) assert.ok(s.duration >= 1 && s.duration < 1 + 1024 / 44100, `${s.duration}: ends on the first frame past 1 s`);
     // The first segment opens with a timestamp of 0; the second with its own first sample's time.
     assert.equal(readId3(segs[0]!.data)?.frames.PRIV, 0);
     assert.ok(Math.abs((readId3(segs[1]!.data)!.frames.PRIV as number) - segs[0]!.duration) < 1e-4);
@@ -113,5 +113,22 @@ describe('HLS segmenter', () => {
     assert.deepEqual(readId3(second.subarray(at))?.frames, { TIT2: 'B', TPE1: 'Art' });
     seg.close();
     assert.equal(source.listenerCount('audio'), 0);
+  });
+  test('a segment ends mid-chunk, on the first frame past the target, and the rest of the chunk opens the next (250 ms chunks)', () => {
+    const source = Object.assign(new EventEmitter(), { id: 'c', nowPlaying: null as NowPlaying | null }) as AudioSource & { nowPlaying: NowPlaying | null };
+    const segs: { duration: number; data: Buffer }[] = [];
+    const seg = new HlsSegmenter(source, { targetSeconds: 1, keep: 10, window: 10, onSegment: (s) => segs.push(s) });
+    for (let i = 0; i < 20; i++) source.emit('audio', adtsFrames(11), (i * 11 * 1024) / 44100);
+    // 220 frames: 44 frames (1.0216 s) a segment, five of them, nothing left open.
+    assert.deepEqual(
+      segs.map((s) => Math.round((s.duration * 44100) / 1024)),
+      [44, 44, 44, 44, 44],
+    );
+    let before = 0;
+    for (const s of segs) {
+      assert.ok(Math.abs((readId3(s.data)!.frames.PRIV as number) - before) < 1e-4, "each opens with its own first sample's time");
+      before += s.duration;
+    }
+    seg.close();
   });
 });

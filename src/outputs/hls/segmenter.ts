@@ -71,23 +71,36 @@ export class HlsSegmenter {
     this.source.off('track', this.onTrack);
   }
 
+  /** A tick's audio: whole ADTS frames. A segment ends on the first frame boundary past its target, mid-chunk if need be. */
   private push(data: Buffer, pos: number): void {
+    const rate = sampleRateOf(data);
+    const target = Math.ceil(this.opts.targetSeconds * rate);
+    let rest = data;
+    while (rest.length > 0) {
+      this.open(pos, rate);
+      const { bytes, samples } = adtsPrefix(rest, target - this.samples);
+      this.parts.push(rest.subarray(0, bytes));
+      this.samples += samples;
+      rest = rest.subarray(bytes);
+      if (this.samples >= target) this.cut(rate);
+    }
+  }
+
+  /** Open a segment if none is open, else tag a title that came with this audio. */
+  private open(pos: number, rate: number): void {
     if (this.parts.length === 0) {
       // The segment's first sample's time, and the title on air, so a player joining here has both. Time is
       // counted in samples from the first audio: the clock may skip a moment it waited for a late
       // encoder, but the frames themselves follow on without a gap, and so must their timestamps.
       this.firstPos ??= pos;
       const np = this.pendingTitle ?? this.source.nowPlaying;
-      this.parts.push(id3Tag({ timestampSeconds: this.firstPos + this.samplesBefore / sampleRateOf(data), ...this.titleFields(np) }));
+      this.parts.push(id3Tag({ timestampSeconds: this.firstPos + this.samplesBefore / rate, ...this.titleFields(np) }));
       this.pendingTitle = null;
       this.startedAt = new Date().toISOString();
     } else if (this.pendingTitle) {
       this.parts.push(id3Tag(this.titleFields(this.pendingTitle)));
       this.pendingTitle = null;
     }
-    this.parts.push(data);
-    this.samples += adtsSamples(data);
-    if (this.samples / sampleRateOf(data) >= this.opts.targetSeconds) this.cut(sampleRateOf(data));
   }
 
   private titleFields(np: NowPlaying | null): { title?: string; artist?: string; url?: string } {
@@ -114,16 +127,20 @@ export class HlsSegmenter {
   }
 }
 
-/** Samples in a run of whole ADTS frames. */
-function adtsSamples(data: Buffer): number {
+/**
+ * The shortest run of whole ADTS frames at the start of `data` holding at
+ * least `want` samples (all of it if it holds fewer, or if a header does not parse).
+ */
+function adtsPrefix(data: Buffer, want: number): { bytes: number; samples: number } {
   let samples = 0;
-  for (let at = 0; at + 7 <= data.length;) {
+  let at = 0;
+  while (at + 7 <= data.length && samples < want) {
     const h = parseAdtsHeader(data, at);
-    if (!h) break;
+    if (!h) return { bytes: data.length, samples };
     samples += h.samples;
     at += h.frameLength;
   }
-  return samples;
+  return { bytes: samples < want ? data.length : Math.min(at, data.length), samples };
 }
 
 function sampleRateOf(data: Buffer): number {
