@@ -189,8 +189,8 @@ export const envSchema = z.object({
     .transform((u) => u?.replace(/\/$/, '')),
   /** nothing audible on a channel for this long is dead air: a warn line naming the song, `/health` degraded, `scast_dead_air_seconds`, a feed `status` event */
   DEAD_AIR_SECONDS: intInRange(1, 86_400).default(30),
-  /** How far audio may be sent ahead of real time, in ms. Default 250. */
-  PACING_LEAD_MS: intInRange(0, 2000).default(250),
+  /** How far audio may be sent ahead of real time, in ms. It must cover two of the channel's ticks: with 500, a channel playing songs ticks every 250 ms, and every 100 ms while a DJ is coming or on air; below 500 the ticks shorten (more CPU). Default 500. */
+  PACING_LEAD_MS: intInRange(0, 2000).default(500),
   /** DJ accounts (`npm run dj`): who may broadcast live into which channels. Default: djs.json beside the playlists folder. */
   DJS_FILE: z.string().min(1).optional(),
   /** a second port that takes live sources only (anything else gets 405), for operators who firewall DJs apart */

@@ -23,8 +23,9 @@ export class PcmDecoder {
   bytesRead = 0;
   status: DecoderStatus = { state: 'decoding' };
 
-  // Small: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
-  private readonly out = new PassThrough({ highWaterMark: 32 * 1024 });
+  // What a tick can take without waiting for the event loop: more than a calm tick's 250 ms (48 KB) of PCM.
+  // Not much more: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
+  private readonly out = new PassThrough({ highWaterMark: 64 * 1024 });
   private readonly command: ffmpeg.FfmpegCommand;
   private chunks: Buffer[] = [];
   private buffered = 0;

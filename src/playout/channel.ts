@@ -11,7 +11,7 @@ import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from '
 import { DeadAirWatch } from './dead-air.js';
 import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
 import { EncoderKeeper } from './encoder-keeper.js';
-import { Pacer, tickMsFor } from './pacer.js';
+import { Pacer, ticksFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { Crossfade, SKIP_FADE_SECONDS } from './operators/crossfade.js';
 import { Normalize } from './operators/normalize.js';
@@ -84,9 +84,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   readonly renditions: readonly Rendition[];
   private readonly timers: Timers;
   private stopTimer: (() => void) | null = null;
+  /** The period the clock runs at now (see retime). */
+  private tickPeriod: number | null = null;
   private readonly now: () => number;
-  /** How often the channel feeds its encoder and releases frames. */
-  private readonly tickMs: number;
+  /** How often the channel feeds its encoder and releases frames: short while a DJ is near, longer otherwise (see ticksFor). */
+  private readonly ticks: { live: number; calm: number };
   /** Reused mix buffer: a tick allocates nothing for mixing. */
   private readonly scratch = new Float32Array((FEED_HIGH / BYTES_PER_PCM_FRAME) * 2);
   /** Since when the mix has held no song (watchIdle). */
@@ -127,10 +129,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       },
       onMarker: (info) => this.announce(info),
     });
-    this.tickMs = tickMsFor(opts.leadMs);
+    this.ticks = ticksFor(opts.leadMs);
     this.encoder = new EncoderKeeper({
       start: opts.startEncoding,
-      outputBlockMs: this.tickMs,
+      outputBlockMs: this.ticks.live,
       log: this.log,
       now: this.now,
       timers: this.timers,
@@ -150,7 +152,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
           spec,
           start: opts.startRendition!(spec),
           leadMs: opts.leadMs,
-          outputBlockMs: this.tickMs,
+          outputBlockMs: this.ticks.live,
           log: this.log,
           now: this.now,
           timers: this.timers,
@@ -169,8 +171,21 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.pacer.start();
     for (const r of this.renditions) r.start();
     this.deadAir.heard();
-    this.stopTimer = this.timers.every(this.tickMs, () => this.tick());
+    this.retime();
     this.tick();
+  }
+
+  /**
+   * Run the clock at the period the channel needs now: live ticks while a
+   * DJ is coming or on air, calm ones otherwise. Called after every tick and
+   * whenever a DJ arrives, so a takeover never waits out a calm tick.
+   */
+  private retime(): void {
+    const want = this.live.song !== null || this.djsComing > 0 ? this.ticks.live : this.ticks.calm;
+    if (want === this.tickPeriod) return;
+    this.stopTimer?.();
+    this.stopTimer = this.timers.every(want, () => this.tick());
+    this.tickPeriod = want;
   }
 
   /** Seconds of audio sent minus seconds elapsed since start. */
@@ -259,6 +274,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
    */
   djComing(coming: boolean): void {
     this.djsComing = Math.max(0, this.djsComing + (coming ? 1 : -1));
+    if (this.status === 'on-air') this.retime();
   }
 
   /** The live show's title changed (the DJ's client sent one): shown where the change reaches the stream. Returns false if no show is on. */
@@ -342,6 +358,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (this.status === 'closing' || this.status === 'closed') return;
     this.setStatus('closing');
     this.stopTimer?.();
+    this.tickPeriod = null;
     this.mixer.stop();
     this.liveShows.close();
     this.source.close();
@@ -353,6 +370,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   destroy(): void {
     if (this.status === 'closed') return;
     this.stopTimer?.();
+    this.tickPeriod = null;
     this.mixer.stop();
     this.liveShows.close();
     this.source.close();
@@ -375,6 +393,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.feed();
     this.watchDeadAir();
     this.watchIdle();
+    this.retime();
   }
 
   /**

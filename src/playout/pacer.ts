@@ -10,13 +10,21 @@
 import type { PacedFrame } from '../audio/mp3.js';
 
 /**
- * How often a channel ticks (feeds its encoder, releases frames): a longer
- * tick means fewer wake-ups (node 1.7 -> 1.3 % of a core for one channel
- * going from 50 to 100 ms), and the lead (PACING_LEAD_MS) must cover two of
- * them, so a small lead gets a shorter tick.
+ * How often a channel ticks (feeds its encoder, releases frames). Each tick
+ * is a wake-up and a pass through the graph, the encoders and the outputs,
+ * so fewer are cheaper: one channel, 15 s tones, no Icecast, 2.21 % of a
+ * core with 100 ms ticks against 1.88 % with 250 ms ones (docs/benchmarks.md).
+ *
+ * - `live`: while a DJ is coming or on air. What is queued plays before the
+ *   takeover can, and a DJ's audio cannot be read ahead, so ticks stay short.
+ * - `calm`: the rest of the time (songs only): as long as the lead allows.
+ *
+ * The lead (PACING_LEAD_MS) must cover two ticks, so a small lead gets
+ * shorter ticks; calm ones are never shorter than live ones.
  */
-export function tickMsFor(leadMs: number): number {
-  return Math.min(100, Math.max(20, Math.floor(leadMs / 2)));
+export function ticksFor(leadMs: number): { live: number; calm: number } {
+  const live = Math.min(100, Math.max(20, Math.floor(leadMs / 2)));
+  return { live, calm: Math.min(250, Math.max(live, Math.floor(leadMs / 2))) };
 }
 
 export interface PacerOptions<M> {

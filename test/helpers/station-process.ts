@@ -139,7 +139,7 @@ export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] 
   return {
     /**
      * Milliseconds of audio the listener is short of real time since the watch
-     * began. The pacer may send up to PACING_LEAD_MS (250) ahead, so anything
+     * began. The pacer may send up to PACING_LEAD_MS (500 by default) ahead, so anything
      * within that is full rate, however short the window.
      */
     deficitMs(): number {

@@ -219,7 +219,9 @@ describe('crossfades, measured at a listener', { timeout: 240_000 }, () => {
         // ICY titles ride between blocks of `icy-metaint` audio bytes: the first block boundary after the middle.
         const metaint = Number(listener.headers['icy-metaint']) / 16000;
         assert.ok(titleOffset >= -0.25 && titleOffset <= metaint + 0.25, `${out}->${inc} ICY title ${titleOffset} s from mid-overlap (blocks of ${metaint} s)`);
-        assert.ok(Math.abs(msgOffset) <= 250, `${out}->${inc} feed message ${msgOffset} ms from mid-overlap`);
+        // The message goes out with the frame where the title changes; audio reaches the listener a tick (250 ms on songs) at a
+        // time and the middle is measured from levels, so it may fall a tick's chunk away: a tick and 150 ms.
+        assert.ok(Math.abs(msgOffset) <= 400, `${out}->${inc} feed message ${msgOffset} ms from mid-overlap`);
       }
       // The short song played whole: present (above r) for its 2 s less the curve ends.
       const ls = level.get('short')!;

@@ -8,14 +8,20 @@ import type { Timers } from '../../src/kernel/lifecycle.js';
 import { FakeFeed, FakeSource, fakeSong } from '../helpers/fake-songs.js';
 import { Ear, FRAME, PassThroughEncoding } from '../helpers/fake-channel.js';
 
-function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unknown> = {}) {
+function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unknown> = {}, opts: { leadMs?: number } = {}) {
   const clock = { t: 0 };
   const every: (() => void)[] = [];
+  /** The period each running `every` was asked for (the fake clock itself ticks every 50 ms). */
+  const periods = new Map<() => void, number>();
   const after: { at: number; fn: () => void }[] = [];
   const timers: Timers = {
-    every(_ms, fn) {
+    every(ms, fn) {
       every.push(fn);
-      return () => every.splice(every.indexOf(fn), 1);
+      periods.set(fn, ms);
+      return () => {
+        every.splice(every.indexOf(fn), 1);
+        periods.delete(fn);
+      };
     },
     after(ms, fn) {
       const entry = { at: clock.t + ms, fn };
@@ -42,7 +48,7 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
       return e;
     },
     logger: pino({ level: 'silent' }),
-    leadMs: 200,
+    leadMs: opts.leadMs ?? 200,
     now: () => clock.t,
     timers,
     deadAirMs: 2000,
@@ -68,7 +74,8 @@ function setup(songs: ReturnType<typeof fakeSong>[], extra: Record<string, unkno
       for (const fn of [...every]) fn();
     }
   };
-  return { channel, source, clock, run, audio, titles, encodings, renditionEncodings, recording };
+  const running = () => [...periods.values()];
+  return { channel, source, clock, run, audio, titles, encodings, renditionEncodings, recording, running };
 }
 
 describe('channel (fake clock, fake songs, pass-through encoder)', () => {
@@ -270,6 +277,28 @@ describe('channel with a live show (fake clock, fake DJ feed)', () => {
     );
     assert.ok(channel.shows[0]!.endedAt !== null && channel.shows[0]!.seconds !== null, 'the show is closed in the history with its length');
     assert.equal(channel.liveShow, null);
+  });
+
+  test('the clock ticks every 250 ms on songs, every 100 ms from the moment a DJ connects until the show is over', () => {
+    const a = fakeSong(100 * 44100, 5000);
+    const { channel, run, titles, running } = setup([a], {}, { leadMs: 500 });
+    channel.start();
+    run(1000);
+    assert.deepEqual(running(), [250], 'songs only: calm ticks');
+    channel.djComing(true);
+    assert.deepEqual(running(), [100], 'a DJ signed in: live ticks at once, one clock');
+    channel.djComing(false);
+    assert.deepEqual(running(), [250], 'the DJ went away before going on air');
+    channel.djComing(true);
+    assert.equal(channel.goLive({ dj: 'dj3', name: undefined, feed: new FakeFeed(2 * 44100, () => 7000), gainDb: 0 }), true);
+    run(1500);
+    assert.deepEqual(running(), [100], 'on air');
+    assert.equal(titles.at(-1)?.key, 'live:dj3');
+    run(4000);
+    assert.equal(channel.liveShow, null, 'the show is over');
+    assert.deepEqual(running(), [250], 'songs again: calm ticks');
+    channel.destroy();
+    assert.deepEqual(running(), [], 'no clock left running');
   });
 
   test('a DJ taking over while the next song is taken but its decoder not yet started still goes on air (the song waiting is given up)', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Pacer, tickMsFor } from '../../src/playout/pacer.js';
+import { Pacer, ticksFor } from '../../src/playout/pacer.js';
 
 const SR = 44100;
 const FRAME = 1152;
@@ -126,10 +126,12 @@ describe('pacer', () => {
 });
 
 describe('the channel tick', () => {
-  test('is at most 100 ms, and short enough that the lead covers two ticks', () => {
-    assert.equal(tickMsFor(250), 100);
-    assert.equal(tickMsFor(2000), 100);
-    assert.equal(tickMsFor(120), 60);
-    assert.equal(tickMsFor(0), 20);
+  test('live: at most 100 ms; calm: at most 250; the lead covers two of either', () => {
+    assert.deepEqual(ticksFor(500), { live: 100, calm: 250 });
+    assert.deepEqual(ticksFor(2000), { live: 100, calm: 250 });
+    assert.deepEqual(ticksFor(300), { live: 100, calm: 150 });
+    assert.deepEqual(ticksFor(250), { live: 100, calm: 125 });
+    assert.deepEqual(ticksFor(120), { live: 60, calm: 60 });
+    assert.deepEqual(ticksFor(0), { live: 20, calm: 20 });
   });
 });
