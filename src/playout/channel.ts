@@ -10,7 +10,7 @@ import { reasonOf } from '../kernel/errors.js';
 import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
 import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
-import { EncoderKeeper } from './encoder-keeper.js';
+import { EncodeStage } from './encode-stage.js';
 import { Pacer, ticksFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { Crossfade, SKIP_FADE_SECONDS } from './operators/crossfade.js';
@@ -19,7 +19,7 @@ import type { Song, SongEnd } from './sources/source.js';
 import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
 import { LiveShows, type LiveShowRecord } from './live-shows.js';
 import { OnAir, type HistoryEntry } from './on-air.js';
-import { Rendition } from './rendition.js';
+import type { Rendition } from './rendition.js';
 import type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow } from './channel-contract.js';
 
 export type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, ProgrammeNow };
@@ -79,9 +79,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   /** DJs connected and about to go on air (their audio is buffering). */
   private djsComing = 0;
   private readonly pacer: Pacer<TrackInfo>;
-  private readonly encoder: EncoderKeeper;
-  /** More formats of the stream, fed the same PCM and marks (see Rendition). */
-  readonly renditions: readonly Rendition[];
+  /** The channel's encoder and its renditions', fed from the one mix. */
+  private readonly encoders: EncodeStage;
   private readonly timers: Timers;
   private stopTimer: (() => void) | null = null;
   /** The period the clock runs at now (see retime). */
@@ -130,34 +129,27 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       onMarker: (info) => this.announce(info),
     });
     this.ticks = ticksFor(opts.leadMs);
-    this.encoder = new EncoderKeeper({
-      start: opts.startEncoding,
+    this.encoders = new EncodeStage({
+      channelId: opts.id,
+      main: {
+        start: opts.startEncoding,
+        sent: () => this.pacer.sourceSamplesSent,
+        onFrame: (frame) => this.pacer.push(frame),
+        onFailed: () => this.pacer.clearQueue(),
+        // The song whose title the dead run never sent: announced with the next audio.
+        onRestarted: () => {
+          const unsent = this.onAir.unsent;
+          if (unsent) this.encoders.main.markSongStart(unsent, 0);
+        },
+      },
+      renditions: opts.playlist.renditions,
+      startRendition: opts.startRendition,
+      leadMs: opts.leadMs,
       outputBlockMs: this.ticks.live,
       log: this.log,
       now: this.now,
       timers: this.timers,
-      sent: () => this.pacer.sourceSamplesSent,
-      onFrame: (frame) => this.pacer.push(frame),
-      onFailed: () => this.pacer.clearQueue(),
-      // The song whose title the dead run never sent: announced with the next audio.
-      onRestarted: () => {
-        const unsent = this.onAir.unsent;
-        if (unsent) this.encoder.markSongStart(unsent, 0);
-      },
     });
-    this.renditions = opts.playlist.renditions.map(
-      (spec) =>
-        new Rendition({
-          channelId: opts.id,
-          spec,
-          start: opts.startRendition!(spec),
-          leadMs: opts.leadMs,
-          outputBlockMs: this.ticks.live,
-          log: this.log,
-          now: this.now,
-          timers: this.timers,
-        }),
-    );
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
     this.levels = new FeedLevels();
     this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
@@ -167,9 +159,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   start(): void {
     if (this.status !== 'idle') return;
     this.setStatus('on-air');
-    this.encoder.start();
+    this.encoders.start();
     this.pacer.start();
-    for (const r of this.renditions) r.start();
     this.deadAir.heard();
     this.retime();
     this.tick();
@@ -188,6 +179,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.tickPeriod = want;
   }
 
+  /** More formats of the stream, fed the same PCM and marks (see Rendition). */
+  get renditions(): readonly Rendition[] {
+    return this.encoders.renditions;
+  }
+
   /** Seconds of audio sent minus seconds elapsed since start. */
   get pacingError(): number {
     return this.pacer.aheadSeconds;
@@ -203,7 +199,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   }
 
   get encoderRestarts(): number {
-    return this.encoder.restarts;
+    return this.encoders.main.restarts;
   }
 
   /** The song prepared to play next, if known. */
@@ -283,7 +279,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (!song) return false;
     // Shown as the DJ's client sent it ("Artist - Title" already): no artist added.
     const info: TrackInfo = { ...song.info, title, artist: undefined };
-    if (this.live.retitle(info)) this.markSongStart(info, this.level.latencyFrames);
+    if (this.live.retitle(info)) this.encoders.markSongStart(info, this.level.latencyFrames);
     return true;
   }
 
@@ -362,7 +358,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.mixer.stop();
     this.liveShows.close();
     this.source.close();
-    await Promise.all([this.encoder.close(), ...this.renditions.map((r) => r.close())]);
+    await this.encoders.close();
     this.setStatus('closed');
   }
 
@@ -374,8 +370,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.mixer.stop();
     this.liveShows.close();
     this.source.close();
-    this.encoder.destroy();
-    for (const r of this.renditions) r.destroy();
+    this.encoders.destroy();
     this.setStatus('closed');
   }
 
@@ -387,7 +382,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private tick(): void {
     if (this.status !== 'on-air') return;
     this.pacer.tick();
-    for (const r of this.renditions) r.tick();
+    this.encoders.tick();
     // Through the graph, not to the bottom source: a side door here skipped the live switch's warm-up (issue 25).
     this.mixer.prepare();
     this.feed();
@@ -423,7 +418,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (!change) return;
     const song = this.mixer.onAir?.label ?? null;
     if (change === 'started') {
-      const why = !this.encoder.running ? 'the encoder is down' : song ? 'the song on air is silent' : 'no song is ready';
+      const why = !this.encoders.main.running ? 'the encoder is down' : song ? 'the song on air is silent' : 'no song is ready';
       this.log.warn(
         { song, silentSeconds: Math.round(this.deadAir.silentSeconds), why },
         `dead air: nothing audible for ${Math.round(this.deadAir.silentSeconds)} s (${why})`,
@@ -436,7 +431,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
 
   /** Keep the encoder's PCM queue within its levels (see FeedLevels), with the mix if any, else silence. */
   private feed(): void {
-    let ahead = (this.encoder.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
+    let ahead = (this.encoders.main.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
     const high = this.levels.high(this.mixState());
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
@@ -446,13 +441,13 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       if (frames > 0) {
         for (const mark of marks) {
           // The limiter delays the stream, so does the title.
-          this.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
+          this.encoders.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
           this.onAir.mark(mark.song.info);
           this.log.debug({ song: mark.song.label, gainDb: Math.round(mark.song.gainDb * 10) / 10 }, 'title goes up');
         }
         const pcm = this.level.process(out.subarray(0, frames * 2));
-        this.encode(pcm);
-        if (this.encoder.running && isAudible(pcm)) this.deadAir.heard();
+        this.encoders.write(pcm);
+        if (this.encoders.main.running && isAudible(pcm)) this.deadAir.heard();
         ahead += pcm.length;
       }
     }
@@ -466,21 +461,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
           'decoder underrun; padding with silence',
         );
       // Through the limiter too: its delay line stays continuous. The scratch buffer holds FEED_HIGH, more than any pad.
-      this.encode(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
+      this.encoders.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
       this.silenceSeconds += pad / SAMPLE_RATE;
     }
-  }
-
-  /** The mix's PCM to every encoder: the channel's and its renditions'. */
-  private encode(pcm: Buffer): void {
-    this.encoder.write(pcm);
-    for (const r of this.renditions) r.write(pcm);
-  }
-
-  /** A song starts `delay` samples into the next PCM, in every format. */
-  private markSongStart(info: TrackInfo, delay: number): void {
-    this.encoder.markSongStart(info, delay);
-    for (const r of this.renditions) r.markSongStart(info, delay);
   }
 
   private mixState(): MixState {
