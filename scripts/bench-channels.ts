@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { listen } from '../test/helpers/listener.js';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
-import { treeUsage } from './lib/proc.js';
+import { mainThreadCpuSeconds, treeUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +33,11 @@ interface Row {
   channels: number;
   cpuPercentOfCore: number;
   cpuPercentPerChannel: number;
+  /** The station's main thread alone: every channel's mix and in-process encoders run on it, so it is the first limit. */
+  mainThreadPercent: number;
+  /** Summed over channels, during the window: silent frames the clock sent because an encoder was late (the station not keeping up), and silence fed because no song was ready. */
+  standInSeconds: number;
+  silenceSeconds: number;
   rssMB: number;
   pssMB: number;
   worstPacingErrorMs: number;
@@ -40,6 +45,13 @@ interface Row {
   processes: number;
   loudness: boolean;
   crossfade: number;
+}
+
+/** Stand-in and no-song silence seconds so far, summed over every channel (from /metrics). */
+async function silenceTotals(base: string): Promise<{ standIn: number; silence: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const sum = (name: string): number => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([0-9.e+-]+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  return { standIn: sum('scast_standin_seconds_total'), silence: sum('scast_silence_seconds_total') };
 }
 
 async function measure(n: number, loudness: boolean): Promise<Row> {
@@ -91,7 +103,9 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     60_000,
     200,
   );
+  const s0 = await silenceTotals(base);
   const u0 = treeUsage(child.pid!);
+  const m0 = mainThreadCpuSeconds(child.pid!);
   const t0 = performance.now();
   const b0 = listener.bytes;
   let peakRss = 0;
@@ -108,6 +122,8 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     for (const c of health.channels) worst = Math.max(worst, Math.abs(c.pacingErrorMs));
   }
   const u1 = treeUsage(child.pid!);
+  const m1 = mainThreadCpuSeconds(child.pid!);
+  const s1 = await silenceTotals(base);
   const wall = (performance.now() - t0) / 1000;
   const received = (listener.bytes - b0) / 16000;
   listener.close();
@@ -118,6 +134,9 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     channels: n,
     cpuPercentOfCore: Number(cpu.toFixed(2)),
     cpuPercentPerChannel: Number((cpu / n).toFixed(2)),
+    mainThreadPercent: Number((((m1 - m0) / wall) * 100).toFixed(2)),
+    standInSeconds: Number((s1.standIn - s0.standIn).toFixed(2)),
+    silenceSeconds: Number((s1.silence - s0.silence).toFixed(2)),
     rssMB: Number((peakRss / 1e6).toFixed(1)),
     pssMB: Number((peakPss / 1e6).toFixed(1)),
     worstPacingErrorMs: worst,
@@ -134,12 +153,12 @@ const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 
 for (const n of counts) for (const mode of modes) rows.push(await measure(n, mode));
 console.log(JSON.stringify(rows));
 console.log(
-  '| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | listener rate % | processes |',
+  '| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | main thread % of a core | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | stand-in s (all channels) | no-song silence s | listener rate % | processes |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.listenerRatePercent} | ${r.processes} |`,
+    `| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.mainThreadPercent} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.standInSeconds} | ${r.silenceSeconds} | ${r.listenerRatePercent} | ${r.processes} |`,
   );
 }
 const first = rows.filter((r) => r.loudness === rows[0]!.loudness);

@@ -1,6 +1,7 @@
 /**
  * `npm run build`: type-check, then bundle the commands (streamer,
- * import, dj, the health probe, api-proxy) with their dependencies into dist/.
+ * import, dj, the health probe, api-proxy) and the MP3 encoders' worker
+ * thread with their dependencies into dist/.
  *
  * Why a bundle and not tsc's one-file-per-module output: node spent ~85 ms
  * resolving and loading ~250 separate ES modules (zod ~160 of them, ~45 ms)
@@ -54,7 +55,7 @@ const started = Date.now();
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/main.ts', 'src/import.ts', 'src/dj.ts', 'src/health-probe.ts', 'api-proxy/main.ts'],
+  entryPoints: ['src/main.ts', 'src/import.ts', 'src/dj.ts', 'src/health-probe.ts', 'api-proxy/main.ts', 'src/encode/lame-worker.ts'],
   outdir: 'dist',
   outbase: '.',
   bundle: true,

@@ -1,7 +1,9 @@
 /**
  * Soak: a station with several channels of short songs (so hundreds of seams)
  * for a while, a listener recording every channel, and a report: seam
- * silence, disconnects, pacing, memory slope, open files.
+ * silence, disconnects, pacing, memory slope, open files. Every channel
+ * also has an AAC and an Opus rendition, so the encoders loaded into the
+ * station's process are in the memory slope.
  *
  *   npm run soak -- --minutes 10 --channels 5      (npm run soak -- --minutes 60 for an hour)
  */
@@ -40,6 +42,11 @@ for (let i = 0; i < channels; i++) {
       name: `Soak ${i}`,
       mount: `/soak${i}.mp3`,
       order: 'shuffle',
+      // The in-process AAC and Opus encoders run all along: native memory they leaked (koffi once did) shows in the slope.
+      renditions: [
+        { codec: 'aac', bitrate: 64, mount: `/soak${i}.aac` },
+        { codec: 'opus', bitrate: 64, mount: `/soak${i}.opus` },
+      ],
       tracks: songs.map((s) => ({ source: 'file', path: path.join(media, s.file) })),
     }),
   );

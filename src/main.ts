@@ -10,7 +10,7 @@ import { buildMetrics } from './api/metrics.js';
 import { djsFileOf, loadEnv, type Env } from './config/env.js';
 import { AnalysisStore } from './decode/analysis-store.js';
 import { MediaCache } from './acquire/media-cache.js';
-import { resolveAacEncoder, resolveEncoder } from './encode/encoder-choice.js';
+import { encoderThreads, resolveAacEncoder, resolveEncoder } from './encode/encoder-choice.js';
 import { decoderChoice, mainIsShippedBuild, proberChoice, resolveFfmpegPath } from './ffmpeg/binaries.js';
 import { AddressPolicy } from './config/address-policy.js';
 import { KvCache } from './kernel/kv-cache.js';
@@ -56,6 +56,9 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const ffmpegPath = resolveFfmpegPath(env.FFMPEG_PATH);
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath, env.LAME_LIBRARY);
+  // The channel count is read when an encoder starts: by then `station` exists.
+  const threads = encoderThreads(env.ENCODER_THREADS, () => station.channels.length, logger.child({ component: 'encoder' }));
+  if (encoder.tool === 'lib') encoder.pool = threads.pick;
   // Asked for by name: refused at start when it cannot be had (auto decides when a rendition first needs AAC).
   if (env.AAC_ENCODER === 'lib') resolveAacEncoder('lib');
   logger.info(
@@ -241,6 +244,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     livePort?.close();
     await outputs.close();
     await station.close();
+    await threads.close();
     // The channels' off-air messages go out if their receivers answer soon; a stop is not held up longer.
     stats.close();
     await webhooks.settled(2000);

@@ -74,3 +74,14 @@ export function treeUsage(root: number): TreeUsage {
     pssBytes: tree.reduce((s, p) => s + pss(p.pid), 0),
   };
 }
+
+/** CPU seconds of a process's main thread alone (its JavaScript, and what runs on it: in-process encoders). */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}

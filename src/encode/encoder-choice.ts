@@ -1,8 +1,11 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
 import { EncoderNotFoundError } from '../kernel/errors.js';
 import type { EncoderSpec } from './encoder.js';
 import { executable, onPath } from '../ffmpeg/which.js';
 import { avcodecLibrary } from './avcodec-lib.js';
 import { lameLibrary } from './lame-lib.js';
+import { LamePool } from './lame-pool.js';
 
 export type EncoderPreference = 'auto' | 'lib' | 'lame' | 'ffmpeg';
 
@@ -69,4 +72,29 @@ export function resolveAacEncoder(preference: AacPreference): 'lib' | 'ffmpeg' {
     }
     return 'ffmpeg';
   }
+}
+
+/** With ENCODER_THREADS=auto, MP3 encoders move to worker threads once the station has more channels than this. */
+export const THREADS_AFTER_CHANNELS = 8;
+
+/**
+ * Where in-process MP3 encoders run (ENCODER_THREADS): `pick` is asked as
+ * each encoder starts and gives the worker pool (made on first need) or
+ * null for the main thread. `auto` keeps a small station's encoders on the
+ * main thread, where they cost least (no message hop), and moves them to
+ * one less worker than there are cores once it has more than
+ * THREADS_AFTER_CHANNELS channels, before the main thread fills up.
+ */
+export function encoderThreads(setting: 'auto' | number, channels: () => number, log?: Logger): { pick: () => LamePool | null; close: () => Promise<void> } {
+  const size = setting === 'auto' ? Math.max(1, availableParallelism() - 1) : setting;
+  let pool: LamePool | null = null;
+  return {
+    pick: () => {
+      if (size === 0 || (setting === 'auto' && channels() <= THREADS_AFTER_CHANNELS)) return null;
+      return (pool ??= new LamePool(size, log));
+    },
+    close: async () => {
+      await pool?.close();
+    },
+  };
 }

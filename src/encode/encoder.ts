@@ -9,6 +9,7 @@ import { CHILD_SPAWN } from '../ffmpeg/child-env.js';
 import { ffmpegCommand } from '../ffmpeg/command.js';
 import { aacCoderFor } from './avcodec-lib.js';
 import { lameInProcess } from './lame-lib.js';
+import type { LamePool } from './lame-pool.js';
 
 /**
  * Lifecycle: running --close()--> closing --> closed
@@ -29,6 +30,8 @@ export interface EncoderSpec {
   path: string;
   /** coreutils' `stdbuf`, when installed: lets `lame` write its output in blocks (see lameProcess). */
   stdbuf?: string | undefined;
+  /** For `lib`: the worker threads to encode on, asked each time an encoder starts; null (or absent): this thread. */
+  pool?: (() => LamePool | null) | undefined;
 }
 
 export interface EncoderOptions {
@@ -71,7 +74,7 @@ export class PcmEncoder extends EventEmitter {
       opts.codec === 'aac'
         ? aacProcess(spec.path, bitrateKbps, logger)
         : spec.tool === 'lib'
-          ? libProcess(spec.path, bitrateKbps)
+          ? (spec.pool?.()?.open(spec.path, bitrateKbps) ?? libProcess(spec.path, bitrateKbps))
           : spec.tool === 'lame'
             ? lameProcess(spec, bitrateKbps, opts.outputBlockMs)
             : ffmpegProcess(spec.path, bitrateKbps, logger);

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../src/audio/pcm.js';
 import { PcmEncoder, type EncoderSpec } from '../../src/encode/encoder.js';
-import { resolveEncoder } from '../../src/encode/encoder-choice.js';
+import { THREADS_AFTER_CHANNELS, encoderThreads, resolveEncoder } from '../../src/encode/encoder-choice.js';
+import { LamePool } from '../../src/encode/lame-pool.js';
 import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 import { EncoderError, EncoderNotFoundError } from '../../src/kernel/errors.js';
 import { decodeMp3 } from '../helpers/media.js';
@@ -94,6 +96,61 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     await stopped.close();
     assert.equal(stopped.status, 'closed');
     assert.equal(failed, false, 'a stop asked for is not a failure; writes after it are dropped, not a crash');
+  });
+
+  test("on worker threads (ENCODER_THREADS): the lame program's bytes, sessions spread over the workers; a dead worker fails its encoders alone", async () => {
+    const pool = new LamePool(2);
+    const onPool: EncoderSpec = { ...lib, pool: () => pool };
+    try {
+      const pcm = music(2);
+      // Three encoders at once on two workers: each gets exactly its own stream back.
+      const [a, b, c, want128, want64] = await Promise.all([
+        encode(onPool, 128, pcm),
+        encode(onPool, 64, pcm),
+        encode(onPool, 128, pcm),
+        encode(lame, 128, pcm),
+        encode(lame, 64, pcm),
+      ]);
+      assert.ok(a.equals(want128) && c.equals(want128), `128 kbit/s: ${a.length} / ${c.length} bytes on workers, ${want128.length} from lame`);
+      assert.ok(b.equals(want64), `64 kbit/s: ${b.length} bytes on a worker, ${want64.length} from lame`);
+      // Two open sessions go to two workers.
+      const first = new PcmEncoder(onPool, 128, silent);
+      const second = new PcmEncoder(onPool, 128, silent);
+      assert.deepEqual(pool.load, [1, 1]);
+      let failure: Error | null = null;
+      first.on('failed', (err: Error) => (failure = err));
+      second.on('failed', (err: Error) => (failure = err));
+      // A worker killed under an encoder: that encoder fails with the reason (its channel restarts it); the other runs on.
+      await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+      await new Promise<void>((resolve) => (first.status === 'failed' ? resolve() : first.once('status', () => resolve())));
+      assert.equal(first.status, 'failed');
+      assert.match(String(failure), /LAME worker stopped/);
+      assert.equal(second.status, 'running');
+      const again = await encode(onPool, 128, pcm);
+      assert.ok(again.equals(want128), 'a new encoder after the loss: on a fresh worker, the same bytes');
+      await second.close();
+      assert.equal(second.status, 'closed');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('ENCODER_THREADS: auto keeps encoders on the main thread up to 8 channels and moves new ones to the pool beyond; 0 never; N always', async () => {
+    const channels = { n: 1 };
+    const auto = encoderThreads('auto', () => channels.n);
+    assert.equal(auto.pick(), null);
+    channels.n = THREADS_AFTER_CHANNELS;
+    assert.equal(auto.pick(), null);
+    channels.n = THREADS_AFTER_CHANNELS + 1;
+    const pool = auto.pick();
+    assert.ok(pool instanceof LamePool);
+    assert.equal(pool.size, Math.max(1, availableParallelism() - 1));
+    assert.equal(auto.pick(), pool, 'one pool for the station');
+    channels.n = 500;
+    assert.equal(encoderThreads(0, () => channels.n).pick(), null);
+    channels.n = 1;
+    assert.equal(encoderThreads(3, () => channels.n).pick()?.size, 3);
+    await auto.close();
   });
 
   test('through stdbuf, lame writes about a tick of frames at a time (one wake-up, not four), never holding audio past the next tick', async () => {
