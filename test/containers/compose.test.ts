@@ -193,7 +193,7 @@ describe('docker compose, for real: images built, the station up in containers',
     await listener.when('the burst', () => (listener.bytes > 80_000 ? true : undefined), 20_000);
     const watch = rateWatch(listener, 128);
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const rate = watch.share();
+    const rate = watch.steadyShare();
     const pcm = await decodeMp3(listener.audio());
     const freqs = frequencyTrack(pcm).filter((f) => f > 0);
     const freq = freqs.sort((a, b) => a - b)[Math.floor(freqs.length / 2)] ?? 0;

@@ -134,7 +134,7 @@ export async function steadyListener(url: string): Promise<Listener> {
  * Watches a listener's byte count: the rate over a window as a share of the
  * nominal bitrate, and the longest gap between arrivals.
  */
-export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] }, bitrateKbps: number) {
+export function rateWatch(listener: { bytes: number; arrivals: { at: number; offset: number }[] }, bitrateKbps: number) {
   const start = { at: Date.now(), bytes: listener.bytes };
   return {
     /**
@@ -146,6 +146,18 @@ export function rateWatch(listener: { bytes: number; arrivals: { at: number }[] 
       const seconds = (Date.now() - start.at) / 1000;
       const bytesPerMs = (bitrateKbps * 1000) / 8 / 1000;
       return Math.max(0, seconds * 1000 - (listener.bytes - start.bytes) / bytesPerMs);
+    },
+    /**
+     * The bytes between the first and the last arrival since the watch began, over the time between
+     * them, against the bitrate: whole chunks only, so a short window is not off by a chunk (a tick,
+     * 250 ms on songs) that arrived just before or after one of its edges.
+     */
+    steadyShare(): number {
+      const arr = listener.arrivals.filter((a) => a.at >= start.at);
+      if (arr.length < 2) return 0;
+      const first = arr[0]!;
+      const last = arr[arr.length - 1]!;
+      return (last.offset - first.offset) / (((last.at - first.at) / 1000) * ((bitrateKbps * 1000) / 8));
     },
     /** Bytes received since the watch began over what real time at the bitrate would give. */
     share(): number {
