@@ -156,7 +156,7 @@ export const envSchema = z.object({
   MP3_ENCODER: z.enum(['auto', 'lib', 'lame', 'ffmpeg']).default('auto'),
   /** AAC renditions' encoder, ffmpeg's native AAC-LC either way: lib (libavcodec loaded into the station: no process), ffmpeg (a child process per rendition), or auto: lib when libavcodec 59 loads, else ffmpeg. Default auto. */
   AAC_ENCODER: z.enum(['auto', 'lib', 'ffmpeg']).default('auto'),
-  /** Worker threads for MP3 encoders in the station's process (MP3_ENCODER lib): 0 keeps every encoder on the main thread, N runs them on N workers, auto uses as many as the cores (at least two) once the station has more than 8 channels, when the main thread, which mixes and paces every channel, would otherwise fill up. Default auto. */
+  /** Worker threads for MP3 encoders in the station's process (MP3_ENCODER lib): 0 keeps every encoder on the main thread, N runs them on N workers, auto uses as many as the cores (at least two) once the station has more than 32 channels, when the main thread, which mixes and paces every channel, would otherwise fill up. Default auto. */
   ENCODER_THREADS: z.union([z.literal('auto'), intInRange(0, 64)]).default('auto'),
   /** libmp3lame for MP3_ENCODER=lib. Default libmp3lame.so.0 (the system's). */
   LAME_LIBRARY: z.string().min(1).optional(),

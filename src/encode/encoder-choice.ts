@@ -75,7 +75,7 @@ export function resolveAacEncoder(preference: AacPreference): 'lib' | 'ffmpeg' {
 }
 
 /** With ENCODER_THREADS=auto, MP3 encoders move to worker threads once the station has more channels than this. */
-export const THREADS_AFTER_CHANNELS = 8;
+export const THREADS_AFTER_CHANNELS = 32;
 
 /**
  * Where in-process MP3 encoders run (ENCODER_THREADS): `pick` is asked as

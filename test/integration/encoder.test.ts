@@ -135,7 +135,7 @@ describe('the MP3 encoder', { timeout: 60_000 }, () => {
     }
   });
 
-  test('ENCODER_THREADS: auto keeps encoders on the main thread up to 8 channels and moves new ones to the pool beyond; 0 never; N always', async () => {
+  test('ENCODER_THREADS: auto keeps encoders on the main thread up to 32 channels and moves new ones to the pool beyond; 0 never; N always', async () => {
     const channels = { n: 1 };
     const auto = encoderThreads('auto', () => channels.n);
     assert.equal(auto.pick(), null);
