@@ -1,18 +1,19 @@
 /**
  * CPU and memory of the streamer with 1, 10, ... channels of the demo
- * playlist, measured on the whole process tree (node + its ffmpeg children),
+ * playlist (or of `npm run bench`'s tones or music-like songs), measured on the whole process tree (node + its ffmpeg children),
  * plus each channel's pacing error. Every listener-facing figure comes from a
  * real listener of the built-in output.
  *
- *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3]
+ *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music]
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { listen } from '../test/helpers/listener.js';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
+import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { mainThreadCpuSeconds, treeUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '30' },
     loudness: { type: 'string', default: 'on' },
     crossfade: { type: 'string', default: '0' },
+    /** demo: the demo playlist's four songs of 4-20 s; tones / music: `npm run bench`'s (scripts/lib/bench-songs.ts). */
+    songs: { type: 'string', default: 'demo' },
   },
 });
 const crossfade = Number(values.crossfade);
@@ -28,6 +31,12 @@ const counts = values.channels.split(',').map(Number);
 const seconds = Number(values.seconds);
 const root = path.resolve(import.meta.dirname, '..');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+const demo = path.join(root, 'playlists');
+const songFiles =
+  values.songs === 'demo'
+    ? ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => path.join(demo, 'media', f))
+    : (await makeBenchSongs(songKind(values.songs), tempDir('bench-media'))).map((s) => s.file);
+const mediaDirs = [...new Set(songFiles.map((f) => path.dirname(f)))].join(path.delimiter);
 
 interface Row {
   channels: number;
@@ -54,30 +63,14 @@ async function silenceTotals(base: string): Promise<{ standIn: number; silence: 
   return { standIn: sum('scast_standin_seconds_total'), silence: sum('scast_silence_seconds_total') };
 }
 
-async function measure(n: number, loudness: boolean): Promise<Row> {
-  const dir = tempDir(`bench-${n}`);
-  const demo = path.join(root, 'playlists');
-  for (let i = 0; i < n; i++) {
-    writeFileSync(
-      path.join(dir, `c${i}.json`),
-      JSON.stringify({
-        name: `Bench ${i}`,
-        mount: `/c${i}.mp3`,
-        order: 'shuffle',
-        ...(loudness ? {} : { loudness: false }),
-        crossfade,
-        tracks: ['sunrise-arpeggio.m4a', 'minor-waltz.mp3', 'chime.ogg', 'morning-light.flac'].map((f) => ({
-          source: 'file',
-          path: path.join(demo, 'media', f),
-        })),
-      }),
-    );
-  }
+/** One cache for every run: each song is analysed once ever, as in a real station, and the steady state is what is measured. */
+const cacheDir = tempDir('bench-cache');
+
+async function startStation(playlists: string, n: number): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const cacheDir = tempDir('bench-cache');
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, PLAYLISTS_DIR: dir, MEDIA_DIRS: demo, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: cacheDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, PLAYLISTS_DIR: playlists, MEDIA_DIRS: mediaDirs, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: cacheDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -91,18 +84,44 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     // Channels start one after another before the HTTP side opens: more of them, longer.
     20_000 + 1000 * n,
   );
+  return { child, base };
+}
+
+function analysed(): boolean | undefined {
+  const lines = readFileSync(path.join(cacheDir, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
+  return lines >= songFiles.length ? true : undefined;
+}
+
+/** A channel per song, so each song (3.5-minute ones included) is analysed before anything is measured. */
+async function analyseSongs(): Promise<void> {
+  const dir = tempDir('bench-warm');
+  for (const [i, f] of songFiles.entries()) {
+    writeFileSync(path.join(dir, `warm${i}.json`), JSON.stringify({ name: `Warm ${i}`, mount: `/warm${i}.mp3`, tracks: [{ source: 'file', path: f }] }));
+  }
+  const { child } = await startStation(dir, songFiles.length);
+  await until('every song analysed', analysed, 120_000, 200);
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+}
+
+async function measure(n: number, loudness: boolean): Promise<Row> {
+  const dir = tempDir(`bench-${n}`);
+  for (let i = 0; i < n; i++) {
+    writeFileSync(
+      path.join(dir, `c${i}.json`),
+      JSON.stringify({
+        name: `Bench ${i}`,
+        mount: `/c${i}.mp3`,
+        order: 'shuffle',
+        ...(loudness ? {} : { loudness: false }),
+        crossfade,
+        tracks: songFiles.map((f) => ({ source: 'file', path: f })),
+      }),
+    );
+  }
+  const { child, base } = await startStation(dir, n);
   const listener = await listen(`${base}/c0.mp3`, { icy: false });
   await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
-  // Each song is analysed once ever (then kept in the cache): the steady state is measured, after the 4 analyses.
-  await until(
-    'every song analysed',
-    () => {
-      const lines = readFileSync(path.join(cacheDir, 'analysis.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).length;
-      return lines >= 4 ? true : undefined;
-    },
-    60_000,
-    200,
-  );
   const s0 = await silenceTotals(base);
   const u0 = treeUsage(child.pid!);
   const m0 = mainThreadCpuSeconds(child.pid!);
@@ -147,6 +166,7 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
   };
 }
 
+await analyseSongs();
 const rows: Row[] = [];
 const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 'off'];
 // Alternating modes per count, so a drift of the machine does not favour one.

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: sCast side by side with Liquidsoap, ezstream and ffmpeg on
  * one real Icecast, the same playlist, the same listener measurement; then
- * sCast's scale (1/10/20 channels) and the built-in output against Icecast
+ * sCast's scale (1 and 10 produced channels on the same songs) and the built-in output against Icecast
  * with 500 listeners. Writes Markdown, JSON and an SVG plot under results/.
  *
  *   npm run bench -- --seconds 70 --runs 3 [--settle 10] [--skip-scale] [--songs tones|music]
@@ -23,9 +23,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startIcecast, type IcecastHandle } from '../test/helpers/icecast.js';
 import { listen } from '../test/helpers/listener.js';
-import { decodeMp3, makeTone, silentRuns, toneChanges } from '../test/helpers/media.js';
+import { decodeMp3, silentRuns, toneChanges } from '../test/helpers/media.js';
 import { until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
+import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { treeUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
@@ -39,8 +40,8 @@ const { values } = parseArgs({
     songs: { type: 'string', default: 'tones' },
   },
 });
-if (values.songs !== 'tones' && values.songs !== 'music') throw new Error(`--songs: tones or music, not ${values.songs}`);
-const music = values.songs === 'music';
+const kind = songKind(values.songs);
+const music = kind === 'music';
 const seconds = Number(values.seconds);
 /** Seconds after a mount goes live before its CPU is counted: start-up work (sCast loads its HTTP side after the handshake, Liquidsoap compiles its script) is in "CPU from spawn", not in the steady state. */
 const settle = Number(values.settle);
@@ -52,28 +53,10 @@ execFileSync('bash', ['scripts/ensure-system-deps.sh', 'icecast2', 'ffmpeg', 'la
 });
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
-// The playlist: five 15 s steady tones (silence is then measurable), four AAC 44.1 kHz stereo, one AAC 48 kHz mono, Chinese titles.
+// The playlist (scripts/lib/bench-songs.ts): five 15 s tones or five 3.5-minute music-like songs.
 const media = tempDir('bench-media');
-const songs = [300, 400, 500, 600, 700].map((freq, i) => ({
-  freq,
-  title: `测试歌曲${i + 1}`,
-  artist: '基准',
-  file: path.join(media, `song${i + 1}.m4a`),
-  mono: i === 4,
-}));
-for (const [i, s] of songs.entries()) {
-  if (music) makeMusicLike(s.file, i, s.mono ? 48000 : 44100, s.mono ? 1 : 2, s.title, s.artist);
-  else
-    await makeTone({
-      file: s.file,
-      freq: s.freq,
-      seconds: 15,
-      sampleRate: s.mono ? 48000 : 44100,
-      channels: s.mono ? 1 : 2,
-      title: s.title,
-      artist: s.artist,
-      args: ['-c:a', 'aac', '-b:a', '128k'],
-    });
+const songs = await makeBenchSongs(kind, media);
+for (const s of songs) {
   // ezstream sends files as they are: pre-transcode each to MP3 128k.
   execFileSync('ffmpeg', [
     '-hide_banner',
@@ -101,19 +84,6 @@ for (const [i, s] of songs.entries()) {
 }
 const freqs = songs.map((s) => s.freq);
 
-/** 3.5 minutes of pink noise under a two-note chord with a 2 Hz tremolo, as AAC 192k: broadband like music, different per song. */
-function makeMusicLike(file: string, i: number, rate: number, channels: number, title: string, artist: string): void {
-  const seconds = 210;
-  execFileSync('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.15:duration=${seconds}:seed=${i + 1}:sample_rate=${rate}`],
-    ...['-f', 'lavfi', '-i', `sine=frequency=${220 + 30 * i}:duration=${seconds}:sample_rate=${rate}`],
-    ...['-f', 'lavfi', '-i', `sine=frequency=${330 + 45 * i}:duration=${seconds}:sample_rate=${rate}`],
-    ...['-filter_complex', '[1][2]amix=inputs=2,tremolo=f=2:d=0.6[c];[0][c]amix=inputs=2'],
-    ...['-ac', String(channels), '-ar', String(rate), '-metadata', `title=${title}`, '-metadata', `artist=${artist}`],
-    ...['-c:a', 'aac', '-b:a', '192k', file],
-  ]);
-}
 const ice = await startIcecast({ env: { ICECAST_MAX_SOURCES: '64', ICECAST_MAX_CLIENTS: '1200' } });
 const pw = ice.sourcePassword;
 
@@ -429,14 +399,22 @@ const rows: Summary[] = tools.map((t) => {
   };
 });
 
-// Scale: 1, 10, 20 sCast channels (the channel benchmark, same machine, same run).
-let scale: { channels: number; cpuPercentPerChannel: number; pssMB: number; rssMB: number; worstPacingErrorMs: number }[] = [];
+// Scale: 1 and 10 produced channels in one station on the same songs (the channel benchmark, same machine, same run).
+interface ScaleRow {
+  channels: number;
+  cpuPercentPerChannel: number;
+  mainThreadPercent: number;
+  standInSeconds: number;
+  pssMB: number;
+  rssMB: number;
+  worstPacingErrorMs: number;
+  listenerRatePercent: number;
+}
+let scale: ScaleRow[] = [];
 if (!values['skip-scale']) {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-channels.ts', '--channels', '1,10,20', '--seconds', '20'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  scale = JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as typeof scale;
+  const args = ['--channels', '1,10', '--seconds', String(Math.max(30, seconds)), '--loudness', 'on', '--crossfade', '3', '--songs', kind];
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-channels.ts', ...args], { cwd: root, encoding: 'utf8' });
+  scale = JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as ScaleRow[];
 }
 
 // 500 listeners: the built-in output against Icecast serving the same stream.
@@ -543,8 +521,18 @@ md.push(
   `sCast analyses each song once ever (loudness, true peak, cues; kept beside the cache), before this run: ${analysisCpu.toFixed(2)} s of CPU for the ${songs.length} songs (${((analysisCpu / (songs.length * (music ? 210 : 15))) * 60).toFixed(2)} s per minute of audio), not counted above.`,
 );
 if (scale.length) {
-  md.push('', '## sCast channels', '', '| channels | CPU % per channel | PSS MB (tree) | RSS MB (tree) | worst pacing error ms |', '|---|---|---|---|---|');
-  for (const s of scale) md.push(`| ${s.channels} | ${s.cpuPercentPerChannel} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} |`);
+  const liq = rows.find((r) => r.tool.startsWith('Liquidsoap: normalize'));
+  md.push(
+    '',
+    '## sCast channels: loudness + 3 s crossfades, the same songs, one station',
+    '',
+    `| channels | CPU % per channel | per channel / Liquidsoap normalize + crossfade's one | main thread % | stand-in s (all channels) | PSS MB (tree) | RSS MB (tree) | worst pacing error ms | listener rate % |`,
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const s of scale)
+    md.push(
+      `| ${s.channels} | ${s.cpuPercentPerChannel} | ${liq ? ratio(s.cpuPercentPerChannel, liq.cpuPercent) : 'not run'} | ${s.mainThreadPercent} | ${s.standInSeconds} | ${s.pssMB} | ${s.rssMB} | ${s.worstPacingErrorMs} | ${s.listenerRatePercent} |`,
+    );
 }
 md.push('', '## 500 listeners', '', '| | CPU % of a core | MB delivered in 20 s | listeners dropped |', '|---|---|---|---|');
 md.push(`| sCast built-in output (whole streamer) | ${builtin.cpuPercent} | ${builtin.mbDelivered} | ${builtin.dropped} |`);
@@ -584,7 +572,8 @@ function readCpuOfChildren(): number {
 function plot(points: typeof scale): string {
   const W = 520;
   const H = 260;
-  const x = (n: number) => 50 + (n / 20) * (W - 80);
+  const most = Math.max(...points.map((p) => p.channels));
+  const x = (n: number) => 50 + (n / most) * (W - 80);
   const maxCpu = Math.max(...points.map((p) => p.cpuPercentPerChannel)) * 1.2;
   const maxMem = Math.max(...points.map((p) => p.pssMB / p.channels)) * 1.2;
   const yc = (v: number) => H - 40 - (v / maxCpu) * (H - 70);
