@@ -56,6 +56,23 @@ describe('limiter', () => {
     for (let i = 0; i < input.length; i += 7) b.push(...left(pieces.process(pcm(input.slice(i, i + 7), 2))));
     assert.deepEqual(b, a);
   });
+
+  test('once released, blocks with nothing to limit take the delay path and give what the full limiter gives', () => {
+    // Quiet, a burst, then quiet long enough for the gain to come back to exactly 1.
+    const input = [...sine(8820, 3000), ...sine(441, 30_000, 10), ...sine(88_200, 3000)];
+    const blocks = new GainLimiter({ ceiling: 0.8, lookaheadFrames: 88, releaseSeconds: 0.05 });
+    const a: number[] = [];
+    for (let i = 0; i < input.length; i += 11_025) a.push(...left(blocks.process(pcm(input.slice(i, i + 11_025), 2))));
+    // Blocks of 7 frames are shorter than the look-ahead: the full limiter runs on every one.
+    const full = new GainLimiter({ ceiling: 0.8, lookaheadFrames: 88, releaseSeconds: 0.05 });
+    const b: number[] = [];
+    for (let i = 0; i < input.length; i += 7) b.push(...left(full.process(pcm(input.slice(i, i + 7), 2))));
+    assert.deepEqual(a, b);
+    assert.ok(blocks.limitedFrames > 0);
+    // The last second: the input doubled, 89 frames late, sample for sample.
+    const d = blocks.latencyFrames;
+    assert.deepEqual(a.slice(-44_100), input.slice(-44_100 - d, -d).map((v) => v * 2));
+  });
 });
 
 describe('loudness analysis', () => {
