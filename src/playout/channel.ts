@@ -479,11 +479,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private announce(info: TrackInfo): void {
     const at = new Date().toISOString();
     // The pacer calls this before the song's first frame is counted: sentSamples is where that frame starts.
-    const arrived = this.onAir.arrive(info, at, this.pacer.sentSamples / SAMPLE_RATE);
+    const streamSecond = this.pacer.sentSamples / SAMPLE_RATE;
+    const arrived = this.onAir.arrive(info, at, streamSecond);
     if (!arrived) return;
     const wasLive = arrived.before?.source === 'live';
-    if (info.source === 'live' && !wasLive) this.liveShows.open(info, at);
-    else if (info.source !== 'live' && wasLive) this.liveShows.close(at);
+    if (info.source === 'live' && !wasLive) this.liveShows.open(info, at, streamSecond);
+    else if (info.source !== 'live' && wasLive) this.liveShows.close(at, streamSecond);
     const change = blockChange(arrived.before, info);
     if (change) {
       this.log.info({ block: change.block ?? 'main' }, change.block ? `on air: block "${change.block}"` : "on air: the channel's own list");

@@ -27,6 +27,8 @@ export class LiveShows {
   readonly list: LiveShowRecord[] = [];
   /** Why the show's song left the mix, until the hand-back is heard. */
   private why: string | null = null;
+  /** Where in the stream (seconds of audio sent) the show on air began, if known. */
+  private startedAtSecond: number | null = null;
 
   constructor(
     private readonly limit: number,
@@ -38,8 +40,9 @@ export class LiveShows {
     return show && show.endedAt === null ? show : null;
   }
 
-  /** A show's first audio went out at `at`. */
-  open(info: TrackInfo, at: string): void {
+  /** A show's first audio went out at `at`, `streamSecond` seconds into the stream. */
+  open(info: TrackInfo, at: string, streamSecond: number | null = null): void {
+    this.startedAtSecond = streamSecond;
     const dj = djOf(info.key);
     const show: LiveShowRecord = { dj, title: info.album ?? dj, startedAt: at, endedAt: null, seconds: null, end: null, recording: null, recordingError: null };
     this.list.unshift(show);
@@ -65,12 +68,20 @@ export class LiveShows {
     return this.why;
   }
 
-  /** The show is over for listeners (the playlist is heard again, it never got on air, or the channel stopped). */
-  close(at = new Date().toISOString()): void {
+  /**
+   * The show is over for listeners (the playlist is heard again, it never
+   * got on air, or the channel stopped). Its length is the audio between its
+   * first frame and the playlist's when both places in the stream are known
+   * (what listeners heard: frames go out a tick at a time, so the wall clock
+   * between the two would be off by up to a tick), else the wall clock.
+   */
+  close(at = new Date().toISOString(), streamSecond: number | null = null): void {
     const show = this.current;
     if (!show) return;
     show.endedAt = at;
-    show.seconds = Math.round((Date.parse(at) - Date.parse(show.startedAt)) / 100) / 10;
+    const heard = streamSecond !== null && this.startedAtSecond !== null ? streamSecond - this.startedAtSecond : null;
+    show.seconds = Math.round((heard ?? (Date.parse(at) - Date.parse(show.startedAt)) / 1000) * 10) / 10;
+    this.startedAtSecond = null;
     show.end ??= this.why ?? 'ended';
     this.why = null;
     this.emit('live-end', show);
