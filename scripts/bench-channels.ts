@@ -70,7 +70,15 @@ async function startStation(playlists: string, n: number): Promise<{ child: Chil
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, PLAYLISTS_DIR: playlists, MEDIA_DIRS: mediaDirs, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', CACHE_DIR: cacheDir, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PLAYLISTS_DIR: playlists,
+      MEDIA_DIRS: mediaDirs,
+      HTTP_PORT: String(port),
+      HTTP_HOST: '127.0.0.1',
+      CACHE_DIR: cacheDir,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

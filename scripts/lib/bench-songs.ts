@@ -41,7 +41,16 @@ export async function makeBenchSongs(kind: SongKind, dir: string): Promise<Bench
     const channels = s.mono ? 1 : 2;
     if (kind === 'music') makeMusicLike(s.file, i, rate, channels, s.title, s.artist);
     else
-      await makeTone({ file: s.file, freq: s.freq, seconds: 15, sampleRate: rate, channels, title: s.title, artist: s.artist, args: ['-c:a', 'aac', '-b:a', '128k'] });
+      await makeTone({
+        file: s.file,
+        freq: s.freq,
+        seconds: 15,
+        sampleRate: rate,
+        channels,
+        title: s.title,
+        artist: s.artist,
+        args: ['-c:a', 'aac', '-b:a', '128k'],
+      });
   }
   return songs;
 }

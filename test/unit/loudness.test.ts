@@ -71,7 +71,10 @@ describe('limiter', () => {
     assert.ok(blocks.limitedFrames > 0);
     // The last second: the input doubled, 89 frames late, sample for sample.
     const d = blocks.latencyFrames;
-    assert.deepEqual(a.slice(-44_100), input.slice(-44_100 - d, -d).map((v) => v * 2));
+    assert.deepEqual(
+      a.slice(-44_100),
+      input.slice(-44_100 - d, -d).map((v) => v * 2),
+    );
   });
 });
 
