@@ -68,6 +68,7 @@ export class GainLimiter {
    */
   process(input: Float32Array): Buffer {
     const output = new Int16Array(input.length);
+    // The deque's head holds its smallest gain: 1 there means nothing ahead needs limiting.
     if (this.env === 1 && this.head !== this.tail && this.need[this.head] === 1 && this.under(input)) this.delayOnly(input, output);
     else this.limit(input, output);
     return Buffer.from(output.buffer, output.byteOffset, output.byteLength);
@@ -87,7 +88,7 @@ export class GainLimiter {
    * Most of the time nothing is limited: the gain is back at 1, nothing
    * ahead needs less, and the block has no peak over the ceiling. The
    * limiter is then a delay line, and this gives what `limit` would, sample
-   * for sample, at a fifth of its cost.
+   * for sample, at a third to a half of its cost (9-12 ns a frame, 25.6).
    */
   private delayOnly(input: Float32Array, output: Int16Array): void {
     const frames = input.length >> 1;
