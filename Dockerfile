@@ -89,4 +89,4 @@ USER node
 EXPOSE 8080 8090
 # 200 only while every channel is on air with no dead air (GET /health).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/src/health-probe.js"]
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--single-threaded-gc", "dist/src/main.js"]

@@ -15,6 +15,7 @@ import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { mainThreadCpuSeconds, treeUsage } from './lib/proc.js';
+import { STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +69,7 @@ const cacheDir = tempDir('bench-cache');
 
 async function startStation(playlists: string, n: number): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...STATION_NODE_ARGS], {
     cwd: root,
     env: {
       ...process.env,

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
+import { STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' } } });
 const n = Number(values.clients);
@@ -18,7 +19,7 @@ const seconds = Number(values.seconds);
 const root = path.resolve(import.meta.dirname, '..');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 const port = await freePort();
-const child = spawn(process.execPath, ['dist/src/main.js'], {
+const child = spawn(process.execPath, [...STATION_NODE_ARGS], {
   cwd: root,
   env: {
     ...process.env,

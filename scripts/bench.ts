@@ -28,6 +28,7 @@ import { until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { treeUsage } from './lib/proc.js';
+import { STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -101,7 +102,7 @@ interface Tool {
 const scastCache = tempDir('bench-cache');
 
 function startScast(dir: string, extra: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['dist/src/main.js'], {
+  return spawn(process.execPath, [...STATION_NODE_ARGS], {
     cwd: root,
     env: {
       ...process.env,

@@ -16,6 +16,7 @@ import { makeTone } from '../test/helpers/media.js';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
+import { STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, channels: { type: 'string', default: '5' } } });
 const minutes = Number(values.minutes);
@@ -52,7 +53,7 @@ for (let i = 0; i < channels; i++) {
   );
 }
 const port = await freePort();
-const station = spawn(process.execPath, ['dist/src/main.js'], {
+const station = spawn(process.execPath, [...STATION_NODE_ARGS], {
   cwd: root,
   env: {
     ...process.env,

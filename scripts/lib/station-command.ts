@@ -1,0 +1,13 @@
+/**
+ * How the station is launched wherever it ships: `npm start`, the
+ * Dockerfile and docker-compose.yml say the same (a unit test holds them
+ * to it), and the benchmarks start it this way so they measure what ships.
+ *
+ * `--single-threaded-gc`: V8 collects on the main thread only. A station's
+ * heap is small and short-lived (a tick's buffers), and handing that to
+ * helper threads cost more in wake-ups and hand-offs than it saved: one
+ * channel, seven interleaved pairs of 45 s runs, 0.06-0.23 % of a core
+ * less every time (tones 1.60 -> 1.40, music 1.27 -> 1.04; docs/benchmarks.md).
+ * It cannot be set from inside: V8 aborts when it is changed at run time.
+ */
+export const STATION_NODE_ARGS = ['--single-threaded-gc', 'dist/src/main.js'] as const;

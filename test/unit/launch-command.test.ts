@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { STATION_NODE_ARGS } from '../../scripts/lib/station-command.js';
+
+const root = new URL('../../', import.meta.url);
+const read = (file: string): string => readFileSync(new URL(file, root), 'utf8');
+
+// The benchmarks measure the station as started by STATION_NODE_ARGS: every way it ships must start it so.
+test('npm start, the Dockerfile and compose launch the station as the benchmarks measure it', () => {
+  const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start;
+  assert.equal(start, ['node', ...STATION_NODE_ARGS].join(' '), 'package.json scripts.start');
+  const exec = JSON.stringify(['node', ...STATION_NODE_ARGS]).replaceAll(',', ', ');
+  assert.ok(read('Dockerfile').includes(`CMD ${exec}`), `Dockerfile: CMD ${exec}`);
+  assert.ok(read('docker-compose.yml').includes(`command: ${exec}`), `docker-compose.yml: command: ${exec}`);
+});
