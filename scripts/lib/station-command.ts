@@ -6,8 +6,9 @@
  * `--single-threaded-gc`: V8 collects on the main thread only. A station's
  * heap is small and short-lived (a tick's buffers), and handing that to
  * helper threads cost more in wake-ups and hand-offs than it saved: one
- * channel, seven interleaved pairs of 45 s runs, 0.06-0.23 % of a core
- * less every time (tones 1.60 -> 1.40, music 1.27 -> 1.04; docs/benchmarks.md).
+ * channel, eight interleaved pairs of 45 s runs, 0.04-0.23 % of a core
+ * less in seven, equal in one (tones 1.60 -> 1.40, music 1.27 -> 1.04;
+ * docs/benchmarks.md).
  * It cannot be set from inside: V8 aborts when it is changed at run time.
  */
 export const STATION_NODE_ARGS = ['--single-threaded-gc', 'dist/src/main.js'] as const;
