@@ -4,7 +4,11 @@
  * plus each channel's pacing error. Every listener-facing figure comes from a
  * real listener of the built-in output.
  *
- *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music]
+ *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music] [--timeline]
+ *
+ * `--timeline` prints, each second, the stand-in and no-song silence so far
+ * and the CPU since the start (to stderr), to tell a steady shortfall from
+ * bursts (with 100 channels of 4-20 s songs, they came with song changes).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     crossfade: { type: 'string', default: '0' },
     /** demo: the demo playlist's four songs of 4-20 s; tones / music: `npm run bench`'s (scripts/lib/bench-songs.ts). */
     songs: { type: 'string', default: 'demo' },
+    timeline: { type: 'boolean', default: false },
   },
 });
 const crossfade = Number(values.crossfade);
@@ -148,6 +153,14 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     processes = Math.max(processes, u.processes);
     const health = (await (await fetch(`${base}/health`)).json()) as { channels: { pacingErrorMs: number }[] };
     for (const c of health.channels) worst = Math.max(worst, Math.abs(c.pacingErrorMs));
+    if (values.timeline) {
+      const s = await silenceTotals(base);
+      const t = (performance.now() - t0) / 1000;
+      const cpuNow = ((treeUsage(child.pid!).cpuSeconds - u0.cpuSeconds) / t) * 100;
+      process.stderr.write(
+        `${n} channels, ${t.toFixed(1)} s: stand-in ${(s.standIn - s0.standIn).toFixed(2)} s, no-song silence ${(s.silence - s0.silence).toFixed(2)} s, CPU ${cpuNow.toFixed(0)} %\n`,
+      );
+    }
   }
   const u1 = treeUsage(child.pid!);
   const m1 = mainThreadCpuSeconds(child.pid!);
