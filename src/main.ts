@@ -57,7 +57,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const decoderFor = decoderChoice(env.FFMPEG_DECODER_PATH, ffmpegPath);
   const encoder = resolveEncoder(env.MP3_ENCODER, env.LAME_PATH, ffmpegPath, env.LAME_LIBRARY);
   // The channel count is read when an encoder starts: by then `station` exists.
-  const threads = encoderThreads(env.ENCODER_THREADS, () => station.channels.length, logger.child({ component: 'encoder' }));
+  const threads = encoderThreads(env.ENCODER_THREADS, () => station.plannedChannels, logger.child({ component: 'encoder' }));
   if (encoder.tool === 'lib') encoder.pool = threads.pick;
   // Asked for by name: refused at start when it cannot be had (auto decides when a rendition first needs AAC).
   if (env.AAC_ENCODER === 'lib') resolveAacEncoder('lib');

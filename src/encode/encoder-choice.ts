@@ -86,6 +86,9 @@ export const THREADS_AFTER_CHANNELS = 32;
  * THREADS_AFTER_CHANNELS channels, before the main thread fills up. Measured
  * with 100 channels on 2 cores: one worker fell behind (105 s of stand-in
  * silence summed over the channels in 30 s), two kept every channel whole.
+ * `channels` must count the channels about to run, not those started so
+ * far: counted as they started, a 100-channel station's first 32 encoders
+ * stayed on the main thread for good (docs/benchmarks.md).
  */
 export function encoderThreads(setting: 'auto' | number, channels: () => number, log?: Logger): { pick: () => LamePool | null; close: () => Promise<void> } {
   const size = setting === 'auto' ? Math.max(2, availableParallelism()) : setting;

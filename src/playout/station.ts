@@ -56,6 +56,8 @@ export class Station extends EventEmitter<StationEvents> {
   private running = Promise.resolve();
   private closing: Promise<void> | undefined;
   private readonly timers: Timers;
+  /** Playlist files the last scan found: the channels about to run, while the first scan is still starting them. */
+  private filesFound = 0;
   /** idle --start()--> running --close()--> closed. */
   status: 'idle' | 'running' | 'closed' = 'idle';
 
@@ -66,6 +68,17 @@ export class Station extends EventEmitter<StationEvents> {
 
   get channels(): Channel[] {
     return [...this.files.values()].flatMap((f) => (f.channel ? [f.channel] : []));
+  }
+
+  /**
+   * Channels the station runs or is about to: at the first scan, every
+   * playlist file found, before their channels have all started. Whatever
+   * is decided by the station's size (where encoders run) is decided on
+   * this, or the first channels to start would be decided as a small
+   * station's.
+   */
+  get plannedChannels(): number {
+    return Math.max(this.filesFound, this.files.size, this.channels.length);
   }
 
   channel(id: string): Channel | undefined {
@@ -119,6 +132,7 @@ export class Station extends EventEmitter<StationEvents> {
         return [] as string[];
       });
       const present = new Set(names.filter((n) => n.endsWith('.json')).map((n) => path.join(this.opts.dir, n)));
+      this.filesFound = present.size;
       for (const file of [...this.files.keys()]) if (!present.has(file)) await this.apply(file, force);
       for (const file of [...present].sort()) await this.apply(file, force);
     });

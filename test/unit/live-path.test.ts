@@ -306,6 +306,27 @@ describe('Icecast source client on a fake clock', () => {
 });
 
 describe('station and feed on a fake clock', () => {
+  test('the station counts the channels it is about to run while the first of them start (where encoders run is decided on it)', async () => {
+    const clock = new FakeClock();
+    const dir = tempDir('station-planned');
+    for (const id of ['a', 'b', 'c']) writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ name: id, mount: `/${id}.mp3`, tracks: [] }));
+    const seen: number[] = [];
+    const station = new Station({
+      dir,
+      mediaDirs: [],
+      logger: silent,
+      timers: clock,
+      createChannel: (loaded) => {
+        seen.push(station.plannedChannels);
+        return fakeChannel(clock, [], loaded.playlist, loaded.id).channel;
+      },
+    });
+    cleanups.push(() => station.close());
+    await station.start();
+    assert.deepEqual(seen, [3, 3, 3], 'the first channel to start already counts the other two');
+    assert.equal(station.channels.length, 3);
+  });
+
   test('a playlist edit applies 150 ms after its last change, as one change; close stops every timer and returns one promise', async () => {
     const clock = new FakeClock();
     const dir = tempDir('station-clock');
