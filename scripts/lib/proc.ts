@@ -6,6 +6,8 @@ interface ProcInfo {
   pid: number;
   ppid: number;
   cpuSeconds: number;
+  /** What its exited children (and theirs) were reaped with. */
+  reapedSeconds: number;
   rssBytes: number;
 }
 
@@ -18,6 +20,7 @@ function read(pid: number): ProcInfo | null {
       pid,
       ppid: Number(f[1]),
       cpuSeconds: (Number(f[11]) + Number(f[12])) / TICKS,
+      reapedSeconds: (Number(f[13]) + Number(f[14])) / TICKS,
       rssBytes: Number(f[21]) * 4096,
     };
   } catch {
@@ -58,18 +61,12 @@ export function treeUsage(root: number): TreeUsage {
     tree.push(p);
     stack.push(...(children.get(p.pid) ?? []));
   }
-  // Children that already exited (decoders, probes) are counted in the root's cutime/cstime.
-  let reaped = 0;
-  try {
-    const stat = readFileSync(`/proc/${root}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    reaped = (Number(f[13]) + Number(f[14])) / TICKS;
-  } catch {
-    /* gone */
-  }
+  // Children that already exited (decoders, probes) are counted in their parent's cutime/cstime: the
+  // station's, or the ffmpeg launcher's for a big station. A reaped child is no longer in the tree, so
+  // nothing is counted twice.
   return {
     processes: tree.length,
-    cpuSeconds: tree.reduce((s, p) => s + p.cpuSeconds, 0) + reaped,
+    cpuSeconds: tree.reduce((s, p) => s + p.cpuSeconds + p.reapedSeconds, 0),
     rssBytes: tree.reduce((s, p) => s + p.rssBytes, 0),
     pssBytes: tree.reduce((s, p) => s + pss(p.pid), 0),
   };
