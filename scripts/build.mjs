@@ -55,7 +55,15 @@ const started = Date.now();
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/main.ts', 'src/import.ts', 'src/dj.ts', 'src/health-probe.ts', 'api-proxy/main.ts', 'src/encode/lame-worker.ts'],
+  entryPoints: [
+    'src/main.ts',
+    'src/import.ts',
+    'src/dj.ts',
+    'src/health-probe.ts',
+    'api-proxy/main.ts',
+    'src/encode/lame-worker.ts',
+    'src/ffmpeg/launcher-process.ts',
+  ],
   outdir: 'dist',
   outbase: '.',
   bundle: true,

@@ -12,6 +12,7 @@ import { AnalysisStore } from './decode/analysis-store.js';
 import { MediaCache } from './acquire/media-cache.js';
 import { encoderThreads, resolveAacEncoder, resolveEncoder } from './encode/encoder-choice.js';
 import { decoderChoice, mainIsShippedBuild, proberChoice, resolveFfmpegPath } from './ffmpeg/binaries.js';
+import { LAUNCHER_AFTER_CHANNELS, launchWhen } from './ffmpeg/launcher.js';
 import { AddressPolicy } from './config/address-policy.js';
 import { KvCache } from './kernel/kv-cache.js';
 import { QqProvider } from './acquire/qq-provider.js';
@@ -59,6 +60,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   // The channel count is read when an encoder starts: by then `station` exists.
   const threads = encoderThreads(env.ENCODER_THREADS, () => station.plannedChannels, logger.child({ component: 'encoder' }));
   if (encoder.tool === 'lib') encoder.pool = threads.pick;
+  // A big station starts ffmpeg through a small helper process (ffmpeg/launcher.ts), which reports its own crashes.
+  launchWhen(() => station.plannedChannels > LAUNCHER_AFTER_CHANNELS, logger.child({ component: 'ffmpeg-launcher' }));
   // Asked for by name: refused at start when it cannot be had (auto decides when a rendition first needs AAC).
   if (env.AAC_ENCODER === 'lib') resolveAacEncoder('lib');
   logger.info(

@@ -1,21 +1,21 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { childrenOf } from './station-process.js';
 
-/** Processes whose parent is this one, whose command name is `comm` and whose command line matches `args` (read from /proc). */
+/** Processes started by this one (directly or through the station's ffmpeg launcher), whose command name is `comm` and whose command line matches `args` (read from /proc). */
 export function childProcesses(comm: string, args?: RegExp): number[] {
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of childrenOf(process.pid)) {
+    const entry = String(pid);
     let stat: string;
     try {
       stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
     } catch {
       continue; // exited while we looked
     }
-    // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ')'.
+    // "pid (comm) state ...": comm may contain spaces, so split after the last ')'.
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid !== process.pid || name !== comm) continue;
+    // A zombie has exited; only its parent has not yet heard.
+    if (name !== comm || stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
     if (args) {
       let cmdline: string;
       try {

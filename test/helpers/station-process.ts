@@ -31,7 +31,7 @@ export interface StationProcess {
   alive(): boolean;
   /** Descriptors the process holds now. */
   fds(): number;
-  /** Its direct children (ffmpeg, lame, stdbuf) as pids. */
+  /** Its child processes (ffmpeg, lame, stdbuf, the launcher and what it started) as pids. */
   children(): number[];
   /** Resident memory of the node process, MB. */
   rssMb(): number;
@@ -105,14 +105,28 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
 
 /** Direct children of `pid`, from /proc. */
 export function childrenOf(pid: number): number[] {
-  const found: number[] = [];
+  const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       /* exited */
+    }
+  }
+  // Descendants, not only children: ffmpeg is started by the station's launcher process (src/ffmpeg/launcher.ts).
+  const found: number[] = [];
+  const under = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (under.has(parent) && !under.has(child)) {
+        under.add(child);
+        found.push(child);
+        grew = true;
+      }
     }
   }
   return found;
