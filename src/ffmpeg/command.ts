@@ -26,7 +26,7 @@ type EndCallback = (err: Error | null, stdout?: Ring, stderr?: Ring) => void;
 
 /**
  * A fluent-ffmpeg command bound to one ffmpeg binary, whose kill() works at
- * any moment. Four fluent-ffmpeg behaviours are mended here, once for every
+ * any moment. Five fluent-ffmpeg behaviours are mended here, once for every
  * invocation:
  * - the binary path lives in module-wide state (setFfmpegPath), so two
  *   binaries (a fast-starting one for decoders, the system one for encoders)

@@ -138,7 +138,12 @@ export class Launcher {
     child.unref();
     child.channel?.unref();
     child.on('message', (m: FromLauncher, handle?: Socket) => this.receive(m, handle));
-    child.on('error', (err) => this.log?.warn({ err: err.message }, 'ffmpeg launcher error'));
+    child.on('error', (err) => {
+      this.log?.warn({ err: err.message }, 'ffmpeg launcher error');
+      // It never started (no descriptors or processes left): no 'exit' follows, so what waits on it fails now.
+      if (child.pid === undefined)
+        this.lost(child, null, null, `the ffmpeg launcher could not start (spawn ${(err as NodeJS.ErrnoException).code ?? err.message})`);
+    });
     child.on('exit', (code, signal) => this.lost(child, code, signal));
     return child;
   }
@@ -176,7 +181,7 @@ export class Launcher {
   }
 
   /** The launcher exited: what it started is stopped and reported; the next launch starts another. */
-  private lost(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private lost(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, why = 'the ffmpeg launcher stopped before the process started'): void {
     if (this.child !== child) return;
     this.child = null;
     const launches = [...this.launches.entries()];
@@ -186,7 +191,7 @@ export class Launcher {
       if (!launch.handedOver) {
         p.stdout?.destroy();
         p.stderr?.destroy();
-        launch.failed(new Error('the ffmpeg launcher stopped before the process started'));
+        launch.failed(new Error(why));
         continue;
       }
       if (p.pid) {
@@ -216,10 +221,10 @@ export class Launcher {
 export const LAUNCHER_AFTER_CHANNELS = 32;
 
 let shared: Launcher | null | undefined;
-let wanted: () => boolean = () => true;
+let wanted: () => boolean = () => false;
 let logger: Logger | undefined;
 
-/** When the station wants the launcher (asked at each start of ffmpeg; until set, always), and where it reports its crashes. */
+/** When the station wants the launcher (asked at each start of ffmpeg; until set, never: other commands spawn ffmpeg themselves), and where it reports its crashes. */
 export function launchWhen(predicate: () => boolean, log?: Logger): void {
   wanted = predicate;
   logger = log;

@@ -41,22 +41,26 @@ async function server(handler: http.RequestListener): Promise<{ base: string; hi
 }
 
 describe('adversarial: limits', { timeout: 120_000 }, () => {
-  test('regression: a decoder or encoder spawned with no descriptors left reports an error instead of ending the process', async () => {
-    const dir = tempDir('emfile');
-    const song = await makeTone({ file: path.join(dir, 's.m4a'), freq: 440, seconds: 1, args: ['-c:a', 'aac'] });
-    // A process of its own, under `ulimit -n 64`, that uses up every descriptor first.
-    const script = path.join(ROOT, 'test/helpers/spawn-without-descriptors.ts');
-    const r = spawnSync(
-      'sh',
-      ['-c', `ulimit -n 64 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(script)} ${JSON.stringify(song)}`],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-    );
-    assert.equal(r.status, 0, `the process ended badly: ${r.stderr}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { held: number; decoder: string | null; encoder: string };
-    console.log(`# ${out.held} descriptors held; decoder: ${out.decoder}; encoder: ${out.encoder}`);
-    assert.match(out.decoder ?? '', /EMFILE|spawn/);
-    assert.match(out.encoder, /EMFILE|cannot start/);
-  });
+  for (const how of ['spawned by the station', 'started by the launcher'] as const)
+    test(`regression: a decoder (${how}) or encoder spawned with no descriptors left reports an error instead of ending the process`, async () => {
+      const dir = tempDir('emfile');
+      const song = await makeTone({ file: path.join(dir, 's.m4a'), freq: 440, seconds: 1, args: ['-c:a', 'aac'] });
+      // A process of its own, under `ulimit -n 64`, that uses up every descriptor first.
+      const script = path.join(ROOT, 'test/helpers/spawn-without-descriptors.ts');
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `ulimit -n 64 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(script)} ${JSON.stringify(song)}${how === 'started by the launcher' ? ' launcher' : ''}`,
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(r.status, 0, `the process ended badly: ${r.stderr}`);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { held: number; decoder: string | null; encoder: string };
+      console.log(`# ${out.held} descriptors held; decoder: ${out.decoder}; encoder: ${out.encoder}`);
+      assert.match(out.decoder ?? '', /EMFILE|spawn/);
+      assert.match(out.encoder, /EMFILE|cannot start/);
+    });
 
   test('hosts that are or resolve to loopback are refused before any connection; listed ones are fetched', async () => {
     const s = await server((_req, res) => res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(Buffer.alloc(1000, 1)));

@@ -1,7 +1,8 @@
 /**
  * Run by the limits test under `ulimit -n 64`: uses up every descriptor,
  * then starts a decoder and an encoder, and prints what each reported. Exits
- * 0 only if neither start ended the process.
+ * 0 only if neither start ended the process. With `launcher` after the song,
+ * the decoder is started as a big station starts it (ffmpeg/launcher.ts).
  */
 import { openSync } from 'node:fs';
 import { pino } from 'pino';
@@ -9,8 +10,10 @@ import { PcmDecoder } from '../../src/decode/decoder.js';
 import { resolveEncoder } from '../../src/encode/encoder-choice.js';
 import { PcmEncoder } from '../../src/encode/encoder.js';
 import { resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
+import { launchWhen } from '../../src/ffmpeg/launcher.js';
 
 const song = process.argv[2]!;
+if (process.argv[3] === 'launcher') launchWhen(() => true);
 const ffmpeg = resolveFfmpegPath();
 // The program, not the library: what is tested is a process that cannot start.
 const lame = resolveEncoder('lame', undefined, ffmpeg);

@@ -10,8 +10,16 @@ import { launchWhen, sharedLauncher } from '../../src/ffmpeg/launcher.js';
 import { until } from '../helpers/ports.js';
 
 const ffmpegPath = resolveFfmpegPath();
+// A secret in the station's environment, before the launcher starts: neither it nor what it starts may see it.
+const SECRET = 'launcher-test-secret-3f9c';
+process.env.ICECAST_SOURCE_PASSWORD = SECRET;
+// As a station past 32 channels asks for it (main.ts); the last test turns it off.
+launchWhen(() => true);
 const song = path.resolve(import.meta.dirname, '../../playlists/media/chime.ogg');
 const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', song, '-f', 's16le', '-ac', '2', '-ar', '44100', 'pipe:1'];
+
+/** Set when an ffmpeg this file started could read the secret from its environment. */
+let secretSeen = false;
 
 interface Run {
   bytes: Buffer;
@@ -39,6 +47,7 @@ function decode(input: string, during?: (pid: number, command: ReturnType<typeof
     command.on('start', () => {
       pid = (command as unknown as { ffmpegProc: { pid: number } }).ffmpegProc.pid;
       parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      secretSeen ||= readFileSync(`/proc/${pid}/environ`, 'utf8').includes(SECRET);
       during?.(pid, command);
     });
     // The pipe's end and the process's may come in either order, as with any child process.
@@ -69,7 +78,11 @@ describe('ffmpeg started by the launcher', () => {
     const launcher = sharedLauncher()!;
     assert.ok(launcher.pid && launcher.pid !== process.pid);
     assert.equal(run.parent, launcher.pid, "ffmpeg is the launcher's child, not the station's");
+    assert.equal(secretSeen, false, "ffmpeg's environment holds the station's secret");
     assert.equal(launcher.running, 0, 'nothing left running');
+    const environ = readFileSync(`/proc/${launcher.pid}/environ`, 'utf8');
+    assert.match(environ, /PATH=/);
+    assert.ok(!environ.includes(SECRET), "the launcher's environment holds the station's secret");
   });
 
   test("a process that writes at once and exits loses none of its output (ffmpeg's own format list, twenty times)", async () => {
