@@ -61,7 +61,9 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const threads = encoderThreads(env.ENCODER_THREADS, () => station.plannedChannels, logger.child({ component: 'encoder' }));
   if (encoder.tool === 'lib') encoder.pool = threads.pick;
   // A big station starts ffmpeg through a small helper process (ffmpeg/launcher.ts), which reports its own crashes.
-  launchWhen(() => station.plannedChannels > LAUNCHER_AFTER_CHANNELS, logger.child({ component: 'ffmpeg-launcher' }));
+  // ffmpeg may run before `station` exists (an encoder's capability check): until then, no launcher.
+  let planned = (): number => 0;
+  launchWhen(() => planned() > LAUNCHER_AFTER_CHANNELS, logger.child({ component: 'ffmpeg-launcher' }));
   // Asked for by name: refused at start when it cannot be had (auto decides when a rendition first needs AAC).
   if (env.AAC_ENCODER === 'lib') resolveAacEncoder('lib');
   logger.info(
@@ -144,6 +146,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
       });
     },
   });
+  planned = () => station.plannedChannels;
   artLinks.watch(station);
   const outputs = new OutputSet(station, {
     icecast: env.ICECAST_URL,
