@@ -200,6 +200,8 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
   const http = {
     maxConnections,
     maxPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS,
+    // A burst's room over the cap for one loop turn comes out of the station's own reserve.
+    headroom: Math.floor(env.FD_RESERVE / 4),
     headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
     idleTimeoutMs: env.HTTP_IDLE_TIMEOUT_MS,
   };

