@@ -8,11 +8,11 @@
  * /health answers throughout, and nothing reaches the process guard.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DESCRIPTORS_PER_CHANNEL } from '../../src/api/connection-guard.js';
 import { openMany, stillOpen, type Attacker } from '../helpers/flood.js';
+import { healthChecker } from '../helpers/health-checker.js';
 import type { Listener } from '../helpers/listener.js';
 import { decodeMp3, makeTone, silentRuns } from '../helpers/media.js';
 import { freePort, until } from '../helpers/ports.js';
@@ -21,30 +21,6 @@ import { tempDir, writePlaylist } from '../helpers/station.js';
 
 const NOFILE = 768;
 const CHANNELS = 16;
-
-/**
- * GET /health as a health checker does it: a connection shed before its request was read is tried
- * again once, a quarter second later (Docker's HEALTHCHECK retries too, after its interval). At the
- * flood's first instant every connection is new, so a newcomer evicting the oldest unread one can
- * evict the checker's own before the loop reads it; a retry at once, in the same instant, was shed
- * the same way (1 of 31 and 1 of 18 checks on a slow day). A 503 or a second failure counts.
- */
-function health(station: StationProcess, retries = 1): Promise<{ status: number; ms: number }> {
-  const t0 = Date.now();
-  return new Promise<{ status: number; ms: number }>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port: station.port, path: '/health', localAddress: '127.0.0.3', timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({ status: 0, ms: Date.now() - t0 }));
-  }).then((r) =>
-    r.status === 0 && retries > 0
-      ? // The checker's interval: there is no event to wait for on the station's side.
-        new Promise<void>((next) => setTimeout(next, 250)).then(() => health(station, retries - 1))
-      : r,
-  );
-}
 
 describe('adversarial: the descriptor budget with many channels', { timeout: 240_000 }, () => {
   let station: StationProcess;
@@ -92,8 +68,9 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
     const watches = listeners.map((l) => rateWatch(l, 128));
     const skippedBefore = station.find(/song skipped|song deferred/).length;
     const t0 = Date.now();
-    const checks: { status: number; ms: number }[] = [];
-    const probe = setInterval(() => void health(station).then((h) => checks.push(h)), 500);
+    // Its own process (see healthChecker) and no retry: one shed check fails the test.
+    const checker = healthChecker(station.port, '127.0.0.3', 500);
+    const checks = checker.checks;
     let attackers: Attacker[] = [];
     try {
       const waves = await Promise.all([
@@ -106,7 +83,7 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
       // Songs kept changing: each channel starts a decoder every 2-3 s.
       await new Promise((r) => setTimeout(r, 3000));
     } finally {
-      clearInterval(probe);
+      await checker.stop();
     }
     const silences = await Promise.all(
       listeners.map(async (l, i) => Math.max(0, ...silentRuns(await decodeMp3(l.audio().subarray(from[i]))).map((r) => r.ms))),
@@ -130,7 +107,10 @@ describe('adversarial: the descriptor budget with many channels', { timeout: 240
       silences.every((s) => s < 300),
       `silence at a listener: ${silences.join(', ')} ms`,
     );
-    assert.ok(checks.length >= 4 && failedHealth === 0, `/health: ${failedHealth} of ${checks.length} failed`);
+    assert.ok(
+      checks.length >= 4 && failedHealth === 0,
+      `/health: ${failedHealth} of ${checks.length} failed: ${JSON.stringify(checks.filter((c) => c.status !== 200))}`,
+    );
     // Answered throughout; at the flood's peak the loop is accepting and shedding hundreds of connections a tick (194-2205 ms measured).
     assert.ok(slowestHealth < 3000, `/health took up to ${slowestHealth} ms`);
     assert.equal(station.find(/caught by the process guard/).length, 0);
