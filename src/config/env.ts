@@ -136,7 +136,7 @@ export const envSchema = z.object({
   MAX_CONNECTIONS: intInRange(1, 1_000_000).default(4096),
   /** open HTTP connections at most from one address; `0`: no cap (behind a reverse proxy, where every client has the proxy's address: cap there) */
   MAX_CONNECTIONS_PER_ADDRESS: intInRange(0, 1_000_000).default(64),
-  /** descriptors never given to clients, plus 24 per channel (recomputed as channels come and go): ffmpeg, lame, downloads, Icecast and files always have them */
+  /** descriptors never given to clients, plus 24 per channel (recomputed as channels come and go): ffmpeg, lame, downloads, Icecast and files always have them; a quarter of it may carry a burst of connections for one event-loop turn */
   FD_RESERVE: intInRange(16, 100_000).default(128),
   /** a client must send its whole request head within this */
   HTTP_HEADERS_TIMEOUT_MS: intInRange(1000, 600_000).default(10_000),
