@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible } from '../audio/pcm.js';
-import { GainLimiter } from '../audio/limiter.js';
+import { SAMPLE_RATE } from '../audio/pcm.js';
 import { dbToLinear } from '../audio/loudness.js';
 import { MP3_FRAME_SAMPLES } from '../audio/mp3.js';
 import { silentFrame } from '../audio/silence.js';
@@ -9,7 +8,8 @@ import type { Playlist, Track } from '../config/playlist.js';
 import { reasonOf } from '../kernel/errors.js';
 import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
 import { DeadAirWatch } from './dead-air.js';
-import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
+import type { MixState } from './feed-levels.js';
+import { MixFeed } from './mix-feed.js';
 import { EncodeStage } from './encode-stage.js';
 import { Pacer, ticksFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
@@ -60,21 +60,18 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
 
   songsPlayed = 0;
   songsFailed = 0;
-  /** Seconds of silence fed because no song was ready. */
-  silenceSeconds = 0;
   /** MP3 bytes emitted to the outputs. */
   bytesOut = 0;
 
   private readonly log: Logger;
   private readonly deadAir: DeadAirWatch;
-  /** Peaks held under the ceiling, after the mix (see GainLimiter). */
-  private readonly level: GainLimiter;
+  /** The mix, limited, into the encoders. */
+  private readonly mix: MixFeed;
   private readonly source: ChannelSource;
   private readonly mixer: Crossfade;
   private readonly live: LiveSwitch;
   /** What listeners have seen: now playing, the history, titles in step with the ears. */
   private readonly onAir = new OnAir(HISTORY);
-  private readonly levels: FeedLevels;
   private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
   /** DJs connected and about to go on air (their audio is buffering). */
   private djsComing = 0;
@@ -88,8 +85,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private readonly now: () => number;
   /** How often the channel feeds its encoder and releases frames: short while a DJ is near, longer otherwise (see ticksFor). */
   private readonly ticks: { live: number; calm: number };
-  /** Reused mix buffer: a tick allocates nothing for mixing. */
-  private readonly scratch = new Float32Array((FEED_HIGH / BYTES_PER_PCM_FRAME) * 2);
   /** Since when the mix has held no song (watchIdle). */
   private emptySince: number | null = null;
 
@@ -151,8 +146,15 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       timers: this.timers,
     });
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
-    this.levels = new FeedLevels();
-    this.level = new GainLimiter({ ceiling: ceilingOf(opts.playlist) });
+    this.mix = new MixFeed({
+      mixer: this.mixer,
+      encoders: this.encoders,
+      released: () => this.pacer.sourceSamplesSent,
+      onAir: this.onAir,
+      deadAir: this.deadAir,
+      ceiling: ceilingOf(opts.playlist),
+      log: this.log,
+    });
   }
 
   /** Go on air: the encoder starts, the clock runs. */
@@ -194,6 +196,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     return this.pacer.standInSamples / SAMPLE_RATE;
   }
 
+  /** Seconds of silence fed because no song was ready. */
+  get silenceSeconds(): number {
+    return this.mix.silenceSeconds;
+  }
+
   get secondsSent(): number {
     return this.pacer.sentSamples / SAMPLE_RATE;
   }
@@ -210,7 +217,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   /** Apply an edited playlist without cutting the song on air, keeping the place (see the source's `update`). */
   update(playlist: Playlist): void {
     this.playlist = playlist;
-    this.level.setCeiling(ceilingOf(playlist));
+    this.mix.setCeiling(ceilingOf(playlist));
     this.source.update(playlist);
     this.log.info({ tracks: playlist.tracks.length }, 'playlist updated');
     this.emit('updated', playlist);
@@ -279,7 +286,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     if (!song) return false;
     // Shown as the DJ's client sent it ("Artist - Title" already): no artist added.
     const info: TrackInfo = { ...song.info, title, artist: undefined };
-    if (this.live.retitle(info)) this.encoders.markSongStart(info, this.level.latencyFrames);
+    if (this.live.retitle(info)) this.encoders.markSongStart(info, this.mix.latencyFrames);
     return true;
   }
 
@@ -385,7 +392,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     this.encoders.tick();
     // Through the graph, not to the bottom source: a side door here skipped the live switch's warm-up (issue 25).
     this.mixer.prepare();
-    this.feed();
+    this.mix.feed(() => this.mixState());
     this.watchDeadAir();
     this.watchIdle();
     this.retime();
@@ -427,43 +434,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       this.log.info({ song }, 'dead air over: audio is back');
     }
     this.emit('dead-air', { dead: change === 'started', song: this.mixer.onAir?.info.title ?? null });
-  }
-
-  /** Keep the encoder's PCM queue within its levels (see FeedLevels), with the mix if any, else silence. */
-  private feed(): void {
-    let ahead = (this.encoders.main.fedSamples - this.pacer.sourceSamplesSent) * BYTES_PER_PCM_FRAME;
-    const high = this.levels.high(this.mixState());
-    if (ahead < high) {
-      const want = (high - ahead) / BYTES_PER_PCM_FRAME;
-      const out = this.scratch.subarray(0, want * 2);
-      out.fill(0);
-      const { frames, marks } = this.mixer.read(out, want);
-      if (frames > 0) {
-        for (const mark of marks) {
-          // The limiter delays the stream, so does the title.
-          this.encoders.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);
-          this.onAir.mark(mark.song.info);
-          this.log.debug({ song: mark.song.label, gainDb: Math.round(mark.song.gainDb * 10) / 10 }, 'title goes up');
-        }
-        const pcm = this.level.process(out.subarray(0, frames * 2));
-        this.encoders.write(pcm);
-        if (this.encoders.main.running && isAudible(pcm)) this.deadAir.heard();
-        ahead += pcm.length;
-      }
-    }
-    // Read again: the mix may have changed while read (a song joined, one ended).
-    const floor = this.levels.floor(this.mixState());
-    if (ahead < floor) {
-      const pad = (floor - ahead) / BYTES_PER_PCM_FRAME;
-      if (this.mixer.onAir)
-        this.log.debug(
-          { song: this.mixer.onAir.label, aheadMs: Math.round((ahead / BYTES_PER_PCM_FRAME / SAMPLE_RATE) * 1000) },
-          'decoder underrun; padding with silence',
-        );
-      // Through the limiter too: its delay line stays continuous. The scratch buffer holds FEED_HIGH, more than any pad.
-      this.encoders.write(this.level.process(this.scratch.subarray(0, pad * 2).fill(0)));
-      this.silenceSeconds += pad / SAMPLE_RATE;
-    }
   }
 
   private mixState(): MixState {
