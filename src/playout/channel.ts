@@ -7,6 +7,7 @@ import { silentFrame } from '../audio/silence.js';
 import type { Playlist, Track } from '../config/playlist.js';
 import { reasonOf } from '../kernel/errors.js';
 import { blockChange, type AudioSource, type NowPlaying, type TrackInfo } from './now-playing.js';
+import { AirWatch } from './air-watch.js';
 import { DeadAirWatch } from './dead-air.js';
 import type { MixState } from './feed-levels.js';
 import { MixFeed } from './mix-feed.js';
@@ -26,8 +27,6 @@ export type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, Progr
 
 export type { LiveShowRecord };
 const HISTORY = 20;
-/** The mix empty this long (the last song's tail has reached listeners, ~1 s): now-playing is cleared. */
-const IDLE_AFTER_MS = 3000;
 /** A DJ taking over fades the song on air out (and fades in) over this long. */
 export const TAKEOVER_FADE_SECONDS = 1;
 /** A block with a hard start fades the song on air out over this long. */
@@ -65,6 +64,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
 
   private readonly log: Logger;
   private readonly deadAir: DeadAirWatch;
+  private readonly watch: AirWatch;
   /** The mix, limited, into the encoders. */
   private readonly mix: MixFeed;
   private readonly source: ChannelSource;
@@ -85,8 +85,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private readonly now: () => number;
   /** How often the channel feeds its encoder and releases frames: short while a DJ is near, longer otherwise (see ticksFor). */
   private readonly ticks: { live: number; calm: number };
-  /** Since when the mix has held no song (watchIdle). */
-  private emptySince: number | null = null;
 
   constructor(opts: ChannelOptions) {
     super();
@@ -146,6 +144,18 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       timers: this.timers,
     });
     this.deadAir = new DeadAirWatch(opts.deadAirMs ?? 30_000, this.now);
+    this.watch = new AirWatch({
+      mixer: this.mixer,
+      live: this.live,
+      onAir: this.onAir,
+      liveShows: this.liveShows,
+      deadAir: this.deadAir,
+      encoderRunning: () => this.encoders.main.running,
+      now: this.now,
+      log: this.log,
+      onIdle: () => this.emit('idle'),
+      onDeadAir: (change) => this.emit('dead-air', change),
+    });
     this.mix = new MixFeed({
       mixer: this.mixer,
       encoders: this.encoders,
@@ -393,47 +403,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     // Through the graph, not to the bottom source: a side door here skipped the live switch's warm-up (issue 25).
     this.mixer.prepare();
     this.mix.feed(() => this.mixState());
-    this.watchDeadAir();
-    this.watchIdle();
+    this.watch.check();
     this.retime();
-  }
-
-  /**
-   * Nothing in the mix for IDLE_AFTER_MS (no song is ready: a failed
-   * preparation, descriptors or downloads short): the song last announced
-   * is over, so it goes to the history and now-playing says nothing plays,
-   * rather than naming a song that ended long ago. The next song announces
-   * itself as usual.
-   */
-  private watchIdle(): void {
-    if (this.mixer.onAir !== null || this.mixer.waiting || this.live.song !== null) {
-      this.emptySince = null;
-      return;
-    }
-    const t = this.now();
-    this.emptySince ??= t;
-    if (this.nowPlaying === null || t - this.emptySince < IDLE_AFTER_MS) return;
-    const at = new Date().toISOString();
-    const ended = this.onAir.clear(at)!;
-    if (ended.source === 'live') this.liveShows.close(at);
-    this.log.info({ song: ended.title }, 'nothing is ready to play: now-playing cleared until the next song');
-    this.emit('idle');
-  }
-
-  private watchDeadAir(): void {
-    const change = this.deadAir.check();
-    if (!change) return;
-    const song = this.mixer.onAir?.label ?? null;
-    if (change === 'started') {
-      const why = !this.encoders.main.running ? 'the encoder is down' : song ? 'the song on air is silent' : 'no song is ready';
-      this.log.warn(
-        { song, silentSeconds: Math.round(this.deadAir.silentSeconds), why },
-        `dead air: nothing audible for ${Math.round(this.deadAir.silentSeconds)} s (${why})`,
-      );
-    } else {
-      this.log.info({ song }, 'dead air over: audio is back');
-    }
-    this.emit('dead-air', { dead: change === 'started', song: this.mixer.onAir?.info.title ?? null });
   }
 
   private mixState(): MixState {
