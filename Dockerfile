@@ -62,10 +62,12 @@ RUN npm run build && npm prune --omit=dev --omit=optional \
 # keeps it in a layer removal cannot shrink), lame (MP3 encoding,
 # MP3_ENCODER=auto picks it), libopus and libsoxr (Opus renditions, in
 # process) and the ffmpeg above (AAC renditions). No compiler, no package
-# manager beyond Debian's own.
+# manager beyond Debian's own. tini is PID 1: it reaps processes orphaned
+# in the container (node reaps only its own children: a big station's
+# ffmpeg launcher dying leaves its decoders to PID 1) and passes signals on.
 FROM docker.io/library/debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends lame libopus0 libsoxr0 \
+ && apt-get install -y --no-install-recommends lame libopus0 libsoxr0 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1000 node \
  && useradd --uid 1000 --gid node --no-create-home --home-dir /app --shell /usr/sbin/nologin node \
@@ -89,4 +91,5 @@ USER node
 EXPOSE 8080 8090
 # 200 only while every channel is on air with no dead air (GET /health).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/src/health-probe.js"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--single-threaded-gc", "dist/src/main.js"]

@@ -353,6 +353,21 @@ describe('docker compose, for real: images built, the station up in containers',
     });
   });
 
+  test("a process orphaned in the streamer's container is reaped by its PID 1, not left a zombie", async () => {
+    const id = await containerOf('streamer');
+    // node reaps only its own children; an orphan (a dead launcher's decoder, anything an operator ran) goes to PID 1.
+    await sh('podman', ['exec', id, 'sh', '-c', '(sleep 0.3 &) ; exit 0']);
+    const sleepers = async (): Promise<string[]> =>
+      (await sh('podman', ['exec', id, 'sh', '-c', 'grep -l "^Name:[[:space:]]*sleep$" /proc/[0-9]*/status 2>/dev/null; true'])).split('\n').filter(Boolean);
+    const pid1 = (await sh('podman', ['exec', id, 'cat', '/proc/1/comm'])).trim();
+    const gone = await until('the orphan gone (exited and reaped)', async () => ((await sleepers()).length === 0 ? true : undefined), 5000, 100).catch(
+      () => false,
+    );
+    const left = gone ? [] : await sh('podman', ['exec', id, 'sh', '-c', 'grep -h "^State" $(grep -l "^Name:[[:space:]]*sleep$" /proc/[0-9]*/status); true']);
+    console.log(`# PID 1 of the streamer: ${pid1}; the orphan ${gone ? 'reaped' : `left: ${String(left).trim()}`}`);
+    assert.ok(gone, `an orphan left in the container: ${String(left).trim()}`);
+  });
+
   test('restart, a killed container, stop, down and up: back on air, nothing lost', async () => {
     const before = await kept();
     assert.ok(before.cache > 0, 'songs in the cache volume');
