@@ -161,6 +161,26 @@ export function toneChanges(pcm: Int16Array, freqs: number[], sampleRate = 44100
   return changes;
 }
 
+/**
+ * Tone changes without excursions: in a crossfade both tones sound, and the
+ * strongest may flip to the old one and back for a few windows. A change
+ * that the next one undoes within `seconds` is such a flip: the pair goes,
+ * the briefest first (of 500 -> 600 at 37.99 s, back at 39.3, 600 again at
+ * 39.5, the seam is at 37.99).
+ */
+export function withoutExcursions(changes: { at: number; to: number }[], seconds: number): { at: number; to: number }[] {
+  const out = [...changes];
+  for (;;) {
+    let shortest = -1;
+    for (let i = 1; i + 1 < out.length; i++) {
+      const gap = out[i + 1]!.at - out[i]!.at;
+      if (out[i + 1]!.to === out[i - 1]!.to && gap < seconds && (shortest < 0 || gap < out[shortest + 1]!.at - out[shortest]!.at)) shortest = i;
+    }
+    if (shortest < 0) return out;
+    out.splice(shortest, 2);
+  }
+}
+
 /** Integrated loudness and true peak of a file (or a stretch of it), as ffmpeg's ebur128 measures. */
 export async function measureLoudness(file: string, from = 0, seconds?: number): Promise<{ lufs: number; peak: number }> {
   const args = [
