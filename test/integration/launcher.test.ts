@@ -87,23 +87,23 @@ describe('ffmpeg started by the launcher', () => {
 
   test("a process that writes at once and exits loses none of its output (ffmpeg's own format list, twenty times)", async () => {
     const direct = spawnSync(ffmpegPath, ['-hide_banner', '-formats']).stdout.toString();
-    const lists = await Promise.all(
-      Array.from({ length: 20 }, () => {
-        // A command of its own each time: fluent-ffmpeg caches what it learned, not what a new command asks.
-        const command = ffmpegCommand(ffmpegPath);
-        return new Promise<string>((resolve, reject) => {
-          (command as unknown as { _spawnFfmpeg(a: string[], o: object, cb: (err: Error | null, out: { get(): string }) => void): void })._spawnFfmpeg(
-            ['-hide_banner', '-formats'],
-            { captureStdout: true, stdoutLines: 0 },
-            (err, out) => (err ? reject(err) : resolve(out.get())),
-          );
-        });
-      }),
-    );
-    // The station's main thread busy (as with 100 channels): the launcher waits for its handles' receipts
-    // while the processes write. Not a wait for an event: the busy thread is the condition under test.
+    const pending = Array.from({ length: 20 }, () => {
+      // A command of its own each time: fluent-ffmpeg caches what it learned, not what a new command asks.
+      const command = ffmpegCommand(ffmpegPath);
+      return new Promise<string>((resolve, reject) => {
+        (command as unknown as { _spawnFfmpeg(a: string[], o: object, cb: (err: Error | null, out: { get(): string }) => void): void })._spawnFfmpeg(
+          ['-hide_banner', '-formats'],
+          { captureStdout: true, stdoutLines: 0 },
+          (err, out) => (err ? reject(err) : resolve(out.get())),
+        );
+      });
+    });
+    // The station's main thread busy (as with 100 channels) while the twenty run: the launcher waits for its
+    // handles' receipts while the processes write and exit. Not a wait for an event: the busy thread is the
+    // condition under test, so it comes before the results are awaited (after, it tested nothing).
     const until = performance.now() + 500;
     while (performance.now() < until);
+    const lists = await Promise.all(pending);
     const lines = (text: string): number => text.split('\n').filter((l) => l.trim()).length;
     assert.ok(lines(direct) > 100, `${lines(direct)} formats listed directly`);
     for (const list of lists) assert.equal(lines(list), lines(direct));
