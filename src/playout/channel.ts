@@ -14,10 +14,10 @@ import { MixFeed } from './mix-feed.js';
 import { EncodeStage } from './encode-stage.js';
 import { Pacer, ticksFor } from './pacer.js';
 import { REAL_TIMERS, type Timers } from '../kernel/lifecycle.js';
-import { Crossfade, SKIP_FADE_SECONDS } from './operators/crossfade.js';
+import { Crossfade } from './operators/crossfade.js';
+import { Interruptions } from './interruptions.js';
 import { Normalize } from './operators/normalize.js';
-import type { Song, SongEnd } from './sources/source.js';
-import { LiveSwitch, djOf, type LiveShow } from './sources/live.js';
+import { LiveSwitch, type LiveShow } from './sources/live.js';
 import { LiveShows, type LiveShowRecord } from './live-shows.js';
 import { OnAir, type HistoryEntry } from './on-air.js';
 import type { Rendition } from './rendition.js';
@@ -27,10 +27,7 @@ export type { ChannelEvents, ChannelOptions, ChannelSource, ChannelStatus, Progr
 
 export type { LiveShowRecord };
 const HISTORY = 20;
-/** A DJ taking over fades the song on air out (and fades in) over this long. */
-export const TAKEOVER_FADE_SECONDS = 1;
-/** A block with a hard start fades the song on air out over this long. */
-export const HARD_START_FADE_SECONDS = 0.5;
+export { HARD_START_FADE_SECONDS, TAKEOVER_FADE_SECONDS } from './interruptions.js';
 
 /** The limiter's ceiling for a playlist: its loudness ceiling, or just under full scale with loudness off. */
 function ceilingOf(p: Playlist): number {
@@ -73,8 +70,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   /** What listeners have seen: now playing, the history, titles in step with the ears. */
   private readonly onAir = new OnAir(HISTORY);
   private readonly liveShows = new LiveShows(HISTORY, (event, show) => this.emit(event, show));
-  /** DJs connected and about to go on air (their audio is buffering). */
-  private djsComing = 0;
+  /** Skips, DJs taking over, hard starts. */
+  private readonly interruptions: Interruptions;
   private readonly pacer: Pacer<TrackInfo>;
   /** The channel's encoder and its renditions', fed from the one mix. */
   private readonly encoders: EncodeStage;
@@ -98,8 +95,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       this.songsFailed += 1;
       this.emit('skipped', { track: e.track, reason: reasonOf(e.reason) });
     });
-    this.source.on('cut', (block: string) => this.hardStart(block));
-    this.live = new LiveSwitch(this.source, (song, end) => this.liveLeft(song, end));
+    this.source.on('cut', (block: string) => this.interruptions.hardStart(block));
+    this.live = new LiveSwitch(this.source, (song, end) => this.interruptions.liveLeft(song, end));
     this.mixer = new Crossfade(
       new Normalize(this.live, { loudness: () => this.playlist.loudness, idle: () => this.mixer.onAir === null, now: this.now, log: this.log }),
       {
@@ -165,6 +162,18 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
       ceiling: ceilingOf(opts.playlist),
       log: this.log,
     });
+    this.interruptions = new Interruptions({
+      mixer: this.mixer,
+      live: this.live,
+      onAir: this.onAir,
+      liveShows: this.liveShows,
+      encoders: this.encoders,
+      mix: this.mix,
+      log: this.log,
+      onAirNow: () => this.status === 'on-air',
+      tick: () => this.tick(),
+      retime: () => this.retime(),
+    });
   }
 
   /** Go on air: the encoder starts, the clock runs. */
@@ -184,7 +193,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
    * whenever a DJ arrives, so a takeover never waits out a calm tick.
    */
   private retime(): void {
-    const want = this.live.song !== null || this.djsComing > 0 ? this.ticks.live : this.ticks.calm;
+    const want = this.live.song !== null || this.interruptions.djComingSoon ? this.ticks.live : this.ticks.calm;
     if (want === this.tickPeriod) return;
     this.stopTimer?.();
     this.stopTimer = this.timers.every(want, () => this.tick());
@@ -235,10 +244,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
 
   /** End the song on air with a quick fade; the next one follows. */
   skip(): void {
-    const song = this.cut(SKIP_FADE_SECONDS, false);
-    if (!song) return;
-    this.onAir.leaving = 'skipped';
-    this.log.info({ song: song.label }, 'skipped by request');
+    this.interruptions.skip();
   }
 
   /** The title listeners have up now. */
@@ -261,43 +267,19 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     return this.liveShows.current;
   }
 
-  /**
-   * A DJ takes over: what plays fades out over TAKEOVER_FADE_SECONDS while
-   * the show fades in. The show ends when its feed does (the DJ left, or it
-   * was abandoned); the playlist then follows without a gap.
-   */
+  /** A DJ takes over, the song on air fading out (see Interruptions.goLive). False when the channel is not on air. */
   goLive(show: LiveShow): boolean {
-    if (this.status !== 'on-air') return false;
-    this.djComing(false);
-    const before = this.live.song;
-    this.live.start(show);
-    if (before) this.liveShows.replaced();
-    if (this.cut(TAKEOVER_FADE_SECONDS, true)) this.onAir.leaving = 'interrupted';
-    this.log.info({ dj: show.dj, show: show.name, title: show.title }, 'live: DJ takes over');
-    // Now rather than at the next tick: the show's first audio reaches the encoder up to a tick sooner.
-    this.tick();
-    return true;
+    return this.interruptions.goLive(show);
   }
 
-  /**
-   * A DJ has connected and will go on air once their first audio is
-   * decoded (true), or will not after all (false). Meanwhile the channel
-   * queues less audio ahead in its encoder, so the DJ is heard that much
-   * sooner: what is queued plays before the takeover can.
-   */
+  /** A DJ has connected and will go on air (true), or will not after all (false): the channel queues less ahead meanwhile. */
   djComing(coming: boolean): void {
-    this.djsComing = Math.max(0, this.djsComing + (coming ? 1 : -1));
-    if (this.status === 'on-air') this.retime();
+    this.interruptions.djComing(coming);
   }
 
-  /** The live show's title changed (the DJ's client sent one): shown where the change reaches the stream. Returns false if no show is on. */
+  /** The live show's title changed: shown where the change reaches the stream. Returns false if no show is on. */
   retitle(title: string): boolean {
-    const song = this.live.song;
-    if (!song) return false;
-    // Shown as the DJ's client sent it ("Artist - Title" already): no artist added.
-    const info: TrackInfo = { ...song.info, title, artist: undefined };
-    if (this.live.retitle(info)) this.encoders.markSongStart(info, this.mix.latencyFrames);
-    return true;
+    return this.interruptions.retitle(title);
   }
 
   /** The schedule block on air (null: the channel's own list), and what comes next. */
@@ -308,46 +290,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
     // A hard start's first song goes out just ahead of its minute: the next change is then the block itself. What follows it is what comes next.
     if (now.next && now.next.block === block && block !== now.block && this.source.onAt) now = this.source.onAt(Date.parse(now.next.at));
     return { block, next: now.next };
-  }
-
-  /** A block with a hard start is due: what plays fades out and the block's first song follows. A live show keeps the air. */
-  private hardStart(block: string): void {
-    if (this.status !== 'on-air') return;
-    if (this.live.song) {
-      this.log.info({ block }, 'hard block start while a DJ is live: the show keeps the air, the block follows it');
-      return;
-    }
-    const song = this.cut(HARD_START_FADE_SECONDS, true);
-    if (song) {
-      this.onAir.leaving = 'interrupted';
-      this.log.info({ block, song: song.label }, `block "${block}" starts now: the song on air fades out`);
-    }
-    this.tick();
-  }
-
-  /**
-   * Fade out what plays. A song cut before listeners saw its title (the
-   * incoming one early in a crossfade: what is queued is ~0.8 s behind the
-   * mix) goes back to its list to play next, its queued title dropped; on
-   * an interruption (a DJ, a hard start) so does one still fading in.
-   */
-  private cut(fadeSeconds: number, interrupt: boolean): Song | null {
-    return this.mixer.skip(fadeSeconds, {
-      interrupt,
-      giveBack: (song, { joining }) => {
-        const unseen = !this.onAir.seen(song.info);
-        if (!unseen && !(interrupt && joining)) return false;
-        if (unseen) this.onAir.cutUnseen(song.info);
-        return true;
-      },
-    });
-  }
-
-  private liveLeft(song: Song, end: SongEnd): void {
-    const why = this.liveShows.left(song, end, this.status !== 'on-air');
-    this.log.info({ dj: djOf(song.info.key), why }, 'live: show leaves the air; the playlist follows');
-    // Never announced (it failed before any audio): close its record now.
-    if (!this.mixer.playing.includes(song) && this.nowPlaying?.source !== 'live') this.liveShows.close();
   }
 
   /** The songs listeners may ask for (see ChannelSource.catalog). */
@@ -410,7 +352,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
   private mixState(): MixState {
     return {
       live: this.live.song !== null,
-      djComing: this.djsComing > 0,
+      djComing: this.interruptions.djComingSoon,
       leading: this.mixer.leading,
       onAir: this.mixer.onAir !== null,
     };
