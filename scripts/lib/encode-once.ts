@@ -115,14 +115,27 @@ export function limited(mix: Float32Array, ceiling: number): Int16Array {
   return new Int16Array(all.buffer, all.byteOffset + lag * 4, mix.length);
 }
 
+function rounded(mix: Float32Array): Int16Array {
+  const out = new Int16Array(mix.length);
+  for (let i = 0; i < mix.length; i++) out[i] = Math.round(mix[i]!);
+  return out;
+}
+
 /** Decode (the npm-shipped ffmpeg, as the station decodes its operator's files), gain, limit, encode: what a song costs once. */
 export function prepare(file: string, gain: number, ceiling: number): Prepared {
   const r = spawnSync(shippedFfmpeg(), ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '2', '-ar', '44100', '-'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`decoding ${file}: ${r.stderr.toString()}`);
   const s = new Int16Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length >> 1);
   const mix = new Float32Array(s.length);
-  for (let i = 0; i < s.length; i++) mix[i] = s[i]! * gain;
-  const pcm = limited(mix, ceiling);
+  let peak = 0;
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]! * gain;
+    mix[i] = v;
+    if (v > peak) peak = v;
+    else if (-v > peak) peak = -v;
+  }
+  // A song whose gained peaks stay under the ceiling needs no limiter (the station's has the same fast path, per block).
+  const pcm = peak <= Math.floor(ceiling * 32767) ? rounded(mix) : limited(mix, ceiling);
   const mp3 = encodeWhole(pcm);
   return { mp3, frames: indexFrames(mp3), pcm, pcmStart: 0, head: new Int16Array(0), samples: pcm.length / 2 };
 }
