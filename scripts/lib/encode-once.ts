@@ -11,11 +11,11 @@
  * own encode saw) and song B is placed on a frame boundary of it.
  */
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { GainLimiter } from '../../src/audio/limiter.js';
 import { fadeGain } from '../../src/audio/mix.js';
 import { MP3_FRAME_SAMPLES as F } from '../../src/audio/mp3.js';
 import { lameLibrary } from '../../src/encode/lame-lib.js';
+import { decoderChoice, resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 import { LAME_LIBRARY } from '../../src/encode/encoder-choice.js';
 import { fits, indexFrames, patchedTail, type FrameRef } from './mp3-splice.js';
 
@@ -61,17 +61,10 @@ export interface Join {
   bFrom: number;
   /** The PCM the crossfade piece was encoded from (its frame k stands for samples k * 1152..), for the study's reference. */
   xPcm: Int16Array;
-  /** Song A's sample where that PCM starts. */
-  xStartSample: number;
 }
 
-const shippedFfmpeg = (): string => {
-  try {
-    return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-  } catch {
-    return 'ffmpeg';
-  }
-};
+/** The ffmpeg the station decodes an operator's AAC file with (the npm-shipped build when installed). */
+const decoderFor = decoderChoice(undefined, resolveFfmpegPath());
 
 /** LAME as the station sets it (CBR, joint stereo, quality 3, no tag), one whole buffer in, every frame out. */
 export function encodeWhole(pcm: Int16Array, kbps = 128): Buffer {
@@ -123,7 +116,7 @@ function rounded(mix: Float32Array): Int16Array {
 
 /** Decode (the npm-shipped ffmpeg, as the station decodes its operator's files), gain, limit, encode: what a song costs once. */
 export function prepare(file: string, gain: number, ceiling: number): Prepared {
-  const r = spawnSync(shippedFfmpeg(), ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '2', '-ar', '44100', '-'], { maxBuffer: 1 << 30 });
+  const r = spawnSync(decoderFor('aac', true), ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '2', '-ar', '44100', '-'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`decoding ${file}: ${r.stderr.toString()}`);
   const s = new Int16Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length >> 1);
   const mix = new Float32Array(s.length);
@@ -177,7 +170,7 @@ export function join(a: Prepared, b: Prepared, crossfade: number, ceiling: numbe
   const xTo = preroll + bFrom;
   const aPatches = new Map(patchedTail(a.mp3, a.frames, aTo, mp3, frames, xFrom).map((buf, k, all) => [aTo - all.length + k, buf]));
   const xPatches = new Map(patchedTail(mp3, frames, xTo, b.mp3, b.frames, bFrom).map((buf, k, all) => [xTo - all.length + k, buf]));
-  return { aTo, aPatches, x: { mp3, frames, from: xFrom, to: xTo, patches: xPatches }, bFrom, xPcm, xStartSample: x0 };
+  return { aTo, aPatches, x: { mp3, frames, from: xFrom, to: xTo, patches: xPatches }, bFrom, xPcm };
 }
 
 /** The bytes of a piece's frames [from, to), patched ones swapped in. */
