@@ -17,7 +17,7 @@ import { MP3_FRAME_SAMPLES as F } from '../../src/audio/mp3.js';
 import { lameLibrary } from '../../src/encode/lame-lib.js';
 import { decoderChoice, resolveFfmpegPath } from '../../src/ffmpeg/binaries.js';
 import { LAME_LIBRARY } from '../../src/encode/encoder-choice.js';
-import { fits, indexFrames, patchedTail, type FrameRef } from './mp3-splice.js';
+import { fits, indexFrames, patchedTail, type FrameRef } from '../../src/audio/mp3-splice.js';
 
 export interface Prepared {
   mp3: Buffer;

@@ -1,12 +1,12 @@
 /**
- * The encode-once study's join (scripts/lib/mp3-splice.ts): after the
+ * The join of two encodes (src/audio/mp3-splice.ts): after the
  * patch, a frame of the second encode reads, from the joined stream, the
  * very bytes it reads in its own; without it, it does not.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeWhole } from '../../scripts/lib/encode-once.js';
-import { fits, indexFrames, patchedTail, type FrameRef } from '../../scripts/lib/mp3-splice.js';
+import { fits, indexFrames, patchedTail, type FrameRef } from '../../src/audio/mp3-splice.js';
 
 /** Two seconds of noise under a tone, different per seed: LAME keeps its reservoir in use on it. */
 function noise(seed: number, seconds = 2): Int16Array {

@@ -1,0 +1,165 @@
+/**
+ * Where a song's MP3 frames are kept after it played, to be sent again
+ * instead of encoded again (encode/splicing-encoding.ts).
+ *
+ * A take is what a channel sent while one song played, from the frame its
+ * first sample starts (songs start on a frame boundary), and a checksum of
+ * every 1152-sample block of the PCM it encoded. A later play may send a
+ * stored frame only where its own PCM has the same checksums around it, so
+ * a changed gain, a different crossfade or another file under the same
+ * entry is encoded afresh: what is stored can never put other audio on air.
+ *
+ * Files: `<id>.frames` (the frames back to back) and `<id>.index` (magic,
+ * counts, the checksums, each frame's length), written under temporary
+ * names and renamed, the index last: a take is whole or absent.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+const MAGIC = 0x53434631; // "SCF1"
+/** Takes longer than this are not kept (a DJ mix of hours would hold its frames on disk for one replay). */
+export const MAX_TAKE_FRAMES = 40 * 60 * 38;
+
+/** A stored take, open for reading. */
+export interface StoredTake {
+  /** Checksums of the PCM blocks, from the song's first sample. */
+  readonly sums: Uint32Array;
+  readonly frameCount: number;
+  /** Frames [from, to), copied. */
+  frames(from: number, to: number): Buffer[];
+  close(): void;
+}
+
+/** A take being recorded: frames and checksums in song order. */
+export interface TakeRecorder {
+  readonly frameCount: number;
+  readonly blockCount: number;
+  addFrame(frame: Buffer): void;
+  addSum(sum: number): void;
+  /** Keep it (replacing any older take of the song). */
+  save(): void;
+  discard(): void;
+}
+
+export class FrameStore {
+  constructor(
+    private readonly dir: string,
+    /** What makes frames differ besides the PCM: bitrate, encoder and its settings. */
+    private readonly variant: string,
+    private readonly log: Logger,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  private base(key: string): string {
+    return path.join(this.dir, createHash('sha1').update(`${key}\0${this.variant}`).digest('hex'));
+  }
+
+  /** The song's stored take, or null (none, or unreadable: then it is encoded as if new). */
+  open(key: string): StoredTake | null {
+    const base = this.base(key);
+    let index: Buffer;
+    try {
+      index = readFileSync(`${base}.index`);
+    } catch {
+      return null;
+    }
+    try {
+      return openTake(base, index);
+    } catch (err) {
+      this.log.warn({ file: `${base}.index`, err: (err as Error).message }, 'stored frames unreadable; the song is encoded afresh');
+      return null;
+    }
+  }
+
+  record(key: string): TakeRecorder {
+    const base = this.base(key);
+    const tmp = `${base}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    const fd = openSync(`${tmp}.frames`, 'w');
+    const lengths: number[] = [];
+    const sums: number[] = [];
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+    };
+    return {
+      get frameCount() {
+        return lengths.length;
+      },
+      get blockCount() {
+        return sums.length;
+      },
+      addFrame: (frame) => {
+        if (!open) return;
+        writeSync(fd, frame);
+        lengths.push(frame.length);
+      },
+      addSum: (sum) => {
+        sums.push(sum);
+      },
+      save: () => {
+        close();
+        try {
+          const index = Buffer.alloc(12 + sums.length * 4 + lengths.length * 2);
+          index.writeUInt32LE(MAGIC, 0);
+          index.writeUInt32LE(sums.length, 4);
+          index.writeUInt32LE(lengths.length, 8);
+          sums.forEach((s, i) => index.writeUInt32LE(s, 12 + i * 4));
+          lengths.forEach((l, i) => index.writeUInt16LE(l, 12 + sums.length * 4 + i * 2));
+          const fdi = openSync(`${tmp}.index`, 'w');
+          writeSync(fdi, index);
+          closeSync(fdi);
+          renameSync(`${tmp}.frames`, `${base}.frames`);
+          renameSync(`${tmp}.index`, `${base}.index`);
+        } catch (err) {
+          this.log.warn({ dir: this.dir, err: (err as Error).message }, 'could not keep a song’s frames; it will be encoded again');
+          rmSync(`${tmp}.frames`, { force: true });
+          rmSync(`${tmp}.index`, { force: true });
+        }
+      },
+      discard: () => {
+        close();
+        rmSync(`${tmp}.frames`, { force: true });
+      },
+    };
+  }
+}
+
+function openTake(base: string, index: Buffer): StoredTake {
+  if (index.length < 12 || index.readUInt32LE(0) !== MAGIC) throw new Error('not a frame index');
+  const blocks = index.readUInt32LE(4);
+  const count = index.readUInt32LE(8);
+  if (index.length !== 12 + blocks * 4 + count * 2) throw new Error(`index of ${index.length} bytes for ${blocks} blocks and ${count} frames`);
+  const sums = new Uint32Array(blocks);
+  for (let i = 0; i < blocks; i++) sums[i] = index.readUInt32LE(12 + i * 4);
+  const offsets = new Float64Array(count + 1);
+  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + index.readUInt16LE(12 + blocks * 4 + i * 2);
+  const fd = openSync(`${base}.frames`, 'r');
+  return {
+    sums,
+    frameCount: count,
+    frames(from, to) {
+      const a = Math.max(0, from);
+      const b = Math.min(count, to);
+      if (b <= a) return [];
+      const buf = Buffer.alloc(offsets[b]! - offsets[a]!);
+      const got = readSync(fd, buf, 0, buf.length, offsets[a]!);
+      if (got !== buf.length) throw new Error(`${base}.frames: short read`);
+      const out: Buffer[] = [];
+      for (let i = a; i < b; i++) out.push(buf.subarray(offsets[i]! - offsets[a]!, offsets[i + 1]! - offsets[a]!));
+      return out;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** FNV-1a over a block's 32-bit words: a checksum of 1152 stereo s16 samples. */
+export function blockSum(words: Int32Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  return h >>> 0;
+}

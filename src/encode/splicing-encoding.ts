@@ -1,0 +1,381 @@
+/**
+ * A channel's MP3 stream that sends a song's stored frames where it can
+ * instead of encoding it again (see frame-store.ts): LAME, 0.6-0.8 % of a
+ * core per channel, runs only around what differs from the last play (the
+ * crossfades, skips, shows), and the first play of every song records it.
+ *
+ * The stream is a sequence of frames on one grid: frame n carries PCM
+ * blocks n-1..n (LAME delays its input 576 samples), every encoder run
+ * starts on a block boundary, and songs start on one (playout/operators/
+ * crossfade.ts aligns crossfades), so frame k of a song's take can stand
+ * for frame F0 + k of this play. It may where the checksums of blocks
+ * n-2..n+1 of this play's PCM equal the take's. Each switch between a run
+ * and a take is made on a frame where the joining frame's bit reservoir
+ * fits (audio/mp3-splice.ts), its reservoir bytes copied into the tails of
+ * frames not yet released: frames are held back a few (`holdFrames`) while
+ * a switch may come. A run leaving a take starts `PREROLL` frames early, so
+ * its frame at the join has its overlap and reservoir built on the same PCM.
+ */
+import type { Logger } from 'pino';
+import type { TrackInfo } from '../acquire/track-info.js';
+import { MP3_FRAME_SAMPLES, Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
+import { reachOf, patchTail } from '../audio/mp3-splice.js';
+import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
+import { blockSum, MAX_TAKE_FRAMES, type FrameStore, type StoredTake, type TakeRecorder } from './frame-store.js';
+import type { PcmEncoder } from './encoder.js';
+
+const BLOCK_BYTES = MP3_FRAME_SAMPLES * BYTES_PER_PCM_FRAME;
+/** LAME's 576 samples plus the decoder's 529: a sample written comes out this much later. */
+const DELAY = 1105;
+/** Frames a run encodes before the frame it joins at. */
+export const PREROLL = 8;
+/** Earlier frames tried when the first a run could join at does not fit. */
+const SEARCH = 3;
+/** Blocks of PCM kept for a run's preroll. */
+const RING = 32;
+/** A run's frames kept, for the bytes a join reads from them. */
+const RUN_KEEP = 24;
+/** A take shorter than this (10 s) is not worth keeping. */
+const MIN_TAKE_FRAMES = 380;
+
+export interface SplicingOptions {
+  bitrateKbps: number;
+  /** A new encoder run (the channel's encoder, any tool). */
+  startEncoder: () => PcmEncoder;
+  store: FrameStore;
+  log: Logger;
+  onFrame: (frame: PacedFrame<TrackInfo>) => void;
+  onFailed: (err: Error) => void;
+}
+
+/** One encoder run: PCM from block `start` on, its frame j is the stream's frame start + j. */
+interface Run {
+  start: number;
+  encoder: PcmEncoder;
+  splitter: Mp3FrameSplitter;
+  /** Frames out so far. */
+  produced: number;
+  /** Its latest frames, by stream frame number. */
+  frames: Map<number, Buffer>;
+  /** Dropped by us: what it still sends is ignored. */
+  dropped: boolean;
+}
+
+/** A song's take, placed on this stream: its frame k is the stream's frame f0 + k. */
+interface Take {
+  f0: number;
+  stored: StoredTake;
+  /** Frames of it sent. */
+  used: number;
+}
+
+/** A take being recorded from frame f0 of the stream, until `end` (the next song's start + 2). */
+interface Recording {
+  f0: number;
+  end: number;
+  rec: TakeRecorder;
+  /** The song's stored take had this many frames (0: none). */
+  had: number;
+  take: Take | null;
+}
+
+/** Frames a joining frame's 511 reservoir bytes may span at this bitrate, plus one. */
+function reservoirFrames(bitrateKbps: number): number {
+  const slot = Math.floor((144 * bitrateKbps * 1000) / 44100) - 36;
+  return Math.ceil(511 / Math.max(1, slot)) + 1;
+}
+
+export class SplicingEncoding {
+  fedSamples = 0;
+  /** Frames sent from stored takes, and from encoder runs. */
+  reusedFrames = 0;
+  encodedFrames = 0;
+  /** Joins made without a fitting frame (the reservoir read across: a short glitch). */
+  roughJoins = 0;
+  private readonly decided: { n: number; data: Buffer; stored: boolean }[] = [];
+  /** The next frame to decide. */
+  private next = 0;
+  private samplesOut = 0;
+  private readonly marks: { sample: number; info: TrackInfo }[] = [];
+  private blocks = 0;
+  private partial = Buffer.alloc(0);
+  private readonly ring: Buffer[] = [];
+  private readonly sums = new Uint32Array(RING);
+  private run: Run | null = null;
+  private mode: 'live' | 'take' | 'leaving' = 'live';
+  /** Where a run leaving a take joins (the first frame not from the take), in 'leaving'. */
+  private leaveAt = 0;
+  private active: Take | null = null;
+  private upcoming: Take | null = null;
+  private readonly recordings: Recording[] = [];
+  private closing = false;
+  private failed = false;
+  private readonly needFrames: number;
+  private readonly holdFrames: number;
+
+  constructor(private readonly o: SplicingOptions) {
+    this.needFrames = reservoirFrames(o.bitrateKbps);
+    this.holdFrames = this.needFrames + SEARCH;
+    this.run = this.startRun(0);
+  }
+
+  get running(): boolean {
+    return !this.failed;
+  }
+
+  markSongStart(info: TrackInfo, delay = 0): void {
+    const sample = this.fedSamples + delay;
+    this.marks.push({ sample, info });
+    for (const r of this.recordings) r.end = Math.min(r.end, Math.floor(sample / MP3_FRAME_SAMPLES) + 2);
+    if (sample % MP3_FRAME_SAMPLES !== 0 || info.source === 'live') return;
+    const f0 = sample / MP3_FRAME_SAMPLES;
+    const stored = this.o.store.open(info.key);
+    this.upcoming?.stored.close();
+    this.upcoming = stored ? { f0, stored, used: 0 } : null;
+    this.recordings.push({ f0, end: f0 + MAX_TAKE_FRAMES, rec: this.o.store.record(info.key), had: stored?.frameCount ?? 0, take: this.upcoming });
+  }
+
+  write(pcm: Buffer): void {
+    if (this.failed) return;
+    const had = this.run;
+    had?.encoder.write(pcm);
+    this.fedSamples += pcm.length / BYTES_PER_PCM_FRAME;
+    const data = this.partial.length ? Buffer.concat([this.partial, pcm]) : pcm;
+    let at = 0;
+    for (; at + BLOCK_BYTES <= data.length; at += BLOCK_BYTES) {
+      const block = Buffer.from(data.subarray(at, at + BLOCK_BYTES));
+      const b = this.blocks++;
+      const sum = blockSum(new Int32Array(block.buffer, block.byteOffset, MP3_FRAME_SAMPLES));
+      this.ring[b % RING] = block;
+      this.sums[b % RING] = sum;
+      for (const r of this.recordings) if (b >= r.f0 && b < r.end) r.rec.addSum(sum);
+    }
+    this.partial = Buffer.from(data.subarray(at));
+    this.pump();
+  }
+
+  /** Let the run encode what it has, send everything, keep the takes recorded so far. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.run && !this.run.dropped) await this.run.encoder.close();
+    this.pump();
+    this.release();
+    for (const r of this.recordings.splice(0)) this.finish(r);
+    this.active?.stored.close();
+    this.upcoming?.stored.close();
+  }
+
+  destroy(): void {
+    this.failed = true;
+    if (this.run) {
+      this.run.dropped = true;
+      this.run.encoder.destroy();
+    }
+    for (const r of this.recordings.splice(0)) r.rec.discard();
+  }
+
+  private startRun(start: number): Run {
+    const run: Run = { start, encoder: this.o.startEncoder(), splitter: new Mp3FrameSplitter(), produced: 0, frames: new Map(), dropped: false };
+    run.encoder.on('data', (chunk: Buffer) => {
+      if (run.dropped) return;
+      for (const f of run.splitter.push(chunk)) {
+        const n = run.start + run.produced++;
+        run.frames.set(n, Buffer.from(f.data));
+        run.frames.delete(n - RUN_KEEP);
+      }
+      this.pump();
+    });
+    run.encoder.on('failed', (err: Error) => {
+      if (run.dropped || this.failed) return;
+      this.failed = true;
+      this.o.onFailed(err);
+    });
+    return run;
+  }
+
+  private drop(run: Run | null): void {
+    if (!run) return;
+    run.dropped = true;
+    run.encoder.destroy();
+    if (this.run === run) this.run = null;
+  }
+
+  /** Decide every frame that can be, then release those no switch can touch any more. */
+  private pump(): void {
+    if (this.failed) return;
+    for (let guard = 0; guard < 100_000; guard++) {
+      const n = this.next;
+      if (this.mode === 'take') {
+        const take = this.active!;
+        if (this.blocks <= n + 1) break;
+        if (this.valid(take, n)) {
+          this.decide(n, take.stored.frames(n - take.f0, n - take.f0 + 1)[0]!, take);
+          continue;
+        }
+        this.leave(n);
+        continue;
+      }
+      const run = this.run;
+      if (!run) break;
+      if (this.mode === 'leaving') {
+        if (!run.frames.has(this.leaveAt) && !this.closing) break;
+        this.joinRun(run);
+        continue;
+      }
+      const frame = run.frames.get(n);
+      if (!frame) break;
+      const take = this.upcoming;
+      if (take && n >= take.f0 + 2 && n - take.f0 < take.stored.frameCount && !this.closing) {
+        if (this.blocks <= n + 1) break;
+        if (this.valid(take, n) && this.enterTake(take, n, frame)) continue;
+      }
+      this.decide(n, frame, null);
+    }
+    this.release();
+  }
+
+  /** Frame n of the stream may be frame n - f0 of the take: this play's PCM around it is the take's. */
+  private valid(take: Take, n: number): boolean {
+    const k = n - take.f0;
+    if (k < 2 || k >= take.stored.frameCount) return false;
+    for (let b = n - 2; b <= n + 1; b++) {
+      if (b < this.blocks - RING || b >= this.blocks) return false;
+      const j = b - take.f0;
+      if (j < 0 || j >= take.stored.sums.length || take.stored.sums[j] !== this.sums[b % RING]) return false;
+    }
+    return true;
+  }
+
+  /** From the run to the take at frame n, if the take's frame fits after the run's frames held back. */
+  private enterTake(take: Take, n: number, runFrame: Buffer): boolean {
+    const k = n - take.f0;
+    const [first] = take.stored.frames(k, k + 1);
+    if (!first) return false;
+    const need = reachOf(first);
+    if (need > reachOf(runFrame) || !this.patch(take.stored.frames(k - this.needFrames - 1, k), need)) return false;
+    this.drop(this.run);
+    this.active = take;
+    this.upcoming = null;
+    this.mode = 'take';
+    this.o.log.debug({ frame: n, songFrame: k }, 'sending stored frames');
+    return true;
+  }
+
+  /** The take no longer holds at frame m: a run starts PREROLL frames before, to join at m or a little earlier. */
+  private leave(m: number): void {
+    const start = Math.max(0, m - PREROLL, this.blocks - RING);
+    const run = this.startRun(start);
+    for (let b = start; b < this.blocks; b++) run.encoder.write(this.ring[b % RING]!);
+    if (this.partial.length) run.encoder.write(this.partial);
+    this.run = run;
+    this.mode = 'leaving';
+    this.leaveAt = m;
+    if (this.closing) void run.encoder.close().then(() => this.pump());
+  }
+
+  /** Join the run after the take's frames: at leaveAt, or up to SEARCH frames earlier where its frame fits. */
+  private joinRun(run: Run): void {
+    const take = this.active!;
+    for (let m = this.leaveAt; m >= this.leaveAt - SEARCH && m >= run.start + 4; m--) {
+      const frame = run.frames.get(m);
+      const held = this.decided.findIndex((d) => d.n === m);
+      if (!frame || (m < this.leaveAt && held < 0)) continue;
+      const free = m < this.leaveAt ? reachOf(this.decided[held]!.data) : reachOf(take.stored.frames(m - take.f0, m - take.f0 + 1)[0] ?? Buffer.alloc(0));
+      const need = reachOf(frame);
+      if (need > free) continue;
+      const before: Buffer[] = [];
+      for (let j = m - this.needFrames - 1; j < m; j++) before.push(run.frames.get(j) ?? Buffer.alloc(0));
+      // Undo the take's frames from m on, then patch those before m.
+      const undone = this.decided.filter((d) => d.n >= m).length;
+      const saved = this.decided.slice(this.decided.length - undone);
+      this.decided.length -= undone;
+      this.next = m;
+      if (
+        !this.patch(
+          before.filter((f) => f.length > 0),
+          need,
+        )
+      ) {
+        this.decided.push(...saved);
+        this.next = m + undone;
+        continue;
+      }
+      take.used -= undone;
+      this.finishTake();
+      return;
+    }
+    // Nothing fits: join where the take ended; the first frame may read a few wrong bytes.
+    this.roughJoins++;
+    this.o.log.warn({ frame: this.leaveAt }, 'stored frames left without a fitting join');
+    this.next = this.leaveAt;
+    this.finishTake();
+  }
+
+  private finishTake(): void {
+    this.active?.stored.close();
+    this.active = null;
+    this.mode = 'live';
+  }
+
+  /**
+   * Copy, into the tails of the frames held back, the `need` bytes a joining
+   * frame reads from the frames before it in its own stream (`before`, oldest
+   * first). False if too few frames are held back for them.
+   */
+  private patch(before: Buffer[], need: number): boolean {
+    if (need === 0) return true;
+    const count = Math.min(this.needFrames, this.decided.length);
+    const tail = this.decided.slice(this.decided.length - count);
+    try {
+      const copies = patchTail(
+        tail.map((d) => d.data),
+        before,
+        need,
+      );
+      tail.forEach((d, i) => (d.data = copies[i]!));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private decide(n: number, data: Buffer, take: Take | null): void {
+    this.decided.push({ n, data, stored: take !== null });
+    this.next = n + 1;
+    if (take) take.used++;
+  }
+
+  /** Frames leave once no switch can reach back to them (all of them when nothing stored could be switched to). */
+  private release(): void {
+    const switching = this.mode !== 'live' || (this.upcoming !== null && !this.closing);
+    const hold = switching ? this.holdFrames : 0;
+    while (this.decided.length > hold) {
+      const { n, data, stored } = this.decided.shift()!;
+      this.samplesOut += MP3_FRAME_SAMPLES;
+      let marker: TrackInfo | undefined;
+      while (this.marks.length > 0 && this.marks[0]!.sample + DELAY < this.samplesOut) marker = this.marks.shift()!.info;
+      if (stored) this.reusedFrames++;
+      else this.encodedFrames++;
+      for (const r of this.recordings) if (n >= r.f0 && n < r.end) r.rec.addFrame(data);
+      this.o.onFrame({ data, samples: MP3_FRAME_SAMPLES, marker });
+      this.finishRecordings(n + 1);
+    }
+  }
+
+  private finishRecordings(sent: number): void {
+    for (let i = this.recordings.length - 1; i >= 0; i--) {
+      const r = this.recordings[i]!;
+      if (sent < r.end) continue;
+      this.recordings.splice(i, 1);
+      this.finish(r);
+    }
+  }
+
+  /** Keep a take when it adds what the stored one lacks: none stored, a longer one, or the stored one never matched. */
+  private finish(r: Recording): void {
+    const frames = r.rec.frameCount;
+    const better = r.had === 0 || frames > r.had + MIN_TAKE_FRAMES || (r.take?.used === 0 && frames >= r.had);
+    if (frames >= MIN_TAKE_FRAMES && frames < MAX_TAKE_FRAMES && better) r.rec.save();
+    else r.rec.discard();
+  }
+}
