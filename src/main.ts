@@ -20,7 +20,8 @@ import { MediaResolver } from './acquire/resolver.js';
 import { icecastRetryPolicy } from './outputs/icecast/retry.js';
 import { OutputSet } from './outputs/output-set.js';
 import { Channel } from './playout/channel.js';
-import { EncodingSession } from './encode/encoding.js';
+import { channelEncodings } from './encode/channel-encoding.js';
+import { MP3_FRAME_SAMPLES } from './audio/mp3.js';
 import { startRenditionEncoding } from './encode/renditions.js';
 import type { Rendition } from './config/playlist.js';
 import type { StartEncoding } from './playout/encoder-keeper.js';
@@ -118,6 +119,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     logger,
     qq,
   });
+  const mainEncoding = channelEncodings({ encoder, framesDir: env.REUSE_FRAMES ? path.join(path.resolve(env.CACHE_DIR), 'frames') : null, log: logger });
   // Every channel's tick on one interval (the station's clock): one wake-up a tick, whatever the number of channels.
   const channelTicks = sharedTimers();
   const station = new Station({
@@ -127,8 +129,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     createChannel: ({ id, playlist }) => {
       const log = logger.child({ channel: id });
       const source = new ProgrammeSource({ playlist, log, deps: { resolver, decoderFor, openCollection, now: () => performance.now() } });
-      const startEncoding: StartEncoding = (o) =>
-        new EncodingSession(encoder, playlist.bitrate, log, { outputBlockMs: o.outputBlockMs }, o.onFrame, o.onFailed);
+      const startEncoding: StartEncoding = (o) => mainEncoding(playlist.bitrate, log, o);
       const startRendition =
         (r: Rendition): StartEncoding =>
         (o) =>
@@ -143,6 +144,7 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
         leadMs: env.PACING_LEAD_MS,
         deadAirMs: env.DEAD_AIR_SECONDS * 1000,
         timers: channelTicks,
+        frameGrid: env.REUSE_FRAMES ? MP3_FRAME_SAMPLES : undefined,
       });
     },
   });

@@ -94,6 +94,16 @@ export async function buildMetrics(src: MetricsSources): Promise<Registry> {
     (c) => c.standInSeconds,
   );
   perChannel('scast_encoder_restarts_total', 'Times the channel encoder had to be restarted', (c) => c.encoderRestarts);
+  perChannel(
+    'scast_mp3_frames_reused_total',
+    'MP3 frames sent as stored from a song’s earlier play instead of encoded (REUSE_FRAMES)',
+    (c) => c.mp3Frames.reused,
+  );
+  perChannel(
+    'scast_mp3_frames_encoded_total',
+    'MP3 frames the channel’s encoder made (with REUSE_FRAMES: around crossfades, skips, shows, and first plays)',
+    (c) => c.mp3Frames.encoded,
+  );
 
   new Gauge({
     name: 'scast_pacing_error_seconds',

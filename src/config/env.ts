@@ -144,6 +144,8 @@ export const envSchema = z.object({
   HTTP_IDLE_TIMEOUT_MS: intInRange(1000, 3_600_000).default(15_000),
   /** serve each channel at its mount on `HTTP_PORT` */
   BUILTIN_OUTPUT: flag.default(true),
+  /** Keep each song's MP3 frames under CACHE_DIR/frames after it plays, and send them again on later plays wherever the PCM checks the same (a crossfade or a skip is encoded afresh): LAME then runs for a fraction of each song. Needs crossfades to pay off (gapless seams land songs off the frame grid). Default on. */
+  REUSE_FRAMES: flag.default(true),
   /** `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent` */
   LOG_LEVEL: logLevel,
   /** `auto`: readable lines on a terminal, JSON lines otherwise; or always `json` / `pretty`. Default auto. */

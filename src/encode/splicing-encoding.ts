@@ -35,8 +35,8 @@ const SEARCH = 3;
 const RING = 32;
 /** A run's frames kept, for the bytes a join reads from them. */
 const RUN_KEEP = 24;
-/** A take shorter than this (10 s) is not worth keeping. */
-const MIN_TAKE_FRAMES = 380;
+/** A take shorter than this (~2.6 s) is not worth a file; station IDs of a few seconds are. */
+const MIN_TAKE_FRAMES = 100;
 
 export interface SplicingOptions {
   bitrateKbps: number;
@@ -123,9 +123,14 @@ export class SplicingEncoding {
     return !this.failed;
   }
 
+  /** The song's title goes up `delay` samples into the next PCM. */
   markSongStart(info: TrackInfo, delay = 0): void {
+    this.marks.push({ sample: this.fedSamples + delay, info });
+  }
+
+  /** The song's first sample is `delay` samples into the next PCM: on a frame boundary, its take is looked for and a new one recorded. */
+  songStart(info: TrackInfo, delay = 0): void {
     const sample = this.fedSamples + delay;
-    this.marks.push({ sample, info });
     for (const r of this.recordings) r.end = Math.min(r.end, Math.floor(sample / MP3_FRAME_SAMPLES) + 2);
     if (sample % MP3_FRAME_SAMPLES !== 0 || info.source === 'live') return;
     const f0 = sample / MP3_FRAME_SAMPLES;

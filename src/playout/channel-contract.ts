@@ -55,6 +55,8 @@ export interface ChannelOptions {
   deadAirMs?: number;
   /** A song giving no audio this long while the air needs it is given up. Default STALL_MS (crossfade.ts). */
   stallMs?: number;
+  /** Songs start on multiples of this many samples (an MP3 frame) where it costs nothing audible: the encoder then reuses stored frames (see Crossfade). */
+  frameGrid?: number | undefined;
 }
 
 /** The schedule block on air (null: the channel's own list), and the next change. */

@@ -104,6 +104,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
         log: this.log,
         now: this.now,
         stallMs: opts.stallMs,
+        grid: opts.frameGrid,
       },
     );
     this.pacer = new Pacer<TrackInfo>({
@@ -222,6 +223,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements AudioSource 
 
   get secondsSent(): number {
     return this.pacer.sentSamples / SAMPLE_RATE;
+  }
+
+  /** MP3 frames sent from songs' last plays, and encoded (see encode/splicing-encoding.ts). */
+  get mp3Frames(): { reused: number; encoded: number } {
+    return this.encoders.main.frames;
   }
 
   get encoderRestarts(): number {

@@ -11,12 +11,17 @@ export interface Encoding {
   /** Whether written PCM reaches the air (false once the encoder has died). */
   readonly running: boolean;
   write(pcm: Buffer): void;
-  /** The next PCM written carries this song's first sample, `delay` samples in. */
+  /** The next PCM written carries this song's title, `delay` samples in. */
   markSongStart(info: TrackInfo, delay: number): void;
+  /** The song's first sample itself is `delay` samples into the next PCM (its title may go up later, mid-crossfade). */
+  songStart?(info: TrackInfo, delay: number): void;
   /** Let it encode what it has, and exit. */
   close(): Promise<void>;
   /** Stop at once. */
   destroy(): void;
+  /** MP3 frames sent from a song's last play, and encoded (a splicing encoding only). */
+  readonly reusedFrames?: number;
+  readonly encodedFrames?: number;
 }
 
 export type StartEncoding = (opts: { outputBlockMs: number; onFrame: (frame: PacedFrame<TrackInfo>) => void; onFailed: (err: Error) => void }) => Encoding;
@@ -55,10 +60,13 @@ export class EncoderKeeper {
   private failuresInRow = 0;
   private stopped = false;
   private cancelRestart: (() => void) | null = null;
+  /** Frames reused and encoded by runs before the current one. */
+  private past = { reused: 0, encoded: 0 };
 
   constructor(private readonly opts: EncoderKeeperOptions) {}
 
   start(): void {
+    this.past = this.frames;
     this.startedAt = this.opts.now();
     this.base = this.opts.sent();
     this.session = this.opts.start({ outputBlockMs: this.opts.outputBlockMs, onFrame: this.opts.onFrame, onFailed: (err) => this.failed(err) });
@@ -67,6 +75,11 @@ export class EncoderKeeper {
   /** Samples written across runs, on the clock's count. */
   get fedSamples(): number {
     return this.base + (this.session?.fedSamples ?? 0);
+  }
+
+  /** Frames the channel sent from songs' last plays, and frames it encoded, across runs (zero unless it reuses frames). */
+  get frames(): { reused: number; encoded: number } {
+    return { reused: this.past.reused + (this.session?.reusedFrames ?? 0), encoded: this.past.encoded + (this.session?.encodedFrames ?? 0) };
   }
 
   get running(): boolean {
@@ -79,6 +92,10 @@ export class EncoderKeeper {
 
   markSongStart(info: TrackInfo, delay: number): void {
     this.session?.markSongStart(info, delay);
+  }
+
+  songStart(info: TrackInfo, delay: number): void {
+    this.session?.songStart?.(info, delay);
   }
 
   private closing: Promise<void> | undefined;

@@ -59,8 +59,10 @@ export class MixFeed {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
       const out = this.scratch.subarray(0, want * 2);
       out.fill(0);
-      const { frames, marks } = mixer.read(out, want);
+      // Where this PCM will sit in the encoders' stream, the limiter's delay included: songs start on its frame grid.
+      const { frames, marks, starts } = mixer.read(out, want, encoders.main.fedSamples + this.level.latencyFrames);
       if (frames > 0) {
+        for (const start of starts) encoders.main.songStart(start.song.info, this.level.latencyFrames + start.frame);
         for (const mark of marks) {
           // The limiter delays the stream, so does the title.
           encoders.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);

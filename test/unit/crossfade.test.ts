@@ -8,21 +8,21 @@ import { FakeSource, fakeSong } from '../helpers/fake-songs.js';
 const SR = 44100;
 const log = pino({ level: 'silent' });
 
-function setup(seconds: number, songs: ReturnType<typeof fakeSong>[], clock = { t: 0 }) {
+function setup(seconds: number, songs: ReturnType<typeof fakeSong>[], clock = { t: 0 }, grid?: number) {
   const source = new FakeSource(songs);
-  const cf = new Crossfade(source, { seconds: () => seconds, log, now: () => clock.t, stallMs: 5000 });
+  const cf = new Crossfade(source, { seconds: () => seconds, log, now: () => clock.t, stallMs: 5000, grid });
   return { source, cf, clock };
 }
 
 /** Read in chunks of `chunk` frames until `max` frames or the mixer gives none; left channel and marks (absolute frames). */
-function drain(cf: Crossfade, max: number, chunk = 4410): { left: Float32Array; marks: { frame: number; key: string }[] } {
+function drain(cf: Crossfade, max: number, chunk = 4410, streamAt?: number): { left: Float32Array; marks: { frame: number; key: string }[] } {
   const left = new Float32Array(max);
   const marks: { frame: number; key: string }[] = [];
   let at = 0;
   while (at < max) {
     const want = Math.min(chunk, max - at);
     const out = new Float32Array(want * 2);
-    const r = cf.read(out, want);
+    const r = cf.read(out, want, streamAt === undefined ? undefined : streamAt + at);
     for (let i = 0; i < r.frames; i++) {
       left[at + i] = out[2 * i]!;
       assert.equal(out[2 * i + 1], out[2 * i], 'both channels mixed alike');
@@ -132,6 +132,32 @@ describe('crossfade mixer', () => {
     const { left } = drain(cf, 2 * SR);
     assert.equal(left.length, Math.round(SKIP_FADE_SECONDS * SR));
     assert.equal(source.ends.length, 1);
+  });
+
+  test('on a grid, songs start on it: the first after up to a frame of silence, the next by moving the crossfade under half a frame', () => {
+    const a = fakeSong(3 * SR, 0);
+    const b = fakeSong(3 * SR, 10_000);
+    const { cf } = setup(1, [a, b], { t: 0 }, 1152);
+    const base = 500;
+    const { left } = drain(cf, 10 * SR, 4410, base);
+    const aStart = 1152 - base;
+    assert.equal(left[aStart - 1], 0);
+    // Fades are sampled mid-frame: b's first frame is already audible.
+    const bStart = left.findIndex((v) => v !== 0);
+    assert.equal((base + bStart) % 1152, 0, `b starts on the grid (at ${base + bStart})`);
+    const overlap = aStart + 3 * SR - bStart;
+    assert.ok(Math.abs(overlap - SR) <= 576, `overlap ${overlap} frames, want ${SR} ± 576`);
+    assert.equal(left.length, bStart + 3 * SR, 'b plays whole');
+  });
+
+  test('on a grid, a gapless seam stays exact', () => {
+    const a = fakeSong(SR + 77, 1);
+    const b = fakeSong(SR, 2);
+    const { cf } = setup(0, [a, b], { t: 0 }, 1152);
+    const { left } = drain(cf, 3 * SR, 4410, 0);
+    assert.equal(left.length, 2 * SR + 77);
+    assert.equal(left[SR + 76], 1);
+    assert.equal(left[SR + 77], 2, 'b right after a, off the grid');
   });
 
   test('when the next song is not ready at the join, the song on air plays to its end and the next follows as soon as it can', () => {

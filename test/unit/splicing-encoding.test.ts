@@ -67,7 +67,10 @@ async function air(store: FrameStore, keys: string[], pcm: Int16Array, starts: n
   const tick = 11025;
   for (let at = 0; at < pcm.length / 2; at += tick) {
     starts.forEach((s, k) => {
-      if (s >= at && s < at + tick) session.markSongStart({ key: keys[k]!, source: 'file', title: keys[k]! } as TrackInfo, s - at);
+      if (s < at || s >= at + tick) return;
+      const info = { key: keys[k]!, source: 'file', title: keys[k]! } as TrackInfo;
+      session.songStart(info, s - at);
+      session.markSongStart(info, s - at);
     });
     const part = pcm.subarray(at * 2, Math.min(pcm.length, (at + tick) * 2));
     session.write(Buffer.from(part.buffer, part.byteOffset, part.byteLength));

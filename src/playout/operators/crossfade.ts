@@ -22,6 +22,14 @@ export interface CrossfadeOptions {
   now: () => number;
   /** Default STALL_MS. */
   stallMs?: number;
+  /**
+   * Songs start on multiples of this many samples of the stream wherever
+   * that costs nothing audible: a crossfade moved by under half a frame, or
+   * up to a frame more of silence where nothing led. Gapless seams stay
+   * exact. The channel's MP3 encoder then finds a song's stored frames on
+   * the same grid as its own (encode/splicing-encoding.ts).
+   */
+  grid?: number | undefined;
 }
 
 /** One song in the mix. */
@@ -33,6 +41,8 @@ interface Voice {
   env: Envelope;
   /** Its last frame + 1, once its feed is complete. */
   end: number | null;
+  /** The stream sample its frame 0 is at, when the reader says where it reads (read's `at`). */
+  at: number | null;
   /** Frame at which its title goes up; null once it has. */
   markAt: number | null;
   /** It leads: the next song joins at its end. False once it has handed over or was skipped. */
@@ -66,6 +76,10 @@ export class Crossfade {
   /** Fade for the next song to start (after a skip). */
   private joinFade = 0;
   private readonly stallMs: number;
+  /** The stream sample of the current read's first frame, when told. */
+  private readAt: number | null = null;
+  /** Where songs started in the current read (its first frames, not their titles), when told where it reads. */
+  private starts: Mark[] = [];
 
   constructor(
     private readonly source: SongSource,
@@ -107,23 +121,33 @@ export class Crossfade {
   /**
    * Mix up to `count` frames into `out` (interleaved L/R, zeroed by the
    * caller). Returns the frames given, fewer when the songs have no more
-   * audio ready now (or none is on), and where titles go up.
+   * audio ready now (or none is on), and where titles go up. `at`: the
+   * stream sample `out[0]` will be, for songs to start on the grid.
    */
-  read(out: Float32Array, count: number): { frames: number; marks: Mark[] } {
+  read(out: Float32Array, count: number, at?: number): { frames: number; marks: Mark[]; starts: Mark[] } {
     const marks: Mark[] = [];
     let done = 0;
+    this.readAt = at ?? null;
+    this.starts = [];
     // Bounded: each round mixes audio, or retires or starts a song.
     for (let round = 0; done < count && round < 64; round++) {
       let lead = this.voices.find((v) => v.leading);
+      let hold = Infinity;
       if (!lead) {
         const next = this.nextSong();
-        if (next) {
+        const at = this.readAt === null ? null : this.readAt + done;
+        const off = next && at !== null && this.opts.grid ? (this.opts.grid - (at % this.opts.grid)) % this.opts.grid : 0;
+        if (next && off > 0) {
+          hold = off;
+          // Up to a frame more of what is on (silence, or a skipped song fading), for the next to start on the grid.
+          this.pending = { song: next, since: this.opts.now() };
+        } else if (next) {
           // After a skip the listener asked for the next song: its title goes up as it starts to fade in.
-          lead = this.start(next, this.joinFade, 0);
+          lead = this.start(next, this.joinFade, 0, at);
           this.joinFade = 0;
         } else if (this.voices.length === 0) break; // nothing on: the channel fills in silence
       }
-      let n = count - done;
+      let n = Math.min(count - done, hold);
       // Songs skipped still play out their fade while the next is not ready.
       const join = lead ? this.plan(lead, n) : null;
       if (lead && join !== null) n = Math.min(n, join - lead.pos);
@@ -144,7 +168,7 @@ export class Crossfade {
       for (const v of this.voices) this.mix(v, out, done, n, marks);
       done += n;
     }
-    return { frames: done, marks };
+    return { frames: done, marks, starts: this.starts };
   }
 
   /**
@@ -223,17 +247,35 @@ export class Crossfade {
     }
     // The overlap: the crossfade, at most half of this song.
     const overlap = Math.min(crossfade, Math.floor(end / 2));
-    if (lead.pos < end - overlap) return end - overlap;
+    const first = this.onGrid(lead, end - overlap, end);
+    if (lead.pos < first) return first;
     const next = this.nextSong();
     if (!next) return null; // none ready: this one plays to its end, the next joins as soon as it can
     const nextHalf = next.seconds !== null ? Math.floor(frames(next.seconds) / 2) : Infinity;
-    const joinAt = end - Math.min(overlap, nextHalf, end - lead.pos);
+    const joinAt = this.onGrid(lead, end - Math.min(overlap, nextHalf, end - lead.pos), end);
     if (lead.pos < joinAt) {
       this.pending = { song: next, since: this.opts.now() };
       return joinAt;
     }
     this.handOver(lead, next, end - lead.pos);
     return null;
+  }
+
+  /**
+   * `frame` of the lead moved to the nearest grid point between where the
+   * lead is and its end, when it starts an overlap (a crossfade of 3 s
+   * becomes one of 2.987-3.013 s); else as it is.
+   */
+  private onGrid(lead: Voice, frame: number, end: number): number {
+    const grid = this.opts.grid;
+    if (!grid || lead.at === null || frame >= end) return frame;
+    const r = (lead.at + frame) % grid;
+    if (r === 0) return frame;
+    const down = frame - r;
+    const up = frame + grid - r;
+    const [near, far] = r <= grid / 2 ? [down, up] : [up, down];
+    for (const c of [near, far]) if (c >= lead.pos && c < end) return c;
+    return frame;
   }
 
   private learnEnd(v: Voice): void {
@@ -248,12 +290,13 @@ export class Crossfade {
       lead.env.fadeOutStart = lead.pos;
       lead.env.fadeOutFrames = overlap;
     }
-    this.start(next, overlap, Math.floor(overlap / 2));
+    this.start(next, overlap, Math.floor(overlap / 2), lead.at === null ? null : lead.at + lead.pos);
   }
 
-  private start(song: Song, fadeIn: number, markAt: number): Voice {
+  private start(song: Song, fadeIn: number, markAt: number, at: number | null): Voice {
     const voice: Voice = {
       song,
+      at,
       pos: 0,
       gain: dbToLinear(song.gainDb),
       env: { fadeInFrames: song.track.fadeIn !== undefined ? frames(song.track.fadeIn) : fadeIn, fadeOutStart: null, fadeOutFrames: 0 },
@@ -265,6 +308,7 @@ export class Crossfade {
       lastDeliveryAt: this.opts.now(),
     };
     this.voices.push(voice);
+    if (at !== null && this.readAt !== null) this.starts.push({ frame: at - this.readAt, song });
     return voice;
   }
 
