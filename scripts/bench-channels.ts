@@ -6,6 +6,10 @@
  *
  *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music] [--timeline]
  *
+ * Every run shares one cache (analyses, and each song's stored MP3 frames,
+ * kept as channels close): a count given twice (`--channels 10,10`)
+ * measures first plays, then the same channels' songs played again.
+ *
  * `--timeline` prints, each second, the stand-in and no-song silence so far
  * and the CPU since the start (to stderr), to tell a steady shortfall from
  * bursts (with 100 channels of 4-20 s songs, they came with song changes).
@@ -58,15 +62,22 @@ interface Row {
   worstPacingErrorMs: number;
   listenerRatePercent: number;
   processes: number;
+  /** Of the MP3 frames sent in the window, the share sent as stored from an earlier play (REUSE_FRAMES). */
+  reusedPercent: number;
   loudness: boolean;
   crossfade: number;
 }
 
-/** Stand-in and no-song silence seconds so far, summed over every channel (from /metrics). */
-async function silenceTotals(base: string): Promise<{ standIn: number; silence: number }> {
+/** Stand-in and no-song silence seconds so far, and MP3 frames sent as stored or encoded, summed over every channel (from /metrics). */
+async function silenceTotals(base: string): Promise<{ standIn: number; silence: number; reused: number; encoded: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const sum = (name: string): number => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([0-9.e+-]+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
-  return { standIn: sum('scast_standin_seconds_total'), silence: sum('scast_silence_seconds_total') };
+  return {
+    standIn: sum('scast_standin_seconds_total'),
+    silence: sum('scast_silence_seconds_total'),
+    reused: sum('scast_mp3_frames_reused_total'),
+    encoded: sum('scast_mp3_frames_encoded_total'),
+  };
 }
 
 /** One cache for every run: each song is analysed once ever, as in a real station, and the steady state is what is measured. */
@@ -183,6 +194,7 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
     worstPacingErrorMs: worst,
     listenerRatePercent: Number(((received / wall) * 100).toFixed(2)),
     processes,
+    reusedPercent: Number(((100 * (s1.reused - s0.reused)) / Math.max(1, s1.reused - s0.reused + s1.encoded - s0.encoded)).toFixed(1)),
     loudness,
     crossfade,
   };
@@ -195,12 +207,12 @@ const modes = values.loudness === 'both' ? [true, false] : [values.loudness !== 
 for (const n of counts) for (const mode of modes) rows.push(await measure(n, mode));
 console.log(JSON.stringify(rows));
 console.log(
-  '| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | main thread % of a core | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | stand-in s (all channels) | no-song silence s | listener rate % | processes |',
+  '| channels | loudness | crossfade s | CPU % of a core | CPU % per channel | main thread % of a core | peak RSS MB (sum) | peak PSS MB | worst pacing error ms | stand-in s (all channels) | no-song silence s | listener rate % | processes | frames sent as stored % |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.mainThreadPercent} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.standInSeconds} | ${r.silenceSeconds} | ${r.listenerRatePercent} | ${r.processes} |`,
+    `| ${r.channels} | ${r.loudness ? 'on' : 'off'} | ${r.crossfade} | ${r.cpuPercentOfCore} | ${r.cpuPercentPerChannel} | ${r.mainThreadPercent} | ${r.rssMB} | ${r.pssMB} | ${r.worstPacingErrorMs} | ${r.standInSeconds} | ${r.silenceSeconds} | ${r.listenerRatePercent} | ${r.processes} | ${r.reusedPercent} |`,
   );
 }
 const first = rows.filter((r) => r.loudness === rows[0]!.loudness);

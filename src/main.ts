@@ -119,7 +119,11 @@ export async function startStation(env: Readonly<Env>, logger: Logger, tuning: S
     logger,
     qq,
   });
-  const mainEncoding = channelEncodings({ encoder, framesDir: env.REUSE_FRAMES ? path.join(path.resolve(env.CACHE_DIR), 'frames') : null, log: logger });
+  const mainEncoding = channelEncodings({
+    encoder,
+    frames: env.REUSE_FRAMES ? { dir: path.join(path.resolve(env.CACHE_DIR), 'frames'), maxBytes: env.FRAMES_MAX_MB * 1024 * 1024 } : null,
+    log: logger,
+  });
   // Every channel's tick on one interval (the station's clock): one wake-up a tick, whatever the number of channels.
   const channelTicks = sharedTimers();
   const station = new Station({

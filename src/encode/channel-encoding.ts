@@ -13,30 +13,20 @@ const TAKE_FORMAT = 1;
 /**
  * What encodes a channel's own MP3 stream: with `framesDir`, a splicing
  * encoding that sends each song's frames from its last play where they
- * hold (one store per bitrate and encoder); without, one continuous
- * encoder run.
+ * hold (one store for the station, its takes told apart by bitrate and
+ * encoder); without, one continuous encoder run.
  */
-export function channelEncodings(opts: { encoder: EncoderSpec; framesDir: string | null; log: Logger }) {
-  const stores = new Map<number, FrameStore>();
-  const storeFor = (kbps: number, dir: string): FrameStore => {
-    let store = stores.get(kbps);
-    if (!store) {
-      store = new FrameStore(
-        dir,
-        `v${TAKE_FORMAT} ${kbps}k ${opts.encoder.tool} ${path.basename(opts.encoder.path)} q3`,
-        opts.log.child({ component: 'frames' }),
-      );
-      stores.set(kbps, store);
-    }
-    return store;
-  };
+export function channelEncodings(opts: { encoder: EncoderSpec; frames: { dir: string; maxBytes: number } | null; log: Logger }) {
+  let store: FrameStore | null = null;
   return (bitrateKbps: number, log: Logger, o: EncodingCallbacks) => {
     const encoderOpts = { outputBlockMs: o.outputBlockMs };
-    if (!opts.framesDir) return new EncodingSession(opts.encoder, bitrateKbps, log, encoderOpts, o.onFrame, o.onFailed);
+    if (!opts.frames) return new EncodingSession(opts.encoder, bitrateKbps, log, encoderOpts, o.onFrame, o.onFailed);
+    store ??= new FrameStore(opts.frames.dir, opts.frames.maxBytes, opts.log.child({ component: 'frames' }));
     return new SplicingEncoding({
       bitrateKbps,
       startEncoder: () => new PcmEncoder(opts.encoder, bitrateKbps, log, encoderOpts),
-      store: storeFor(bitrateKbps, opts.framesDir),
+      store,
+      variant: `v${TAKE_FORMAT} ${bitrateKbps}k ${opts.encoder.tool} ${path.basename(opts.encoder.path)} q3`,
       log,
       onFrame: o.onFrame,
       onFailed: o.onFailed,

@@ -11,10 +11,12 @@
  *
  * Files: `<id>.frames` (the frames back to back) and `<id>.index` (magic,
  * counts, the checksums, each frame's length), written under temporary
- * names and renamed, the index last: a take is whole or absent.
+ * names and renamed, the index last: a take is whole or absent. The
+ * store is bounded: past `maxBytes` the takes least recently played go
+ * (a channel still sending one keeps its open file until it is done).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -44,27 +46,56 @@ export interface TakeRecorder {
 }
 
 export class FrameStore {
+  /** Each take's bytes and when it was last played (ms), by its path without extension. */
+  private readonly takes = new Map<string, { bytes: number; used: number }>();
+  private total = 0;
+  private lastUse = 0;
+
   constructor(
     private readonly dir: string,
-    /** What makes frames differ besides the PCM: bitrate, encoder and its settings. */
-    private readonly variant: string,
+    private readonly maxBytes: number,
     private readonly log: Logger,
   ) {
     mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir)) {
+      const m = /^([0-9a-f]{40})\.(index|frames)$/.exec(name);
+      if (!m) {
+        // A take whose writer died before its rename.
+        if (/^[0-9a-f]{40}\.\d+\./.test(name)) rmSync(path.join(dir, name), { force: true });
+        continue;
+      }
+      const st = statSync(path.join(dir, name));
+      const base = path.join(dir, m[1]!);
+      const t = this.takes.get(base) ?? { bytes: 0, used: 0 };
+      t.bytes += st.size;
+      t.used = Math.max(t.used, st.mtimeMs);
+      this.takes.set(base, t);
+      this.total += st.size;
+    }
+    this.evict();
   }
 
-  private base(key: string): string {
-    return path.join(this.dir, createHash('sha1').update(`${key}\0${this.variant}`).digest('hex'));
+  /** `variant`: what makes frames differ besides the PCM (bitrate, encoder and its settings). */
+  private base(key: string, variant: string): string {
+    return path.join(this.dir, createHash('sha1').update(`${key}\0${variant}`).digest('hex'));
   }
 
   /** The song's stored take, or null (none, or unreadable: then it is encoded as if new). */
-  open(key: string): StoredTake | null {
-    const base = this.base(key);
+  open(key: string, variant: string): StoredTake | null {
+    const base = this.base(key, variant);
     let index: Buffer;
     try {
       index = readFileSync(`${base}.index`);
     } catch {
       return null;
+    }
+    const now = this.useTime();
+    const t = this.takes.get(base);
+    if (t) t.used = now;
+    try {
+      utimesSync(`${base}.index`, now / 1000, now / 1000);
+    } catch {
+      // Read-only or gone: it is only the eviction order.
     }
     try {
       return openTake(base, index);
@@ -74,8 +105,8 @@ export class FrameStore {
     }
   }
 
-  record(key: string): TakeRecorder {
-    const base = this.base(key);
+  record(key: string, variant: string): TakeRecorder {
+    const base = this.base(key, variant);
     const tmp = `${base}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     const fd = openSync(`${tmp}.frames`, 'w');
     const lengths: number[] = [];
@@ -115,6 +146,10 @@ export class FrameStore {
           closeSync(fdi);
           renameSync(`${tmp}.frames`, `${base}.frames`);
           renameSync(`${tmp}.index`, `${base}.index`);
+          const bytes = index.length + lengths.reduce((a, b) => a + b, 0);
+          this.total += bytes - (this.takes.get(base)?.bytes ?? 0);
+          this.takes.set(base, { bytes, used: this.useTime() });
+          this.evict();
         } catch (err) {
           this.log.warn({ dir: this.dir, err: (err as Error).message }, 'could not keep a song’s frames; it will be encoded again');
           rmSync(`${tmp}.frames`, { force: true });
@@ -126,6 +161,24 @@ export class FrameStore {
         rmSync(`${tmp}.frames`, { force: true });
       },
     };
+  }
+
+  /** Now, in ms, but later than any use before: two in the same millisecond keep their order. */
+  private useTime(): number {
+    return (this.lastUse = Math.max(Date.now(), this.lastUse + 1));
+  }
+
+  /** Least recently played first, until under the bound. */
+  private evict(): void {
+    if (this.total <= this.maxBytes) return;
+    const oldest = [...this.takes].sort((a, b) => a[1].used - b[1].used);
+    for (const [base, t] of oldest) {
+      if (this.total <= this.maxBytes) break;
+      rmSync(`${base}.index`, { force: true });
+      rmSync(`${base}.frames`, { force: true });
+      this.takes.delete(base);
+      this.total -= t.bytes;
+    }
   }
 }
 

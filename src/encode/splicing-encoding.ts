@@ -43,6 +43,8 @@ export interface SplicingOptions {
   /** A new encoder run (the channel's encoder, any tool). */
   startEncoder: () => PcmEncoder;
   store: FrameStore;
+  /** What, besides the PCM, makes this stream's frames differ from another's (bitrate, encoder, settings). */
+  variant: string;
   log: Logger;
   onFrame: (frame: PacedFrame<TrackInfo>) => void;
   onFailed: (err: Error) => void;
@@ -134,10 +136,16 @@ export class SplicingEncoding {
     for (const r of this.recordings) r.end = Math.min(r.end, Math.floor(sample / MP3_FRAME_SAMPLES) + 2);
     if (sample % MP3_FRAME_SAMPLES !== 0 || info.source === 'live') return;
     const f0 = sample / MP3_FRAME_SAMPLES;
-    const stored = this.o.store.open(info.key);
+    const stored = this.o.store.open(info.key, this.o.variant);
     this.upcoming?.stored.close();
     this.upcoming = stored ? { f0, stored, used: 0 } : null;
-    this.recordings.push({ f0, end: f0 + MAX_TAKE_FRAMES, rec: this.o.store.record(info.key), had: stored?.frameCount ?? 0, take: this.upcoming });
+    this.recordings.push({
+      f0,
+      end: f0 + MAX_TAKE_FRAMES,
+      rec: this.o.store.record(info.key, this.o.variant),
+      had: stored?.frameCount ?? 0,
+      take: this.upcoming,
+    });
   }
 
   write(pcm: Buffer): void {

@@ -60,6 +60,7 @@ async function air(store: FrameStore, keys: string[], pcm: Int16Array, starts: n
     bitrateKbps: 128,
     startEncoder: () => new PcmEncoder({ tool: 'lib', path: LAME_LIBRARY }, 128, log, { outputBlockMs: 250 }),
     store,
+    variant: '128k test',
     log,
     onFrame: (f) => out.push(f.data),
     onFailed: (err) => assert.fail(err),
@@ -98,7 +99,7 @@ function windowErrors(decoded: Int16Array, source: Int16Array, delay: number): n
 }
 
 test('a second play sends its songs’ stored frames and decodes as cleanly as one encode', async (t) => {
-  const store = new FrameStore(tempDir('frames'), '128k test', log);
+  const store = new FrameStore(tempDir('frames'), 1 << 30, log);
   const songs = [song(1, 14), song(2, 13), song(3, 15)];
   const keys = ['a', 'b', 'c'];
   const first = playout(songs, 2);
