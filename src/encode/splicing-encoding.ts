@@ -111,6 +111,8 @@ export class SplicingEncoding {
   private upcoming: Take | null = null;
   private readonly recordings: Recording[] = [];
   private closing = false;
+  /** Takes may be entered, frames held back for it (see holdBack). */
+  private holding = true;
   private failed = false;
   private readonly needFrames: number;
   private readonly holdFrames: number;
@@ -123,6 +125,21 @@ export class SplicingEncoding {
 
   get running(): boolean {
     return !this.failed;
+  }
+
+  /**
+   * Whether frames may be held back for switches (the channel says no while
+   * a DJ is coming or on: it then queues too little). Off, a take being sent
+   * is left at once, joined properly while frames are still held, and none
+   * is entered until it is on again.
+   */
+  holdBack(allowed: boolean): void {
+    if (allowed === this.holding) return;
+    this.holding = allowed;
+    if (!allowed && this.mode === 'take') {
+      this.leave(this.next);
+      this.pump();
+    }
   }
 
   /** The song's title goes up `delay` samples into the next PCM. */
@@ -238,7 +255,7 @@ export class SplicingEncoding {
       const frame = run.frames.get(n);
       if (!frame) break;
       const take = this.upcoming;
-      if (take && n >= take.f0 + 2 && n - take.f0 < take.stored.frameCount && !this.closing) {
+      if (take && this.holding && n >= take.f0 + 2 && n - take.f0 < take.stored.frameCount && !this.closing) {
         if (this.blocks <= n + 1) break;
         if (this.valid(take, n) && this.enterTake(take, n, frame)) continue;
       }
@@ -360,7 +377,7 @@ export class SplicingEncoding {
 
   /** Frames leave once no switch can reach back to them (all of them when nothing stored could be switched to). */
   private release(): void {
-    const switching = this.mode !== 'live' || (this.upcoming !== null && !this.closing);
+    const switching = this.mode !== 'live' || (this.upcoming !== null && this.holding && !this.closing);
     const hold = switching ? this.holdFrames : 0;
     while (this.decided.length > hold) {
       const { n, data, stored } = this.decided.shift()!;

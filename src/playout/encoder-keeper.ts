@@ -15,6 +15,8 @@ export interface Encoding {
   markSongStart(info: TrackInfo, delay: number): void;
   /** The song's first sample itself is `delay` samples into the next PCM (its title may go up later, mid-crossfade). */
   songStart?(info: TrackInfo, delay: number): void;
+  /** Whether frames may be held back a few for a switch to stored ones (not while little is queued). */
+  holdBack?(allowed: boolean): void;
   /** Let it encode what it has, and exit. */
   close(): Promise<void>;
   /** Stop at once. */
@@ -96,6 +98,10 @@ export class EncoderKeeper {
 
   songStart(info: TrackInfo, delay: number): void {
     this.session?.songStart?.(info, delay);
+  }
+
+  holdBack(allowed: boolean): void {
+    this.session?.holdBack?.(allowed);
   }
 
   private closing: Promise<void> | undefined;

@@ -53,8 +53,11 @@ export class MixFeed {
   /** Top the encoders' queue up to its high level from the mix, then pad to its floor with silence. `state` is read before each. */
   feed(state: () => MixState): void {
     const { mixer, encoders, onAir, log } = this.o;
+    const now = state();
+    // With a DJ coming or on, little is queued (FEED_LIVE): no frames may wait for a switch to stored ones.
+    encoders.main.holdBack(!now.live && !now.djComing);
     let ahead = (encoders.main.fedSamples - this.o.released()) * BYTES_PER_PCM_FRAME;
-    const high = this.levels.high(state());
+    const high = this.levels.high(now);
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
       const out = this.scratch.subarray(0, want * 2);

@@ -54,7 +54,14 @@ function playout(songs: Int16Array[], overlap: number): { pcm: Int16Array; start
   return { pcm: Int16Array.from(mix, (v) => Math.max(-32768, Math.min(32767, Math.round(v)))), starts };
 }
 
-async function air(store: FrameStore, keys: string[], pcm: Int16Array, starts: number[]): Promise<{ mp3: Buffer; session: SplicingEncoding }> {
+/** Play `pcm` through a splicing encoding in ticks of 250 ms; between `noHold` samples [from, to), no frames may be held back (a DJ coming). */
+async function air(
+  store: FrameStore,
+  keys: string[],
+  pcm: Int16Array,
+  starts: number[],
+  noHold: [number, number] = [-1, -1],
+): Promise<{ mp3: Buffer; session: SplicingEncoding }> {
   const out: Buffer[] = [];
   const session = new SplicingEncoding({
     bitrateKbps: 128,
@@ -73,6 +80,7 @@ async function air(store: FrameStore, keys: string[], pcm: Int16Array, starts: n
       session.songStart(info, s - at);
       session.markSongStart(info, s - at);
     });
+    session.holdBack(at < noHold[0] || at >= noHold[1]);
     const part = pcm.subarray(at * 2, Math.min(pcm.length, (at + tick) * 2));
     session.write(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
     // The encoder runs answer asynchronously, as a channel's ticks let them.
@@ -98,7 +106,7 @@ function windowErrors(decoded: Int16Array, source: Int16Array, delay: number): n
   return out;
 }
 
-test('a second play sends its songs’ stored frames and decodes as cleanly as one encode', async (t) => {
+async function secondPlay(t: { diagnostic: (m: string) => void }, minShare: number, noHold?: [number, number]): Promise<SplicingEncoding> {
   const store = new FrameStore(tempDir('frames'), 1 << 30, log);
   const songs = [song(1, 14), song(2, 13), song(3, 15)];
   const keys = ['a', 'b', 'c'];
@@ -116,9 +124,10 @@ test('a second play sends its songs’ stored frames and decodes as cleanly as o
     order.map((k) => keys[k]!),
     second.pcm,
     second.starts,
+    noHold,
   );
   const frames = two.session.reusedFrames + two.session.encodedFrames;
-  assert.ok(two.session.reusedFrames > frames * 0.6, `stored frames sent: ${two.session.reusedFrames} of ${frames}`);
+  assert.ok(two.session.reusedFrames > frames * minShare, `stored frames sent: ${two.session.reusedFrames} of ${frames}`);
   assert.equal(two.session.roughJoins, 0);
   t.diagnostic(`reused ${two.session.reusedFrames} of ${frames}`);
 
@@ -141,4 +150,16 @@ test('a second play sends its songs’ stored frames and decodes as cleanly as o
   );
   assert.ok(worstExcess < 6, `worst window ${worstExcess.toFixed(1)} dB above the continuous encode's error`);
   assert.equal(spliced.pcm.length, continuous.pcm.length, 'every frame is there');
+  return two.session;
+}
+
+test('a second play sends its songs’ stored frames and decodes as cleanly as one encode', async (t) => {
+  await secondPlay(t, 0.6);
+});
+
+test('with frames held back no more (a DJ coming), a take is left cleanly at once and none entered until allowed again', async (t) => {
+  // From 5 s into the second play's first song to 14 s.
+  const session = await secondPlay(t, 0.4, [5 * 44100, 14 * 44100]);
+  // Without the pause ~1200 frames are reused; it takes 9 s (~345 frames) of them away.
+  assert.ok(session.reusedFrames < 1203 - 250, `${session.reusedFrames} frames reused`);
 });
