@@ -123,6 +123,11 @@ export class SplicingEncoding {
     this.run = this.startRun(0);
   }
 
+  /** Samples in frames decided but held back for a switch. */
+  get heldSamples(): number {
+    return this.decided.length * MP3_FRAME_SAMPLES;
+  }
+
   get running(): boolean {
     return !this.failed;
   }

@@ -17,6 +17,8 @@ export interface Encoding {
   songStart?(info: TrackInfo, delay: number): void;
   /** Whether frames may be held back a few for a switch to stored ones (not while little is queued). */
   holdBack?(allowed: boolean): void;
+  /** Samples in frames made but held back for a join. */
+  readonly heldSamples?: number;
   /** Let it encode what it has, and exit. */
   close(): Promise<void>;
   /** Stop at once. */
@@ -102,6 +104,10 @@ export class EncoderKeeper {
 
   holdBack(allowed: boolean): void {
     this.session?.holdBack?.(allowed);
+  }
+
+  get heldSamples(): number {
+    return this.session?.heldSamples ?? 0;
   }
 
   private closing: Promise<void> | undefined;

@@ -54,9 +54,12 @@ export class MixFeed {
   feed(state: () => MixState): void {
     const { mixer, encoders, onAir, log } = this.o;
     const now = state();
+    const liveish = now.live || now.djComing;
     // With a DJ coming or on, little is queued (FEED_LIVE): no frames may wait for a switch to stored ones.
-    encoders.main.holdBack(!now.live && !now.djComing);
-    let ahead = (encoders.main.fedSamples - this.o.released()) * BYTES_PER_PCM_FRAME;
+    encoders.main.holdBack(!liveish);
+    // Frames still held for a join then (the stored ones being left) do not count as queued: the join needs PCM past them.
+    const held = liveish ? encoders.main.heldSamples : 0;
+    let ahead = (encoders.main.fedSamples - this.o.released() - held) * BYTES_PER_PCM_FRAME;
     const high = this.levels.high(now);
     if (ahead < high) {
       const want = (high - ahead) / BYTES_PER_PCM_FRAME;
