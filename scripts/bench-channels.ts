@@ -216,7 +216,7 @@ for (const r of rows) {
   );
 }
 const first = rows.filter((r) => r.loudness === rows[0]!.loudness);
-if (first.length > 1) {
+if (first.length > 1 && first[0]!.channels !== first[first.length - 1]!.channels) {
   const a = first[0]!;
   const b = first[first.length - 1]!;
   console.log(

@@ -111,6 +111,15 @@ export class FrameStore {
     const fd = openSync(`${tmp}.frames`, 'w');
     const lengths: number[] = [];
     const sums: number[] = [];
+    // Written in blocks of ~64 KB (4 s at 128 kbit/s): a write per frame cost a first play ~0.05 % of a core.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = (): void => {
+      if (pendingBytes === 0) return;
+      writeSync(fd, pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
+      pending = [];
+      pendingBytes = 0;
+    };
     let open = true;
     const close = (): void => {
       if (!open) return;
@@ -126,15 +135,18 @@ export class FrameStore {
       },
       addFrame: (frame) => {
         if (!open) return;
-        writeSync(fd, frame);
+        pending.push(frame);
+        pendingBytes += frame.length;
         lengths.push(frame.length);
+        if (pendingBytes >= 65536) flush();
       },
       addSum: (sum) => {
         sums.push(sum);
       },
       save: () => {
-        close();
         try {
+          flush();
+          close();
           const index = Buffer.alloc(12 + sums.length * 4 + lengths.length * 2);
           index.writeUInt32LE(MAGIC, 0);
           index.writeUInt32LE(sums.length, 4);
@@ -151,6 +163,7 @@ export class FrameStore {
           this.takes.set(base, { bytes, used: this.useTime() });
           this.evict();
         } catch (err) {
+          close();
           this.log.warn({ dir: this.dir, err: (err as Error).message }, 'could not keep a song’s frames; it will be encoded again');
           rmSync(`${tmp}.frames`, { force: true });
           rmSync(`${tmp}.index`, { force: true });

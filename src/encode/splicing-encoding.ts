@@ -101,7 +101,8 @@ export class SplicingEncoding {
   private readonly marks: { sample: number; info: TrackInfo }[] = [];
   private blocks = 0;
   private partial = Buffer.alloc(0);
-  private readonly ring: Buffer[] = [];
+  /** The last RING blocks of PCM, block b at b % RING (reused: a block costs no allocation). */
+  private readonly ring: Buffer[] = Array.from({ length: RING }, () => Buffer.alloc(BLOCK_BYTES));
   private readonly sums = new Uint32Array(RING);
   private run: Run | null = null;
   private mode: 'live' | 'take' | 'leaving' = 'live';
@@ -178,10 +179,10 @@ export class SplicingEncoding {
     const data = this.partial.length ? Buffer.concat([this.partial, pcm]) : pcm;
     let at = 0;
     for (; at + BLOCK_BYTES <= data.length; at += BLOCK_BYTES) {
-      const block = Buffer.from(data.subarray(at, at + BLOCK_BYTES));
       const b = this.blocks++;
+      const block = this.ring[b % RING]!;
+      data.copy(block, 0, at, at + BLOCK_BYTES);
       const sum = blockSum(new Int32Array(block.buffer, block.byteOffset, MP3_FRAME_SAMPLES));
-      this.ring[b % RING] = block;
       this.sums[b % RING] = sum;
       for (const r of this.recordings) if (b >= r.f0 && b < r.end) r.rec.addSum(sum);
     }
@@ -300,7 +301,8 @@ export class SplicingEncoding {
   private leave(m: number): void {
     const start = Math.max(0, m - PREROLL, this.blocks - RING);
     const run = this.startRun(start);
-    for (let b = start; b < this.blocks; b++) run.encoder.write(this.ring[b % RING]!);
+    // Copies: the ring's blocks are overwritten while an encoder may still hold what it was given.
+    for (let b = start; b < this.blocks; b++) run.encoder.write(Buffer.from(this.ring[b % RING]!));
     if (this.partial.length) run.encoder.write(this.partial);
     this.run = run;
     this.mode = 'leaving';
