@@ -16,7 +16,7 @@
  * (a channel still sending one keeps its open file until it is done).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -205,6 +205,13 @@ function openTake(base: string, index: Buffer): StoredTake {
   const offsets = new Float64Array(count + 1);
   for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + index.readUInt16LE(12 + blocks * 4 + i * 2);
   const fd = openSync(`${base}.frames`, 'r');
+  // Frames the index does not account for (a truncated or foreign file) would be read short mid-song: refused here instead.
+  const size = fstatSync(fd).size;
+  if (size !== offsets[count]) {
+    closeSync(fd);
+    throw new Error(`${base}.frames holds ${size} bytes; its index says ${offsets[count]}`);
+  }
+  let closed = false;
   return {
     sums,
     frameCount: count,
@@ -219,7 +226,11 @@ function openTake(base: string, index: Buffer): StoredTake {
       for (let i = a; i < b; i++) out.push(buf.subarray(offsets[i]! - offsets[a]!, offsets[i + 1]! - offsets[a]!));
       return out;
     },
-    close: () => closeSync(fd),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
   };
 }
 

@@ -208,6 +208,9 @@ export class SplicingEncoding {
       this.run.encoder.destroy();
     }
     for (const r of this.recordings.splice(0)) r.rec.discard();
+    this.active?.stored.close();
+    if (this.upcoming !== this.active) this.upcoming?.stored.close();
+    this.active = this.upcoming = null;
   }
 
   private startRun(start: number): Run {
@@ -384,7 +387,7 @@ export class SplicingEncoding {
 
   /** Frames leave once no switch can reach back to them (all of them when nothing stored could be switched to). */
   private release(): void {
-    const switching = this.mode !== 'live' || (this.upcoming !== null && this.holding && !this.closing);
+    const switching = !this.closing && (this.mode !== 'live' || (this.upcoming !== null && this.holding));
     const hold = switching ? this.holdFrames : 0;
     while (this.decided.length > hold) {
       const { n, data, stored } = this.decided.shift()!;

@@ -1,6 +1,6 @@
 /** Stored takes (encode/frame-store.ts): whole or absent, found by song and variant, the least recently played evicted past the bound. */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -52,6 +52,9 @@ test('a broken index is no take; past the bound the least recently played goes',
   writeFileSync(path.join(dir, index), 'not an index');
   const again = new FrameStore(dir, 1 << 30, log);
   assert.equal([again.open('a', 'v'), again.open('c', 'v')].filter((t) => t === null).length, 1, 'the broken one reads as none');
+  const intact = again.open('a', 'v') ? 'a' : 'c';
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.frames'))) truncateSync(path.join(dir, f), 1000);
+  assert.equal(again.open(intact, 'v'), null, 'frames its index does not account for: no take');
   writeFileSync(path.join(dir, `${'0'.repeat(40)}.123.abc.frames`), 'left by a crash');
   new FrameStore(dir, 1 << 30, log);
   assert.ok(!readdirSync(dir).some((f) => f.includes('.123.')), 'a crashed writer’s file is cleared');
