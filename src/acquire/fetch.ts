@@ -8,6 +8,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { AddressRefusedError, DownloadError, reasonOf } from '../kernel/errors.js';
 import { plainAddress, type AddressPolicy } from '../config/address-policy.js';
 import { delay, exponentialBackoff, type RetryPolicy } from '../kernel/retry.js';
+import { discardBody } from '../kernel/http-body.js';
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -119,7 +120,7 @@ async function requestFollowing(url: string, opts: DownloadOptions, signal: Abor
     });
     const location = res.headers.location;
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || typeof location !== 'string') return res;
-    res.body.destroy();
+    discardBody(res.body);
     if (hop >= MAX_REDIRECTS) throw new DownloadError(url, `more than ${MAX_REDIRECTS} redirects`, { retryable: false, status: res.statusCode });
     let next: URL;
     try {
@@ -146,18 +147,18 @@ async function downloadOnce(url: string, file: string, opts: DownloadOptions): P
   const res = await requestFollowing(url, opts, signal);
   const status = res.statusCode;
   if (status < 200 || status >= 300) {
-    res.body.resume();
+    discardBody(res.body);
     throw new DownloadError(url, `HTTP ${status}`, { retryable: status >= 500 || status === 429, status });
   }
   const type = String(res.headers['content-type'] ?? '');
   if (NOT_AUDIO.test(type)) {
-    res.body.resume();
+    discardBody(res.body);
     throw new DownloadError(url, `server sent ${type.split(';')[0]}, not audio`, { retryable: false, status });
   }
   const announced = Number(res.headers['content-length']);
   const length = Number.isFinite(announced) && announced > 0 ? announced : undefined;
   if (length !== undefined && length > opts.maxBytes) {
-    res.body.destroy();
+    discardBody(res.body);
     throw new DownloadError(url, `${length} bytes is over the ${opts.maxBytes}-byte limit (MAX_DOWNLOAD_MB)`, { retryable: false, status });
   }
   let bytes = 0;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorSchema, playlistSchema, songSchema, songUrlSchema, type QqPlaylist, type Song, type SongUrl } from '../kernel/api-proxy-contract.js';
 import type { QqTrack } from '../config/playlist.js';
 import { ApiProxyError, ResponseTooLargeError, reasonOf } from '../kernel/errors.js';
-import { readCapped, readCappedBytes } from '../kernel/http-body.js';
+import { discardBody, readCapped, readCappedBytes } from '../kernel/http-body.js';
 import type { KvCache } from '../kernel/kv-cache.js';
 import type { RemoteProvider, ResolvedRemote } from './resolver.js';
 
@@ -56,7 +56,7 @@ export class QqProvider implements RemoteProvider {
     try {
       const res = await this.send(`/v1/qq/songs/${track.id}/cover`, 'image/*', timer, signal);
       if (res.statusCode !== 200) {
-        res.body.resume();
+        discardBody(res.body);
         if (res.statusCode === 404) return null;
         throw new ApiProxyError('SCAST_UPSTREAM_FAILED', `cover of ${track.id}: answered ${res.statusCode}`, res.statusCode);
       }

@@ -15,7 +15,7 @@ export async function readCapped(body: Readable, maxBytes: number, what: string,
 export async function readCappedBytes(body: Readable, maxBytes: number, what: string, declared?: string | string[]): Promise<Buffer> {
   const length = Number(Array.isArray(declared) ? declared[0] : declared);
   if (Number.isFinite(length) && length > maxBytes) {
-    body.destroy();
+    discardBody(body);
     throw new ResponseTooLargeError(what, length, maxBytes);
   }
   const chunks: Buffer[] = [];
@@ -29,4 +29,16 @@ export async function readCappedBytes(body: Readable, maxBytes: number, what: st
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Let go of a body not to be read (a redirect's, an error page's, one
+ * refused by its length). Destroying an undici body that has not ended makes
+ * it emit an AbortError, and a stream 'error' nobody listens to ends the
+ * process: a hostile server that redirects with a body did exactly that.
+ * Not resume(): an endless error page would be read for as long as it lasts.
+ */
+export function discardBody(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }

@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { mediaAgent } from '../acquire/fetch.js';
 import type { AddressPolicy } from '../config/address-policy.js';
 import type { Webhook } from '../config/playlist.js';
+import { readCapped } from '../kernel/http-body.js';
 import { BACKGROUND_TIMERS, type Timers } from '../kernel/lifecycle.js';
 import { redactUrl } from '../kernel/redact.js';
 import type { Channel } from '../playout/channel.js';
@@ -230,7 +231,8 @@ export class Webhooks {
       if (code === 'SCAST_ADDRESS_REFUSED') throw new Permanent((err as Error).message);
       throw err;
     }
-    const text = await res.body.text().catch(() => '');
+    // Only its start is ever shown: a receiver answering without end costs no memory.
+    const text = await readCapped(res.body, 64 * 1024, 'webhook receiver').catch(() => '');
     if (res.statusCode >= 200 && res.statusCode < 300) return;
     const said = `HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
     if (res.statusCode === 429) {

@@ -35,6 +35,7 @@ export interface StationProcess {
   children(): number[];
   /** Resident memory of the node process, MB. */
   rssMb(): number;
+  /** Stops it; rejects if anything reached its process guard meanwhile (each such line is a bug, whatever the test was about). */
   close(): Promise<void>;
 }
 
@@ -83,7 +84,11 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
     fds: () => readdirSync(`/proc/${pid}/fd`).length,
     children: () => childrenOf(pid),
     rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-    close: () => stopChild(child, 'SIGTERM'),
+    close: async () => {
+      await stopChild(child, 'SIGTERM');
+      const faults = lines.filter((l) => /caught by the process guard/.test(String(l.msg)));
+      if (faults.length > 0) throw new Error(`the station's process guard caught: ${faults.map((l) => String(l.stack ?? l.err)).join('\n---\n')}`);
+    },
   };
   try {
     await until(
@@ -97,7 +102,7 @@ export async function startStationProcess(env: Record<string, string>, opts: { n
       30_000,
     );
   } catch (err) {
-    await p.close();
+    await p.close().catch(() => undefined);
     throw err;
   }
   return p;
