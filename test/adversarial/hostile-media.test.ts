@@ -45,7 +45,9 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
 
   before(async () => {
     secret = await makeTone({ file: path.join(outside, 'secret.m4a'), freq: SECRET_HZ, seconds: 3, args: ['-c:a', 'aac'], title: 'SECRET' });
-    await makeTone({ file: path.join(dir, 'good1.m4a'), freq: 440, seconds: 2, args: ['-c:a', 'aac'], title: 'Good One' });
+    // The trickle after Good One keeps its turn for SLOW_AFTER_MS (1.5 s), then Good Two is prepared behind it:
+    // Good One must outlast that, plus Good Two's preparation, plus a loaded CI machine's delays (2 s did not, once).
+    await makeTone({ file: path.join(dir, 'good1.m4a'), freq: 440, seconds: 3, args: ['-c:a', 'aac'], title: 'Good One' });
     await makeTone({ file: path.join(dir, 'good2.m4a'), freq: 550, seconds: 2, args: ['-c:a', 'aac'], title: 'Good Two' });
     const evil = await makeTone({
       file: path.join(outside, 'evil.mp3'),
