@@ -173,6 +173,33 @@ describe('crossfade mixer', () => {
     assert.equal(second.left[0], 5000, 'no fade-in: it did not overlap anything');
   });
 
+  test('a crossfade cut short by a late decoder is logged, with which one was late', () => {
+    const lines: { msg: string; gotMs: number; wantMs: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as (typeof lines)[number]) });
+    const shortened = (lead: ReturnType<typeof fakeSong>, next: ReturnType<typeof fakeSong>, release: () => void) => {
+      lines.length = 0;
+      const cf = new Crossfade(new FakeSource([lead, next]), { seconds: () => 1, log: logger, now: () => 0 });
+      drain(cf, 2.4 * SR, 2205); // 0.4 s into where the 1 s overlap should have begun
+      release();
+      drain(cf, 2 * SR, 2205);
+      return lines.filter((l) => /crossfade shortened/.test(l.msg));
+    };
+    // The next song's decoder gives nothing until 0.4 s into the overlap: 0.6 s of it are left.
+    const b = fakeSong(3 * SR, 5000, { produced: 0 });
+    const late = shortened(fakeSong(3 * SR, 10_000), b, () => (b.feed.produced = 3 * SR));
+    assert.equal(late.length, 1);
+    assert.match(late[0]!.msg, /next song had no audio in time/);
+    assert.equal(late[0]!.wantMs, 1000);
+    assert.ok(Math.abs(late[0]!.gotMs - 600) <= 50, `${late[0]!.gotMs} ms of overlap left`);
+    // The song on air decoded only 2.5 s of 3 until then: its end is learned late.
+    const a = fakeSong(3 * SR, 10_000, { produced: 2.5 * SR });
+    const slow = shortened(a, fakeSong(3 * SR, 5000), () => (a.feed.produced = 3 * SR));
+    assert.equal(slow.length, 1);
+    assert.match(slow[0]!.msg, /decoded too late to know its end/);
+    // On time, nothing is said.
+    assert.equal(shortened(fakeSong(3 * SR, 10_000), fakeSong(3 * SR, 5000), () => {}).length, 0);
+  });
+
   test('a song with no audio at all fails with its reason and the next plays; a stalled one is given up after the stall time', () => {
     const clock = { t: 0 };
     const broken = fakeSong(SR, 1, { produced: 0 });

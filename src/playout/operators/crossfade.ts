@@ -14,6 +14,8 @@ export const STALL_MS = 5000;
  * then: ~1 s covers a decoder start (~60 ms) many times over.
  */
 const READ_AHEAD_SECONDS = 1;
+/** A crossfade shorter than asked by more than this is logged (the grid moves one by under 13 ms). */
+const SHORTENED_BY = 0.05;
 
 export interface CrossfadeOptions {
   /** Seconds consecutive songs overlap (0: gapless, back to back). Read at each seam: an edit applies to the next. */
@@ -41,6 +43,8 @@ interface Voice {
   env: Envelope;
   /** Its last frame + 1, once its feed is complete. */
   end: number | null;
+  /** Where it was (pos) when its end became known. */
+  endKnownAt: number | null;
   /** The stream sample its frame 0 is at, when the reader says where it reads (read's `at`). */
   at: number | null;
   /** Frame at which its title goes up; null once it has. */
@@ -257,6 +261,16 @@ export class Crossfade {
       this.pending = { song: next, since: this.opts.now() };
       return joinAt;
     }
+    const asked = Math.min(overlap, nextHalf);
+    if (end - lead.pos < asked - frames(SHORTENED_BY)) {
+      // Audible (a shorter fade), and a sign of a machine too slow for its channels.
+      this.opts.log.warn(
+        { song: song.label, next: next.label, wantMs: Math.round((asked / SAMPLE_RATE) * 1000), gotMs: Math.round(((end - lead.pos) / SAMPLE_RATE) * 1000) },
+        (lead.endKnownAt ?? 0) > end - asked
+          ? 'crossfade shortened: the song on air was decoded too late to know its end'
+          : 'crossfade shortened: the next song had no audio in time',
+      );
+    }
     this.handOver(lead, next, end - lead.pos);
     return null;
   }
@@ -280,7 +294,10 @@ export class Crossfade {
 
   private learnEnd(v: Voice): void {
     // A last partial frame is padded by the decoder (take), so it counts as a whole one.
-    if (v.end === null && v.song.feed.complete) v.end = v.pos + Math.ceil(v.song.feed.lookahead(Infinity) / BYTES_PER_PCM_FRAME);
+    if (v.end === null && v.song.feed.complete) {
+      v.end = v.pos + Math.ceil(v.song.feed.lookahead(Infinity) / BYTES_PER_PCM_FRAME);
+      v.endKnownAt = v.pos;
+    }
   }
 
   /** `next` joins now, overlapping the rest of `lead` (`overlap` frames). */
@@ -301,6 +318,7 @@ export class Crossfade {
       gain: dbToLinear(song.gainDb),
       env: { fadeInFrames: song.track.fadeIn !== undefined ? frames(song.track.fadeIn) : fadeIn, fadeOutStart: null, fadeOutFrames: 0 },
       end: null,
+      endKnownAt: null,
       markAt: Math.round(markAt),
       leading: true,
       stopped: false,
