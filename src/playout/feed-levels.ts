@@ -15,6 +15,13 @@ const FEED_LIVE = pcmBytesFor(0.25);
  * when the encoder is about to run dry, so a song is not broken up by silence.
  */
 const FEED_UNDERRUN = pcmBytesFor(0.1);
+/**
+ * Queued at least this much, the mix may hold a seam whose audio is late
+ * rather than shorten the crossfade (operators/crossfade.ts). A tick after
+ * the top-up (250 ms on songs) about 0.35 s is queued: one tick's wait
+ * still leaves the encoder fed until the next, which mixes on.
+ */
+export const SEAM_WAIT_QUEUE = pcmBytesFor(0.3);
 
 /** What the mix is doing at a tick, as far as the feed levels care. */
 export interface MixState {

@@ -3,7 +3,7 @@ import { BYTES_PER_PCM_FRAME, SAMPLE_RATE, isAudible } from '../audio/pcm.js';
 import { GainLimiter } from '../audio/limiter.js';
 import type { DeadAirWatch } from './dead-air.js';
 import type { EncodeStage } from './encode-stage.js';
-import { FEED_HIGH, FeedLevels, type MixState } from './feed-levels.js';
+import { FEED_HIGH, FeedLevels, SEAM_WAIT_QUEUE, type MixState } from './feed-levels.js';
 import type { OnAir } from './on-air.js';
 import type { Crossfade } from './operators/crossfade.js';
 
@@ -66,7 +66,9 @@ export class MixFeed {
       const out = this.scratch.subarray(0, want * 2);
       out.fill(0);
       // Where this PCM will sit in the encoders' stream, the limiter's delay included: songs start on its frame grid.
-      const { frames, marks, starts } = mixer.read(out, want, encoders.main.fedSamples + this.level.latencyFrames);
+      // A tick's worth beyond the floor: the mix may hold a seam whose audio is late for one tick, not run the encoder dry.
+      const mayWait = !liveish && ahead >= SEAM_WAIT_QUEUE;
+      const { frames, marks, starts } = mixer.read(out, want, encoders.main.fedSamples + this.level.latencyFrames, mayWait);
       if (frames > 0) {
         for (const start of starts) encoders.main.songStart(start.song.info, this.level.latencyFrames + start.frame);
         for (const mark of marks) {

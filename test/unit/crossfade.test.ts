@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { fadeGain } from '../../src/audio/mix.js';
-import { Crossfade, SKIP_FADE_SECONDS } from '../../src/playout/operators/crossfade.js';
+import { Crossfade, SEAM_WAIT_MS, SKIP_FADE_SECONDS } from '../../src/playout/operators/crossfade.js';
 import { FakeSource, fakeSong } from '../helpers/fake-songs.js';
 
 const SR = 44100;
@@ -198,6 +198,54 @@ describe('crossfade mixer', () => {
     assert.match(slow[0]!.msg, /decoded too late to know its end/);
     // On time, nothing is said.
     assert.equal(shortened(fakeSong(3 * SR, 10_000), fakeSong(3 * SR, 5000), () => {}).length, 0);
+  });
+
+  test('with queue to spare, a seam whose audio is late is waited for (up to SEAM_WAIT_MS), not cut short', () => {
+    const lines: { msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as { msg: string }) });
+    const read = (cf: Crossfade, want: number): number => cf.read(new Float32Array(want * 2), want, undefined, true).frames;
+    const run = (late: (b: ReturnType<typeof fakeSong>, cf: Crossfade) => number, clock: { t: number }) => {
+      lines.length = 0;
+      const b = fakeSong(3 * SR, 5000, { produced: 0 });
+      const cf = new Crossfade(new FakeSource([fakeSong(3 * SR, 10_000), b]), { seconds: () => 1, log: logger, now: () => clock.t });
+      let total = 0;
+      for (let n; (n = read(cf, 4410)) > 0;) total += n;
+      const held = total;
+      total += late(b, cf);
+      for (let n; (n = read(cf, 4410)) > 0;) total += n;
+      return { held, total, shortened: lines.filter((l) => /crossfade shortened/.test(l.msg)).length };
+    };
+    // Its audio arrives 200 ms later: the mix held exactly where the overlap begins, then the full second of it, 3 + 3 - 1 s in all.
+    const clock = { t: 0 };
+    const waited = run((b) => {
+      clock.t += 200;
+      b.feed.produced = 3 * SR;
+      return 0;
+    }, clock);
+    assert.equal(waited.held, 2 * SR, 'held where the overlap begins');
+    assert.equal(waited.total, 5 * SR);
+    assert.equal(waited.shortened, 0);
+    // Still nothing after SEAM_WAIT_MS: the song on air plays on; audio 0.4 s later makes a crossfade cut short, and said to be.
+    const clock2 = { t: 0 };
+    const gaveUp = run((b, cf) => {
+      clock2.t += SEAM_WAIT_MS;
+      const on = read(cf, 0.4 * SR);
+      b.feed.produced = 3 * SR;
+      return on;
+    }, clock2);
+    assert.equal(gaveUp.total, 5 * SR + 0.4 * SR, 'a played on 0.4 s into the overlap');
+    assert.equal(gaveUp.shortened, 1);
+    // The song on air decoded only 2.5 s of 3: held 0.1 s before where its fade should begin, until its end is known.
+    const a = fakeSong(3 * SR, 10_000, { produced: 2.5 * SR });
+    const cf = new Crossfade(new FakeSource([a, fakeSong(3 * SR, 5000)]), { seconds: () => 1, log: logger, now: () => 0 });
+    let total = 0;
+    for (let n; (n = read(cf, 4410)) > 0;) total += n;
+    assert.equal(total, 1.9 * SR);
+    a.feed.produced = 3 * SR;
+    lines.length = 0;
+    for (let n; (n = read(cf, 4410)) > 0;) total += n;
+    assert.equal(total, 5 * SR, 'the whole second of overlap');
+    assert.equal(lines.filter((l) => /crossfade shortened/.test(l.msg)).length, 0);
   });
 
   test('a song with no audio at all fails with its reason and the next plays; a stalled one is given up after the stall time', () => {

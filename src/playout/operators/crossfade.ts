@@ -14,6 +14,14 @@ export const STALL_MS = 5000;
  * then: ~1 s covers a decoder start (~60 ms) many times over.
  */
 const READ_AHEAD_SECONDS = 1;
+/**
+ * How long, at most, one seam may hold the mix while the audio it needs is
+ * late (the end of the song on air, the next song's first audio), when the
+ * reader says there is queue enough to wait (read's `mayWait`).
+ */
+export const SEAM_WAIT_MS = 300;
+/** With its end not known yet, the song on air is held this far before where its fade is estimated to begin. */
+const ESTIMATE_SLACK_SECONDS = 0.1;
 /** A crossfade shorter than asked by more than this is logged (the grid moves one by under 13 ms). */
 const SHORTENED_BY = 0.05;
 
@@ -45,6 +53,8 @@ interface Voice {
   end: number | null;
   /** Where it was (pos) when its end became known. */
   endKnownAt: number | null;
+  /** When (clock) the mix first held at its seam for late audio. */
+  waitedFrom: number | null;
   /** The stream sample its frame 0 is at, when the reader says where it reads (read's `at`). */
   at: number | null;
   /** Frame at which its title goes up; null once it has. */
@@ -127,8 +137,10 @@ export class Crossfade {
    * caller). Returns the frames given, fewer when the songs have no more
    * audio ready now (or none is on), and where titles go up. `at`: the
    * stream sample `out[0]` will be, for songs to start on the grid.
+   * `mayWait`: the reader has queue enough for the mix to give less now
+   * rather than play past a seam whose audio is late (up to SEAM_WAIT_MS).
    */
-  read(out: Float32Array, count: number, at?: number): { frames: number; marks: Mark[]; starts: Mark[] } {
+  read(out: Float32Array, count: number, at?: number, mayWait = false): { frames: number; marks: Mark[]; starts: Mark[] } {
     const marks: Mark[] = [];
     let done = 0;
     this.readAt = at ?? null;
@@ -153,7 +165,7 @@ export class Crossfade {
       }
       let n = Math.min(count - done, hold);
       // Songs skipped still play out their fade while the next is not ready.
-      const join = lead ? this.plan(lead, n) : null;
+      const join = lead ? this.plan(lead, n, mayWait) : null;
       if (lead && join !== null) n = Math.min(n, join - lead.pos);
       for (const v of this.voices) {
         // Whole frames only: a decoder's pipe hands out chunks of any byte length.
@@ -235,15 +247,26 @@ export class Crossfade {
    * comes. Returns the frame (of the leading song) the next joins at, if
    * that is still ahead.
    */
-  private plan(lead: Voice, want: number): number | null {
+  private plan(lead: Voice, want: number, mayWait: boolean): number | null {
     const song = lead.song;
     const crossfade = frames(this.opts.seconds());
+    // Playing on past a seam whose audio is late shortens the crossfade; a little queue spent instead keeps it whole.
+    const wait = (): boolean => {
+      if (!mayWait || crossfade === 0) return false;
+      lead.waitedFrom ??= this.opts.now();
+      return this.opts.now() - lead.waitedFrom < SEAM_WAIT_MS;
+    };
     const ownFadeOut = song.track.fadeOut !== undefined ? frames(song.track.fadeOut) : 0;
     song.feed.lookahead((want + Math.max(crossfade, ownFadeOut) + frames(READ_AHEAD_SECONDS)) * BYTES_PER_PCM_FRAME);
     this.learnEnd(lead);
     const estimate = song.seconds !== null ? frames(song.seconds) - lead.pos : Infinity;
     if (lead.end !== null || estimate < crossfade + frames(READ_AHEAD_SECONDS)) this.source.warmUp();
-    if (lead.end === null) return null;
+    if (lead.end === null) {
+      if (song.seconds === null || song.feed.complete) return null;
+      const total = frames(song.seconds);
+      const fadeFrom = total - Math.min(crossfade, Math.floor(total / 2)) - frames(ESTIMATE_SLACK_SECONDS);
+      return lead.pos + want > fadeFrom && wait() ? Math.max(lead.pos, fadeFrom) : null;
+    }
     const end = lead.end;
     if (song.track.fadeOut !== undefined && lead.env.fadeOutStart === null) {
       lead.env.fadeOutStart = Math.max(lead.pos, end - ownFadeOut);
@@ -254,7 +277,8 @@ export class Crossfade {
     const first = this.onGrid(lead, end - overlap, end);
     if (lead.pos < first) return first;
     const next = this.nextSong();
-    if (!next) return null; // none ready: this one plays to its end, the next joins as soon as it can
+    // None ready: this one plays to its end, the next joins as soon as it can (waited for a little if its decoder is starting).
+    if (!next) return this.pending && wait() ? lead.pos : null;
     const nextHalf = next.seconds !== null ? Math.floor(frames(next.seconds) / 2) : Infinity;
     const joinAt = this.onGrid(lead, end - Math.min(overlap, nextHalf, end - lead.pos), end);
     if (lead.pos < joinAt) {
@@ -319,6 +343,7 @@ export class Crossfade {
       env: { fadeInFrames: song.track.fadeIn !== undefined ? frames(song.track.fadeIn) : fadeIn, fadeOutStart: null, fadeOutFrames: 0 },
       end: null,
       endKnownAt: null,
+      waitedFrom: null,
       markAt: Math.round(markAt),
       leading: true,
       stopped: false,
