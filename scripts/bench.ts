@@ -178,8 +178,8 @@ const allTools: Tool[] = [
   liquidsoap('Liquidsoap', '/liquidsoap.mp3', []),
   scast('sCast: loudness + 3 s crossfade', '/scast-xf.mp3', PRODUCED),
   scast('sCast: loudness + 3 s crossfade, lame process', '/scast-xf-lame.mp3', PRODUCED, { MP3_ENCODER: 'lame' }),
-  // What recording each song's frames for later plays costs a first play (REUSE_FRAMES, off by default).
-  scast('sCast: loudness + 3 s crossfade, frames kept', '/scast-xf-keep.mp3', PRODUCED, { REUSE_FRAMES: 'true' }),
+  // What recording each song's frames for later plays costs a first play (REUSE_FRAMES, on by default).
+  scast('sCast: loudness + 3 s crossfade, frames not kept', '/scast-xf-nokeep.mp3', PRODUCED, { REUSE_FRAMES: 'false' }),
   // Renditions: what one more format costs on top of the produced channel (its listener is on the MP3 mount).
   scast('sCast: loudness + 3 s crossfade + Opus 64', '/scast-opus.mp3', {
     ...PRODUCED,

@@ -144,8 +144,8 @@ export const envSchema = z.object({
   HTTP_IDLE_TIMEOUT_MS: intInRange(1000, 3_600_000).default(15_000),
   /** serve each channel at its mount on `HTTP_PORT` */
   BUILTIN_OUTPUT: flag.default(true),
-  /** Keep each song's MP3 frames under CACHE_DIR/frames after it plays, and send them again on later plays wherever the PCM checks the same (a crossfade or a skip is encoded afresh): LAME then runs for a fraction of each song. Needs crossfades to pay off (gapless seams land songs off the frame grid). Default off until one crossfade measured short with it on is understood (docs/architecture.md). */
-  REUSE_FRAMES: flag.default(false),
+  /** Keep each song's MP3 frames under CACHE_DIR/frames after it plays, and send them again on later plays wherever the PCM checks the same (a crossfade or a skip is encoded afresh): LAME then runs for a fraction of each song. Needs crossfades to pay off (gapless seams land songs off the frame grid). Default on. */
+  REUSE_FRAMES: flag.default(true),
   /** Disk for REUSE_FRAMES' stored frames (about 1 MB per minute of song at 128 kbit/s); past it, the songs least recently played are encoded again next time. Default 2048. */
   FRAMES_MAX_MB: intInRange(1, 10_000_000).default(2048),
   /** `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent` */

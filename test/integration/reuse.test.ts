@@ -73,7 +73,7 @@ describe('stored frames on a second play', { timeout: 240_000 }, () => {
       crossfade: 2,
       tracks: songs.map((s) => ({ source: 'file', path: `${s.name}.m4a`, title: s.name })),
     });
-    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('reuse-cache'), REUSE_FRAMES: 'true' });
+    const station = await runStation({ PLAYLISTS_DIR: dir, CACHE_DIR: tempDir('reuse-cache') });
     try {
       const listener = await listen(`${station.url}/r.mp3`);
       const channel = station.station.channel('r')!;
