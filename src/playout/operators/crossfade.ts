@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import { addInto, type Envelope } from '../../audio/mix.js';
-import { dbToLinear } from '../../audio/loudness.js';
 import { BYTES_PER_PCM_FRAME, SAMPLE_RATE } from '../../audio/pcm.js';
 import type { Mark, Song, SongEnd, SongSource } from '../sources/source.js';
+import { learnEnd, mixVoice, newVoice, noteProgress, stopOf, type Voice } from './voice.js';
 
 /** A skip fades the song out over this long (and the next in), rather than cutting. */
 export const SKIP_FADE_SECONDS = 0.5;
@@ -40,32 +39,6 @@ export interface CrossfadeOptions {
    * the same grid as its own (encode/splicing-encoding.ts).
    */
   grid?: number | undefined;
-}
-
-/** One song in the mix. */
-interface Voice {
-  song: Song;
-  /** Frames of it mixed so far. */
-  pos: number;
-  gain: number;
-  env: Envelope;
-  /** Its last frame + 1, once its feed is complete. */
-  end: number | null;
-  /** Where it was (pos) when its end became known. */
-  endKnownAt: number | null;
-  /** When (clock) the mix first held at its seam for late audio. */
-  waitedFrom: number | null;
-  /** The stream sample its frame 0 is at, when the reader says where it reads (read's `at`). */
-  at: number | null;
-  /** Frame at which its title goes up; null once it has. */
-  markAt: number | null;
-  /** It leads: the next song joins at its end. False once it has handed over or was skipped. */
-  leading: boolean;
-  /** Skipped: it leaves the air at the end of its fade-out. */
-  stopped: boolean;
-  /** Frames its feed has delivered so far (mixed or read ahead), and when that last grew. */
-  delivered: number;
-  lastDeliveryAt: number;
 }
 
 /** Whether a song cut by a skip goes back to its source, to play next. */
@@ -170,7 +143,7 @@ export class Crossfade {
       for (const v of this.voices) {
         // Whole frames only: a decoder's pipe hands out chunks of any byte length.
         const avail = Math.floor(v.song.feed.lookahead(n * BYTES_PER_PCM_FRAME) / BYTES_PER_PCM_FRAME);
-        this.noteProgress(v, v.pos + avail);
+        noteProgress(v, v.pos + avail, this.opts.now());
         n = Math.min(n, avail);
         const stop = stopOf(v);
         if (stop !== null) n = Math.min(n, stop - v.pos);
@@ -181,7 +154,7 @@ export class Crossfade {
         if (this.retire()) continue;
         break;
       }
-      for (const v of this.voices) this.mix(v, out, done, n, marks);
+      for (const v of this.voices) mixVoice(v, out, done, n, marks);
       done += n;
     }
     return { frames: done, marks, starts: this.starts };
@@ -258,7 +231,7 @@ export class Crossfade {
     };
     const ownFadeOut = song.track.fadeOut !== undefined ? frames(song.track.fadeOut) : 0;
     song.feed.lookahead((want + Math.max(crossfade, ownFadeOut) + frames(READ_AHEAD_SECONDS)) * BYTES_PER_PCM_FRAME);
-    this.learnEnd(lead);
+    learnEnd(lead);
     const estimate = song.seconds !== null ? frames(song.seconds) - lead.pos : Infinity;
     if (lead.end !== null || estimate < crossfade + frames(READ_AHEAD_SECONDS)) this.source.warmUp();
     if (lead.end === null) {
@@ -316,14 +289,6 @@ export class Crossfade {
     return frame;
   }
 
-  private learnEnd(v: Voice): void {
-    // A last partial frame is padded by the decoder (take), so it counts as a whole one.
-    if (v.end === null && v.song.feed.complete) {
-      v.end = v.pos + Math.ceil(v.song.feed.lookahead(Infinity) / BYTES_PER_PCM_FRAME);
-      v.endKnownAt = v.pos;
-    }
-  }
-
   /** `next` joins now, overlapping the rest of `lead` (`overlap` frames). */
   private handOver(lead: Voice, next: Song, overlap: number): void {
     lead.leading = false;
@@ -335,21 +300,7 @@ export class Crossfade {
   }
 
   private start(song: Song, fadeIn: number, markAt: number, at: number | null): Voice {
-    const voice: Voice = {
-      song,
-      at,
-      pos: 0,
-      gain: dbToLinear(song.gainDb),
-      env: { fadeInFrames: song.track.fadeIn !== undefined ? frames(song.track.fadeIn) : fadeIn, fadeOutStart: null, fadeOutFrames: 0 },
-      end: null,
-      endKnownAt: null,
-      waitedFrom: null,
-      markAt: Math.round(markAt),
-      leading: true,
-      stopped: false,
-      delivered: 0,
-      lastDeliveryAt: this.opts.now(),
-    };
+    const voice = newVoice(song, { fadeIn, markAt, at, now: this.opts.now() });
     this.voices.push(voice);
     if (at !== null && this.readAt !== null) this.starts.push({ frame: at - this.readAt, song });
     return voice;
@@ -380,32 +331,11 @@ export class Crossfade {
     return null;
   }
 
-  private mix(v: Voice, out: Float32Array, at: number, n: number, marks: Mark[]): void {
-    const bytes = n * BYTES_PER_PCM_FRAME;
-    let pcm = v.song.feed.take(bytes);
-    // lookahead() promised these bytes; a shortfall would shift this song against the other.
-    if (!pcm || pcm.length < bytes) pcm = Buffer.concat([pcm ?? Buffer.alloc(0), Buffer.alloc(bytes - (pcm?.length ?? 0))]);
-    if (v.song.gainNowDb) v.gain = dbToLinear(v.song.gainNowDb());
-    addInto(out, at, pcm, v.gain, v.env, v.pos);
-    if (v.markAt !== null && v.markAt < v.pos + n) {
-      marks.push({ frame: at + Math.max(0, v.markAt - v.pos), song: v.song });
-      v.markAt = null;
-    }
-    v.pos += n;
-  }
-
-  /** The watchdog counts from a feed's last delivery, not from the last audio mixed: what it read ahead does not hide a hang. */
-  private noteProgress(v: Voice, delivered: number): void {
-    if (delivered <= v.delivered) return;
-    v.delivered = delivered;
-    v.lastDeliveryAt = this.opts.now();
-  }
-
   /** Take songs that have played out (or faded out after a skip) off the air. Returns whether any left. */
   private retire(): boolean {
     const left: Voice[] = [];
     for (const v of this.voices) {
-      this.learnEnd(v);
+      learnEnd(v);
       const stop = stopOf(v);
       const over = (v.end !== null && v.pos >= v.end) || (stop !== null && v.pos >= stop);
       if (over) left.push(v);
@@ -432,9 +362,4 @@ export class Crossfade {
       if (!v.song.feed.complete && t - v.lastDeliveryAt > limit) v.song.feed.abandon(`made no progress for ${limit / 1000} s; killed`);
     }
   }
-}
-
-/** Where a voice leaves the air early: the end of its fade-out after a skip. */
-function stopOf(v: Voice): number | null {
-  return v.stopped && v.env.fadeOutStart !== null ? v.env.fadeOutStart + v.env.fadeOutFrames : null;
 }
