@@ -21,7 +21,8 @@ import type { TrackInfo } from '../acquire/track-info.js';
 import { MP3_FRAME_SAMPLES, Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
 import { reachOf, patchTail } from '../audio/mp3-splice.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
-import { blockSum, MAX_TAKE_FRAMES, type FrameStore, type StoredTake, type TakeRecorder } from './frame-store.js';
+import { blockSum, type FrameStore, type StoredTake } from './frame-store.js';
+import { TakeRecordings } from './take-recordings.js';
 import type { PcmEncoder } from './encoder.js';
 
 const BLOCK_BYTES = MP3_FRAME_SAMPLES * BYTES_PER_PCM_FRAME;
@@ -35,8 +36,6 @@ const SEARCH = 3;
 const RING = 32;
 /** A run's frames kept, for the bytes a join reads from them. */
 const RUN_KEEP = 24;
-/** A take shorter than this (~2.6 s) is not worth a file; station IDs of a few seconds are. */
-const MIN_TAKE_FRAMES = 100;
 
 export interface SplicingOptions {
   bitrateKbps: number;
@@ -71,16 +70,6 @@ interface Take {
   used: number;
 }
 
-/** A take being recorded from frame f0 of the stream, until `end` (the next song's start + 2). */
-interface Recording {
-  f0: number;
-  end: number;
-  rec: TakeRecorder;
-  /** The song's stored take had this many frames (0: none). */
-  had: number;
-  take: Take | null;
-}
-
 /** Frames a joining frame's 511 reservoir bytes may span at this bitrate, plus one. */
 function reservoirFrames(bitrateKbps: number): number {
   const slot = Math.floor((144 * bitrateKbps * 1000) / 44100) - 36;
@@ -110,7 +99,7 @@ export class SplicingEncoding {
   private leaveAt = 0;
   private active: Take | null = null;
   private upcoming: Take | null = null;
-  private readonly recordings: Recording[] = [];
+  private readonly recordings: TakeRecordings;
   private closing = false;
   /** Takes may be entered, frames held back for it (see holdBack). */
   private holding = true;
@@ -121,6 +110,7 @@ export class SplicingEncoding {
   constructor(private readonly o: SplicingOptions) {
     this.needFrames = reservoirFrames(o.bitrateKbps);
     this.holdFrames = this.needFrames + SEARCH;
+    this.recordings = new TakeRecordings(o.store, o.variant);
     this.run = this.startRun(0);
   }
 
@@ -156,19 +146,13 @@ export class SplicingEncoding {
   /** The song's first sample is `delay` samples into the next PCM: on a frame boundary, its take is looked for and a new one recorded. */
   songStart(info: TrackInfo, delay = 0): void {
     const sample = this.fedSamples + delay;
-    for (const r of this.recordings) r.end = Math.min(r.end, Math.floor(sample / MP3_FRAME_SAMPLES) + 2);
+    this.recordings.songAt(Math.floor(sample / MP3_FRAME_SAMPLES));
     if (sample % MP3_FRAME_SAMPLES !== 0 || info.source === 'live') return;
     const f0 = sample / MP3_FRAME_SAMPLES;
     const stored = this.o.store.open(info.key, this.o.variant);
     this.upcoming?.stored.close();
     this.upcoming = stored ? { f0, stored, used: 0 } : null;
-    this.recordings.push({
-      f0,
-      end: f0 + MAX_TAKE_FRAMES,
-      rec: this.o.store.record(info.key, this.o.variant),
-      had: stored?.frameCount ?? 0,
-      take: this.upcoming,
-    });
+    this.recordings.start(info.key, f0, stored?.frameCount ?? 0, this.upcoming);
   }
 
   write(pcm: Buffer): void {
@@ -184,7 +168,7 @@ export class SplicingEncoding {
       data.copy(block, 0, at, at + BLOCK_BYTES);
       const sum = blockSum(new Int32Array(block.buffer, block.byteOffset, MP3_FRAME_SAMPLES));
       this.sums[b % RING] = sum;
-      for (const r of this.recordings) if (b >= r.f0 && b < r.end) r.rec.addSum(sum);
+      this.recordings.addSum(b, sum);
     }
     this.partial = Buffer.from(data.subarray(at));
     this.pump();
@@ -196,7 +180,7 @@ export class SplicingEncoding {
     if (this.run && !this.run.dropped) await this.run.encoder.close();
     this.pump();
     this.release();
-    for (const r of this.recordings.splice(0)) this.finish(r);
+    this.recordings.finishAll();
     this.active?.stored.close();
     this.upcoming?.stored.close();
   }
@@ -207,7 +191,7 @@ export class SplicingEncoding {
       this.run.dropped = true;
       this.run.encoder.destroy();
     }
-    for (const r of this.recordings.splice(0)) r.rec.discard();
+    this.recordings.discardAll();
     this.active?.stored.close();
     if (this.upcoming !== this.active) this.upcoming?.stored.close();
     this.active = this.upcoming = null;
@@ -396,26 +380,8 @@ export class SplicingEncoding {
       while (this.marks.length > 0 && this.marks[0]!.sample + DELAY < this.samplesOut) marker = this.marks.shift()!.info;
       if (stored) this.reusedFrames++;
       else this.encodedFrames++;
-      for (const r of this.recordings) if (n >= r.f0 && n < r.end) r.rec.addFrame(data);
+      this.recordings.addFrame(n, data);
       this.o.onFrame({ data, samples: MP3_FRAME_SAMPLES, marker });
-      this.finishRecordings(n + 1);
     }
-  }
-
-  private finishRecordings(sent: number): void {
-    for (let i = this.recordings.length - 1; i >= 0; i--) {
-      const r = this.recordings[i]!;
-      if (sent < r.end) continue;
-      this.recordings.splice(i, 1);
-      this.finish(r);
-    }
-  }
-
-  /** Keep a take when it adds what the stored one lacks: none stored, a longer one, or the stored one never matched. */
-  private finish(r: Recording): void {
-    const frames = r.rec.frameCount;
-    const better = r.had === 0 || frames > r.had + MIN_TAKE_FRAMES || (r.take?.used === 0 && frames >= r.had);
-    if (frames >= MIN_TAKE_FRAMES && frames < MAX_TAKE_FRAMES && better) r.rec.save();
-    else r.rec.discard();
   }
 }
