@@ -143,16 +143,23 @@ export class SplicingEncoding {
     this.marks.push({ sample: this.fedSamples + delay, info });
   }
 
-  /** The song's first sample is `delay` samples into the next PCM: on a frame boundary, its take is looked for and a new one recorded. */
-  songStart(info: TrackInfo, delay = 0): void {
+  /**
+   * The song's first sample is `delay` samples into the next PCM: on a
+   * frame boundary, its take is looked for and a new one recorded. Takes
+   * are kept per gain (`gainDb`, the song's loudness gain here): channels
+   * at two loudness targets keep one each, rather than overwrite each
+   * other's at every play.
+   */
+  songStart(info: TrackInfo, delay = 0, gainDb = 0): void {
     const sample = this.fedSamples + delay;
     this.recordings.songAt(Math.floor(sample / MP3_FRAME_SAMPLES));
     if (sample % MP3_FRAME_SAMPLES !== 0 || info.source === 'live') return;
     const f0 = sample / MP3_FRAME_SAMPLES;
-    const stored = this.o.store.open(info.key, this.o.variant);
+    const key = `${info.key} ${gainDb.toFixed(2)} dB`;
+    const stored = this.o.store.open(key, this.o.variant);
     this.upcoming?.stored.close();
     this.upcoming = stored ? { f0, stored, used: 0 } : null;
-    this.recordings.start(info.key, f0, stored?.frameCount ?? 0, this.upcoming);
+    this.recordings.start(key, f0, stored?.frameCount ?? 0, this.upcoming);
   }
 
   write(pcm: Buffer): void {

@@ -14,7 +14,7 @@ export interface Encoding {
   /** The next PCM written carries this song's title, `delay` samples in. */
   markSongStart(info: TrackInfo, delay: number): void;
   /** The song's first sample itself is `delay` samples into the next PCM (its title may go up later, mid-crossfade). */
-  songStart?(info: TrackInfo, delay: number): void;
+  songStart?(info: TrackInfo, delay: number, gainDb: number): void;
   /** Whether frames may be held back a few for a switch to stored ones (not while little is queued). */
   holdBack?(allowed: boolean): void;
   /** Samples in frames made but held back for a join. */
@@ -98,8 +98,8 @@ export class EncoderKeeper {
     this.session?.markSongStart(info, delay);
   }
 
-  songStart(info: TrackInfo, delay: number): void {
-    this.session?.songStart?.(info, delay);
+  songStart(info: TrackInfo, delay: number, gainDb: number): void {
+    this.session?.songStart?.(info, delay, gainDb);
   }
 
   holdBack(allowed: boolean): void {

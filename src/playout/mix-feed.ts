@@ -70,7 +70,7 @@ export class MixFeed {
       const mayWait = !liveish && ahead >= SEAM_WAIT_QUEUE;
       const { frames, marks, starts } = mixer.read(out, want, encoders.main.fedSamples + this.level.latencyFrames, mayWait);
       if (frames > 0) {
-        for (const start of starts) encoders.main.songStart(start.song.info, this.level.latencyFrames + start.frame);
+        for (const start of starts) encoders.main.songStart(start.song.info, this.level.latencyFrames + start.frame, start.song.gainDb);
         for (const mark of marks) {
           // The limiter delays the stream, so does the title.
           encoders.markSongStart(mark.song.info, this.level.latencyFrames + mark.frame);

@@ -61,6 +61,7 @@ async function air(
   pcm: Int16Array,
   starts: number[],
   noHold: [number, number] = [-1, -1],
+  gainDb = 0,
 ): Promise<{ mp3: Buffer; session: SplicingEncoding }> {
   const out: Buffer[] = [];
   const session = new SplicingEncoding({
@@ -77,7 +78,7 @@ async function air(
     starts.forEach((s, k) => {
       if (s < at || s >= at + tick) return;
       const info = { key: keys[k]!, source: 'file', title: keys[k]! } as TrackInfo;
-      session.songStart(info, s - at);
+      session.songStart(info, s - at, gainDb);
       session.markSongStart(info, s - at);
     });
     session.holdBack(at < noHold[0] || at >= noHold[1]);
@@ -162,4 +163,23 @@ test('with frames held back no more (a DJ coming), a take is left cleanly at onc
   const session = await secondPlay(t, 0.4, [5 * 44100, 14 * 44100]);
   // Without the pause ~1200 frames are reused; it takes 9 s (~345 frames) of them away.
   assert.ok(session.reusedFrames < 1203 - 250, `${session.reusedFrames} frames reused`);
+});
+
+test('takes are kept per gain: a channel at another loudness target does not overwrite them', async () => {
+  const store = new FrameStore(tempDir('frames-gain'), 1 << 30, log);
+  const songs = [song(4, 8), song(5, 8)];
+  const keys = ['a', 'b'];
+  const loud = playout(songs, 1);
+  const quiet = playout(
+    songs.map((s) => s.map((v) => v >> 1)),
+    1,
+  );
+  await air(store, keys, loud.pcm, loud.starts, undefined, 0);
+  const other = await air(store, keys, quiet.pcm, quiet.starts, undefined, -6.02);
+  assert.equal(other.session.reusedFrames, 0, 'other PCM: nothing of the louder takes fits');
+  const again = await air(store, keys, loud.pcm, loud.starts, undefined, 0);
+  const frames = again.session.reusedFrames + again.session.encodedFrames;
+  assert.ok(again.session.reusedFrames > 0.8 * frames, `the louder channel's second play: ${again.session.reusedFrames} of ${frames} stored`);
+  const quietAgain = await air(store, keys, quiet.pcm, quiet.starts, undefined, -6.02);
+  assert.ok(quietAgain.session.reusedFrames > 0.8 * frames, `the quieter one's: ${quietAgain.session.reusedFrames} of ${frames}`);
 });
