@@ -140,8 +140,10 @@ describe('adversarial: hostile media servers and decoders', { timeout: 180_000 }
       CONTROL_TOKEN,
       API_PROXY_URL: 'http://127.0.0.1:9',
       API_PROXY_TOKEN: PROXY_TOKEN,
-      // A long-lived child to inspect: the encoder as a process (by default it runs inside the station).
+      // A long-lived child to inspect: the encoder as a process (by default it runs inside the station), never stood
+      // down for stored frames (a song's second play sends its stored frames and stops LAME meanwhile).
       MP3_ENCODER: 'lame',
+      REUSE_FRAMES: 'false',
     });
     listener = await listen(`${station.url}/hostile.mp3`, { localAddress: '127.0.0.2' });
   });
