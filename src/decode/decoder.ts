@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type ffmpeg from 'fluent-ffmpeg';
+import { ByteQueue } from '../audio/byte-queue.js';
 import { BYTES_PER_PCM_FRAME, CHANNELS, SAMPLE_RATE, pcmBytesFor } from '../audio/pcm.js';
 import { FfmpegError } from '../kernel/errors.js';
 import { SAFE_INPUT_OPTIONS, fileInput, streamInputOptions, type StreamInput } from '../ffmpeg/input.js';
@@ -27,9 +28,9 @@ export class PcmDecoder {
   // Not much more: what is buffered here plays out even if ffmpeg dies, and costs memory per channel.
   private readonly out = new PassThrough({ highWaterMark: 64 * 1024 });
   private readonly command: ffmpeg.FfmpegCommand;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** The pipe from ffmpeg has ended: every decoded byte has reached `chunks`. */
+  /** What was read from the pipe and not taken yet (one reused buffer: see ByteQueue). */
+  private readonly queue = new ByteQueue();
+  /** The pipe from ffmpeg has ended: every decoded byte has reached the queue. */
   private streamEnded = false;
   private readonly finished: Promise<void>;
 
@@ -86,7 +87,7 @@ export class PcmDecoder {
   get ended(): boolean {
     if (this.bytesRead >= this.limit || this.status.state === 'abandoned') return true;
     this.pull(1);
-    return this.streamEnded && this.buffered === 0;
+    return this.streamEnded && this.queue.length === 0;
   }
 
   /**
@@ -96,23 +97,23 @@ export class PcmDecoder {
    */
   lookahead(bytes: number): number {
     this.pull(Math.min(bytes, this.limit - this.bytesRead));
-    return Math.min(this.buffered, this.limit - this.bytesRead);
+    return Math.min(this.queue.length, this.limit - this.bytesRead);
   }
 
   /** Every byte left of the song is buffered: `lookahead` tells exactly how much is left. */
   get complete(): boolean {
-    if (this.status.state === 'abandoned' || this.bytesRead + this.buffered >= this.limit) return true;
+    if (this.status.state === 'abandoned' || this.bytesRead + this.queue.length >= this.limit) return true;
     this.pull(1);
     return this.streamEnded;
   }
 
-  /** Up to `max` bytes of PCM, always whole sample frames; null when none is ready now. */
+  /** Up to `max` bytes of PCM, always whole sample frames; null when none is ready now. A view: read it before asking the decoder again. */
   take(max: number): Buffer | null {
     max = Math.min(max, this.limit - this.bytesRead);
     if (max <= 0) return null;
     this.pull(max);
-    let n = Math.min(max, this.buffered);
-    if (!this.streamEnded || n < this.buffered) n -= n % BYTES_PER_PCM_FRAME;
+    let n = Math.min(max, this.queue.length);
+    if (!this.streamEnded || n < this.queue.length) n -= n % BYTES_PER_PCM_FRAME;
     if (n <= 0) return null;
     let piece = this.shift(n);
     // A truncated last sample frame would shift every following sample: pad it.
@@ -123,44 +124,22 @@ export class PcmDecoder {
     return piece;
   }
 
-  /**
-   * The first `n` buffered bytes. Mostly a view into the first chunk; a copy
-   * only of what spans chunks, so a tick allocates at most what it feeds.
-   */
+  /** The first `n` buffered bytes (a view into the queue), taken off it. */
   private shift(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let piece: Buffer;
-    if (first.length >= n) {
-      piece = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      piece = Buffer.allocUnsafe(n);
-      let at = 0;
-      while (at < n) {
-        const chunk = this.chunks[0]!;
-        const used = Math.min(chunk.length, n - at);
-        chunk.copy(piece, at, 0, used);
-        at += used;
-        if (used === chunk.length) this.chunks.shift();
-        else this.chunks[0] = chunk.subarray(used);
-      }
-    }
-    this.buffered -= n;
+    const piece = this.queue.peek(n);
+    this.queue.drop(n);
     return piece;
   }
 
   /** Once every byte is decoded: how many of the last bytes buffered are below `threshold` (a stream's encoder padding), in whole frames. */
   trailingSilence(threshold: number): number {
     if (!this.complete) return 0;
+    const pcm = this.queue.all();
     let silent = 0;
-    for (let c = this.chunks.length - 1; c >= 0; c--) {
-      const chunk = this.chunks[c]!;
-      for (let i = chunk.length - 2; i >= 0; i -= 2) {
-        const v = chunk.readInt16LE(i);
-        if (v >= threshold || v <= -threshold) return silent - (silent % BYTES_PER_PCM_FRAME);
-        silent += 2;
-      }
+    for (let i = pcm.length - 2; i >= 0; i -= 2) {
+      const v = pcm.readInt16LE(i);
+      if (v >= threshold || v <= -threshold) break;
+      silent += 2;
     }
     return silent - (silent % BYTES_PER_PCM_FRAME);
   }
@@ -182,16 +161,14 @@ export class PcmDecoder {
   private free(): void {
     this.command.kill('SIGKILL');
     this.out.destroy();
-    this.chunks = [];
-    this.buffered = 0;
+    this.queue.clear();
   }
 
   private pull(want: number): void {
-    while (this.buffered < want) {
+    while (this.queue.length < want) {
       const chunk = this.out.read() as Buffer | null;
       if (chunk === null) break;
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
+      this.queue.push(chunk);
     }
     // read() returning null on an ended stream still needs 'end' to fire.
     if (this.out.readableEnded) this.streamEnded = true;

@@ -14,7 +14,7 @@ import type { TrackInfo } from '../../acquire/track-info.js';
 
 /** One song's PCM (s16le stereo at the channel's rate), on demand: a decoder, or a fake one in tests. */
 export interface PcmFeed {
-  /** Up to `maxBytes` (whole frames); null when none is ready now. */
+  /** Up to `maxBytes` (whole frames); null when none is ready now. May be a view of the feed's buffer: read it before asking the feed again. */
   take(maxBytes: number): Buffer | null;
   /** Read ahead until `bytes` are buffered (or none is ready now); returns the bytes buffered. */
   lookahead(bytes: number): number;
