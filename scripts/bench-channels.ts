@@ -4,7 +4,7 @@
  * plus each channel's pacing error. Every listener-facing figure comes from a
  * real listener of the built-in output.
  *
- *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music] [--timeline]
+ *   npm run bench:channels -- --channels 1,10 --seconds 30 [--loudness on|off|both] [--crossfade 3] [--songs demo|tones|music] [--timeline] [--profile DIR]
  *
  * Every run shares one cache (analyses, and each song's stored MP3 frames,
  * kept as channels close): a count given twice (`--channels 10,10`)
@@ -13,6 +13,10 @@
  * `--timeline` prints, each second, the stand-in and no-song silence so far
  * and the CPU since the start (to stderr), to tell a steady shortfall from
  * bursts (with 100 channels of 4-20 s songs, they came with song changes).
+ *
+ * `--profile DIR` writes each measured station's V8 CPU profile there
+ * (`--cpu-prof`; open it in Chrome's DevTools): where the main thread's
+ * share goes.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,7 @@ const { values } = parseArgs({
     /** demo: the demo playlist's four songs of 4-20 s; tones / music: `npm run bench`'s (scripts/lib/bench-songs.ts). */
     songs: { type: 'string', default: 'demo' },
     timeline: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const crossfade = Number(values.crossfade);
@@ -83,9 +88,9 @@ async function silenceTotals(base: string): Promise<{ standIn: number; silence: 
 /** One cache for every run: each song is analysed once ever, as in a real station, and the steady state is what is measured. */
 const cacheDir = tempDir('bench-cache');
 
-async function startStation(playlists: string, n: number): Promise<{ child: ChildProcess; base: string }> {
+async function startStation(playlists: string, n: number, profile?: string): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...STATION_NODE_ARGS], {
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...STATION_NODE_ARGS], {
     cwd: root,
     env: {
       ...process.env,
@@ -144,7 +149,7 @@ async function measure(n: number, loudness: boolean): Promise<Row> {
       }),
     );
   }
-  const { child, base } = await startStation(dir, n);
+  const { child, base } = await startStation(dir, n, values.profile);
   const listener = await listen(`${base}/c0.mp3`, { icy: false });
   await new Promise((r) => setTimeout(r, 5000)); // warm up: first songs prepared, burst delivered
   const s0 = await silenceTotals(base);
