@@ -5,10 +5,10 @@
  * Why not keep the chunks: a channel reads its song on air a few seconds
  * ahead (the crossfade needs to know where it ends), so every 64 KiB chunk
  * from ffmpeg lived long enough to be promoted out of V8's young
- * generation. Their backing stores then counted towards the old generation,
- * which grew by the decode rate, 176 KB/s a channel, and V8 ran a full
- * mark-compact every 2-3 s with ten channels (~16 ms each, ~0.5 % of a
- * core). One buffer per song is promoted once.
+ * generation, and the old generation grew by the decode rate, 176 KB/s a
+ * channel: with ten channels V8 ran a full mark-compact every 1.5-3 s
+ * (~16 ms each, ~0.5 % of a core; docs/architecture.md, "Few full
+ * collections"). One buffer per song is promoted once.
  */
 export class ByteQueue {
   private buf: Buffer;
