@@ -44,6 +44,12 @@ export function indexFrames(mp3: Buffer): FrameRef[] {
   return frames;
 }
 
+/** Frames a joining frame's 511 reservoir bytes may span at this bitrate (44.1 kHz), plus one. */
+export function reservoirFrames(bitrateKbps: number): number {
+  const slot = Math.floor((144 * bitrateKbps * 1000) / 44100) - 36;
+  return Math.ceil(511 / Math.max(1, slot)) + 1;
+}
+
 /** Bytes back one frame's audio data begins (its `main_data_begin`). */
 export function reachOf(frame: Buffer): number {
   return frameAt(frame, 0)?.mainDataBegin ?? 0;

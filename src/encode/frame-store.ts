@@ -23,6 +23,10 @@ import type { Logger } from 'pino';
 const MAGIC = 0x53434631; // "SCF1"
 /** Takes longer than this are not kept (a DJ mix of hours would hold its frames on disk for one replay). */
 export const MAX_TAKE_FRAMES = 40 * 60 * 38;
+/** A recorder writes its frames in blocks of this much. */
+const BLOCK_BYTES = 65536;
+/** The longest MP3 frame (320 kbit/s at 32 kHz, padded). */
+const MAX_FRAME_BYTES = 1441;
 
 /** A stored take, open for reading. */
 export interface StoredTake {
@@ -112,12 +116,12 @@ export class FrameStore {
     const lengths: number[] = [];
     const sums: number[] = [];
     // Written in blocks of ~64 KB (4 s at 128 kbit/s): a write per frame cost a first play ~0.05 % of a core.
-    let pending: Buffer[] = [];
+    // Frames are copied into one block rather than held: a frame kept 4 s outlives the young generation.
+    const block = Buffer.allocUnsafeSlow(BLOCK_BYTES + MAX_FRAME_BYTES);
     let pendingBytes = 0;
     const flush = (): void => {
       if (pendingBytes === 0) return;
-      writeSync(fd, pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
-      pending = [];
+      writeSync(fd, block, 0, pendingBytes);
       pendingBytes = 0;
     };
     let open = true;
@@ -135,10 +139,11 @@ export class FrameStore {
       },
       addFrame: (frame) => {
         if (!open) return;
-        pending.push(frame);
-        pendingBytes += frame.length;
+        if (pendingBytes + frame.length > block.length) flush();
+        if (frame.length > block.length) writeSync(fd, frame);
+        else pendingBytes += frame.copy(block, pendingBytes);
         lengths.push(frame.length);
-        if (pendingBytes >= 65536) flush();
+        if (pendingBytes >= BLOCK_BYTES) flush();
       },
       addSum: (sum) => {
         sums.push(sum);

@@ -19,7 +19,7 @@
 import type { Logger } from 'pino';
 import type { TrackInfo } from '../acquire/track-info.js';
 import { MP3_FRAME_SAMPLES, Mp3FrameSplitter, type PacedFrame } from '../audio/mp3.js';
-import { reachOf, patchTail } from '../audio/mp3-splice.js';
+import { reachOf, patchTail, reservoirFrames } from '../audio/mp3-splice.js';
 import { BYTES_PER_PCM_FRAME } from '../audio/pcm.js';
 import { blockSum, type FrameStore, type StoredTake } from './frame-store.js';
 import { TakeRecordings } from './take-recordings.js';
@@ -70,12 +70,6 @@ interface Take {
   used: number;
 }
 
-/** Frames a joining frame's 511 reservoir bytes may span at this bitrate, plus one. */
-function reservoirFrames(bitrateKbps: number): number {
-  const slot = Math.floor((144 * bitrateKbps * 1000) / 44100) - 36;
-  return Math.ceil(511 / Math.max(1, slot)) + 1;
-}
-
 export class SplicingEncoding {
   fedSamples = 0;
   /** Frames sent from stored takes, and from encoder runs. */
@@ -89,9 +83,12 @@ export class SplicingEncoding {
   private samplesOut = 0;
   private readonly marks: { sample: number; info: TrackInfo }[] = [];
   private blocks = 0;
-  private partial = Buffer.alloc(0);
+  /** PCM short of a block, its first `partialBytes` (reused, as the ring: a write allocates nothing). */
+  private readonly partial = Buffer.alloc(BLOCK_BYTES);
+  private partialBytes = 0;
   /** The last RING blocks of PCM, block b at b % RING (reused: a block costs no allocation). */
   private readonly ring: Buffer[] = Array.from({ length: RING }, () => Buffer.alloc(BLOCK_BYTES));
+  private readonly ringWords = this.ring.map((b) => new Int32Array(b.buffer, b.byteOffset, MP3_FRAME_SAMPLES));
   private readonly sums = new Uint32Array(RING);
   private run: Run | null = null;
   private mode: 'live' | 'take' | 'leaving' = 'live';
@@ -167,18 +164,28 @@ export class SplicingEncoding {
     const had = this.run;
     had?.encoder.write(pcm);
     this.fedSamples += pcm.length / BYTES_PER_PCM_FRAME;
-    const data = this.partial.length ? Buffer.concat([this.partial, pcm]) : pcm;
     let at = 0;
-    for (; at + BLOCK_BYTES <= data.length; at += BLOCK_BYTES) {
-      const b = this.blocks++;
-      const block = this.ring[b % RING]!;
-      data.copy(block, 0, at, at + BLOCK_BYTES);
-      const sum = blockSum(new Int32Array(block.buffer, block.byteOffset, MP3_FRAME_SAMPLES));
-      this.sums[b % RING] = sum;
-      this.recordings.addSum(b, sum);
+    if (this.partialBytes > 0) {
+      at = pcm.copy(this.partial, this.partialBytes);
+      this.partialBytes += at;
+      if (this.partialBytes === BLOCK_BYTES) {
+        this.addBlock(this.partial, 0);
+        this.partialBytes = 0;
+      }
     }
-    this.partial = Buffer.from(data.subarray(at));
+    if (this.partialBytes === 0) {
+      for (; at + BLOCK_BYTES <= pcm.length; at += BLOCK_BYTES) this.addBlock(pcm, at);
+      this.partialBytes = pcm.copy(this.partial, 0, at);
+    }
     this.pump();
+  }
+
+  private addBlock(from: Buffer, at: number): void {
+    const b = this.blocks++;
+    from.copy(this.ring[b % RING]!, 0, at, at + BLOCK_BYTES);
+    const sum = blockSum(this.ringWords[b % RING]!);
+    this.sums[b % RING] = sum;
+    this.recordings.addSum(b, sum);
   }
 
   /** Let the run encode what it has, send everything, keep the takes recorded so far. */
@@ -297,7 +304,7 @@ export class SplicingEncoding {
     const run = this.startRun(start);
     // Copies: the ring's blocks are overwritten while an encoder may still hold what it was given.
     for (let b = start; b < this.blocks; b++) run.encoder.write(Buffer.from(this.ring[b % RING]!));
-    if (this.partial.length) run.encoder.write(this.partial);
+    if (this.partialBytes) run.encoder.write(Buffer.from(this.partial.subarray(0, this.partialBytes)));
     this.run = run;
     this.mode = 'leaving';
     this.leaveAt = m;
@@ -315,18 +322,13 @@ export class SplicingEncoding {
       const need = reachOf(frame);
       if (need > free) continue;
       const before: Buffer[] = [];
-      for (let j = m - this.needFrames - 1; j < m; j++) before.push(run.frames.get(j) ?? Buffer.alloc(0));
+      for (let j = m - this.needFrames - 1; j < m; j++) if (run.frames.has(j)) before.push(run.frames.get(j)!);
       // Undo the take's frames from m on, then patch those before m.
       const undone = this.decided.filter((d) => d.n >= m).length;
       const saved = this.decided.slice(this.decided.length - undone);
       this.decided.length -= undone;
       this.next = m;
-      if (
-        !this.patch(
-          before.filter((f) => f.length > 0),
-          need,
-        )
-      ) {
+      if (!this.patch(before, need)) {
         this.decided.push(...saved);
         this.next = m + undone;
         continue;
