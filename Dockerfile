@@ -82,6 +82,7 @@ COPY package.json ./
 COPY playlists ./playlists
 # Every writable path is a volume, so the root file system can be read-only.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=1 \
     PLAYLISTS_DIR=/app/playlists \
     CACHE_DIR=/cache \
     RECORDINGS_DIR=/recordings \

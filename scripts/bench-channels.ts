@@ -27,7 +27,7 @@ import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { mainThreadCpuSeconds, treeUsage } from './lib/proc.js';
-import { STATION_NODE_ARGS } from './lib/station-command.js';
+import { STATION_ENV, STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -94,6 +94,7 @@ async function startStation(playlists: string, n: number, profile?: string): Pro
     cwd: root,
     env: {
       ...process.env,
+      ...STATION_ENV,
       PLAYLISTS_DIR: playlists,
       MEDIA_DIRS: mediaDirs,
       HTTP_PORT: String(port),

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
-import { STATION_NODE_ARGS } from './lib/station-command.js';
+import { STATION_ENV, STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '20' } } });
 const n = Number(values.clients);
@@ -23,6 +23,7 @@ const child = spawn(process.execPath, [...STATION_NODE_ARGS], {
   cwd: root,
   env: {
     ...process.env,
+    ...STATION_ENV,
     PLAYLISTS_DIR: path.join(root, 'playlists'),
     HTTP_PORT: String(port),
     HTTP_HOST: '127.0.0.1',

@@ -28,7 +28,7 @@ import { until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { makeBenchSongs, songKind } from './lib/bench-songs.js';
 import { treeUsage } from './lib/proc.js';
-import { STATION_NODE_ARGS } from './lib/station-command.js';
+import { STATION_ENV, STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,6 +109,7 @@ function startScast(dir: string, extra: Record<string, string> = {}): ChildProce
     cwd: root,
     env: {
       ...process.env,
+      ...STATION_ENV,
       PLAYLISTS_DIR: dir,
       MEDIA_DIRS: media,
       HTTP_HOST: '127.0.0.1',

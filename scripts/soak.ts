@@ -16,7 +16,7 @@ import { makeTone } from '../test/helpers/media.js';
 import { freePort, until } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/station.js';
 import { treeUsage } from './lib/proc.js';
-import { STATION_NODE_ARGS } from './lib/station-command.js';
+import { STATION_ENV, STATION_NODE_ARGS } from './lib/station-command.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, channels: { type: 'string', default: '5' } } });
 const minutes = Number(values.minutes);
@@ -57,6 +57,7 @@ const station = spawn(process.execPath, [...STATION_NODE_ARGS], {
   cwd: root,
   env: {
     ...process.env,
+    ...STATION_ENV,
     PLAYLISTS_DIR: playlists,
     MEDIA_DIRS: media,
     HTTP_PORT: String(port),
