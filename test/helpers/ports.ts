@@ -1,12 +1,25 @@
 import net from 'node:net';
 
-/** A TCP port nobody listens on right now (the kernel picks it). */
+/** Ports this process has handed out: the kernel may pick a released port again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port nobody listens on right now (the kernel picks it), and never one
+ * this process handed out before: a test takes several before starting the
+ * services that bind them, and two services given the same port fail in ways
+ * that look like anything but that (one answers for the other).
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no TCP port left that this process has not handed out already (${handedOut.size} of them)`);
 }
 
 /** Resolve once something accepts TCP connections on `port` (checked every 10 ms, up to `timeoutMs`). */

@@ -99,14 +99,14 @@ describe('docker compose: validated, and its services run as plain processes', {
     return out;
   }
 
-  const stderrOf = new Map<string, () => string>();
+  const outputOf = new Map<string, () => string>();
 
   /** Wait for a service's health check, showing its output if it never passes. */
   async function waitHealthy(name: string, timeoutMs = 30_000): Promise<void> {
     try {
       await until(`${name} healthy`, async () => ((await healthy(name)) ? true : undefined), timeoutMs, 100);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; ${name} said: ${stderrOf.get(name)?.().slice(-2000) ?? '(nothing)'}`, { cause: err });
+      throw new Error(`${(err as Error).message}; ${name} said: ${outputOf.get(name)?.().slice(-2000) ?? '(nothing)'}`, { cause: err });
     }
   }
 
@@ -115,13 +115,16 @@ describe('docker compose: validated, and its services run as plain processes', {
     const argv = [...(svc.entrypoint ?? []), ...(svc.command ?? [])].map((a) => mapPaths(a, svc));
     if (argv[0] === 'node') argv[0] = process.execPath;
     const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, mapPaths(String(v ?? ''), svc)]));
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH!, ...environment }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH!, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Both streams: the station and api-proxy log (pino) to stdout, Icecast to stderr.
     let err = '';
-    stderrOf.set(name, () => err);
-    child.stderr!.on('data', (d: Buffer) => {
+    outputOf.set(name, () => err);
+    const take = (d: Buffer): void => {
       err += d.toString();
       if (process.env.SCAST_TEST_LOGS) process.stderr.write(`[${name}] ${d}`);
-    });
+    };
+    child.stdout!.on('data', take);
+    child.stderr!.on('data', take);
     child.once('exit', (code, signal) => {
       if (code !== 0 && signal === null) process.stderr.write(`[${name}] exited ${code}: ${err.slice(-1500)}\n`);
     });
@@ -165,7 +168,10 @@ describe('docker compose: validated, and its services run as plain processes', {
     start('streamer');
     await waitHealthy('streamer');
 
-    const listener = await listen(`http://127.0.0.1:${ports.ICECAST_PORT}/radio.mp3`);
+    // Healthy says every channel is on air; its Icecast source may still be logging in.
+    const mount = `http://127.0.0.1:${ports.ICECAST_PORT}/radio.mp3`;
+    await mountServed(mount, 10_000);
+    const listener = await listen(mount);
     assert.equal(listener.status, 200);
     const title = await listener.waitForTitle((t) => t.length > 0, 30_000);
     assert.match(title.title, /Sunrise Arpeggio|Minor Waltz|Station Chime|晨光/);
@@ -184,7 +190,9 @@ describe('docker compose: validated, and its services run as plain processes', {
     start('icecast-relay');
     await waitForPort(ports.ICECAST_RELAY_PORT!);
     const relayUrl = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
-    await mountServed(relayUrl, 30_000);
+    await mountServed(relayUrl, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the relay said: ${outputOf.get('icecast-relay')!().slice(-2000)}`, { cause: err });
+    });
     const listener = await listen(relayUrl);
     assert.equal(listener.status, 200);
     await listener.when('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
