@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
+import perfHooks from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { startIcecast } from '../helpers/icecast.js';
 import { startStationProcess, type StationProcess } from '../helpers/station-process.js';
@@ -28,8 +29,16 @@ describe("operator's view and a hot spare", { timeout: 120_000 }, () => {
       const listener = await listen(`${station.url}/m.mp3`);
       await until('two songs played', () => ((station.station.channel('m')?.songsPlayed ?? 0) >= 2 ? true : undefined), 10_000);
       await until('streaming', () => (station.outputs.of(station.station.channel('m')!)?.icecast[0]?.client.state === 'streaming' ? true : undefined));
+      // The first scrape starts prom-client's event-loop delay monitor: a timer that wakes the station every `resolution` ms from then on.
+      const monitor = mock.method(perfHooks, 'monitorEventLoopDelay');
       const res = await fetch(`${station.url}/metrics`);
       assert.equal(res.status, 200);
+      const sampledEvery = monitor.mock.calls.map((c) => c.arguments[0]?.resolution);
+      monitor.mock.restore();
+      assert.ok(
+        sampledEvery.length > 0 && sampledEvery.every((ms) => ms !== undefined && ms >= 1000),
+        `event-loop delay sampled every ${sampledEvery.join(', ')} ms`,
+      );
       assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
       const text = await res.text();
       const value = (re: RegExp) => Number(re.exec(text)?.[1]);
