@@ -18,7 +18,7 @@ export interface MetricsSources {
 }
 
 /** How often the event-loop delay histogram is sampled (see buildMetrics). */
-export const EVENT_LOOP_SAMPLE_MS = 1000;
+const EVENT_LOOP_SAMPLE_MS = 1000;
 
 /**
  * Prometheus metrics, read from the live objects at scrape time, so nothing
