@@ -101,13 +101,16 @@ describe('docker compose: validated, and its services run as plain processes', {
 
   const outputOf = new Map<string, () => string>();
 
+  /** For a wait's `.catch`: its failure again, with the last of what the service printed. */
+  const saying =
+    (name: string) =>
+    (err: Error): never => {
+      throw new Error(`${err.message}; ${name} said: ${outputOf.get(name)?.().slice(-2000) ?? '(nothing)'}`, { cause: err });
+    };
+
   /** Wait for a service's health check, showing its output if it never passes. */
   async function waitHealthy(name: string, timeoutMs = 30_000): Promise<void> {
-    try {
-      await until(`${name} healthy`, async () => ((await healthy(name)) ? true : undefined), timeoutMs, 100);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; ${name} said: ${outputOf.get(name)?.().slice(-2000) ?? '(nothing)'}`, { cause: err });
-    }
+    await until(`${name} healthy`, async () => ((await healthy(name)) ? true : undefined), timeoutMs, 100).catch(saying(name));
   }
 
   function start(name: string): ChildProcess {
@@ -117,16 +120,16 @@ describe('docker compose: validated, and its services run as plain processes', {
     const environment = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, mapPaths(String(v ?? ''), svc)]));
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { PATH: process.env.PATH!, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
     // Both streams: the station and api-proxy log (pino) to stdout, Icecast to stderr.
-    let err = '';
-    outputOf.set(name, () => err);
+    let output = '';
+    outputOf.set(name, () => output);
     const take = (d: Buffer): void => {
-      err += d.toString();
+      output += d.toString();
       if (process.env.SCAST_TEST_LOGS) process.stderr.write(`[${name}] ${d}`);
     };
     child.stdout!.on('data', take);
     child.stderr!.on('data', take);
     child.once('exit', (code, signal) => {
-      if (code !== 0 && signal === null) process.stderr.write(`[${name}] exited ${code}: ${err.slice(-1500)}\n`);
+      if (code !== 0 && signal === null) process.stderr.write(`[${name}] exited ${code}: ${output.slice(-1500)}\n`);
     });
     procs.push(child);
     return child;
@@ -170,7 +173,7 @@ describe('docker compose: validated, and its services run as plain processes', {
 
     // Healthy says every channel is on air; its Icecast source may still be logging in.
     const mount = `http://127.0.0.1:${ports.ICECAST_PORT}/radio.mp3`;
-    await mountServed(mount, 10_000);
+    await mountServed(mount, 10_000).catch(saying('streamer'));
     const listener = await listen(mount);
     assert.equal(listener.status, 200);
     const title = await listener.waitForTitle((t) => t.length > 0, 30_000);
@@ -190,9 +193,7 @@ describe('docker compose: validated, and its services run as plain processes', {
     start('icecast-relay');
     await waitForPort(ports.ICECAST_RELAY_PORT!);
     const relayUrl = `http://127.0.0.1:${ports.ICECAST_RELAY_PORT}/radio.mp3`;
-    await mountServed(relayUrl, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}; the relay said: ${outputOf.get('icecast-relay')!().slice(-2000)}`, { cause: err });
-    });
+    await mountServed(relayUrl, 30_000).catch(saying('icecast-relay'));
     const listener = await listen(relayUrl);
     assert.equal(listener.status, 200);
     await listener.when('relayed audio', () => (listener.bytes > 32_000 ? true : undefined), 15_000);
