@@ -258,6 +258,20 @@ const allTools: Tool[] = [
       });
     },
   },
+  {
+    // Not a product: the least the design sCast ships can cost, encoding this run's kind of audio (scripts/lib/floor-lib-source.mjs).
+    name: 'floor: node + libmp3lame in process, nothing else',
+    mount: '/floor-lib.mp3',
+    start() {
+      return spawn(
+        process.execPath,
+        [path.join(root, 'scripts/lib/floor-lib-source.mjs'), '127.0.0.1', String(ice.port), '/floor-lib.mp3', pw, songs[0]!.file],
+        {
+          stdio: ['ignore', 'ignore', 'ignore'],
+        },
+      );
+    },
+  },
 ];
 
 const onlyNames =
@@ -522,7 +536,7 @@ if (sx) {
 }
 md.push(
   '',
-  'The floor column is no product: a node process that only writes a ready tone to `lame` every 100 ms and sends the MP3 to Icecast, as any node streamer built like sCast must (no decoding, mixing, titles or pacing logic). What sCast spends above it is what its own work costs.',
+  'The floor columns are no product. "node + lame": a node process that only writes a ready tone to a `lame` process every 100 ms and sends the MP3 to Icecast (the design before libmp3lame moved in process). "node + libmp3lame in process": the design sCast ships, bare: a minute of the first song decoded beforehand, then 250 ms of it encoded in process every 250 ms and sent to Icecast (no decoder process, mixing, titles or pacing logic). What sCast spends above the second is what its own work costs.',
 );
 md.push(
   '',
