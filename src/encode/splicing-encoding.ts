@@ -89,7 +89,7 @@ export class SplicingEncoding {
   /** The last RING blocks of PCM, block b at b % RING (reused: a block costs no allocation). */
   private readonly ring: Buffer[] = Array.from({ length: RING }, () => Buffer.alloc(BLOCK_BYTES));
   private readonly ringWords = this.ring.map((b) => new Int32Array(b.buffer, b.byteOffset, MP3_FRAME_SAMPLES));
-  private readonly sums = new Uint32Array(RING);
+  private readonly sums = new Int32Array(RING);
   private run: Run | null = null;
   private mode: 'live' | 'take' | 'leaving' = 'live';
   /** Where a run leaving a take joins (the first frame not from the take), in 'leaving'. */

@@ -1,10 +1,10 @@
 /** Stored takes (encode/frame-store.ts): whole or absent, found by song and variant, the least recently played evicted past the bound. */
 import assert from 'node:assert/strict';
-import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { FrameStore } from '../../src/encode/frame-store.js';
+import { blockSum, FrameStore } from '../../src/encode/frame-store.js';
 import { tempDir } from '../helpers/station.js';
 
 const log = pino({ level: 'silent' });
@@ -58,4 +58,31 @@ test('a broken index is no take; past the bound the least recently played goes',
   writeFileSync(path.join(dir, `${'0'.repeat(40)}.123.abc.frames`), 'left by a crash');
   new FrameStore(dir, 1 << 30, log);
   assert.ok(!readdirSync(dir).some((f) => f.includes('.123.')), 'a crashed writer’s file is cleared');
+});
+
+test('checksums are signed 32-bit values, kept as computed and in the bytes stores have always held', () => {
+  const words = new Int32Array(1152).map((_, i) => Math.imul(i + 1, 0x9e3779b1));
+  const sum = blockSum(words);
+  // FNV-1a over the words, computed the plain way, unsigned: the store keeps the same 32 bits.
+  let unsigned = 0x811c9dc5;
+  for (const w of words) unsigned = Math.imul(unsigned ^ w, 0x01000193) >>> 0;
+  assert.equal(sum >>> 0, unsigned);
+  assert.equal(sum, sum | 0, 'a signed 32-bit integer');
+
+  const dir = tempDir('frame-store');
+  const store = new FrameStore(dir, 1 << 30, log);
+  const rec = store.record('song', 'v');
+  const sums = [sum, -1, 0x7fffffff, -0x80000000];
+  for (const s of sums) {
+    rec.addFrame(Buffer.alloc(400, 1));
+    rec.addSum(s);
+  }
+  rec.save();
+  const take = store.open('song', 'v')!;
+  assert.deepEqual([...take.sums], sums);
+  // On disk, little-endian: -1 is ff ff ff ff, as an index written unsigned held it.
+  const index = readdirSync(dir).find((n) => n.endsWith('.index'))!;
+  const bytes = readFileSync(path.join(dir, index));
+  assert.equal(bytes.readUInt32LE(12 + 4), 0xffffffff);
+  take.close();
 });
