@@ -11,7 +11,7 @@
 //   node scripts/lib/floor-lib-source.mjs <icecast host> <port> <mount> <source password> <song file>
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import net from 'node:net';
+import { putSource } from './floor-put.mjs';
 
 const [host, port, mount, password, song] = process.argv.slice(2);
 const RATE = 44100;
@@ -42,13 +42,7 @@ if (lib.func('int lame_init_params(void *gfp)')(gfp) < 0) throw new Error('lame_
 const encode = lib.func('int lame_encode_buffer_interleaved(void *gfp, int16_t *pcm, int n, uint8_t *mp3buf, int size)');
 const out = Buffer.allocUnsafe(Math.ceil(1.25 * tickSamples) + 7200);
 
-const socket = net.connect(Number(port), host);
-socket.on('error', () => process.exit(1));
-socket.write(
-  `PUT ${mount} HTTP/1.1\r\nHost: ${host}:${port}\r\nAuthorization: Basic ${Buffer.from(`source:${password}`).toString('base64')}\r\n` +
-    'Content-Type: audio/mpeg\r\nIce-Name: floor (libmp3lame in process)\r\nExpect: 100-continue\r\n\r\n',
-);
-await new Promise((resolve) => socket.once('data', resolve));
+const socket = await putSource(host, port, mount, password, 'floor (libmp3lame in process)');
 
 let at = 0;
 function sendTick() {

@@ -7,7 +7,7 @@
 //
 //   node scripts/lib/floor-source.mjs <icecast host> <port> <mount> <source password>
 import { spawn } from 'node:child_process';
-import net from 'node:net';
+import { putSource } from './floor-put.mjs';
 
 const [host, port, mount, password] = process.argv.slice(2);
 const RATE = 44100;
@@ -22,13 +22,7 @@ for (let i = 0; i < tickBytes / 4; i++) {
   pcm.writeInt16LE(v, i * 4 + 2);
 }
 
-const socket = net.connect(Number(port), host);
-socket.on('error', () => process.exit(1));
-socket.write(
-  `PUT ${mount} HTTP/1.1\r\nHost: ${host}:${port}\r\nAuthorization: Basic ${Buffer.from(`source:${password}`).toString('base64')}\r\n` +
-    'Content-Type: audio/mpeg\r\nIce-Name: floor\r\nExpect: 100-continue\r\n\r\n',
-);
-await new Promise((resolve) => socket.once('data', resolve));
+const socket = await putSource(host, port, mount, password, 'floor');
 
 // 128 kbit/s: 100 ms is about 3.8 MP3 frames; sCast lets lame write in blocks of whole frames per tick.
 const blockBytes = Math.round((Math.floor(TICK_MS / ((1152 / RATE) * 1000)) * 1152 * 128_000) / 8 / RATE);
