@@ -45,13 +45,38 @@ export interface EncoderOptions {
   outputBlockMs: number;
 }
 
-/** A running encoder process seen as two pipes. */
-interface EncoderProcess {
+/** A process (or worker session) seen as two pipes. */
+interface Piped {
   input: Writable;
   output: Readable;
   kill(): void;
   /** Resolves when the process is gone: null after a clean exit, else what went wrong. */
   exited: Promise<string | null>;
+}
+
+/** A running encoder, whatever runs it: PCM in by call, its output to the callback it was started with. */
+interface EncoderProcess {
+  write(pcm: Buffer): void;
+  /** Encode what it was given, then exit. */
+  end(): void;
+  /** Stop at once. */
+  kill(): void;
+  /** Resolves when it is gone: null after a clean exit, else what went wrong. */
+  exited: Promise<string | null>;
+}
+
+/** Pipes as an encoder: what comes out of the output goes to `onData`. */
+function piped(p: Piped, onData: (chunk: Buffer) => void): EncoderProcess {
+  p.output.on('data', onData);
+  return {
+    write: (pcm) => void p.input.write(pcm),
+    end: () => p.input.end(),
+    kill: () => {
+      p.input.destroy();
+      p.kill();
+    },
+    exited: p.exited,
+  };
 }
 
 /**
@@ -70,15 +95,16 @@ export class PcmEncoder extends EventEmitter {
 
   constructor(spec: EncoderSpec, bitrateKbps: number, logger: Logger, opts: EncoderOptions = { outputBlockMs: 0 }) {
     super();
+    const onData = (chunk: Buffer): void => void this.emit('data', chunk);
+    const pool = spec.tool === 'lib' && opts.codec !== 'aac' ? spec.pool?.() : null;
     this.process =
       opts.codec === 'aac'
-        ? aacProcess(spec.path, bitrateKbps, logger)
+        ? piped(aacProcess(spec.path, bitrateKbps, logger), onData)
         : spec.tool === 'lib'
-          ? (spec.pool?.()?.open(spec.path, bitrateKbps) ?? libProcess(spec.path, bitrateKbps))
-          : spec.tool === 'lame'
-            ? lameProcess(spec, bitrateKbps, opts.outputBlockMs)
-            : ffmpegProcess(spec.path, bitrateKbps, logger);
-    this.process.output.on('data', (chunk: Buffer) => this.emit('data', chunk));
+          ? pool
+            ? piped(pool.open(spec.path, bitrateKbps), onData)
+            : libProcess(spec.path, bitrateKbps, onData)
+          : piped(spec.tool === 'lame' ? lameProcess(spec, bitrateKbps, opts.outputBlockMs) : ffmpegProcess(spec.path, bitrateKbps, logger), onData);
     this.exited = this.process.exited.then((problem) => {
       if (this.status === 'closing' || this.status === 'closed') {
         this.setStatus('closed');
@@ -92,7 +118,7 @@ export class PcmEncoder extends EventEmitter {
 
   /** Queue PCM (s16le, 44.1 kHz, stereo). Dropped once the encoder is not running. */
   write(pcm: Buffer): void {
-    if (this.status === 'running') this.process.input.write(pcm);
+    if (this.status === 'running') this.process.write(pcm);
   }
 
   private closing: Promise<void> | undefined;
@@ -105,7 +131,7 @@ export class PcmEncoder extends EventEmitter {
   private async shutdown(): Promise<void> {
     if (this.status === 'running') {
       this.setStatus('closing');
-      this.process.input.end();
+      this.process.end();
       const timer = setTimeout(() => this.process.kill(), 2000);
       await this.exited;
       clearTimeout(timer);
@@ -117,7 +143,6 @@ export class PcmEncoder extends EventEmitter {
   destroy(): void {
     if (this.status === 'closed') return;
     if (this.status !== 'failed') this.setStatus('closing');
-    this.process.input.destroy();
     this.process.kill();
   }
 
@@ -139,7 +164,7 @@ export class PcmEncoder extends EventEmitter {
  * ~4 writes per 100 ms become one, and node's CPU for a channel drops from
  * ~1.25 to ~0.95 % of a core, with the frames still there before they are due.
  */
-function lameProcess(spec: EncoderSpec, bitrateKbps: number, outputBlockMs: number): EncoderProcess {
+function lameProcess(spec: EncoderSpec, bitrateKbps: number, outputBlockMs: number): Piped {
   const khz = String(SAMPLE_RATE / 1000);
   const args = ['-r', '-s', khz, '--bitwidth', '16', '--signed', '--little-endian', '-m', CHANNELS === 2 ? 'j' : 'm'];
   // The output rate is pinned: LAME would otherwise lower it at low bitrates.
@@ -169,12 +194,12 @@ function lameProcess(spec: EncoderSpec, bitrateKbps: number, outputBlockMs: numb
 }
 
 /** The library in this process; one that cannot start is reported as the encoder's failure, like a process that cannot. */
-function libProcess(path: string, bitrateKbps: number): EncoderProcess {
+function libProcess(path: string, bitrateKbps: number, onData: (chunk: Buffer) => void): EncoderProcess {
   try {
-    return lameInProcess(path, bitrateKbps);
+    return lameInProcess(path, bitrateKbps, onData);
   } catch (err) {
     const why = `${path}: ${err instanceof Error ? err.message : String(err)}`;
-    return { input: new PassThrough(), output: new PassThrough(), kill: () => undefined, exited: Promise.resolve(why) };
+    return { write: () => undefined, end: () => undefined, kill: () => undefined, exited: Promise.resolve(why) };
   }
 }
 
@@ -189,11 +214,11 @@ function problemLines(stderr: string): string {
  * no HE-AAC encoder (libfdk_aac is not free software); at 64 kbit/s and up,
  * LC is what Icecast stations send anyway.
  */
-function aacProcess(path: string, bitrateKbps: number, logger: Logger): EncoderProcess {
+function aacProcess(path: string, bitrateKbps: number, logger: Logger): Piped {
   return ffmpegProcess(path, bitrateKbps, logger, 'aac');
 }
 
-function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger, codec: 'mp3' | 'aac' = 'mp3'): EncoderProcess {
+function ffmpegProcess(path: string, bitrateKbps: number, logger: Logger, codec: 'mp3' | 'aac' = 'mp3'): Piped {
   const input = new PassThrough({ highWaterMark: 256 * 1024 });
   const output = new PassThrough();
   const command = ffmpegCommand(path, { stdoutLines: 20 })

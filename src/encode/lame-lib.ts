@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { Readable, Writable } from 'node:stream';
 import { CHANNELS, SAMPLE_RATE } from '../audio/pcm.js';
 
 /** The few libmp3lame calls the encoder makes, bound through koffi. */
@@ -54,14 +53,31 @@ export function lameLibrary(path: string): LameCalls {
 const JOINT_STEREO = 1;
 const MONO = 3;
 
+/** An encoder in this process: PCM in by call, MP3 out through the callback given. */
+export interface LameSession {
+  /** Encode now; its MP3 bytes (if a frame completed) are passed on before this returns. */
+  write(pcm: Buffer): void;
+  /** Encode what LAME still holds, pass it on, and close. */
+  end(): void;
+  /** Close at once, dropping what LAME holds. */
+  kill(): void;
+  /** Resolves once closed: null after end(), else what stopped it. */
+  exited: Promise<string | null>;
+}
+
 /**
- * The channel's encoder as a library call: PCM written in is encoded at once
- * on this thread and its MP3 frames come out of `output` in the same turn,
- * with the settings of the `lame` command line the station runs otherwise
- * (CBR, joint stereo, quality 3, no LAME tag): byte-identical MP3 (a test
- * checks), without a second process, a pipe each way and their wake-ups.
+ * The channel's encoder as a library call: PCM written is encoded at once
+ * on this thread and its MP3 bytes handed to `onData` before `write`
+ * returns, with the settings of the `lame` command line the station runs
+ * otherwise (CBR, joint stereo, quality 3, no LAME tag): byte-identical MP3
+ * (a test checks), without a second process, a pipe each way and their
+ * wake-ups. Called directly rather than through a Writable and a Readable,
+ * whose buffering, callbacks and deferred ticks a function call does not
+ * need (one channel's CPU was the same within run-to-run noise either way,
+ * docs/benchmarks.md); a caller that gets frames back while it writes must
+ * expect them then (encode/splicing-encoding.ts's pump).
  */
-export function lameInProcess(path: string, bitrateKbps: number): { input: Writable; output: Readable; kill(): void; exited: Promise<string | null> } {
+export function lameInProcess(path: string, bitrateKbps: number, onData: (mp3: Buffer) => void): LameSession {
   const lame = lameLibrary(path);
   const gfp = lame.init();
   if (!gfp) throw new Error('lame_init failed');
@@ -84,21 +100,16 @@ export function lameInProcess(path: string, bitrateKbps: number): { input: Writa
     lame.close(gfp);
     throw new Error('lame_init_params refused the settings');
   }
-  // Pushed to directly: a PassThrough's write-transform-push round cost ~0.08 % of a core per channel (profiled), more than the frames' parsing.
-  const output = new Readable({ read() {} });
   let open = true;
   let done!: (problem: string | null) => void;
   const exited = new Promise<string | null>((resolve) => {
     done = resolve;
   });
-  const end = (problem: string | null): void => {
+  const close = (problem: string | null): void => {
     if (!open) return;
     open = false;
     lame.close(gfp);
-    output.push(null);
-    // What was pushed before a reader started flowing is still queued: exit once it has been read, as a process's stdout would.
-    if (output.readableFlowing) output.once('end', () => done(problem));
-    else done(problem);
+    done(problem);
   };
   /** A sample frame split across writes waits for its other half. */
   let carry: Buffer | null = null;
@@ -109,42 +120,32 @@ export function lameInProcess(path: string, bitrateKbps: number): { input: Writa
    * ~4 KB copied out of it come from node's buffer pool.
    */
   let scratch = Buffer.allocUnsafe(0);
-  const input = new Writable({
-    highWaterMark: 256 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      if (!open) return callback();
+  return {
+    write(chunk) {
+      if (!open) return;
       let pcm = carry ? Buffer.concat([carry, chunk]) : chunk;
       const whole = pcm.length - (pcm.length % bytesPerFrame);
       carry = whole < pcm.length ? Buffer.from(pcm.subarray(whole)) : null;
       pcm = pcm.subarray(0, whole);
       const samples = whole / bytesPerFrame;
-      if (samples === 0) return callback();
+      if (samples === 0) return;
       // An Int16Array view needs an even offset; a pooled Buffer may not have one.
       const aligned = pcm.byteOffset % 2 === 0 ? pcm : Buffer.from(pcm);
       // LAME's documented worst case for this many samples.
       const room = Math.ceil(1.25 * samples) + 7200;
       if (scratch.length < room) scratch = Buffer.allocUnsafe(room);
       const n = lame.encode(gfp, new Int16Array(aligned.buffer, aligned.byteOffset, samples * CHANNELS), samples, scratch, room);
-      if (n < 0) {
-        end(`lame_encode_buffer_interleaved returned ${n}`);
-        return callback();
-      }
-      if (n > 0) output.push(Buffer.from(scratch.subarray(0, n)));
-      callback();
+      if (n < 0) close(`lame_encode_buffer_interleaved returned ${n}`);
+      else if (n > 0) onData(Buffer.from(scratch.subarray(0, n)));
     },
-    final(callback) {
-      if (open) {
-        const out = Buffer.allocUnsafe(7200);
-        const n = lame.flush(gfp, out, out.length);
-        if (n > 0) output.push(out.subarray(0, n));
-        end(null);
-      }
-      callback();
+    end() {
+      if (!open) return;
+      const out = Buffer.allocUnsafe(7200);
+      const n = lame.flush(gfp, out, out.length);
+      if (n > 0) onData(out.subarray(0, n));
+      close(null);
     },
-    destroy(_err, callback) {
-      end('stopped');
-      callback(null);
-    },
-  });
-  return { input, output, kill: () => end('killed'), exited };
+    kill: () => close('killed'),
+    exited,
+  };
 }

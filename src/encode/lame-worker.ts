@@ -5,11 +5,10 @@
  * twice: each message carries a buffer of its own, transferred.
  */
 import { parentPort } from 'node:worker_threads';
-import { lameInProcess } from './lame-lib.js';
+import { lameInProcess, type LameSession } from './lame-lib.js';
 import type { FromWorker, ToWorker } from './lame-pool-messages.js';
 
-type Session = ReturnType<typeof lameInProcess>;
-const sessions = new Map<number, Session>();
+const sessions = new Map<number, LameSession>();
 const port = parentPort!;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
@@ -18,20 +17,19 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'open') {
-    let session: Session;
+    let session: LameSession;
     try {
-      session = lameInProcess(m.path, m.bitrate);
+      session = lameInProcess(m.path, m.bitrate, (chunk) => {
+        // A buffer of its own to transfer: the encoder's output is a view into a larger one.
+        const own = new Uint8Array(chunk.length);
+        own.set(chunk);
+        post({ t: 'data', id: m.id, bytes: own.buffer }, [own.buffer]);
+      });
     } catch (err) {
       post({ t: 'exit', id: m.id, problem: `${m.path}: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     sessions.set(m.id, session);
-    session.output.on('data', (chunk: Buffer) => {
-      // A buffer of its own to transfer: the encoder's output is a view into a larger one.
-      const own = new Uint8Array(chunk.length);
-      own.set(chunk);
-      post({ t: 'data', id: m.id, bytes: own.buffer }, [own.buffer]);
-    });
     void session.exited.then((problem) => {
       sessions.delete(m.id);
       post({ t: 'exit', id: m.id, problem });
@@ -40,7 +38,7 @@ port.on('message', (m: ToWorker) => {
   }
   const session = sessions.get(m.id);
   if (!session) return;
-  if (m.t === 'pcm') session.input.write(Buffer.from(m.bytes));
-  else if (m.t === 'end') session.input.end();
+  if (m.t === 'pcm') session.write(Buffer.from(m.bytes));
+  else if (m.t === 'end') session.end();
   else session.kill();
 });

@@ -237,8 +237,32 @@ export class SplicingEncoding {
     if (this.run === run) this.run = null;
   }
 
-  /** Decide every frame that can be, then release those no switch can touch any more. */
+  private pumping = false;
+  private pumpAgain = false;
+
+  /**
+   * Decide every frame that can be, then release those no switch can touch
+   * any more. An encoder in this process hands out its frames while it is
+   * being written to, which may be from inside a pump (a run started to
+   * leave a take is given its preroll): that pump goes round again instead.
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.decideAll();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private decideAll(): void {
     if (this.failed) return;
     for (let guard = 0; guard < 100_000; guard++) {
       const n = this.next;
@@ -302,12 +326,13 @@ export class SplicingEncoding {
   private leave(m: number): void {
     const start = Math.max(0, m - PREROLL, this.blocks - RING);
     const run = this.startRun(start);
-    // Copies: the ring's blocks are overwritten while an encoder may still hold what it was given.
-    for (let b = start; b < this.blocks; b++) run.encoder.write(Buffer.from(this.ring[b % RING]!));
-    if (this.partialBytes) run.encoder.write(Buffer.from(this.partial.subarray(0, this.partialBytes)));
+    // Set before the run is written to: its frames may come out while it is.
     this.run = run;
     this.mode = 'leaving';
     this.leaveAt = m;
+    // Copies: the ring's blocks are overwritten while an encoder may still hold what it was given.
+    for (let b = start; b < this.blocks; b++) run.encoder.write(Buffer.from(this.ring[b % RING]!));
+    if (this.partialBytes) run.encoder.write(Buffer.from(this.partial.subarray(0, this.partialBytes)));
     if (this.closing) void run.encoder.close().then(() => this.pump());
   }
 
