@@ -93,4 +93,4 @@ EXPOSE 8080 8090
 # 200 only while every channel is on air with no dead air (GET /health).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/src/health-probe.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--single-threaded-gc", "--initial-old-space-size=32", "dist/src/main.js"]
+CMD ["node", "--single-threaded-gc", "--initial-old-space-size=32", "--expose-gc", "dist/src/main.js"]

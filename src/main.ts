@@ -33,6 +33,7 @@ import { REAL_CLOCK, sharedTimers } from './kernel/lifecycle.js';
 import { LiveIngest } from './live/ingest.js';
 import { ShowRecorder } from './live/recorder.js';
 import { Webhooks } from './outputs/webhooks.js';
+import { settleHeapAfterStart } from './kernel/startup-heap.js';
 import { ListenerStats } from './outputs/listener-stats.js';
 import { ArtLinks } from './outputs/art-links.js';
 import { ArtStore } from './acquire/art/art-store.js';
@@ -281,7 +282,11 @@ if (isEntry(import.meta.url)) {
   void runService({
     service: 'streamer',
     loadEnv: loadEnv,
-    start: startStation,
+    start: async (env, logger) => {
+      const station = await startStation(env, logger);
+      settleHeapAfterStart();
+      return station;
+    },
     stopping: 'stopping: ending Icecast connections cleanly',
   });
 }

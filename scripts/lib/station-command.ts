@@ -16,8 +16,11 @@
  * generation's size, and a station's heap (16-18 MB with ten channels) sat
  * there all the time: a mark-compact every 1.5-3 s. Starting the limit at
  * 32 MB: 6 in 30 s instead of 8-14, ~0.5 % of a core less (docs/architecture.md).
+ *
+ * `--expose-gc`: lets the station collect start-up's garbage once, when it
+ * is on air (kernel/startup-heap.ts); nothing else calls it.
  */
-export const STATION_NODE_ARGS = ['--single-threaded-gc', '--initial-old-space-size=32', 'dist/src/main.js'] as const;
+export const STATION_NODE_ARGS = ['--single-threaded-gc', '--initial-old-space-size=32', '--expose-gc', 'dist/src/main.js'] as const;
 
 /**
  * The station's environment, set before node starts (glibc reads it once).
